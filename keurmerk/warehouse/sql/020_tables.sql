@@ -1,0 +1,53 @@
+-- Tidy tables: one row per invitation (respondent) and one row per answer. Uniqueness of respondent_id and of
+-- (respondent_id, question_id) is enforced by keurmerk.ingest before rows arrive here (an ART index on ten
+-- million answers would cost more than the anti-join that ingest does anyway).
+CREATE TABLE IF NOT EXISTS load_log (
+    load_id INTEGER,
+    file VARCHAR,             -- file name as given (plus "#sheet" for a workbook sheet)
+    kind VARCHAR,             -- invitations | answers | unknown
+    sha256 VARCHAR,           -- of the file's bytes: the same file loaded twice is recognised and skipped
+    rows_read BIGINT,
+    rows_loaded BIGINT,       -- accepted rows, including rows that were already present unchanged
+    rows_new BIGINT,          -- of which new to the warehouse
+    rows_quarantined BIGINT,  -- rows_read = rows_loaded + rows_quarantined, always
+    message VARCHAR,
+    loaded_at TIMESTAMP
+);
+
+CREATE TABLE IF NOT EXISTS quarantine (
+    load_id INTEGER,
+    file VARCHAR,
+    row_number BIGINT,        -- 1 = the first data row (after the header)
+    column_name VARCHAR,
+    value VARCHAR,
+    reason VARCHAR            -- in Dutch, as shown to the person who delivered the file
+);
+
+CREATE TABLE IF NOT EXISTS providers (provider_id VARCHAR, provider_name VARCHAR);
+
+CREATE TABLE IF NOT EXISTS periods (period INTEGER);
+
+CREATE TABLE IF NOT EXISTS invitations (
+    respondent_id VARCHAR,
+    period INTEGER,
+    provider_id VARCHAR,
+    audience VARCHAR,         -- client | commissioner
+    service SMALLINT,         -- 1..13
+    province VARCHAR,         -- PV20..PV31; NULL for commissioners
+    questionnaire VARCHAR,    -- regular | easy | inburgering
+    form VARCHAR,             -- client | inburgering | commissioner (derived from audience + questionnaire)
+    mode VARCHAR,             -- email | post | phone
+    reminded BOOLEAN,
+    status VARCHAR,           -- delivered | undeliverable | duplicate | incomplete_data
+    completed BOOLEAN,        -- delivered and every aspect question of the form answered (DESIGN §5)
+    load_id INTEGER
+);
+
+CREATE TABLE IF NOT EXISTS answers (
+    respondent_id VARCHAR,
+    question_id VARCHAR,
+    value VARCHAR,            -- canonical catalogue label, 'n.v.t.', the number as text, or free text verbatim
+    value_num DOUBLE,         -- grades and aspect grades; NULL otherwise
+    answered_at TIMESTAMP,
+    load_id INTEGER
+);

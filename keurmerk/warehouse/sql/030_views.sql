@@ -1,0 +1,61 @@
+-- Researcher views: stable names and labels on top of the tidy tables. Only these are documented for SQL use.
+
+-- Every invitation with its labels and the two flags every figure starts from.
+CREATE OR REPLACE VIEW v_respondents AS
+SELECT
+    i.respondent_id,
+    i.period,
+    i.provider_id,
+    p.provider_name,
+    i.audience,
+    i.form,
+    i.service,
+    s.label AS service_label,
+    i.province,
+    pv.name AS province_name,
+    i.questionnaire,
+    i.mode,
+    i.reminded,
+    i.status,
+    i.status = 'delivered' AS in_net_sample,
+    i.completed
+FROM invitations AS i
+LEFT JOIN providers AS p USING (provider_id)
+LEFT JOIN services AS s USING (service)
+LEFT JOIN provinces AS pv USING (province);
+
+-- Answers of completed questionnaires only (DESIGN §5: only completed questionnaires enter any figure).
+CREATE OR REPLACE VIEW v_answers AS
+SELECT
+    r.period,
+    r.provider_id,
+    r.audience,
+    r.form,
+    r.service,
+    r.province,
+    r.questionnaire,
+    r.mode,
+    a.respondent_id,
+    a.question_id,
+    a.value,
+    a.value_num,
+    c.position AS category_position,
+    a.answered_at
+FROM answers AS a
+JOIN invitations AS r USING (respondent_id)
+LEFT JOIN categories AS c ON c.form = r.form AND c.question_id = a.question_id AND c.label = a.value
+WHERE r.completed;
+
+-- Net sample, completed and response per period, provider, audience and dienst (the counts of table 1.1).
+CREATE OR REPLACE VIEW v_response AS
+SELECT
+    period,
+    provider_id,
+    audience,
+    service,
+    count(*) FILTER (WHERE status = 'delivered') AS net_sample,
+    count(*) FILTER (WHERE completed) AS completed,
+    round(100.0 * count(*) FILTER (WHERE completed) / nullif(count(*) FILTER (WHERE status = 'delivered'), 0), 1)
+        AS response_pct
+FROM invitations
+GROUP BY ALL;
