@@ -1,0 +1,146 @@
+"""The `keurmerk` command line (Typer): generate, ingest, info, and the commands of later issues."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from keurmerk.formatting import integer
+
+app = typer.Typer(
+    help="Keurmerk: tevredenheidsonderzoek Blik op Werk — warehouse, cijfers en dashboards.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+
+DbOption = Annotated[Path, typer.Option("--db", help="Pad naar het warehouse (DuckDB-bestand).")]
+
+
+@contextmanager
+def _progress(description: str, total: float | None = None) -> Iterator[Progress]:
+    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=console, transient=True) as progress:
+        progress.add_task(description, total=total)
+        yield progress
+
+
+@app.command()
+def generate(
+    scale: Annotated[str, typer.Option(help="tiny | demo | national | x10")] = "demo",
+    out: Annotated[Path, typer.Option(help="Map voor de importbestanden.")] = Path("data/generated/demo"),
+    seed: Annotated[int, typer.Option(help="Zelfde seed, zelfde bestanden.")] = 2021,
+    fmt: Annotated[str | None, typer.Option("--format", help="csv of parquet (standaard: per schaal)")] = None,
+) -> None:
+    """Maak realistische demodata in het importformaat."""
+    from keurmerk import synth
+
+    if scale not in synth.SCALES:
+        raise typer.BadParameter(f"onbekende schaal '{scale}'; kies uit {', '.join(synth.SCALES)}", param_hint="--scale")
+    with _progress(f"demodata '{scale}' maken", total=1.0) as progress:
+        task = progress.tasks[0].id
+
+        def report(step: str, fraction: float) -> None:
+            progress.update(task, description=step, completed=fraction)
+
+        paths = synth.generate(scale, out, seed=seed, fmt=fmt, progress=report)
+    for path in paths:
+        console.print(f"geschreven: {path} ({integer(path.stat().st_size)} bytes)")
+
+
+@app.command()
+def ingest(
+    db: DbOption,
+    files: Annotated[list[Path], typer.Argument(help="Uitnodigingen- en antwoordenbestanden (CSV, Parquet, XLSX).")],
+) -> None:
+    """Valideer en laad aanleveringen; afgekeurde rijen gaan naar de quarantaine."""
+    from keurmerk.ingest import ingest as run_ingest
+
+    with _progress("laden") as progress:
+        task = progress.tasks[0].id
+        report = run_ingest(db, files, progress=lambda step: progress.update(task, description=step))
+    table = Table(title=f"Laadronde {report.load_id} → {db}")
+    for column in ("Bestand", "Soort", "Gelezen", "Geladen", "Waarvan nieuw", "Quarantaine", "Opmerking"):
+        table.add_column(column, justify="right" if column in ("Gelezen", "Geladen", "Waarvan nieuw", "Quarantaine") else "left")
+    for t in report.tables:
+        table.add_row(t.file, t.kind, integer(t.rows_read), integer(t.rows_loaded), integer(t.rows_new),
+                      integer(t.rows_quarantined), t.message)
+    console.print(table)
+    if report.quarantine.height:
+        _print_reasons(report.quarantine)
+    if report.nothing_loaded:
+        console.print("[bold red]Er kon niets worden geladen.[/]")
+        raise typer.Exit(1)
+
+
+def _print_reasons(quarantine, examples: int = 3) -> None:
+    import polars as pl
+
+    summary = (
+        quarantine.group_by("file", "column_name", "reason", maintain_order=True)
+        .agg(pl.len().alias("rows"), pl.col("row_number").head(examples).alias("first_rows"),
+             pl.col("value").head(1).alias("example"))
+        .sort("rows", descending=True)
+    )
+    table = Table(title="Quarantaine: redenen")
+    for column in ("Bestand", "Kolom", "Reden", "Rijen", "Bijvoorbeeld rij", "Waarde"):
+        table.add_column(column)
+    for row in summary.iter_rows(named=True):
+        rows = ", ".join(str(r) for r in row["first_rows"] if r is not None)
+        table.add_row(row["file"], row["column_name"] or "(hele rij)", row["reason"], integer(row["rows"]), rows,
+                      repr(row["example"][0]) if row["example"] and row["example"][0] is not None else "")
+    console.print(table)
+
+
+@app.command()
+def info(db: DbOption) -> None:
+    """Wat zit er in een warehouse: perioden, aanbieders, rijen per tabel, de quarantaine."""
+    from keurmerk.warehouse import open_readonly
+
+    try:
+        con = open_readonly(db)
+    except FileNotFoundError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+    with con:
+        tables = Table(title=f"Warehouse {db}")
+        tables.add_column("Tabel")
+        tables.add_column("Rijen", justify="right")
+        for name in ("providers", "periods", "invitations", "answers", "load_log", "quarantine"):
+            tables.add_row(name, integer(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]))
+        console.print(tables)
+        periods = con.sql(
+            "SELECT period, count(DISTINCT provider_id) AS aanbieders, count(*) FILTER (WHERE completed) AS ingevuld, "
+            "count(*) FILTER (WHERE status = 'delivered') AS netto FROM invitations GROUP BY period ORDER BY period"
+        ).fetchall()
+        per = Table(title="Perioden")
+        for column in ("Periode", "Aanbieders", "Netto steekproef", "Ingevuld"):
+            per.add_column(column, justify="right")
+        for period, providers, completed, net in periods:
+            per.add_row(str(period), integer(providers), integer(net), integer(completed))
+        console.print(per)
+        loads = con.sql(
+            "SELECT load_id, file, kind, rows_read, rows_loaded, rows_quarantined, message FROM load_log ORDER BY load_id, file"
+        ).fetchall()
+        log = Table(title="Laadlog")
+        for column in ("Ronde", "Bestand", "Soort", "Gelezen", "Geladen", "Quarantaine", "Opmerking"):
+            log.add_column(column)
+        for load_id, file, kind, read, loaded, quarantined, message in loads:
+            log.add_row(str(load_id), file, kind, integer(read), integer(loaded), integer(quarantined), message or "")
+        console.print(log)
+        quarantine = con.sql("SELECT * FROM quarantine").pl()
+        if quarantine.height:
+            _print_reasons(quarantine)
+        else:
+            console.print("Quarantaine: leeg.")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,250 @@
+"""Validation rules of the import format (DESIGN §4), run by pandera's polars backend.
+
+A rule names the import column it is about, the reason a person reads in the quarantine (Dutch), and a polars
+expression that is true for a valid row. Rules are data: each kind of file has one list of them, built from the
+catalogue. Normalisation (trimming, case, decimal comma, province names) happens first, in plain expressions;
+an expression that is null counts as valid, so a rule only speaks when its own question applies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import partial
+
+import pandera.polars as pa
+import polars as pl
+
+from keurmerk.catalog import catalog
+from keurmerk.ingest.read import ROW
+
+__all__ = [
+    "Rule",
+    "INVITATION_COLUMNS",
+    "ANSWER_COLUMNS",
+    "normalise_invitations",
+    "invitation_rules",
+    "normalise_answers",
+    "answer_rules",
+    "failures",
+]
+
+INVITATION_COLUMNS = (
+    "period", "provider_id", "provider_name", "respondent_id", "audience", "service", "province",
+    "questionnaire", "mode", "reminded", "status",
+)
+ANSWER_COLUMNS = ("respondent_id", "question_id", "value", "answered_at")
+OPTIONAL_COLUMNS = {"answered_at", "province"}
+FIRST_PERIOD = 2009  # the survey has run since 2009 (seed report §1.2)
+
+_TRUE = ("true", "ja", "1", "yes", "waar", "y", "j")
+_FALSE = ("false", "nee", "0", "no", "onwaar", "n")
+
+
+@dataclass(frozen=True)
+class Rule:
+    column: str
+    reason: str
+    valid: pl.Expr
+
+
+def _text(column: str) -> pl.Expr:
+    """Trimmed text, with the empty string read as missing."""
+    trimmed = pl.col(column).str.strip_chars()
+    return pl.when(trimmed == "").then(None).otherwise(trimmed)
+
+
+def _code(column: str, allowed: dict[str, object], dtype: pl.DataType = pl.String) -> pl.Expr:
+    """Case-insensitive look-up of a code; null when missing or unknown."""
+    return _text(column).str.to_lowercase().replace_strict(allowed, default=None, return_dtype=dtype)
+
+
+def _present(column: str) -> pl.Expr:
+    return _text(column).is_not_null()
+
+
+# --- invitations ------------------------------------------------------------------------------------------------
+
+def normalise_invitations(frame: pl.DataFrame) -> pl.DataFrame:
+    cat = catalog()
+    provinces = {}
+    for p in cat.provinces:
+        for key in (p.code, p.name, *p.aliases):
+            provinces[key.casefold()] = p.code
+    forms = pl.DataFrame(
+        [(f.audience, q, f.id) for f in cat.forms for q in f.questionnaires],
+        schema=["audience_v", "questionnaire_v", "form"], orient="row",
+    )
+    service_codes = {str(s.code): s.code for s in cat.services}
+    last_period = {s.code: s.last_period for s in cat.services if s.last_period}
+    inburgering_services = [s.code for s in cat.services if s.inburgering]
+    frame = frame.with_columns(
+        period_v=_text("period").cast(pl.Int32, strict=False),
+        provider_id_v=_text("provider_id"),
+        provider_name_v=_text("provider_name"),
+        respondent_id_v=_text("respondent_id"),
+        audience_v=_code("audience", {a: a for a in cat.audiences}),
+        service_v=_text("service").str.strip_suffix(".0").replace_strict(service_codes, default=None, return_dtype=pl.Int16),
+        province_v=_text("province").str.to_lowercase().replace_strict(provinces, default=None),
+        questionnaire_v=_code("questionnaire", {q: q for q in cat.questionnaires}),
+        mode_v=_code("mode", {m: m for m in cat.modes}),
+        reminded_v=_code("reminded", {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}, pl.Boolean),
+        status_v=_code("status", {s: s for s in cat.statuses}),
+    )
+    frame = frame.join(forms, on=["audience_v", "questionnaire_v"], how="left", nulls_equal=False)
+    return frame.with_columns(
+        _last_period=pl.col("service_v").replace_strict(last_period, default=None, return_dtype=pl.Int32),
+        _inburgering_service=pl.col("service_v").is_in(inburgering_services),
+    )
+
+
+def invitation_rules() -> list[Rule]:
+    this_year = dt.date.today().year
+    rules = [Rule(c, "waarde ontbreekt", _present(c)) for c in INVITATION_COLUMNS if c not in OPTIONAL_COLUMNS]
+    client = pl.col("audience_v") == "client"
+    return rules + [
+        Rule("period", "periode is geen jaartal", ~_present("period") | pl.col("period_v").is_not_null()),
+        Rule("period", f"periode ligt vóór {FIRST_PERIOD}, toen het onderzoek begon", pl.col("period_v") >= FIRST_PERIOD),
+        Rule("period", "periode ligt in de toekomst", pl.col("period_v") <= this_year),
+        Rule("audience", "onbekende doelgroep (client of commissioner)", ~_present("audience") | pl.col("audience_v").is_not_null()),
+        Rule("service", "onbekende dienst (1 tot en met 13)", ~_present("service") | pl.col("service_v").is_not_null()),
+        Rule("service", "deze dienst wordt in deze periode niet meer aangeboden",
+             pl.col("_last_period").is_null() | (pl.col("period_v") <= pl.col("_last_period"))),
+        Rule("province", "provincie ontbreekt (verplicht voor cliënten)", ~client | _present("province")),
+        Rule("province", "onbekende provincie (PV20–PV31 of de naam)", ~_present("province") | pl.col("province_v").is_not_null()),
+        Rule("province", "een opdrachtgever heeft geen provincie", client | ~_present("province")),
+        Rule("questionnaire", "onbekende vragenlijst (regular, easy of inburgering)",
+             ~_present("questionnaire") | pl.col("questionnaire_v").is_not_null()),
+        Rule("questionnaire", "deze vragenlijst hoort niet bij deze doelgroep",
+             pl.col("audience_v").is_null() | pl.col("questionnaire_v").is_null() | pl.col("form").is_not_null()),
+        Rule("questionnaire", "cliënten van dienst 11 (inburgering) krijgen de inburgeringsvragenlijst, en alleen zij",
+             ~client | pl.col("service_v").is_null() | pl.col("questionnaire_v").is_null()
+             | (pl.col("_inburgering_service") == (pl.col("questionnaire_v") == "inburgering"))),
+        Rule("mode", "onbekende benaderingswijze (email, post of phone)", ~_present("mode") | pl.col("mode_v").is_not_null()),
+        Rule("reminded", "herinnering is geen ja/nee (true/false)", ~_present("reminded") | pl.col("reminded_v").is_not_null()),
+        Rule("status", "onbekende status (delivered, undeliverable, duplicate of incomplete_data)",
+             ~_present("status") | pl.col("status_v").is_not_null()),
+        Rule("respondent_id", "respondent_id komt vaker voor in dit bestand, met andere gegevens",
+             ~pl.col("_conflict_in_file")),
+        Rule("respondent_id", "respondent_id bestaat al in het warehouse, met andere gegevens",
+             ~pl.col("_conflict_existing")),
+    ]
+
+
+# --- answers ----------------------------------------------------------------------------------------------------
+
+def question_frame() -> pl.DataFrame:
+    """Per (form, question): its kind, the diensten it is asked for, and the answer that opens it."""
+    cat = catalog()
+    rows = []
+    for q in cat.questions:
+        condition = (q.ask_if.question, q.ask_if.answer) if q.ask_if else (q.parent, cat.other_category) if q.parent else (None, None)
+        rows.append((q.form, q.id, q.kind, list(q.services), *condition))
+    return pl.DataFrame(
+        rows, orient="row",
+        schema={"form": pl.String, "question_id_v": pl.String, "kind": pl.String, "services": pl.List(pl.Int16),
+                "condition_question": pl.String, "condition_answer": pl.String},
+    )
+
+
+def category_frame() -> pl.DataFrame:
+    cat = catalog()
+    return pl.DataFrame(
+        [(q.form, q.id, label.casefold(), label) for q in cat.questions for label in cat.categories(q.form, q.id)],
+        schema=["form", "question_id_v", "_value_key", "category"], orient="row",
+    )
+
+
+def normalise_answers(frame: pl.DataFrame, respondents: pl.DataFrame) -> pl.DataFrame:
+    """Canonical values of an answers table; ``respondents`` has respondent_id_v, form, service_v."""
+    cat = catalog()
+    if "answered_at" not in frame.columns:
+        frame = frame.with_columns(answered_at=pl.lit(None, pl.String))
+    frame = frame.with_columns(
+        respondent_id_v=_text("respondent_id"),
+        question_id_v=_text("question_id").str.to_lowercase(),
+        _value_text=pl.col("value").str.strip_chars(),
+        answered_at_v=_text("answered_at").str.replace("T", " ").str.to_datetime(strict=False),
+    ).with_columns(_value_key=pl.col("_value_text").str.to_lowercase())
+    frame = (
+        frame.join(respondents, on="respondent_id_v", how="left")
+        .join(question_frame(), on=["form", "question_id_v"], how="left")
+        .join(category_frame(), on=["form", "question_id_v", "_value_key"], how="left")
+    )
+    numeric = pl.col("kind").is_in(["grade", "aspect_grade"])
+    not_applicable = (pl.col("kind") == "aspect_grade") & (
+        pl.col("_value_text").is_null() | (pl.col("_value_text") == "") | (pl.col("_value_key") == cat.not_applicable)
+    )
+    number = pl.col("_value_text").str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
+    return frame.with_columns(
+        value_num=pl.when(numeric & ~not_applicable).then(number),
+        value_v=pl.when(not_applicable).then(pl.lit(cat.not_applicable))
+        .when(numeric).then(number.cast(pl.String))
+        .when(pl.col("kind") == "text").then(pl.col("_value_text"))
+        .otherwise(pl.col("category")),
+        _not_applicable=not_applicable,
+    )
+
+
+def answer_rules() -> list[Rule]:
+    known_question = pl.col("kind").is_not_null()
+    numeric = pl.col("kind").is_in(["grade", "aspect_grade"]) & ~pl.col("_not_applicable")
+    has_value = pl.col("_value_text").is_not_null() & (pl.col("_value_text") != "")
+    return [
+        Rule("respondent_id", "waarde ontbreekt", _present("respondent_id")),
+        Rule("question_id", "waarde ontbreekt", _present("question_id")),
+        Rule("respondent_id", "onbekende respondent (staat niet in de uitnodigingen)",
+             ~_present("respondent_id") | pl.col("form").is_not_null()),
+        Rule("question_id", "onbekende vraag voor de vragenlijst van deze respondent",
+             pl.col("form").is_null() | ~_present("question_id") | known_question),
+        Rule("question_id", "deze vraag wordt niet gesteld bij de dienst van deze respondent",
+             ~known_question | (pl.col("services").list.len() == 0) | pl.col("services").list.contains(pl.col("service_v"))),
+        Rule("value", "waarde ontbreekt", ~known_question | pl.col("_not_applicable") | has_value),
+        Rule("value", "geen getal (een cijfer van 1 tot en met 10)", ~numeric | ~has_value | pl.col("value_num").is_not_null()),
+        Rule("value", "cijfer buiten 1 tot en met 10", ~numeric | pl.col("value_num").is_between(1, 10)),
+        Rule("value", "cijfer met meer dan één decimaal",
+             ~numeric | ((pl.col("value_num") * 10).round(6) == (pl.col("value_num") * 10).round(0))),
+        Rule("value", "antwoord hoort niet bij deze vraag (niet in de catalogus)",
+             ~pl.col("kind").is_in(["choice", "satisfaction"]) | ~has_value | pl.col("category").is_not_null()),
+        Rule("question_id", "vraag is niet gesteld: hij volgt alleen op een ander antwoord (routing)",
+             pl.col("condition_question").is_null() | (pl.col("_condition_value") == pl.col("condition_answer")).fill_null(False)),
+        Rule("answered_at", "ongeldig tijdstip (gebruik bijvoorbeeld 2024-03-14T10:12:00)",
+             ~_present("answered_at") | pl.col("answered_at_v").is_not_null()),
+        Rule("value", "deze vraag is in dit bestand al met een ander antwoord beantwoord", ~pl.col("_conflict_in_file")),
+        Rule("value", "deze vraag heeft in het warehouse al een ander antwoord", ~pl.col("_conflict_existing")),
+    ]
+
+
+# --- running the rules ------------------------------------------------------------------------------------------
+
+def _check(valid: pl.Expr, data) -> pl.LazyFrame:
+    return data.lazyframe.select(valid.fill_null(True))
+
+
+def _schema(rules: list[Rule]) -> pa.DataFrameSchema:
+    by_column: dict[str, list[pa.Check]] = defaultdict(list)
+    for rule in rules:
+        by_column[rule.column].append(pa.Check(partial(_check, rule.valid), error=rule.reason))
+    return pa.DataFrameSchema({c: pa.Column(nullable=True, checks=checks) for c, checks in by_column.items()})
+
+
+def failures(frame: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
+    """One row per (row, rule) that fails: _row, column_name, value (as delivered), reason."""
+    empty = pl.DataFrame(schema={ROW: pl.Int64, "column_name": pl.String, "value": pl.String, "reason": pl.String})
+    if frame.height == 0:
+        return empty
+    try:
+        _schema(rules).validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as errors:
+        cases = errors.failure_cases.select(
+            pl.col("index").cast(pl.Int64), pl.col("column").alias("column_name"), pl.col("check").alias("reason")
+        )
+        positioned = cases.join(frame.select(ROW).with_row_index("index").with_columns(pl.col("index").cast(pl.Int64)),
+                                on="index")
+        raw_values = pl.concat(
+            [frame.select(ROW, pl.lit(c).alias("column_name"), pl.col(c).cast(pl.String).alias("value"))
+             for c in positioned["column_name"].unique()]
+        )
+        return positioned.join(raw_values, on=[ROW, "column_name"], how="left").select(empty.columns).sort(ROW)
+    return empty

@@ -1,0 +1,120 @@
+"""The DuckDB response warehouse: schema, atomic publication and read-only access.
+
+Publication model (DESIGN §2, §8). The warehouse is one published DuckDB file. Readers (dashboards, notebooks)
+open it read-only. A writer never opens the published file: it takes an exclusive lock file, copies the published
+file to a private work file next to it, loads into the copy, checkpoints and closes it, and then swaps it into
+place with ``os.replace`` (an atomic rename on POSIX). A reader that has the old file open keeps reading its
+snapshot (the old inode stays alive until it closes); the next ``open_readonly`` sees the new data. So readers
+never see half a load and never meet DuckDB's "could not set lock" error, and a failed load leaves the
+published file untouched.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib.resources import files
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from keurmerk.catalog import catalog
+
+__all__ = ["open_readonly", "writer", "catalog_frames", "run_script", "SQL_FILES"]
+
+SQL_FILES = ("010_catalog.sql", "020_tables.sql", "030_views.sql")
+
+
+def _sql(name: str) -> str:
+    return files("keurmerk.warehouse").joinpath("sql", name).read_text(encoding="utf-8")
+
+
+def run_script(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Run one of the SQL files in ``keurmerk/warehouse/sql``."""
+    con.execute(_sql(name))
+
+
+def open_readonly(path: str | Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection to the published snapshot at ``path``."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"Geen warehouse gevonden op {path}. Maak er een met `keurmerk ingest --db {path} …`.")
+    return duckdb.connect(str(path), read_only=True)
+
+
+def catalog_frames() -> dict[str, pl.DataFrame]:
+    """The catalogue as the rows of the catalogue tables (010_catalog.sql)."""
+    cat = catalog()
+    return {
+        "services": pl.DataFrame(
+            [(s.code, s.label, s.last_period) for s in cat.services],
+            schema={"service": pl.Int16, "label": pl.String, "last_period": pl.Int32}, orient="row",
+        ),
+        "provinces": pl.DataFrame(
+            [(p.code, p.name) for p in cat.provinces], schema=["province", "name"], orient="row"
+        ),
+        "forms": pl.DataFrame(
+            [(f.id, f.label, f.audience) for f in cat.forms], schema=["form", "label", "audience"], orient="row"
+        ),
+        "questions": pl.DataFrame(
+            [(q.form, q.id, q.kind, q.text, q.aspect, q.parent) for q in cat.questions],
+            schema=["form", "question_id", "kind", "text", "aspect", "parent"], orient="row",
+        ),
+        "categories": pl.DataFrame(
+            [
+                (q.form, q.id, position, label)
+                for q in cat.questions
+                for position, label in enumerate(cat.categories(q.form, q.id), start=1)
+            ],
+            schema={"form": pl.String, "question_id": pl.String, "position": pl.Int16, "label": pl.String},
+            orient="row",
+        ),
+        "figures": pl.DataFrame(
+            [(f.id, i, f.section, f.number, f.title, f.chart, f.form) for i, f in enumerate(cat.figures, 1)],
+            schema={"figure_id": pl.String, "position": pl.Int16, "section": pl.String, "number": pl.String,
+                    "title": pl.String, "chart": pl.String, "form": pl.String},
+            orient="row",
+        ),
+    }
+
+
+def _apply_schema(con: duckdb.DuckDBPyConnection) -> None:
+    for name in SQL_FILES:
+        con.execute(_sql(name))
+    for table, frame in catalog_frames().items():
+        con.register("_catalog_rows", frame)
+        con.execute(f"INSERT INTO {table} SELECT * FROM _catalog_rows")  # table names come from our own dict
+        con.unregister("_catalog_rows")
+
+
+@contextmanager
+def writer(path: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection to a private copy of the warehouse, published atomically on success.
+
+    Only one writer at a time (an exclusive ``flock`` on ``<path>.lock``); readers are never blocked.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    work = path.with_name(path.name + f".work-{os.getpid()}")
+    with open(path.with_name(path.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if path.exists():
+                shutil.copyfile(path, work)
+            con = duckdb.connect(str(work))
+            try:
+                _apply_schema(con)
+                yield con
+                con.execute("CHECKPOINT")
+            finally:
+                con.close()
+            with open(work, "rb+") as f:
+                os.fsync(f.fileno())
+            os.replace(work, path)
+        finally:
+            for leftover in (work, work.with_name(work.name + ".wal")):
+                leftover.unlink(missing_ok=True)
