@@ -1,0 +1,245 @@
+"""Bad input: every kind of mistake a delivery can hold is quarantined with a clear reason, and nothing valid is lost.
+
+Each case starts from the same small, valid delivery (6 invitations, 6 answers), adds or changes one thing, and
+checks the reason a person reads, where it points (file, row, column), and that every valid row still loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from keurmerk.ingest import ingest
+
+INVITATIONS = """period;provider_id;provider_name;respondent_id;audience;service;province;questionnaire;mode;reminded;status
+2024;P001;Voorbeeld Re-integratie;R1;client;8;PV27;regular;email;true;delivered
+2024;P001;Voorbeeld Re-integratie;R2;client;3;Zuid-Holland;easy;post;false;delivered
+2024;P001;Voorbeeld Re-integratie;R3;commissioner;8;;regular;email;false;delivered
+2024;P001;Voorbeeld Re-integratie;R4;client;7;PV28;regular;email;true;delivered
+2024;P001;Voorbeeld Re-integratie;R5;client;8;PV28;regular;post;true;undeliverable
+2024;P002;Tweede Aanbieder;R6;client;11;Utrecht;inburgering;phone;false;delivered
+"""
+ANSWERS = """respondent_id;question_id;value;answered_at
+R1;grade;8;2024-03-14T10:12:00
+R1;recommended;ja;2024-03-14T10:12:00
+R2;grade;7,5;
+R2;diagnosis_type;medisch onderzoek;
+R3;grade;8,2;
+R3;aspect_reports;;
+"""
+BASE_INVITATIONS, BASE_ANSWERS = 6, 6
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    file: str            # which file gets the extra line: invitations | answers
+    line: str            # appended as the last data row (row 7)
+    column: str | None   # the column the reason points at (None: the whole row)
+    reason: str          # part of the reason a person reads
+
+
+CASES = [
+    Case("unknown question id", "answers", "R1;favourite_colour;blauw;", "question_id", "onbekende vraag"),
+    Case("category not in the catalogue", "answers", "R1;contact_amount;veel te veel;", "value", "hoort niet bij deze vraag"),
+    Case("grade 0", "answers", "R4;grade;0;", "value", "cijfer buiten 1 tot en met 10"),
+    Case("grade 11", "answers", "R4;grade;11;", "value", "cijfer buiten 1 tot en met 10"),
+    Case("grade 'acht'", "answers", "R4;grade;acht;", "value", "geen getal"),
+    Case("grade with two decimals", "answers", "R4;grade;7,25;", "value", "meer dan één decimaal"),
+    Case("answer for an unknown respondent", "answers", "R99;grade;8;", "respondent_id", "onbekende respondent"),
+    Case("same question answered twice, differently", "answers", "R1;grade;6;", "value", "al met een ander antwoord"),
+    Case("question not asked for this dienst", "answers", "R1;diagnosis_type;medisch onderzoek;", "question_id",
+         "niet gesteld bij de dienst"),
+    Case("routing: 3.15 without 3.14 = ja", "answers", "R4;provider_helped;ja;", "question_id", "routing"),
+    Case("free text without 'anders, namelijk'", "answers", "R1;reason_other;Via de huisarts;", "question_id", "routing"),
+    Case("client question on the commissioner form", "answers", "R3;contact_respect;tevreden;", "question_id",
+         "onbekende vraag"),
+    Case("invalid timestamp", "answers", "R4;grade;7;gisteren", "answered_at", "ongeldig tijdstip"),
+    Case("missing value", "answers", "R4;recommended;;", "value", "waarde ontbreekt"),
+    Case("mixed delimiters", "answers", "R4,grade,8,2024-03-14", None, "andere scheidingstekens"),
+    Case("truncated line", "answers", "R4;grade", None, "afgebroken regel"),
+    Case("duplicate respondent id with different data", "invitations",
+         "2024;P001;Voorbeeld Re-integratie;R1;client;7;PV27;regular;email;true;delivered", "respondent_id",
+         "komt vaker voor in dit bestand, met andere gegevens"),
+    Case("commissioner with a province", "invitations",
+         "2024;P001;Voorbeeld Re-integratie;R7;commissioner;8;PV27;regular;email;false;delivered", "province",
+         "een opdrachtgever heeft geen provincie"),
+    Case("client without a province", "invitations",
+         "2024;P001;Voorbeeld Re-integratie;R7;client;8;;regular;email;false;delivered", "province", "provincie ontbreekt"),
+    Case("unknown province", "invitations",
+         "2024;P001;Voorbeeld Re-integratie;R7;client;8;PV99;regular;email;false;delivered", "province",
+         "onbekende provincie"),
+    Case("unknown dienst", "invitations",
+         "2024;P001;Voorbeeld Re-integratie;R7;client;14;PV27;regular;email;false;delivered", "service", "onbekende dienst"),
+    Case("discontinued dienst 12", "invitations",
+         "2024;P001;Voorbeeld Re-integratie;R7;client;12;PV27;regular;email;false;delivered", "service",
+         "niet meer aangeboden"),
+    Case("period in the future", "invitations",
+         "2099;P001;Voorbeeld Re-integratie;R7;client;8;PV27;regular;email;false;delivered", "period", "in de toekomst"),
+    Case("period not a year", "invitations",
+         "twintig;P001;Voorbeeld Re-integratie;R7;client;8;PV27;regular;email;false;delivered", "period", "geen jaartal"),
+    Case("inburgering questionnaire for another dienst", "invitations",
+         "2024;P001;Voorbeeld Re-integratie;R7;client;8;PV27;inburgering;email;false;delivered", "questionnaire",
+         "dienst 11 (inburgering)"),
+    Case("unknown status", "invitations",
+         "2024;P001;Voorbeeld Re-integratie;R7;client;8;PV27;regular;email;false;bounced", "status", "onbekende status"),
+    Case("reminder not yes/no", "invitations",
+         "2024;P001;Voorbeeld Re-integratie;R7;client;8;PV27;regular;email;misschien;delivered", "reminded",
+         "geen ja/nee"),
+    Case("unknown audience", "invitations",
+         "2024;P001;Voorbeeld Re-integratie;R7;klant;8;PV27;regular;email;false;delivered", "audience",
+         "onbekende doelgroep"),
+    Case("missing provider name", "invitations",
+         "2024;P001;;R7;client;8;PV27;regular;email;false;delivered", "provider_name", "waarde ontbreekt"),
+]
+
+
+def _write(directory: Path, invitations: str | bytes, answers: str | bytes) -> list[Path]:
+    paths = []
+    for name, content in (("invitations.csv", invitations), ("answers.csv", answers)):
+        path = directory / name
+        path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8"))
+        paths.append(path)
+    return paths
+
+
+def _counts(db: Path) -> tuple[int, int]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return (con.execute("SELECT count(*) FROM invitations").fetchall()[0][0],
+                con.execute("SELECT count(*) FROM answers").fetchall()[0][0])
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_bad_row_is_quarantined_with_its_reason_and_valid_rows_load(tmp_path: Path, case: Case) -> None:
+    invitations = INVITATIONS + (case.line + "\n" if case.file == "invitations" else "")
+    answers = ANSWERS + (case.line + "\n" if case.file == "answers" else "")
+    report = ingest(tmp_path / "w.duckdb", _write(tmp_path, invitations, answers))
+
+    quarantine = report.quarantine
+    assert quarantine.height >= 1
+    hit = quarantine.filter(pl.col("reason").str.contains(case.reason, literal=True))
+    assert hit.height == 1, quarantine.to_dicts()
+    row = hit.row(0, named=True)
+    assert row["file"] == f"{case.file}.csv"
+    assert row["row_number"] == 7
+    assert row["column_name"] == case.column
+    print(f"\n{case.name}: {row['file']}, rij {row['row_number']}, kolom {row['column_name']}: {row['reason']}")
+
+    for table in report.tables:
+        assert table.rows_read == table.rows_loaded + table.rows_quarantined
+    by_kind = {t.kind: t for t in report.tables}
+    assert by_kind[case.file].rows_quarantined == 1
+    assert _counts(tmp_path / "w.duckdb") == (BASE_INVITATIONS, BASE_ANSWERS)
+
+
+def test_non_utf8_bytes_quarantine_the_row_only(tmp_path: Path) -> None:
+    answers = ANSWERS.encode() + b"R4;grade;8\xe9;\n"
+    report = ingest(tmp_path / "w.duckdb", _write(tmp_path, INVITATIONS, answers))
+    row = report.quarantine.row(0, named=True)
+    assert "geen UTF-8" in row["reason"] and row["row_number"] == 7
+    assert "\\xe9" in row["value"]  # the bad byte is shown, not silently replaced
+    assert _counts(tmp_path / "w.duckdb") == (BASE_INVITATIONS, BASE_ANSWERS)
+
+
+def test_empty_file_loads_nothing_and_says_so(tmp_path: Path) -> None:
+    report = ingest(tmp_path / "w.duckdb", _write(tmp_path, INVITATIONS, b""))
+    answers = next(t for t in report.tables if t.file == "answers.csv")
+    assert answers.rows_read == 0 and answers.message == "leeg bestand (geen rijen)"
+    assert not report.nothing_loaded  # the invitations did load
+    only_empty = ingest(tmp_path / "other.duckdb", [tmp_path / "answers.csv"])
+    assert only_empty.nothing_loaded
+
+
+def test_wrong_header_quarantines_every_row_whole(tmp_path: Path) -> None:
+    wrong = "respondent;vraag;waarde\nR1;grade;8\nR2;grade;7\n"
+    report = ingest(tmp_path / "w.duckdb", _write(tmp_path, INVITATIONS, wrong))
+    answers = next(t for t in report.tables if t.file == "answers.csv")
+    assert (answers.kind, answers.rows_read, answers.rows_quarantined) == ("unknown", 2, 2)
+    reasons = report.quarantine["reason"].unique().to_list()
+    assert len(reasons) == 1 and "kolommen niet herkend" in reasons[0] and "question_id" in reasons[0]
+    assert '"vraag": "grade"' in report.quarantine["value"][0]  # the row is kept whole
+    assert _counts(tmp_path / "w.duckdb") == (BASE_INVITATIONS, 0)
+
+
+def test_xlsx_with_an_extra_sheet(tmp_path: Path) -> None:
+    import xlsxwriter as xw
+
+    path = tmp_path / "levering.xlsx"
+    invitations = pl.read_csv(INVITATIONS.encode(), separator=";", infer_schema=False)
+    answers = pl.read_csv(ANSWERS.encode(), separator=";", infer_schema=False)
+    notes = pl.DataFrame({"toelichting": ["Aangeleverd door het onderzoeksbureau", "Versie 2"]})
+
+    with xw.Workbook(path) as workbook:
+        invitations.write_excel(workbook, worksheet="uitnodigingen")
+        answers.write_excel(workbook, worksheet="antwoorden")
+        notes.write_excel(workbook, worksheet="Toelichting")
+    report = ingest(tmp_path / "w.duckdb", [path])
+    kinds = {t.file: (t.kind, t.rows_loaded, t.rows_quarantined) for t in report.tables}
+    assert kinds == {
+        "levering.xlsx#uitnodigingen": ("invitations", 6, 0),
+        "levering.xlsx#antwoorden": ("answers", 6, 0),
+        "levering.xlsx#Toelichting": ("unknown", 0, 2),
+    }
+    assert _counts(tmp_path / "w.duckdb") == (BASE_INVITATIONS, BASE_ANSWERS)
+
+
+def test_html_in_free_text_is_stored_verbatim(tmp_path: Path) -> None:
+    payload = '<script>alert("xss")</script> & <b>vet</b>'
+    answers = ANSWERS + f"R1;reason;Anders, namelijk;\nR1;reason_other;{payload.replace(chr(34), '')};\n"
+    ingest(tmp_path / "w.duckdb", _write(tmp_path, INVITATIONS, answers))
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        stored = con.execute("SELECT value FROM answers WHERE question_id = 'reason_other'").fetchall()[0][0]
+        category = con.execute("SELECT value FROM answers WHERE question_id = 'reason'").fetchall()[0][0]
+    assert stored == payload.replace('"', "")
+    assert category == "anders, namelijk"  # labels are matched case-insensitively and stored canonically
+
+
+def test_quoted_csv_with_comma_delimiter_and_decimal_comma(tmp_path: Path) -> None:
+    invitations = INVITATIONS.replace(";", ",").replace("Voorbeeld Re-integratie", '"Voorbeeld, Re-integratie"')
+    answers = "\ufeff" + ANSWERS.replace(";", ",").replace("R2,grade,7,5", 'R2,grade,"7,5"').replace("R3,grade,8,2", 'R3,grade,"8,2"')
+    report = ingest(tmp_path / "w.duckdb", _write(tmp_path, invitations, answers))
+    assert report.quarantine.height == 0
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        grades = dict(con.execute("SELECT respondent_id, value_num FROM answers WHERE question_id = 'grade'").fetchall())
+        name = con.execute("SELECT provider_name FROM providers WHERE provider_id = 'P001'").fetchall()[0][0]
+    assert grades == {"R1": 8.0, "R2": 7.5, "R3": 8.2}
+    assert name == "Voorbeeld, Re-integratie"
+
+
+def test_parquet_input(tmp_path: Path) -> None:
+    for name, text in (("invitations", INVITATIONS), ("answers", ANSWERS)):
+        pl.read_csv(text.encode(), separator=";", infer_schema=False).write_parquet(tmp_path / f"{name}.parquet")
+    report = ingest(tmp_path / "w.duckdb", [tmp_path / "invitations.parquet", tmp_path / "answers.parquet"])
+    assert [t.rows_loaded for t in report.tables] == [6, 6]
+    assert _counts(tmp_path / "w.duckdb") == (BASE_INVITATIONS, BASE_ANSWERS)
+
+
+def test_same_file_twice_changes_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    paths = _write(tmp_path, INVITATIONS, ANSWERS)
+    ingest(db, paths)
+    before = db.read_bytes()
+    with duckdb.connect(str(db), read_only=True) as con:
+        tables_before = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+                         for t in ("invitations", "answers", "providers", "quarantine")}
+    second = ingest(db, paths)
+    assert all(t.skipped for t in second.tables) and not second.nothing_loaded
+    with duckdb.connect(str(db), read_only=True) as con:
+        for table, rows in tables_before.items():
+            assert con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall() == rows
+    assert before  # the file exists and was republished
+
+
+def test_overlapping_delivery_loads_only_what_is_new(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    ingest(db, _write(tmp_path, INVITATIONS, ANSWERS))
+    again = tmp_path / "again"
+    again.mkdir()
+    report = ingest(db, _write(again, INVITATIONS + "2024;P001;Voorbeeld Re-integratie;R7;client;8;PV27;regular;email;false;delivered\n",
+                               ANSWERS + "R4;grade;9;\n"))
+    assert [(t.rows_loaded, t.rows_new) for t in report.tables] == [(7, 1), (7, 1)]
+    assert _counts(db) == (7, 7)
