@@ -142,5 +142,23 @@ def info(db: DbOption) -> None:
             console.print("Quarantaine: leeg.")
 
 
+@app.command()
+def link(
+    provider: Annotated[str | None, typer.Option(help="Aanbieder-id, bijvoorbeeld P0000.")] = None,
+    days: Annotated[float, typer.Option(help="Geldigheid in dagen.")] = 30,
+    staff: Annotated[bool, typer.Option("--staff", help="Medewerkerslink (alle aanbieders, benchmarkverkenner).")] = False,
+    base_url: Annotated[str, typer.Option(help="Adres waarop `keurmerk serve` bereikbaar is.")] = "http://127.0.0.1:8866",
+    dashboard: Annotated[str, typer.Option(help="Dashboard-notebook (zonder .ipynb).")] = "aanbieder",
+) -> None:
+    """Druk een persoonlijke, ondertekende en verlopende link af."""
+    from keurmerk.access import link_url, make_token
+
+    if not staff and not provider:
+        raise typer.BadParameter("geef --provider, of --staff voor een medewerkerslink", param_hint="--provider")
+    token = make_token(provider, role="staff" if staff else "provider", days=days)
+    params = {"aanbieder": provider} if staff and provider else {}
+    print(link_url(base_url, dashboard, token, **params))
+
+
 if __name__ == "__main__":
     app()
