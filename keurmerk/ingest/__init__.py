@@ -90,15 +90,28 @@ def _ids(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, column: str) -> No
 
 
 def _flag_duplicates(frame: pl.DataFrame, key: list[str], signature: pl.Expr) -> pl.DataFrame:
-    """Mark repeats of a key within the file: same data (harmless) or other data (a conflict)."""
+    """Mark repeats of a key within the file: same data (harmless) or other data (a conflict).
+
+    Repeats are rare, so the detail is computed on the repeated keys only; the full frame gets two flags.
+    """
     frame = frame.with_columns(_sig=signature)
-    first_sig = pl.col("_sig").first().over(key)
-    repeat = pl.col(ROW) != pl.col(ROW).min().over(key)
     has_key = pl.all_horizontal(pl.col(k).is_not_null() for k in key)
+    repeated = frame.filter(has_key & pl.struct(key).is_duplicated())
+    conflict_rows: list[int] = []
+    same_rows: list[int] = []
+    if repeated.height:
+        first_sig = pl.col("_sig").first().over(key)
+        repeat = pl.col(ROW) != pl.col(ROW).min().over(key)
+        flags = repeated.select(ROW, conflict=repeat & (pl.col("_sig") != first_sig), same=repeat & (pl.col("_sig") == first_sig))
+        conflict_rows = flags.filter("conflict")[ROW].to_list()
+        same_rows = flags.filter("same")[ROW].to_list()
     return frame.with_columns(
-        _conflict_in_file=has_key & repeat & (pl.col("_sig") != first_sig),
-        _repeat_same=has_key & repeat & (pl.col("_sig") == first_sig),
+        _conflict_in_file=pl.col(ROW).is_in(conflict_rows), _repeat_same=pl.col(ROW).is_in(same_rows)
     )
+
+
+def _without(frame: pl.DataFrame, failed: pl.DataFrame) -> pl.DataFrame:
+    return frame.filter(~pl.col(ROW).is_in(failed[ROW].unique().to_list()))
 
 
 def _load_invitations(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: int) -> tuple[pl.DataFrame, int]:
@@ -117,7 +130,7 @@ def _load_invitations(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: 
         _already=pl.col("_existing_sig").is_not_null() & (pl.col("_existing_sig") == pl.col("_sig")),
     )
     failed = failures(frame, invitation_rules())
-    good = frame.join(failed.select(ROW).unique(), on=ROW, how="anti")
+    good = _without(frame, failed)
     new = good.filter(~pl.col("_repeat_same") & ~pl.col("_already")).select(
         respondent_id="respondent_id_v", period="period_v", provider_id="provider_id_v", audience="audience_v",
         service="service_v", province="province_v", questionnaire="questionnaire_v", form="form",
@@ -148,24 +161,38 @@ def _load_answers(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: int)
         "SELECT respondent_id AS respondent_id_v, question_id AS question_id_v, value AS value_v "
         "FROM answers SEMI JOIN _ids USING (respondent_id)"
     ).pl()
-    frame = frame.join(earlier.rename({"value_v": "_existing_value"}), on=["respondent_id_v", "question_id_v"], how="left")
+    if earlier.height:
+        frame = frame.join(
+            earlier.rename({"value_v": "_existing_value"}).with_columns(pl.col("question_id_v").cast(pl.Categorical)),
+            on=["respondent_id_v", "question_id_v"], how="left",
+        )
+    else:  # the usual first delivery: nothing to compare with
+        frame = frame.with_columns(_existing_value=pl.lit(None, pl.String))
     frame = frame.with_columns(
         _conflict_existing=pl.col("_existing_value").is_not_null() & (pl.col("_existing_value") != pl.col("value_v")),
         _already=pl.col("_existing_value").is_not_null() & (pl.col("_existing_value") == pl.col("value_v")),
     )
-    conditions = pl.concat([
-        earlier,
-        frame.filter(~pl.col("_repeat_same") & ~pl.col("_conflict_in_file"))
-        .select("respondent_id_v", "question_id_v", "value_v"),
+    # Routing: the answer that opens a question, from this file or an earlier delivery. Only the few questions
+    # that are conditions, and the rows that depend on one, take part.
+    condition_questions = frame["condition_question"].drop_nulls().unique().to_list()
+    openers = pl.concat([
+        earlier.filter(pl.col("question_id_v").is_in(condition_questions)),
+        frame.filter(pl.col("question_id_v").cast(pl.String).is_in(condition_questions) & ~pl.col("_repeat_same")
+                     & ~pl.col("_conflict_in_file")).select("respondent_id_v", pl.col("question_id_v").cast(pl.String),
+                                                             "value_v"),
     ]).unique(["respondent_id_v", "question_id_v"], keep="first")
-    frame = frame.join(
-        conditions.rename({"question_id_v": "condition_question", "value_v": "_condition_value"}),
-        on=["respondent_id_v", "condition_question"], how="left",
+    unopened = (
+        frame.filter(pl.col("condition_question").is_not_null())
+        .select(ROW, "respondent_id_v", "condition_question", "condition_answer")
+        .join(openers.rename({"question_id_v": "condition_question", "value_v": "_opener"}),
+              on=["respondent_id_v", "condition_question"], how="left")
+        .filter((pl.col("_opener") != pl.col("condition_answer")).fill_null(True))
     )
+    frame = frame.with_columns(_unopened=pl.col(ROW).is_in(unopened[ROW].to_list()))
     failed = failures(frame, answer_rules())
-    good = frame.join(failed.select(ROW).unique(), on=ROW, how="anti")
+    good = _without(frame, failed)
     new = good.filter(~pl.col("_repeat_same") & ~pl.col("_already")).select(
-        respondent_id="respondent_id_v", question_id="question_id_v", value="value_v", value_num="value_num",
+        respondent_id="respondent_id_v", question_id=pl.col("question_id_v").cast(pl.String), value="value_v", value_num="value_num",
         answered_at="answered_at_v", load_id=pl.lit(load_id, pl.Int32),
     )
     con.register("_new", new)

@@ -1,21 +1,20 @@
 -- Recompute `completed` for every invitation after a load (answers may arrive in a later file than their
 -- invitation). DESIGN §5: completed = in the net sample and every aspect question of the form answered
--- ('geen mening' and 'n.v.t.' count as answered).
+-- ('geen mening' and 'n.v.t.' count as answered). Ingest keeps (respondent_id, question_id) unique, so a plain
+-- count of a respondent's aspect answers is the number of aspect questions answered.
 CREATE OR REPLACE TABLE invitations AS
 WITH required AS (
-    SELECT form, count(*) AS n_required FROM questions WHERE aspect GROUP BY form
+    SELECT form, question_id, count(*) OVER (PARTITION BY form) AS n_required FROM questions WHERE aspect
 ),
 answered AS (
-    SELECT a.respondent_id, count(DISTINCT a.question_id) AS n_answered
+    SELECT a.respondent_id, any_value(q.form) AS form, count(*) AS n_answered, any_value(q.n_required) AS n_required
     FROM answers AS a
-    JOIN invitations AS i USING (respondent_id)
-    JOIN questions AS q ON q.form = i.form AND q.question_id = a.question_id AND q.aspect
-    GROUP BY a.respondent_id
+    JOIN required AS q ON q.question_id = a.question_id
+    GROUP BY a.respondent_id, q.form
 ),
 final AS (
-    SELECT i.* REPLACE (i.status = 'delivered' AND coalesce(answered.n_answered, 0) = required.n_required AS completed)
+    SELECT i.* REPLACE (i.status = 'delivered' AND coalesce(answered.n_answered = answered.n_required, false) AS completed)
     FROM invitations AS i
-    LEFT JOIN answered USING (respondent_id)
-    LEFT JOIN required USING (form)
+    LEFT JOIN answered ON answered.respondent_id = i.respondent_id AND answered.form = i.form
 )
 SELECT * FROM final ORDER BY period, provider_id, respondent_id;

@@ -1,0 +1,135 @@
+"""``ChartWidget``: an Altair chart in a dashboard, offline, with tooltips, the Vega runtime sent once per page.
+
+Each widget instance carries only its Vega-Lite spec (JSON, through the ``spec`` traitlet) and a ~4 KB front-end
+module. The Vega/Vega-Lite/vega-embed bundle (``RUNTIME_PATH``, made by ``vl_convert.javascript_bundle``) is a
+static file of the ``keurmerk`` Voilà template: the page preloads it from the Voilà server itself and every chart
+on the page reuses the one module. Outside Voilà (JupyterLab) the kernel sends it once over the widget comm.
+
+    from keurmerk.charts import ChartWidget, show
+
+    show(chart)                     # display, done
+    w = ChartWidget(chart)          # keep a handle to update it
+    display(w)
+    w.chart = other_chart           # re-renders this chart in the browser
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import altair as alt
+import anywidget
+import traitlets
+from IPython.display import display
+
+from keurmerk.charts.theme import embed_options, to_spec
+
+__all__ = ["RUNTIME_PATH", "ChartWidget", "build_runtime", "runtime_code", "show"]
+
+_STATIC = Path(__file__).resolve().parent / "static"
+# The runtime is a static file of the Voilà template so that Voilà's template static handler serves it
+# (cacheable, versioned URL); keurmerk/voila_template is a Jupyter data directory (voila/templates/<name>/).
+RUNTIME_PATH = (
+    Path(__file__).resolve().parent.parent
+    / "voila_template"
+    / "voila"
+    / "templates"
+    / "keurmerk"
+    / "static"
+    / "keurmerk-vega.js"
+)
+RUNTIME_EXPORTS = "export { vegaEmbed, vegaLite, vega };"
+
+
+class ChartWidget(anywidget.AnyWidget):
+    """A Vega-Lite chart rendered by vega-embed, Dutch locale, tooltips, SVG.
+
+    ``chart`` is an Altair chart (converted with the ``keurmerk`` theme) or a ready Vega-Lite dict (used as is).
+    Assigning ``widget.chart`` (or ``widget.spec``) redraws it. The browser can write these traits back, so the
+    kernel never acts on them; the only message it answers is the request for the public Vega runtime, once.
+    """
+
+    _esm = _STATIC / "chart_widget.js"
+    _css = _STATIC / "chart_widget.css"
+
+    spec = traitlets.Dict().tag(sync=True)
+    embed_options = traitlets.Dict().tag(sync=True)
+
+    def __init__(
+        self,
+        chart: alt.TopLevelMixin | dict[str, Any] | None = None,
+        *,
+        embed_options: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        options = _default_embed_options() if embed_options is None else embed_options
+        super().__init__(embed_options=options, **kwargs)
+        self._chart: alt.TopLevelMixin | dict[str, Any] | None = None
+        self._runtime_sent = False
+        self.on_msg(self._on_custom_msg)
+        if chart is not None:
+            self.chart = chart
+
+    @property
+    def chart(self) -> alt.TopLevelMixin | dict[str, Any] | None:
+        """The chart last assigned (as given)."""
+        return self._chart
+
+    @chart.setter
+    def chart(self, chart: alt.TopLevelMixin | dict[str, Any]) -> None:
+        spec = to_spec(chart)
+        self._chart = chart
+        self.spec = spec
+
+    def _on_custom_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        if not isinstance(content, dict) or content.get("type") != "keurmerk:vega-runtime?":
+            return
+        if self._runtime_sent:  # one answer per widget: the browser cannot make the kernel resend 0.9 MB
+            return
+        self._runtime_sent = True
+        self.send({"type": "keurmerk:vega-runtime", "code": runtime_code()})
+
+
+def show(chart: alt.TopLevelMixin | dict[str, Any]) -> None:
+    """Display ``chart`` in the notebook or dashboard as a :class:`ChartWidget`.
+
+    Returns nothing, so that ``show(chart)`` as the last line of a cell does not display it twice; to update a
+    chart later, keep the widget: ``w = ChartWidget(chart); display(w); ...; w.chart = new``.
+    """
+    display(ChartWidget(chart))
+
+
+@cache
+def _default_embed_options() -> dict[str, Any]:
+    return embed_options()
+
+
+@cache
+def runtime_code() -> str:
+    """The Vega runtime module (ESM exporting ``vegaEmbed``, ``vegaLite``, ``vega``), as text."""
+    return RUNTIME_PATH.read_text(encoding="utf-8")
+
+
+def build_runtime(path: Path = RUNTIME_PATH) -> Path:
+    """(Re)build the runtime bundle with vl-convert, for the Vega-Lite version Altair emits.
+
+    Run after upgrading altair or vl-convert-python: ``python -c "from keurmerk.charts.widget import
+    build_runtime; build_runtime()"``. The output is deterministic for a given vl-convert version.
+    """
+    import vl_convert
+
+    vl_version = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
+    code = vl_convert.javascript_bundle(RUNTIME_EXPORTS, vl_version=vl_version)
+    header = (
+        f"/* Vega, Vega-Lite {vl_version}, vega-embed and vega-tooltip (BSD-3-Clause, the Vega project), bundled"
+        f" by vl-convert-python {vl_convert.__version__} javascript_bundle().\n"
+        f"   Rebuild: keurmerk.charts.widget.build_runtime(). sha256 of the code below:"
+        f" {hashlib.sha256(code.encode()).hexdigest()} */\n"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(header + code, encoding="utf-8")
+    runtime_code.cache_clear()
+    return path

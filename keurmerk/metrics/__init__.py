@@ -1,0 +1,48 @@
+"""The metrics engine: every figure and table of the report as a tidy polars frame, provider next to benchmark.
+
+Flow: ``select(source, filters)`` gathers the cells (in DuckDB or in memory), then one pure function per chart
+kind turns them into frames; :func:`compute_all` does both for every figure of the catalogue. See
+docs/research-api.md for the frame of each chart kind.
+"""
+
+from keurmerk.filters import Filters
+from keurmerk.metrics.figures import (
+    answer_shares,
+    aspect_scores,
+    funnel,
+    grade_bars,
+    grade_distribution,
+    keurmerk_table,
+    province_map,
+    satisfaction_items,
+    strengths,
+)
+from keurmerk.metrics.registry import METRICS, FigureMetric, compute_all, figure_frame, registry
+from keurmerk.metrics.source import BenchmarkCube, CubeSource, Selection, Source, WarehouseSource, select
+from keurmerk.policy import Policy, load_policy
+
+__all__ = [
+    "METRICS",
+    "BenchmarkCube",
+    "CubeSource",
+    "FigureMetric",
+    "Filters",
+    "Policy",
+    "Selection",
+    "Source",
+    "WarehouseSource",
+    "answer_shares",
+    "aspect_scores",
+    "compute_all",
+    "figure_frame",
+    "funnel",
+    "grade_bars",
+    "grade_distribution",
+    "keurmerk_table",
+    "load_policy",
+    "province_map",
+    "registry",
+    "satisfaction_items",
+    "select",
+    "strengths",
+]

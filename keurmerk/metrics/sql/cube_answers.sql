@@ -1,0 +1,19 @@
+-- Answers of completed questionnaires counted per cell (DESIGN §5: only completed questionnaires enter a figure).
+-- Grades are counted in tenths (integers: exact sums); free text never enters a cell, so a benchmark cannot carry
+-- another provider's words. {filters}: see cube_invitations.sql.
+SELECT
+    i.period,
+    i.form,
+    i.audience,
+    i.service,
+    i.province,
+    i.questionnaire,
+    a.question_id,
+    CASE WHEN a.value_num IS NULL THEN a.value END AS value,
+    CAST(round(a.value_num * 10) AS INTEGER) AS tenths,
+    count(*) AS n
+FROM answers AS a
+JOIN invitations AS i USING (respondent_id)
+JOIN questions AS q ON q.form = i.form AND q.question_id = a.question_id
+WHERE i.completed AND i.status = 'delivered' AND q.kind <> 'text' AND {filters}
+GROUP BY ALL

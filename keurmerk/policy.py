@@ -1,0 +1,130 @@
+"""Norms and policies: one frozen settings object that every figure reads (DESIGN §5).
+
+The defaults below are DESIGN §5. Staff change a policy in one place, a TOML file, and every figure follows.
+
+Lookup order of :func:`load_policy`:
+
+1. the ``path`` argument, when given;
+2. the file named by the environment variable ``KEURMERK_POLICY``, when set;
+3. the defaults in :class:`Policy`.
+
+The file holds top-level keys with the names of the fields of :class:`Policy`; keys it leaves out keep their
+default, an unknown key or a value of the wrong type is an error that names the file and the key. Example::
+
+    # policy.toml
+    norm_total = 6.0
+    publish_min_response_pct = 20.0
+    min_n = 3
+
+The ``completed_*`` fields describe the definition that ``keurmerk.ingest`` applies when it stores
+``invitations.completed`` (warehouse/sql/refresh_completed.sql); the metrics read the stored flag, so a change to
+them takes effect on the next ingest.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+__all__ = ["POLICY_ENV", "Policy", "load_policy"]
+
+POLICY_ENV = "KEURMERK_POLICY"
+
+_MEAN_INTERVALS = ("t", "normal")
+_SHARE_INTERVALS = ("wilson", "wald")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Every rule of DESIGN §5 that the seeds leave open, with its default."""
+
+    # --- completed questionnaire (applied at ingest) -------------------------------------------------------
+    completed_requires_delivered: bool = True   # only the net sample can be completed
+    completed_all_aspects: bool = True          # every aspect question of the form answered
+    completed_no_opinion_answers: bool = True   # 'geen mening' and 'n.v.t.' count as answered
+
+    # --- the norm of the Keurmerk (table 1.1) ---------------------------------------------------------------
+    norm_total: float = 6.5        # the total grade of a form must reach this
+    norm_service: float = 5.5      # and the grade of every dienst this
+    correction_floor: float = 5.0  # corrected mean: every grade below this counts as this
+
+    # --- publication (table 1.1, zoekmachine) --------------------------------------------------------------
+    publish_min_completed: int = 10
+    publish_min_response_pct: float = 25.0
+    publish_always: tuple[str, ...] = ("commissioner",)  # audiences whose grade is always published
+
+    # --- actuele promotor score ------------------------------------------------------------------------------
+    promoter_question: str = "recommended"
+    promoter_answers: tuple[str, ...] = ("ja",)
+
+    # --- relatief goed / relatief minder goed (front page) ---------------------------------------------------
+    strength_min_diff: float = 5.0  # percentage points of share satisfied above/below the benchmark
+    strength_min_n: int = 5         # respondents with an opinion on the aspect
+    strength_max_items: int = 5     # at most this many per list, largest difference first
+
+    # --- small groups ----------------------------------------------------------------------------------------
+    min_n: int = 5  # a base below this shows "te weinig respondenten" in provider and public views
+
+    # --- uncertainty -----------------------------------------------------------------------------------------
+    confidence: float = 0.95
+    mean_interval: str = "t"          # t | normal
+    share_interval: str = "wilson"    # wilson | wald
+
+    # --- rounding: half away from zero, after computing on unrounded values ---------------------------------
+    decimals: int = 1
+
+    def __post_init__(self) -> None:
+        if self.mean_interval not in _MEAN_INTERVALS:
+            raise ValueError(f"mean_interval moet een van {_MEAN_INTERVALS} zijn, niet {self.mean_interval!r}")
+        if self.share_interval not in _SHARE_INTERVALS:
+            raise ValueError(f"share_interval moet een van {_SHARE_INTERVALS} zijn, niet {self.share_interval!r}")
+        if not 0 < self.confidence < 1:
+            raise ValueError(f"confidence moet tussen 0 en 1 liggen, niet {self.confidence!r}")
+        if self.min_n < 1 or self.strength_min_n < 1 or self.strength_max_items < 0 or self.decimals < 0:
+            raise ValueError("min_n en strength_min_n zijn minstens 1, strength_max_items en decimals minstens 0")
+
+    def replace(self, **changes: Any) -> Policy:
+        """A new policy with these fields changed."""
+        return replace(self, **changes)
+
+
+def _coerce(name: str, value: Any, default: Any, source: str) -> Any:
+    """The TOML value as the field's type (lists become tuples, ints are accepted for floats)."""
+    if isinstance(default, bool):
+        ok = isinstance(value, bool)
+    elif isinstance(default, int):
+        ok = isinstance(value, int) and not isinstance(value, bool)
+    elif isinstance(default, float):
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        value = float(value) if ok else value
+    elif isinstance(default, tuple):
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        value = tuple(value) if ok else value
+    else:
+        ok = isinstance(value, str)
+    if not ok:
+        raise ValueError(f"{source}: '{name}' heeft een waarde van het verkeerde type ({value!r}); "
+                         f"verwacht zoiets als {default!r}")
+    return value
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """The policy in force: ``path``, else the file in ``$KEURMERK_POLICY``, else the defaults."""
+    path = path or os.environ.get(POLICY_ENV)
+    if not path:
+        return Policy()
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"Beleidsbestand {path} bestaat niet (zie {POLICY_ENV}).") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ValueError(f"{path}: geen geldige TOML ({error})") from None
+    defaults = {f.name: f.default for f in fields(Policy)}
+    unknown = sorted(set(raw) - set(defaults))
+    if unknown:
+        raise ValueError(f"{path}: onbekende sleutel(s) {', '.join(unknown)}; bekend zijn {', '.join(defaults)}")
+    return Policy(**{k: _coerce(k, v, defaults[k], str(path)) for k, v in raw.items()})

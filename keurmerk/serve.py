@@ -1,0 +1,203 @@
+"""Serve the dashboards (``dashboards/*.ipynb``) with Voilà: on 127.0.0.1 only, nothing loaded from a CDN.
+
+``voila_command`` builds the command line and environment (so tests and benchmarks start exactly what
+``keurmerk serve`` starts); ``serve`` runs it, prints the address once Voilà listens, and stops it on Ctrl-C.
+
+What the command sets, and why:
+
+- ``--Voila.ip=127.0.0.1``: never reachable from outside; TLS and exposure are the reverse proxy's business.
+- ``--template=keurmerk`` (``keurmerk/voila_template``, put on ``JUPYTER_PATH``): Voilà's ``lab`` template
+  without its CDN links, serving the Vega runtime of :class:`keurmerk.charts.ChartWidget` itself. Template and
+  theme overrides from the URL (``?voila-template=lab``) are disabled, or they would bring the CDN back.
+- ``--show_tracebacks=False --strip_sources=True``: a visitor sees neither code nor stack traces.
+- ``--preheat_kernel=True --pool_size=N``: N kernels per dashboard run the notebook before anyone asks.
+- ``--MappingKernelManager.cull_idle_timeout/cull_interval``: kernels of closed tabs are shut down (pre-heated
+  kernels in the pool are exempt: Voilà skips them).
+- ``KEURMERK_DB``: the warehouse snapshot the kernels read (``database_path()`` inside a dashboard).
+
+Pattern for dashboard notebooks (pre-heated kernels run the cells *before* the request exists)::
+
+    # 1. provider-independent, slow work first: it happens while the kernel waits in the pool
+    import altair as alt
+    from keurmerk.charts import ChartWidget, show
+    from keurmerk.serve import database_path, query_params
+    db = database_path()                       # open the read-only snapshot here
+    # 2. then wait for the visitor: blocks until the browser's request reaches this kernel
+    params = query_params()                    # {"token": "..."}; QUERY_STRING is empty before this call
+    # 3. check the signed link, then query that provider only and build the widgets
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import webbrowser
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs
+
+__all__ = [
+    "DB_ENV",
+    "HOST",
+    "TEMPLATE",
+    "VoilaLaunch",
+    "database_path",
+    "default_dashboards_dir",
+    "query_params",
+    "serve",
+    "voila_command",
+    "wait_until_listening",
+]
+
+DB_ENV = "KEURMERK_DB"
+DASHBOARDS_ENV = "KEURMERK_DASHBOARDS"
+HOST = "127.0.0.1"
+TEMPLATE = "keurmerk"
+TEMPLATE_ROOT = Path(__file__).resolve().parent / "voila_template"  # a Jupyter data dir: voila/templates/...
+# Only the front-end extensions the dashboards need; the others (jupytext, pygments) would be dead weight.
+LAB_EXTENSIONS = ("@jupyter-widgets/jupyterlab-manager", "anywidget")
+
+
+@dataclass(frozen=True)
+class VoilaLaunch:
+    """A ready-to-run Voilà process: ``subprocess.Popen(launch.argv, env=launch.env)``."""
+
+    argv: tuple[str, ...]
+    env: Mapping[str, str]
+    url: str  # the dashboards' index page
+    port: int
+
+    def dashboard_url(self, notebook: str) -> str:
+        """Address of one dashboard, e.g. ``dashboard_url("placeholder.ipynb")``."""
+        return f"{self.url}voila/render/{notebook}"
+
+
+def default_dashboards_dir() -> Path:
+    """``$KEURMERK_DASHBOARDS`` if set, else ``dashboards/`` next to the package (the repository checkout)."""
+    if configured := os.environ.get(DASHBOARDS_ENV):
+        return Path(configured).resolve()
+    return Path(__file__).resolve().parent.parent / "dashboards"
+
+
+def voila_command(
+    db_path: Path,
+    port: int = 8866,
+    *,
+    dashboards_dir: Path | None = None,
+    pool_size: int = 1,
+    cull_idle_timeout: int = 600,
+    cull_interval: int = 60,
+    open_browser: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> VoilaLaunch:
+    """The Voilà command line and environment for serving the dashboards (see the module docstring)."""
+    dashboards = (dashboards_dir or default_dashboards_dir()).resolve()
+    env = dict(os.environ if environ is None else environ)
+    env[DB_ENV] = str(Path(db_path).resolve())
+    env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATE_ROOT), env.get("JUPYTER_PATH", "")) if p)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    argv = (
+        sys.executable,
+        "-m",
+        "voila",
+        str(dashboards),
+        f"--Voila.ip={HOST}",
+        f"--port={port}",
+        f"--Voila.open_browser={open_browser}",
+        f"--template={TEMPLATE}",
+        "--theme=light",
+        "--VoilaConfiguration.allow_template_override=NO",
+        "--VoilaConfiguration.allow_theme_override=NO",
+        f"--VoilaConfiguration.extension_allowlist={list(LAB_EXTENSIONS)!r}",
+        "--show_tracebacks=False",
+        "--strip_sources=True",
+        "--preheat_kernel=True",
+        f"--pool_size={pool_size}",
+        f"--MappingKernelManager.cull_idle_timeout={cull_idle_timeout}",
+        f"--MappingKernelManager.cull_interval={cull_interval}",
+        "--HTMLExporter.language_code=nl",
+    )
+    return VoilaLaunch(argv=argv, env=env, url=f"http://{HOST}:{port}/", port=port)
+
+
+def wait_until_listening(port: int, timeout: float = 60.0, process: subprocess.Popen | None = None) -> None:
+    """Block until something accepts connections on 127.0.0.1:``port``; fail early if ``process`` died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"Voilà stopped with exit code {process.returncode} before listening")
+        with contextlib.suppress(OSError), socket.create_connection((HOST, port), timeout=0.5):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on {HOST}:{port} after {timeout:.0f} s")
+
+
+def serve(
+    db_path: Path,
+    port: int = 8866,
+    open_browser: bool = False,
+    *,
+    dashboards_dir: Path | None = None,
+    pool_size: int = 1,
+    cull_idle_timeout: int = 600,
+) -> None:
+    """Run Voilà for the dashboards until interrupted; prints the address once it listens."""
+    db_path = Path(db_path)
+    if not db_path.is_file():
+        raise FileNotFoundError(f"warehouse not found: {db_path}")
+    launch = voila_command(
+        db_path, port, dashboards_dir=dashboards_dir, pool_size=pool_size, cull_idle_timeout=cull_idle_timeout
+    )
+    process = subprocess.Popen(launch.argv, env=dict(launch.env))
+    try:
+        wait_until_listening(port, process=process)
+        print(f"Keurmerk-dashboards: {launch.url}  (stoppen: Ctrl-C)", flush=True)
+        if open_browser:
+            webbrowser.open(launch.url)
+        process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+    if process.returncode not in (0, -signal.SIGTERM, -signal.SIGINT):
+        raise RuntimeError(f"Voilà stopped with exit code {process.returncode}")
+
+
+# --- inside a dashboard kernel ------------------------------------------------------------------------------
+
+
+def database_path() -> Path:
+    """The warehouse snapshot this dashboard reads (``$KEURMERK_DB``, set by ``keurmerk serve``)."""
+    value = os.environ.get(DB_ENV)
+    if not value:
+        raise RuntimeError(f"{DB_ENV} is not set: start the dashboards with `keurmerk serve --db PATH`")
+    return Path(value)
+
+
+def query_params() -> dict[str, str]:
+    """The page's query parameters (first value of each), in a dashboard kernel.
+
+    With pre-heated kernels the cells run before any request, and ``QUERY_STRING`` is empty; Voilà's
+    ``get_query_string()`` blocks until the browser's request reaches this kernel. So call this *after* the
+    provider-independent work, and only once. Outside Voilà (nbclient, JupyterLab) it returns at once, reading
+    ``$QUERY_STRING`` if set.
+    """
+    try:
+        from voila.utils import get_query_string
+    except ImportError:  # pragma: no cover - voila is a dependency, but a research kernel may lack it
+        query = os.environ.get("QUERY_STRING", "")
+    else:
+        query = get_query_string() or ""
+    return {key: values[0] for key, values in parse_qs(query, keep_blank_values=True).items()}
