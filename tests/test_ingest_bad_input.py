@@ -243,3 +243,14 @@ def test_overlapping_delivery_loads_only_what_is_new(tmp_path: Path) -> None:
                                ANSWERS + "R4;grade;9;\n"))
     assert [(t.rows_loaded, t.rows_new) for t in report.tables] == [(7, 1), (7, 1)]
     assert _counts(db) == (7, 7)
+
+
+def test_extra_columns_such_as_contact_data_are_not_stored(tmp_path: Path) -> None:
+    header, *rows = INVITATIONS.strip().split("\n")
+    invitations = "\n".join([header + ";email", *(row + ";a@b.nl" for row in rows)]) + "\n"
+    report = ingest(tmp_path / "w.duckdb", _write(tmp_path, invitations, ANSWERS))
+    table = next(t for t in report.tables if t.kind == "invitations")
+    assert table.rows_loaded == 6 and "kolommen genegeerd (niet opgeslagen): email" in table.message
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        dump = str(con.execute("SELECT * FROM invitations").fetchall()) + str(con.execute("SELECT * FROM quarantine").fetchall())
+    assert "a@b.nl" not in dump

@@ -81,6 +81,12 @@ def _kind(columns: Sequence[str]) -> str:
     return "unknown"
 
 
+def _ignored_columns(columns: Sequence[str], kind: str) -> list[str]:
+    """Columns outside the import format (contact data, notes): never stored, and said so."""
+    known = {"invitations": set(INVITATION_COLUMNS), "answers": set(ANSWER_COLUMNS)}.get(kind)
+    return [] if known is None else [c for c in columns if c not in known and c != ROW]
+
+
 def _signature(columns: Sequence[str]) -> pl.Expr:
     return pl.concat_str([pl.col(c).cast(pl.String).fill_null("∅") for c in columns], separator="\x1f")
 
@@ -273,9 +279,12 @@ def ingest(db: str | Path, paths: Sequence[str | Path], progress: Progress | Non
             rows = _quarantine_frame(table, failed, load_id)
             bad_rows = rows["row_number"].drop_nulls().n_unique()
             loaded = table.rows_read - bad_rows
-            message = "leeg bestand (geen rijen)" if table.rows_read == 0 and not table.problems else (
-                "; ".join(p.reason for p in table.problems if p.row is None)
-            )
+            notes = [p.reason for p in table.problems if p.row is None]
+            if table.rows_read == 0 and not table.problems:
+                notes.append("leeg bestand (geen rijen)")
+            if ignored := _ignored_columns(table.frame.columns, kind):
+                notes.append("kolommen genegeerd (niet opgeslagen): " + ", ".join(ignored))
+            message = "; ".join(notes)
             report = TableReport(table.name, kind, table.rows_read, loaded, new, bad_rows, message)
             reports.append(report)
             quarantined.append(rows)
