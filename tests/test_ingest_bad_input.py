@@ -254,3 +254,35 @@ def test_extra_columns_such_as_contact_data_are_not_stored(tmp_path: Path) -> No
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         dump = str(con.execute("SELECT * FROM invitations").fetchall()) + str(con.execute("SELECT * FROM quarantine").fetchall())
     assert "a@b.nl" not in dump
+
+
+RESULTS = """period;provider_id;service;completed_trajectories;successful_trajectories
+2024;P001;8;40;25
+2024;P001;3;10;4
+2024;P002;11;12;9
+"""
+
+RESULT_CASES = [
+    Case("results: unknown provider", "results", "2024;P999;8;10;5", "provider_id", "onbekende aanbieder"),
+    Case("results: more successes than completions", "results", "2024;P001;7;10;11", "successful_trajectories",
+         "meer succesvolle dan voltooide"),
+    Case("results: negative count", "results", "2024;P001;7;-3;0", "completed_trajectories", "geen geheel aantal"),
+    Case("results: not a number", "results", "2024;P001;7;veel;0", "completed_trajectories", "geen geheel aantal"),
+    Case("results: unknown dienst", "results", "2024;P001;15;10;5", "service", "onbekende dienst"),
+    Case("results: same key, other counts", "results", "2024;P001;8;41;25", "service", "vaker voor in dit bestand"),
+    Case("results: period in the future", "results", "2099;P001;8;10;5", "period", "in de toekomst"),
+]
+
+
+@pytest.mark.parametrize("case", RESULT_CASES, ids=[c.name for c in RESULT_CASES])
+def test_bad_results_row(tmp_path: Path, case: Case) -> None:
+    paths = _write(tmp_path, INVITATIONS, ANSWERS)
+    (tmp_path / "results.csv").write_text(RESULTS + case.line + "\n", encoding="utf-8")
+    report = ingest(tmp_path / "w.duckdb", [*paths, tmp_path / "results.csv"])
+    hit = report.quarantine.filter(pl.col("reason").str.contains(case.reason, literal=True))
+    assert hit.height == 1, report.quarantine.to_dicts()
+    assert (hit["file"][0], hit["row_number"][0], hit["column_name"][0]) == ("results.csv", 4, case.column)
+    results = next(t for t in report.tables if t.kind == "results")
+    assert (results.rows_read, results.rows_loaded, results.rows_quarantined) == (4, 3, 1)
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT sum(completed_trajectories), count(*) FROM results").fetchall() == [(62, 3)]

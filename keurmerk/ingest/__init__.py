@@ -23,11 +23,14 @@ from keurmerk.ingest.read import ROW, Problem, RawTable, UnreadableFile, read_fi
 from keurmerk.ingest.rules import (
     ANSWER_COLUMNS,
     INVITATION_COLUMNS,
+    RESULT_COLUMNS,
     answer_rules,
     failures,
     invitation_rules,
     normalise_answers,
     normalise_invitations,
+    normalise_results,
+    result_rules,
 )
 from keurmerk.warehouse import run_script, writer
 
@@ -38,6 +41,7 @@ Progress = Callable[[str], None]
 _REQUIRED = {
     "invitations": set(INVITATION_COLUMNS),
     "answers": set(ANSWER_COLUMNS) - {"answered_at"},
+    "results": set(RESULT_COLUMNS),
 }
 _INVITATION_SIGNATURE = ("period_v", "provider_id_v", "audience_v", "service_v", "province_v", "questionnaire_v",
                          "mode_v", "reminded_v", "status_v")
@@ -83,7 +87,7 @@ def _kind(columns: Sequence[str]) -> str:
 
 def _ignored_columns(columns: Sequence[str], kind: str) -> list[str]:
     """Columns outside the import format (contact data, notes): never stored, and said so."""
-    known = {"invitations": set(INVITATION_COLUMNS), "answers": set(ANSWER_COLUMNS)}.get(kind)
+    known = {"invitations": set(INVITATION_COLUMNS), "answers": set(ANSWER_COLUMNS), "results": set(RESULT_COLUMNS)}.get(kind)
     return [] if known is None else [c for c in columns if c not in known and c != ROW]
 
 
@@ -206,12 +210,36 @@ def _load_answers(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: int)
     return failed, new.height
 
 
+def _load_results(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: int) -> tuple[pl.DataFrame, int]:
+    key = ["period_v", "provider_id_v", "service_v"]
+    frame = _flag_duplicates(normalise_results(table.frame), key, _signature(["completed_v", "successful_v"]))
+    providers = con.sql("SELECT provider_id AS provider_id_v FROM providers").pl()
+    existing = con.sql(
+        "SELECT period AS period_v, provider_id AS provider_id_v, service AS service_v, "
+        "completed_trajectories AS completed_v, successful_trajectories AS successful_v FROM results"
+    ).pl().select(*key, _signature(["completed_v", "successful_v"]).alias("_existing_sig"))
+    frame = frame.join(existing, on=key, how="left").with_columns(
+        _known_provider=pl.col("provider_id_v").is_in(providers["provider_id_v"].to_list()),
+        _conflict_existing=pl.col("_existing_sig").is_not_null() & (pl.col("_existing_sig") != pl.col("_sig")),
+        _already=pl.col("_existing_sig").is_not_null() & (pl.col("_existing_sig") == pl.col("_sig")),
+    )
+    failed = failures(frame, result_rules())
+    new = _without(frame, failed).filter(~pl.col("_repeat_same") & ~pl.col("_already")).select(
+        period="period_v", provider_id="provider_id_v", service="service_v", completed_trajectories="completed_v",
+        successful_trajectories="successful_v", load_id=pl.lit(load_id, pl.Int32),
+    )
+    con.register("_new", new)
+    con.execute("INSERT INTO results SELECT * FROM _new")
+    return failed, new.height
+
+
 def _unrecognised(table: RawTable) -> pl.DataFrame:
     """Every row of a table whose header fits no import kind goes to quarantine whole."""
     missing = {kind: sorted(required - set(table.frame.columns)) for kind, required in _REQUIRED.items()}
     reason = (
         "kolommen niet herkend; voor uitnodigingen ontbreekt: " + ", ".join(missing["invitations"])
         + "; voor antwoorden ontbreekt: " + ", ".join(missing["answers"])
+        + "; voor resultaten ontbreekt: " + ", ".join(missing["results"])
     )
     data = table.frame.drop(ROW, strict=False)
     return pl.DataFrame(
@@ -267,13 +295,15 @@ def ingest(db: str | Path, paths: Sequence[str | Path], progress: Progress | Non
             seen.add(sha)
             pending += [(sha, table, _kind(table.frame.columns)) for table in _read(path)]
         # Invitations first, so that answers delivered in the same batch find their respondents.
-        order = {"invitations": 0, "answers": 1, "unknown": 2}
+        order = {"invitations": 0, "answers": 1, "results": 2, "unknown": 3}
         for sha, table, kind in sorted(pending, key=lambda item: order[item[2]]):
             say(f"valideren en laden: {table.name}")
             if kind == "invitations":
                 failed, new = _load_invitations(con, table, load_id)
             elif kind == "answers":
                 failed, new = _load_answers(con, table, load_id)
+            elif kind == "results":
+                failed, new = _load_results(con, table, load_id)
             else:
                 failed, new = _unrecognised(table), 0
             rows = _quarantine_frame(table, failed, load_id)

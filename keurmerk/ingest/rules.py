@@ -23,6 +23,9 @@ __all__ = [
     "Rule",
     "INVITATION_COLUMNS",
     "ANSWER_COLUMNS",
+    "RESULT_COLUMNS",
+    "normalise_results",
+    "result_rules",
     "normalise_invitations",
     "invitation_rules",
     "normalise_answers",
@@ -35,6 +38,7 @@ INVITATION_COLUMNS = (
     "questionnaire", "mode", "reminded", "status",
 )
 ANSWER_COLUMNS = ("respondent_id", "question_id", "value", "answered_at")
+RESULT_COLUMNS = ("period", "provider_id", "service", "completed_trajectories", "successful_trajectories")
 OPTIONAL_COLUMNS = {"answered_at", "province"}
 FIRST_PERIOD = 2009  # the survey has run since 2009 (seed report §1.2)
 
@@ -128,6 +132,39 @@ def invitation_rules() -> list[Rule]:
         Rule("respondent_id", "respondent_id komt vaker voor in dit bestand, met andere gegevens",
              ~pl.col("_conflict_in_file")),
         Rule("respondent_id", "respondent_id bestaat al in het warehouse, met andere gegevens",
+             ~pl.col("_conflict_existing")),
+    ]
+
+
+# --- results (the results norm: trajectories completed and completed successfully) ------------------------------
+
+def normalise_results(frame: pl.DataFrame) -> pl.DataFrame:
+    service_codes = {str(s.code): s.code for s in catalog().services}
+    return frame.with_columns(
+        period_v=_text("period").cast(pl.Int32, strict=False),
+        provider_id_v=_text("provider_id"),
+        service_v=_text("service").str.strip_suffix(".0").replace_strict(service_codes, default=None, return_dtype=pl.Int16),
+        completed_v=_text("completed_trajectories").str.strip_suffix(".0").cast(pl.Int64, strict=False),
+        successful_v=_text("successful_trajectories").str.strip_suffix(".0").cast(pl.Int64, strict=False),
+    )
+
+
+def result_rules() -> list[Rule]:
+    this_year = dt.date.today().year
+    counts = ("completed_trajectories", "successful_trajectories")
+    return [Rule(c, "waarde ontbreekt", _present(c)) for c in RESULT_COLUMNS] + [
+        Rule("period", "periode is geen jaartal", ~_present("period") | pl.col("period_v").is_not_null()),
+        Rule("period", "periode ligt in de toekomst", pl.col("period_v") <= this_year),
+        Rule("provider_id", "onbekende aanbieder (staat niet in de uitnodigingen)",
+             ~_present("provider_id") | pl.col("_known_provider")),
+        Rule("service", "onbekende dienst (1 tot en met 13)", ~_present("service") | pl.col("service_v").is_not_null()),
+        *(Rule(c, "geen geheel aantal van 0 of meer", ~_present(c) | (pl.col(v) >= 0).fill_null(False))
+          for c, v in zip(counts, ("completed_v", "successful_v"), strict=True)),
+        Rule("successful_trajectories", "meer succesvolle dan voltooide trajecten",
+             pl.col("successful_v") <= pl.col("completed_v")),
+        Rule("service", "deze aanbieder, dienst en periode komen vaker voor in dit bestand, met andere aantallen",
+             ~pl.col("_conflict_in_file")),
+        Rule("service", "deze aanbieder, dienst en periode staan al in het warehouse, met andere aantallen",
              ~pl.col("_conflict_existing")),
     ]
 

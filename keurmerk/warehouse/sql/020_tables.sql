@@ -4,7 +4,7 @@
 CREATE TABLE IF NOT EXISTS load_log (
     load_id INTEGER,
     file VARCHAR,             -- file name as given (plus "#sheet" for a workbook sheet)
-    kind VARCHAR,             -- invitations | answers | unknown
+    kind VARCHAR,             -- invitations | answers | results | unknown
     sha256 VARCHAR,           -- of the file's bytes: the same file loaded twice is recognised and skipped
     rows_read BIGINT,
     rows_loaded BIGINT,       -- accepted rows, including rows that were already present unchanged
@@ -49,5 +49,15 @@ CREATE TABLE IF NOT EXISTS answers (
     value VARCHAR,            -- canonical catalogue label, 'n.v.t.', the number as text, or free text verbatim
     value_num DOUBLE,         -- grades and aspect grades; NULL otherwise
     answered_at TIMESTAMP,
+    load_id INTEGER
+);
+
+-- The results norm (seed 000): trajectories completed and completed successfully, per provider, dienst, period.
+CREATE TABLE IF NOT EXISTS results (
+    period INTEGER,
+    provider_id VARCHAR,
+    service SMALLINT,
+    completed_trajectories BIGINT,
+    successful_trajectories BIGINT,
     load_id INTEGER
 );
