@@ -7,17 +7,20 @@ providers differ and how respondents answer.
 
 The model, in short:
 
-- Providers have a long-tailed size (a few large firms, many small ones), a mix of 1-4 diensten, a regional
-  concentration in 1-3 home provinces, their own invitation habits (mode, reminders, data quality) and a latent
-  quality that persists across periods (with a small drift and a common upward trend). The quality shows in
-  every aspect: grades, satisfaction items, recommendation, commissioner aspect grades, complaints.
-- Some providers fail the norm (``weak``); a few only fail because of a handful of very low grades
-  (``low_outliers``), so the low-grade correction of DESIGN §5 decides for them. Some are inburgering providers.
+- Providers have a long-tailed size (a few large firms, many small ones), a mix of 1-4 diensten, a
+  regional concentration in 1-3 home provinces, their own invitation habits (mode, reminders, data quality)
+  and a latent quality that persists across periods (with a small drift and a common upward trend). The
+  quality shows in every aspect: grades, satisfaction items, recommendation, commissioner aspect grades,
+  complaints.
+- Some providers fail the norm (role "weak", or one weak dienst); a few only fail because of a handful of
+  very low grades (role "low outliers"), so the low-grade correction of DESIGN §5 decides for them. Some are
+  inburgering providers.
 - Each respondent has a latent satisfaction ``s`` on the grade scale; every answer is drawn from it.
 - Response depends on mode (phone > email > post), reminders and the provider. Undeliverable, duplicate and
   incomplete-data invitations fall outside the net sample; some respondents stop half-way or skip an aspect
   (delivered, not completed).
-- "Partner in Werk" (``P0000``) exists at every scale; its period 2021 reproduces table 1.1 of the seed report.
+- "Partner in Werk" (``P0000``) exists at every scale; its period 2021 reproduces table 1.1 of the seed
+  report (see ``_PIW_CLIENTS``).
 
 Everything is vectorised with numpy per period (no loop per answer) and deterministic for a seed: the same
 seed and scale give byte-identical files. Periods are generated and written one at a time, so memory stays
@@ -26,6 +29,7 @@ bounded at the ``x10`` scale.
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -68,11 +72,11 @@ SCALES: dict[str, Scale] = {
     "tiny": Scale("tiny", providers=8, periods=(2021, 2022), clients_per_year=200),
     "demo": Scale("demo", providers=60, periods=(2021, 2022, 2023), clients_per_year=8_000),
     "national": Scale(
-        "national", providers=500, periods=tuple(range(2019, 2026)), clients_per_year=80_000, churn=0.25,
+        "national", providers=500, periods=tuple(range(2019, 2026)), clients_per_year=100_000, churn=0.25,
         fmt="parquet",
     ),
     "x10": Scale(
-        "x10", providers=500, periods=tuple(range(2019, 2026)), clients_per_year=800_000, churn=0.25,
+        "x10", providers=500, periods=tuple(range(2019, 2026)), clients_per_year=1_000_000, churn=0.25,
         fmt="parquet",
     ),
 }
@@ -248,14 +252,17 @@ _GENERIC_TEXTS = ("Zie toelichting", "Weet ik niet meer", "Iets anders", "Combin
 # Partner in Werk, period 2021 (seed table 1.1). Per dienst: grades of completed clients, their answer to
 # `recommended` (index into its categories: 0 = ja), grades of partial questionnaires, delivered
 # non-responders, and invitations outside the net sample.
-_PIW_CLIENTS: dict[int, tuple[tuple[float, ...], tuple[int, ...], tuple[float, ...], int, tuple[int, ...]]] = {
+_PiwGroup = tuple[tuple[float, ...], tuple[int, ...], tuple[float, ...], int, tuple[int, ...]]
+_PIW_CLIENTS: dict[int, _PiwGroup] = {
     3: ((9.0,), (0,), (4.0,), 2, (UNDELIVERABLE,)),
     7: ((8.0, 8.5), (1, 0), (5.0, 6.0), 6, (INCOMPLETE,)),
     8: ((10, 9, 9, 8, 8, 8, 8, 8, 8, 8, 7, 7, 7, 7, 6), (0, 0, 0, 0, 0, 0, 1, 1, 2, 1, 2, 1, 2, 1, 2),
         (3.0, 6.0, 7.0), 11, (UNDELIVERABLE, UNDELIVERABLE, DUPLICATE)),
 }
-_PIW_COMMISSIONERS = ((8.5, 8.0, 9.0, 7.5, 8.0, 8.8, 8.0, 9.0, 7.0), (0, 0, 1, 0, 2, 0, 1, 0, 2), (5.5, 6.0),
-                      27, (UNDELIVERABLE, DUPLICATE))
+_PIW_COMMISSIONERS: _PiwGroup = (
+    (8.5, 8.0, 9.0, 7.5, 8.0, 8.8, 8.0, 9.0, 7.0), (0, 0, 1, 0, 2, 0, 1, 0, 2), (5.5, 6.0), 27,
+    (UNDELIVERABLE, DUPLICATE),
+)
 _PIW_MIX = {8: 0.62, 7: 0.25, 3: 0.13}
 _PIW_PROVINCES = {"PV28": 0.82, "PV26": 0.07, "PV27": 0.06, "PV30": 0.05}
 
@@ -343,9 +350,11 @@ class _Setup:
         """The answer model of a choice question, or a flat one when the catalogue's categories changed."""
         k = len(self.cat.categories(form, q.id))
         spec = _CHOICES.get((form, q.id))
-        ok = spec is not None and len(spec.weights) == k and (spec.tilt is None or len(spec.tilt) == k) and all(
-            len(w) == k for w in spec.by_service.values())
-        return spec if ok else _Choice((1.0,) * k)
+        if spec is None or len(spec.weights) != k or (spec.tilt is not None and len(spec.tilt) != k):
+            return _Choice((1.0,) * k)
+        if any(len(w) != k for w in spec.by_service.values()):
+            return _Choice((1.0,) * k)
+        return spec
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -397,9 +406,9 @@ def _providers(scale: Scale, su: _Setup, rng: np.random.Generator) -> _Providers
     role = np.zeros(n, dtype=np.int8)
     role[others[:n_inb]] = ROLE_INBURGERING
     role[others[n_inb:n_inb + n_weak]] = ROLE_WEAK
-    rest = others[n_inb + n_weak:]
-    small = rest[size[rest] <= np.median(size)]
-    role[(small if len(small) >= n_out else rest)[:n_out]] = ROLE_OUTLIERS
+    role[others[n_inb + n_weak:n_inb + n_weak + n_out]] = ROLE_OUTLIERS
+    # Enough clients that a handful of very low grades, not one, decides (the low-grade correction matters).
+    size[role == ROLE_OUTLIERS] = np.maximum(size[role == ROLE_OUTLIERS], float(np.median(size)))
 
     # Dienst mix.
     offered = [s for s in su.services if s not in su.inburgering_services]
@@ -644,7 +653,8 @@ def _status_outcome(form: str, prov: np.ndarray, mode: np.ndarray, reminded: np.
     return status, outcome
 
 
-def _partner_2021(P: _Providers, su: _Setup, rng: np.random.Generator, mu: float, mu_c: float) -> _Invitations:
+def _partner_2021(P: _Providers, su: _Setup, rng: np.random.Generator, mu: float,
+                  mu_c: float) -> _Invitations:
     """Partner in Werk's invitations of 2021, reproducing table 1.1 of the seed report."""
     rows: list[tuple[int, int, int, int, float, int]] = []  # audience, service, status, outcome, grade, rec
     for service, (grades, recs, partials, silent, outside) in _PIW_CLIENTS.items():
@@ -673,9 +683,10 @@ def _partner_2021(P: _Providers, su: _Setup, rng: np.random.Generator, mu: float
     mode = np.where(client & (rng.random(m) >= P.email[0]), POST, EMAIL).astype(np.int8)
     noise = rng.normal(0, 1.0, m)
     s = np.where(grade > 0, grade, np.where(client, mu, mu_c) + noise)
-    return _Invitations(np.zeros(m, np.int32), audience.astype(np.int8), service.astype(np.int16), province,
-                        questionnaire, mode, np.ones(m, bool), status.astype(np.int8), outcome.astype(np.int8),
-                        s, np.round(grade * 10).astype(np.int16), rec.astype(np.int8))
+    return _Invitations(np.zeros(m, np.int32), audience.astype(np.int8), service.astype(np.int16),
+                        province, questionnaire, mode, np.ones(m, bool), status.astype(np.int8),
+                        outcome.astype(np.int8), s, np.round(grade * 10).astype(np.int16),
+                        rec.astype(np.int8))
 
 
 def _low_outliers(inv: _Invitations, P: _Providers, su: _Setup, rng: np.random.Generator) -> None:
@@ -898,7 +909,7 @@ def _frames(period: int, inv: _Invitations, answers: _Answers, P: _Providers, su
 
     # One timestamp per respondent, within the period, during the day; paper forms carry none.
     start = np.datetime64(datetime(period, 1, 1), "s").astype(np.int64)
-    days = 366 if period % 4 == 0 else 365
+    days = 366 if calendar.isleap(period) else 365
     seconds = start + rng.integers(0, days, m) * 86_400 + rng.integers(8 * 3600, 22 * 3600, m)
     stamp = pl.Series("answered_at", seconds * 1_000_000).cast(pl.Datetime("us"))
     stamp = stamp.scatter(np.flatnonzero(inv.mode == POST), None)
@@ -985,7 +996,8 @@ def generate(scale: str, out_dir: Path, seed: int = 2021, fmt: str | None = None
             report(f"periode {period}", i / len(sc.periods))
             rng = np.random.default_rng([seed, 2, period])
             trend = 0.04 * (period - PARTNER_PERIOD)
-            inv = _period_invitations(period, sc, P, su, rng, P.mu + trend + walk[i], P.mu_c + trend + walk[i])
+            level = trend + walk[i]
+            inv = _period_invitations(period, sc, P, su, rng, P.mu + level, P.mu_c + level)
             force = None
             if i == 0:
                 hit = np.flatnonzero((inv.prov == 1) & (inv.outcome == COMPLETE) & (inv.audience == 0)

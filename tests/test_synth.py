@@ -178,7 +178,8 @@ def test_codes_and_values_are_in_the_catalogue(tiny, respondents) -> None:
         question = CAT.question(form, qid)  # KeyError when unknown
         values = set(group["value"].drop_nulls())
         if question.kind in ("satisfaction", "choice"):
-            assert values <= set(CAT.categories(form, qid)), (form, qid, values - set(CAT.categories(form, qid)))
+            unknown = values - set(CAT.categories(form, qid))
+            assert not unknown, (form, qid, unknown)
         elif question.is_numeric:
             numbers = [v for v in values if v != CAT.not_applicable]
             assert numbers
@@ -291,3 +292,41 @@ def test_choice_models_match_the_catalogue() -> None:
         assert spec.tilt is None or len(spec.tilt) == k, (form, qid)
         assert all(len(w) == k for w in spec.by_service.values()), (form, qid)
         assert set(spec.by_service) <= {s.code for s in CAT.services}
+
+
+def test_demo_scale(tmp_path: Path) -> None:
+    """Demo: ~60 providers, long-tailed sizes, regional concentration, dienst mixes, the XSS probe."""
+    inv, ans = read(generate("demo", tmp_path))
+    scale = SCALES["demo"]
+    assert inv["provider_id"].n_unique() == scale.providers == inv["provider_name"].n_unique()
+    assert sorted(inv["period"].unique()) == list(scale.periods)
+    assert XSS_PROBE in set(ans.filter(pl.col("question_id") == "reason_other")["value"])
+
+    clients = inv.filter(pl.col("audience") == "client")
+    sizes = clients.group_by("provider_id", "period").len()["len"]
+    assert sizes.max() > 5 * sizes.median(), "a few large firms, many small ones"
+    mix = clients.group_by("provider_id").agg(pl.col("service").n_unique())["service"]
+    assert mix.min() >= 1 and mix.max() <= 5 and (mix >= 2).any()
+    inburgering = {s.code for s in CAT.services if s.inburgering}
+    assert clients.filter(pl.col("service").is_in(list(inburgering)))["provider_id"].n_unique() >= 2
+    coded = clients.with_columns(
+        code=pl.col("province").map_elements(CAT.province_code, pl.String, skip_nulls=True))
+    top = coded.group_by("provider_id", "code").len().group_by("provider_id").agg(
+        share=pl.col("len").max() / pl.col("len").sum())
+    assert top["share"].median() > 0.4, "providers serve mostly their own region"
+    assert set(coded["code"].unique()) == {p.code for p in CAT.provinces}
+    assert {"email", "post", "phone"} == set(clients["mode"])
+
+
+def test_discontinued_dienst_only_in_old_periods(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from keurmerk import synth
+
+    monkeypatch.setitem(synth.SCALES, "test-2019", synth.Scale(
+        "test-2019", providers=80, periods=(2019, 2020), clients_per_year=3_000))
+    inv, _ = read(generate("test-2019", tmp_path))
+    old = {s.code for s in CAT.services if s.last_period is not None}
+    assert old
+    used = inv.group_by("period").agg(pl.col("service").unique())
+    by_period = {row["period"]: set(row["service"]) for row in used.iter_rows(named=True)}
+    assert old <= by_period[2019]
+    assert not old & by_period[2020]
