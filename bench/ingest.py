@@ -75,13 +75,20 @@ def main() -> None:
             timings["keurmerk ingest (gevalideerd)"].append(_validated(files, Path(tmp)))
             timings["DuckDB zonder validatie (vloer)"].append(_floor(files, Path(tmp)))
     floor = min(timings["DuckDB zonder validatie (vloer)"])
-    table = Table(title=f"Ingest, schaal {args.scale}: {integer(rows)} antwoordrijen ({', '.join(p.name for p in files)})")
+    table = Table(
+        title=f"Ingest, schaal {args.scale}: {integer(rows)} antwoordrijen ({', '.join(p.name for p in files)})"
+    )
     for column in ("Route", "Beste tijd (s)", "Mediaan (s)", "Antwoordrijen/s", "× vloer"):
         table.add_column(column, justify="left" if column == "Route" else "right")
     for name, values in timings.items():
         best = min(values)
-        table.add_row(name, number(best, 2), number(sorted(values)[len(values) // 2], 2), integer(round(rows / best)),
-                      number(best / floor, 1))
+        table.add_row(
+            name,
+            number(best, 2),
+            number(sorted(values)[len(values) // 2], 2),
+            integer(round(rows / best)),
+            number(best / floor, 1),
+        )
     Console().print(table)
 
 

@@ -72,8 +72,14 @@ def _sign(payload: str, secret: bytes) -> str:
     return _b64(hmac.new(secret, payload.encode(), hashlib.sha256).digest())
 
 
-def make_token(provider_id: str | None, role: str = "provider", days: float = 30, *,
-               secret: bytes | None = None, now: dt.datetime | None = None) -> str:
+def make_token(
+    provider_id: str | None,
+    role: str = "provider",
+    days: float = 30,
+    *,
+    secret: bytes | None = None,
+    now: dt.datetime | None = None,
+) -> str:
     if role not in ROLES:
         raise ValueError(f"onbekende rol {role!r}; kies uit {', '.join(ROLES)}")
     if role == "provider" and not provider_id:
@@ -100,9 +106,7 @@ def verify(token: str | None, *, secret: bytes | None = None, now: dt.datetime |
     if role not in ROLES:
         raise AccessDenied("Deze link is ongeldig.")
     if (now or dt.datetime.now(dt.UTC)) >= expires:
-        raise AccessDenied(
-            f"Deze link is verlopen op {expires:%d-%m-%Y}. Vraag Blik op Werk om een nieuwe link."
-        )
+        raise AccessDenied(f"Deze link is verlopen op {expires:%d-%m-%Y}. Vraag Blik op Werk om een nieuwe link.")
     return Access(provider_id, role, expires)
 
 

@@ -182,8 +182,7 @@ def catalog() -> Catalog:
     return Catalog(
         services=tuple(Service(**s) for s in raw["services"]),
         provinces=tuple(
-            Province(code=p["code"], name=p["name"], population=p["population"],
-                     aliases=tuple(p.get("aliases", ())))
+            Province(code=p["code"], name=p["name"], population=p["population"], aliases=tuple(p.get("aliases", ())))
             for p in raw["provinces"]
         ),
         forms=tuple(
@@ -191,9 +190,7 @@ def catalog() -> Catalog:
             for k, v in raw["forms"].items()
         ),
         questions=questions,
-        figures=tuple(
-            Figure(**{**f, "questions": tuple(f.get("questions", ()))}) for f in raw["figures"]
-        ),
+        figures=tuple(Figure(**{**f, "questions": tuple(f.get("questions", ()))}) for f in raw["figures"]),
         sections=raw["sections"],
         audiences=raw["audiences"],
         questionnaires=raw["questionnaires"],

@@ -44,7 +44,9 @@ def generate(
     from keurmerk import synth
 
     if scale not in synth.SCALES:
-        raise typer.BadParameter(f"onbekende schaal '{scale}'; kies uit {', '.join(synth.SCALES)}", param_hint="--scale")
+        raise typer.BadParameter(
+            f"onbekende schaal '{scale}'; kies uit {', '.join(synth.SCALES)}", param_hint="--scale"
+        )
     with _progress(f"demodata '{scale}' maken", total=1.0) as progress:
         task = progress.tasks[0].id
 
@@ -69,10 +71,19 @@ def ingest(
         report = run_ingest(db, files, progress=lambda step: progress.update(task, description=step))
     table = Table(title=f"Laadronde {report.load_id} → {db}")
     for column in ("Bestand", "Soort", "Gelezen", "Geladen", "Waarvan nieuw", "Quarantaine", "Opmerking"):
-        table.add_column(column, justify="right" if column in ("Gelezen", "Geladen", "Waarvan nieuw", "Quarantaine") else "left")
+        table.add_column(
+            column, justify="right" if column in ("Gelezen", "Geladen", "Waarvan nieuw", "Quarantaine") else "left"
+        )
     for t in report.tables:
-        table.add_row(t.file, t.kind, integer(t.rows_read), integer(t.rows_loaded), integer(t.rows_new),
-                      integer(t.rows_quarantined), t.message)
+        table.add_row(
+            t.file,
+            t.kind,
+            integer(t.rows_read),
+            integer(t.rows_loaded),
+            integer(t.rows_new),
+            integer(t.rows_quarantined),
+            t.message,
+        )
     console.print(table)
     if report.quarantine.height:
         _print_reasons(report.quarantine)
@@ -86,8 +97,11 @@ def _print_reasons(quarantine, examples: int = 3) -> None:
 
     summary = (
         quarantine.group_by("file", "column_name", "reason", maintain_order=True)
-        .agg(pl.len().alias("rows"), pl.col("row_number").head(examples).alias("first_rows"),
-             pl.col("value").head(1).alias("example"))
+        .agg(
+            pl.len().alias("rows"),
+            pl.col("row_number").head(examples).alias("first_rows"),
+            pl.col("value").head(1).alias("example"),
+        )
         .sort("rows", descending=True)
     )
     table = Table(title="Quarantaine: redenen")
@@ -95,8 +109,14 @@ def _print_reasons(quarantine, examples: int = 3) -> None:
         table.add_column(column)
     for row in summary.iter_rows(named=True):
         rows = ", ".join(str(r) for r in row["first_rows"] if r is not None)
-        table.add_row(row["file"], row["column_name"] or "(hele rij)", row["reason"], integer(row["rows"]), rows,
-                      repr(row["example"][0]) if row["example"] and row["example"][0] is not None else "")
+        table.add_row(
+            row["file"],
+            row["column_name"] or "(hele rij)",
+            row["reason"],
+            integer(row["rows"]),
+            rows,
+            repr(row["example"][0]) if row["example"] and row["example"][0] is not None else "",
+        )
     console.print(table)
 
 
@@ -147,8 +167,12 @@ def info(db: DbOption) -> None:
 def link(
     provider: Annotated[str | None, typer.Option(help="Aanbieder-id, bijvoorbeeld P0000.")] = None,
     days: Annotated[float, typer.Option(help="Geldigheid in dagen.")] = 30,
-    staff: Annotated[bool, typer.Option("--staff", help="Medewerkerslink (alle aanbieders, benchmarkverkenner).")] = False,
-    base_url: Annotated[str, typer.Option(help="Adres waarop `keurmerk serve` bereikbaar is.")] = "http://127.0.0.1:8866",
+    staff: Annotated[
+        bool, typer.Option("--staff", help="Medewerkerslink (alle aanbieders, benchmarkverkenner).")
+    ] = False,
+    base_url: Annotated[
+        str, typer.Option(help="Adres waarop `keurmerk serve` bereikbaar is.")
+    ] = "http://127.0.0.1:8866",
     dashboard: Annotated[str, typer.Option(help="Dashboard-notebook (zonder .ipynb).")] = "aanbieder",
 ) -> None:
     """Druk een persoonlijke, ondertekende en verlopende link af."""

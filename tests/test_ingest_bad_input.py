@@ -37,64 +37,140 @@ BASE_INVITATIONS, BASE_ANSWERS = 6, 6
 @dataclass(frozen=True)
 class Case:
     name: str
-    file: str            # which file gets the extra line: invitations | answers
-    line: str            # appended as the last data row (row 7)
-    column: str | None   # the column the reason points at (None: the whole row)
-    reason: str          # part of the reason a person reads
+    file: str  # which file gets the extra line: invitations | answers
+    line: str  # appended as the last data row (row 7)
+    column: str | None  # the column the reason points at (None: the whole row)
+    reason: str  # part of the reason a person reads
 
 
 CASES = [
     Case("unknown question id", "answers", "R1;favourite_colour;blauw;", "question_id", "onbekende vraag"),
-    Case("category not in the catalogue", "answers", "R1;contact_amount;veel te veel;", "value", "hoort niet bij deze vraag"),
+    Case(
+        "category not in the catalogue",
+        "answers",
+        "R1;contact_amount;veel te veel;",
+        "value",
+        "hoort niet bij deze vraag",
+    ),
     Case("grade 0", "answers", "R4;grade;0;", "value", "cijfer buiten 1 tot en met 10"),
     Case("grade 11", "answers", "R4;grade;11;", "value", "cijfer buiten 1 tot en met 10"),
     Case("grade 'acht'", "answers", "R4;grade;acht;", "value", "geen getal"),
     Case("grade with two decimals", "answers", "R4;grade;7,25;", "value", "meer dan één decimaal"),
     Case("answer for an unknown respondent", "answers", "R99;grade;8;", "respondent_id", "onbekende respondent"),
     Case("same question answered twice, differently", "answers", "R1;grade;6;", "value", "al met een ander antwoord"),
-    Case("question not asked for this dienst", "answers", "R1;diagnosis_type;medisch onderzoek;", "question_id",
-         "niet gesteld bij de dienst"),
+    Case(
+        "question not asked for this dienst",
+        "answers",
+        "R1;diagnosis_type;medisch onderzoek;",
+        "question_id",
+        "niet gesteld bij de dienst",
+    ),
     Case("routing: 3.15 without 3.14 = ja", "answers", "R4;provider_helped;ja;", "question_id", "routing"),
-    Case("free text without 'anders, namelijk'", "answers", "R1;reason_other;Via de huisarts;", "question_id", "routing"),
-    Case("client question on the commissioner form", "answers", "R3;contact_respect;tevreden;", "question_id",
-         "onbekende vraag"),
+    Case(
+        "free text without 'anders, namelijk'", "answers", "R1;reason_other;Via de huisarts;", "question_id", "routing"
+    ),
+    Case(
+        "client question on the commissioner form",
+        "answers",
+        "R3;contact_respect;tevreden;",
+        "question_id",
+        "onbekende vraag",
+    ),
     Case("invalid timestamp", "answers", "R4;grade;7;gisteren", "answered_at", "ongeldig tijdstip"),
     Case("missing value", "answers", "R4;recommended;;", "value", "waarde ontbreekt"),
     Case("mixed delimiters", "answers", "R4,grade,8,2024-03-14", None, "andere scheidingstekens"),
     Case("truncated line", "answers", "R4;grade", None, "afgebroken regel"),
-    Case("duplicate respondent id with different data", "invitations",
-         "2024;P001;Voorbeeld Re-integratie;R1;client;7;PV27;regular;email;true;delivered", "respondent_id",
-         "komt vaker voor in dit bestand, met andere gegevens"),
-    Case("commissioner with a province", "invitations",
-         "2024;P001;Voorbeeld Re-integratie;R7;commissioner;8;PV27;regular;email;false;delivered", "province",
-         "een opdrachtgever heeft geen provincie"),
-    Case("client without a province", "invitations",
-         "2024;P001;Voorbeeld Re-integratie;R7;client;8;;regular;email;false;delivered", "province", "provincie ontbreekt"),
-    Case("unknown province", "invitations",
-         "2024;P001;Voorbeeld Re-integratie;R7;client;8;PV99;regular;email;false;delivered", "province",
-         "onbekende provincie"),
-    Case("unknown dienst", "invitations",
-         "2024;P001;Voorbeeld Re-integratie;R7;client;14;PV27;regular;email;false;delivered", "service", "onbekende dienst"),
-    Case("discontinued dienst 12", "invitations",
-         "2024;P001;Voorbeeld Re-integratie;R7;client;12;PV27;regular;email;false;delivered", "service",
-         "niet meer aangeboden"),
-    Case("period in the future", "invitations",
-         "2099;P001;Voorbeeld Re-integratie;R7;client;8;PV27;regular;email;false;delivered", "period", "in de toekomst"),
-    Case("period not a year", "invitations",
-         "twintig;P001;Voorbeeld Re-integratie;R7;client;8;PV27;regular;email;false;delivered", "period", "geen jaartal"),
-    Case("inburgering questionnaire for another dienst", "invitations",
-         "2024;P001;Voorbeeld Re-integratie;R7;client;8;PV27;inburgering;email;false;delivered", "questionnaire",
-         "dienst 11 (inburgering)"),
-    Case("unknown status", "invitations",
-         "2024;P001;Voorbeeld Re-integratie;R7;client;8;PV27;regular;email;false;bounced", "status", "onbekende status"),
-    Case("reminder not yes/no", "invitations",
-         "2024;P001;Voorbeeld Re-integratie;R7;client;8;PV27;regular;email;misschien;delivered", "reminded",
-         "geen ja/nee"),
-    Case("unknown audience", "invitations",
-         "2024;P001;Voorbeeld Re-integratie;R7;klant;8;PV27;regular;email;false;delivered", "audience",
-         "onbekende doelgroep"),
-    Case("missing provider name", "invitations",
-         "2024;P001;;R7;client;8;PV27;regular;email;false;delivered", "provider_name", "waarde ontbreekt"),
+    Case(
+        "duplicate respondent id with different data",
+        "invitations",
+        "2024;P001;Voorbeeld Re-integratie;R1;client;7;PV27;regular;email;true;delivered",
+        "respondent_id",
+        "komt vaker voor in dit bestand, met andere gegevens",
+    ),
+    Case(
+        "commissioner with a province",
+        "invitations",
+        "2024;P001;Voorbeeld Re-integratie;R7;commissioner;8;PV27;regular;email;false;delivered",
+        "province",
+        "een opdrachtgever heeft geen provincie",
+    ),
+    Case(
+        "client without a province",
+        "invitations",
+        "2024;P001;Voorbeeld Re-integratie;R7;client;8;;regular;email;false;delivered",
+        "province",
+        "provincie ontbreekt",
+    ),
+    Case(
+        "unknown province",
+        "invitations",
+        "2024;P001;Voorbeeld Re-integratie;R7;client;8;PV99;regular;email;false;delivered",
+        "province",
+        "onbekende provincie",
+    ),
+    Case(
+        "unknown dienst",
+        "invitations",
+        "2024;P001;Voorbeeld Re-integratie;R7;client;14;PV27;regular;email;false;delivered",
+        "service",
+        "onbekende dienst",
+    ),
+    Case(
+        "discontinued dienst 12",
+        "invitations",
+        "2024;P001;Voorbeeld Re-integratie;R7;client;12;PV27;regular;email;false;delivered",
+        "service",
+        "niet meer aangeboden",
+    ),
+    Case(
+        "period in the future",
+        "invitations",
+        "2099;P001;Voorbeeld Re-integratie;R7;client;8;PV27;regular;email;false;delivered",
+        "period",
+        "in de toekomst",
+    ),
+    Case(
+        "period not a year",
+        "invitations",
+        "twintig;P001;Voorbeeld Re-integratie;R7;client;8;PV27;regular;email;false;delivered",
+        "period",
+        "geen jaartal",
+    ),
+    Case(
+        "inburgering questionnaire for another dienst",
+        "invitations",
+        "2024;P001;Voorbeeld Re-integratie;R7;client;8;PV27;inburgering;email;false;delivered",
+        "questionnaire",
+        "dienst 11 (inburgering)",
+    ),
+    Case(
+        "unknown status",
+        "invitations",
+        "2024;P001;Voorbeeld Re-integratie;R7;client;8;PV27;regular;email;false;bounced",
+        "status",
+        "onbekende status",
+    ),
+    Case(
+        "reminder not yes/no",
+        "invitations",
+        "2024;P001;Voorbeeld Re-integratie;R7;client;8;PV27;regular;email;misschien;delivered",
+        "reminded",
+        "geen ja/nee",
+    ),
+    Case(
+        "unknown audience",
+        "invitations",
+        "2024;P001;Voorbeeld Re-integratie;R7;klant;8;PV27;regular;email;false;delivered",
+        "audience",
+        "onbekende doelgroep",
+    ),
+    Case(
+        "missing provider name",
+        "invitations",
+        "2024;P001;;R7;client;8;PV27;regular;email;false;delivered",
+        "provider_name",
+        "waarde ontbreekt",
+    ),
 ]
 
 
@@ -109,8 +185,10 @@ def _write(directory: Path, invitations: str | bytes, answers: str | bytes) -> l
 
 def _counts(db: Path) -> tuple[int, int]:
     with duckdb.connect(str(db), read_only=True) as con:
-        return (con.execute("SELECT count(*) FROM invitations").fetchall()[0][0],
-                con.execute("SELECT count(*) FROM answers").fetchall()[0][0])
+        return (
+            con.execute("SELECT count(*) FROM invitations").fetchall()[0][0],
+            con.execute("SELECT count(*) FROM answers").fetchall()[0][0],
+        )
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
@@ -200,11 +278,15 @@ def test_html_in_free_text_is_stored_verbatim(tmp_path: Path) -> None:
 
 def test_quoted_csv_with_comma_delimiter_and_decimal_comma(tmp_path: Path) -> None:
     invitations = INVITATIONS.replace(";", ",").replace("Voorbeeld Re-integratie", '"Voorbeeld, Re-integratie"')
-    answers = "\ufeff" + ANSWERS.replace(";", ",").replace("R2,grade,7,5", 'R2,grade,"7,5"').replace("R3,grade,8,2", 'R3,grade,"8,2"')
+    answers = "\ufeff" + ANSWERS.replace(";", ",").replace("R2,grade,7,5", 'R2,grade,"7,5"').replace(
+        "R3,grade,8,2", 'R3,grade,"8,2"'
+    )
     report = ingest(tmp_path / "w.duckdb", _write(tmp_path, invitations, answers))
     assert report.quarantine.height == 0
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
-        grades = dict(con.execute("SELECT respondent_id, value_num FROM answers WHERE question_id = 'grade'").fetchall())
+        grades = dict(
+            con.execute("SELECT respondent_id, value_num FROM answers WHERE question_id = 'grade'").fetchall()
+        )
         name = con.execute("SELECT provider_name FROM providers WHERE provider_id = 'P001'").fetchall()[0][0]
     assert grades == {"R1": 8.0, "R2": 7.5, "R3": 8.2}
     assert name == "Voorbeeld, Re-integratie"
@@ -224,8 +306,10 @@ def test_same_file_twice_changes_nothing(tmp_path: Path) -> None:
     ingest(db, paths)
     before = db.read_bytes()
     with duckdb.connect(str(db), read_only=True) as con:
-        tables_before = {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
-                         for t in ("invitations", "answers", "providers", "quarantine")}
+        tables_before = {
+            t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
+            for t in ("invitations", "answers", "providers", "quarantine")
+        }
     second = ingest(db, paths)
     assert all(t.skipped for t in second.tables) and not second.nothing_loaded
     with duckdb.connect(str(db), read_only=True) as con:
@@ -239,8 +323,14 @@ def test_overlapping_delivery_loads_only_what_is_new(tmp_path: Path) -> None:
     ingest(db, _write(tmp_path, INVITATIONS, ANSWERS))
     again = tmp_path / "again"
     again.mkdir()
-    report = ingest(db, _write(again, INVITATIONS + "2024;P001;Voorbeeld Re-integratie;R7;client;8;PV27;regular;email;false;delivered\n",
-                               ANSWERS + "R4;grade;9;\n"))
+    report = ingest(
+        db,
+        _write(
+            again,
+            INVITATIONS + "2024;P001;Voorbeeld Re-integratie;R7;client;8;PV27;regular;email;false;delivered\n",
+            ANSWERS + "R4;grade;9;\n",
+        ),
+    )
     assert [(t.rows_loaded, t.rows_new) for t in report.tables] == [(7, 1), (7, 1)]
     assert _counts(db) == (7, 7)
 
@@ -252,7 +342,9 @@ def test_extra_columns_such_as_contact_data_are_not_stored(tmp_path: Path) -> No
     table = next(t for t in report.tables if t.kind == "invitations")
     assert table.rows_loaded == 6 and "kolommen genegeerd (niet opgeslagen): email" in table.message
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
-        dump = str(con.execute("SELECT * FROM invitations").fetchall()) + str(con.execute("SELECT * FROM quarantine").fetchall())
+        dump = str(con.execute("SELECT * FROM invitations").fetchall()) + str(
+            con.execute("SELECT * FROM quarantine").fetchall()
+        )
     assert "a@b.nl" not in dump
 
 
@@ -264,8 +356,13 @@ RESULTS = """period;provider_id;service;completed_trajectories;successful_trajec
 
 RESULT_CASES = [
     Case("results: unknown provider", "results", "2024;P999;8;10;5", "provider_id", "onbekende aanbieder"),
-    Case("results: more successes than completions", "results", "2024;P001;7;10;11", "successful_trajectories",
-         "meer succesvolle dan voltooide"),
+    Case(
+        "results: more successes than completions",
+        "results",
+        "2024;P001;7;10;11",
+        "successful_trajectories",
+        "meer succesvolle dan voltooide",
+    ),
     Case("results: negative count", "results", "2024;P001;7;-3;0", "completed_trajectories", "geen geheel aantal"),
     Case("results: not a number", "results", "2024;P001;7;veel;0", "completed_trajectories", "geen geheel aantal"),
     Case("results: unknown dienst", "results", "2024;P001;15;10;5", "service", "onbekende dienst"),

@@ -17,15 +17,25 @@ from keurmerk.warehouse import open_readonly
 def _delivery(directory: Path, first: int, count: int) -> list[Path]:
     """`count` completed client questionnaires (every aspect answered), respondents R{first}…"""
     ids = [f"R{n:07d}" for n in range(first, first + count)]
-    pl.DataFrame({
-        "period": 2024, "provider_id": "P001", "provider_name": "Voorbeeld", "respondent_id": ids,
-        "audience": "client", "service": 8, "province": "PV27", "questionnaire": "regular", "mode": "email",
-        "reminded": "true", "status": "delivered",
-    }).write_csv(directory / "invitations.csv", separator=";")
+    pl.DataFrame(
+        {
+            "period": 2024,
+            "provider_id": "P001",
+            "provider_name": "Voorbeeld",
+            "respondent_id": ids,
+            "audience": "client",
+            "service": 8,
+            "province": "PV27",
+            "questionnaire": "regular",
+            "mode": "email",
+            "reminded": "true",
+            "status": "delivered",
+        }
+    ).write_csv(directory / "invitations.csv", separator=";")
     questions = [q.id for q in catalog().aspect_questions("client")]
-    pl.DataFrame({"respondent_id": ids}).join(
-        pl.DataFrame({"question_id": questions}), how="cross"
-    ).with_columns(value=pl.lit("tevreden"), answered_at=pl.lit("")).write_csv(directory / "answers.csv", separator=";")
+    pl.DataFrame({"respondent_id": ids}).join(pl.DataFrame({"question_id": questions}), how="cross").with_columns(
+        value=pl.lit("tevreden"), answered_at=pl.lit("")
+    ).write_csv(directory / "answers.csv", separator=";")
     return [directory / "invitations.csv", directory / "answers.csv"]
 
 
@@ -48,8 +58,13 @@ def test_reader_sees_old_or_new_snapshot_during_ingest(tmp_path: Path) -> None:
     assert before == (1_000, 16_000, 1_000)
 
     writer = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from keurmerk.ingest import ingest; ingest(sys.argv[1], sys.argv[2:])",
-         str(db), *map(str, second)],
+        [
+            sys.executable,
+            "-c",
+            "import sys; from keurmerk.ingest import ingest; ingest(sys.argv[1], sys.argv[2:])",
+            str(db),
+            *map(str, second),
+        ],
     )
     seen, reads_during = set(), 0
     deadline = time.monotonic() + 120

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+import polars.selectors as cs
 
 __all__ = ["Problem", "RawTable", "read_file", "UnreadableFile"]
 
@@ -39,9 +40,9 @@ class Problem:
 class RawTable:
     """One table of a delivered file: a CSV or Parquet file, or one sheet of a workbook."""
 
-    name: str                      # shown to users: file name, plus "#sheet" for workbooks
-    frame: pl.DataFrame            # String columns (normalised header names) + _row
-    rows_read: int                 # data rows seen, readable or not
+    name: str  # shown to users: file name, plus "#sheet" for workbooks
+    frame: pl.DataFrame  # String columns (normalised header names) + _row
+    rows_read: int  # data rows seen, readable or not
     problems: list[Problem] = field(default_factory=list)
     ignored_columns: tuple[str, ...] = ()
 
@@ -51,9 +52,12 @@ def _header_name(name: object) -> str:
 
 
 def _string_frame(frame: pl.DataFrame) -> pl.DataFrame:
+    """Text columns, except timestamps that a typed file (Parquet) already delivers as timestamps."""
     frame = frame.rename({c: _header_name(c) for c in frame.columns})
-    return frame.with_columns(pl.all().cast(pl.String)).with_row_index(ROW, offset=1).with_columns(
-        pl.col(ROW).cast(pl.Int64)
+    return (
+        frame.with_columns(cs.exclude(cs.datetime()).cast(pl.String))
+        .with_row_index(ROW, offset=1)
+        .with_columns(pl.col(ROW).cast(pl.Int64))
     )
 
 
@@ -134,13 +138,19 @@ def _read_quoted_csv(name: str, text: str, delimiter: str) -> RawTable:
         line = delimiter.join(fields)
         if any("\udc80" <= ch <= "\udcff" for ch in line):
             shown = line.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="backslashreplace")
-            problems.append(Problem(row_number, None, shown, "rij bevat tekens die geen UTF-8 zijn (sla het bestand op als UTF-8)"))
+            problems.append(
+                Problem(row_number, None, shown, "rij bevat tekens die geen UTF-8 zijn (sla het bestand op als UTF-8)")
+            )
         elif len(fields) != len(header):
-            problems.append(Problem(row_number, None, line, _field_count_reason(line, len(fields), len(header), delimiter)))
+            problems.append(
+                Problem(row_number, None, line, _field_count_reason(line, len(fields), len(header), delimiter))
+            )
         else:
             rows.append([*fields, row_number])
-    frame = pl.DataFrame(rows, schema=[*header, ROW], orient="row", schema_overrides={ROW: pl.Int64}) if rows else (
-        pl.DataFrame(schema={**dict.fromkeys(header, pl.String), ROW: pl.Int64})
+    frame = (
+        pl.DataFrame(rows, schema=[*header, ROW], orient="row", schema_overrides={ROW: pl.Int64})
+        if rows
+        else (pl.DataFrame(schema={**dict.fromkeys(header, pl.String), ROW: pl.Int64}))
     )
     return RawTable(name, frame.with_columns(pl.exclude(ROW).cast(pl.String)), read, problems)
 
@@ -158,8 +168,5 @@ def read_file(path: Path) -> list[RawTable]:
             sheets = pl.read_excel(path, sheet_id=0, infer_schema_length=0, raise_if_empty=False)
         except Exception as exc:  # fastexcel raises its own error types for corrupt workbooks
             raise UnreadableFile(f"{path.name}: werkmap kan niet worden gelezen ({exc})") from exc
-        return [
-            RawTable(f"{path.name}#{sheet}", _string_frame(frame), frame.height)
-            for sheet, frame in sheets.items()
-        ]
+        return [RawTable(f"{path.name}#{sheet}", _string_frame(frame), frame.height) for sheet, frame in sheets.items()]
     raise UnreadableFile(f"{path.name}: onbekend bestandstype '{path.suffix}' (gebruik .csv, .parquet of .xlsx)")

@@ -34,8 +34,17 @@ __all__ = [
 ]
 
 INVITATION_COLUMNS = (
-    "period", "provider_id", "provider_name", "respondent_id", "audience", "service", "province",
-    "questionnaire", "mode", "reminded", "status",
+    "period",
+    "provider_id",
+    "provider_name",
+    "respondent_id",
+    "audience",
+    "service",
+    "province",
+    "questionnaire",
+    "mode",
+    "reminded",
+    "status",
 )
 ANSWER_COLUMNS = ("respondent_id", "question_id", "value", "answered_at")
 RESULT_COLUMNS = ("period", "provider_id", "service", "completed_trajectories", "successful_trajectories")
@@ -70,6 +79,7 @@ def _present(column: str) -> pl.Expr:
 
 # --- invitations ------------------------------------------------------------------------------------------------
 
+
 def normalise_invitations(frame: pl.DataFrame) -> pl.DataFrame:
     cat = catalog()
     provinces = {}
@@ -78,7 +88,8 @@ def normalise_invitations(frame: pl.DataFrame) -> pl.DataFrame:
             provinces[key.casefold()] = p.code
     forms = pl.DataFrame(
         [(f.audience, q, f.id) for f in cat.forms for q in f.questionnaires],
-        schema=["audience_v", "questionnaire_v", "form"], orient="row",
+        schema=["audience_v", "questionnaire_v", "form"],
+        orient="row",
     )
     service_codes = {str(s.code): s.code for s in cat.services}
     last_period = {s.code: s.last_period for s in cat.services if s.last_period}
@@ -89,7 +100,9 @@ def normalise_invitations(frame: pl.DataFrame) -> pl.DataFrame:
         provider_name_v=_text("provider_name"),
         respondent_id_v=_text("respondent_id"),
         audience_v=_code("audience", {a: a for a in cat.audiences}),
-        service_v=_text("service").str.strip_suffix(".0").replace_strict(service_codes, default=None, return_dtype=pl.Int16),
+        service_v=_text("service")
+        .str.strip_suffix(".0")
+        .replace_strict(service_codes, default=None, return_dtype=pl.Int16),
         province_v=_text("province").str.to_lowercase().replace_strict(provinces, default=None),
         questionnaire_v=_code("questionnaire", {q: q for q in cat.questionnaires}),
         mode_v=_code("mode", {m: m for m in cat.modes}),
@@ -109,41 +122,85 @@ def invitation_rules() -> list[Rule]:
     client = pl.col("audience_v") == "client"
     return rules + [
         Rule("period", "periode is geen jaartal", ~_present("period") | pl.col("period_v").is_not_null()),
-        Rule("period", f"periode ligt vóór {FIRST_PERIOD}, toen het onderzoek begon", pl.col("period_v") >= FIRST_PERIOD),
+        Rule(
+            "period", f"periode ligt vóór {FIRST_PERIOD}, toen het onderzoek begon", pl.col("period_v") >= FIRST_PERIOD
+        ),
         Rule("period", "periode ligt in de toekomst", pl.col("period_v") <= this_year),
-        Rule("audience", "onbekende doelgroep (client of commissioner)", ~_present("audience") | pl.col("audience_v").is_not_null()),
+        Rule(
+            "audience",
+            "onbekende doelgroep (client of commissioner)",
+            ~_present("audience") | pl.col("audience_v").is_not_null(),
+        ),
         Rule("service", "onbekende dienst (1 tot en met 13)", ~_present("service") | pl.col("service_v").is_not_null()),
-        Rule("service", "deze dienst wordt in deze periode niet meer aangeboden",
-             pl.col("_last_period").is_null() | (pl.col("period_v") <= pl.col("_last_period"))),
+        Rule(
+            "service",
+            "deze dienst wordt in deze periode niet meer aangeboden",
+            pl.col("_last_period").is_null() | (pl.col("period_v") <= pl.col("_last_period")),
+        ),
         Rule("province", "provincie ontbreekt (verplicht voor cliënten)", ~client | _present("province")),
-        Rule("province", "onbekende provincie (PV20–PV31 of de naam)", ~_present("province") | pl.col("province_v").is_not_null()),
+        Rule(
+            "province",
+            "onbekende provincie (PV20–PV31 of de naam)",
+            ~_present("province") | pl.col("province_v").is_not_null(),
+        ),
         Rule("province", "een opdrachtgever heeft geen provincie", client | ~_present("province")),
-        Rule("questionnaire", "onbekende vragenlijst (regular, easy of inburgering)",
-             ~_present("questionnaire") | pl.col("questionnaire_v").is_not_null()),
-        Rule("questionnaire", "deze vragenlijst hoort niet bij deze doelgroep",
-             pl.col("audience_v").is_null() | pl.col("questionnaire_v").is_null() | pl.col("form").is_not_null()),
-        Rule("questionnaire", "cliënten van dienst 11 (inburgering) krijgen de inburgeringsvragenlijst, en alleen zij",
-             ~client | pl.col("service_v").is_null() | pl.col("questionnaire_v").is_null()
-             | (pl.col("_inburgering_service") == (pl.col("questionnaire_v") == "inburgering"))),
-        Rule("mode", "onbekende benaderingswijze (email, post of phone)", ~_present("mode") | pl.col("mode_v").is_not_null()),
-        Rule("reminded", "herinnering is geen ja/nee (true/false)", ~_present("reminded") | pl.col("reminded_v").is_not_null()),
-        Rule("status", "onbekende status (delivered, undeliverable, duplicate of incomplete_data)",
-             ~_present("status") | pl.col("status_v").is_not_null()),
-        Rule("respondent_id", "respondent_id komt vaker voor in dit bestand, met andere gegevens",
-             ~pl.col("_conflict_in_file")),
-        Rule("respondent_id", "respondent_id bestaat al in het warehouse, met andere gegevens",
-             ~pl.col("_conflict_existing")),
+        Rule(
+            "questionnaire",
+            "onbekende vragenlijst (regular, easy of inburgering)",
+            ~_present("questionnaire") | pl.col("questionnaire_v").is_not_null(),
+        ),
+        Rule(
+            "questionnaire",
+            "deze vragenlijst hoort niet bij deze doelgroep",
+            pl.col("audience_v").is_null() | pl.col("questionnaire_v").is_null() | pl.col("form").is_not_null(),
+        ),
+        Rule(
+            "questionnaire",
+            "cliënten van dienst 11 (inburgering) krijgen de inburgeringsvragenlijst, en alleen zij",
+            ~client
+            | pl.col("service_v").is_null()
+            | pl.col("questionnaire_v").is_null()
+            | (pl.col("_inburgering_service") == (pl.col("questionnaire_v") == "inburgering")),
+        ),
+        Rule(
+            "mode",
+            "onbekende benaderingswijze (email, post of phone)",
+            ~_present("mode") | pl.col("mode_v").is_not_null(),
+        ),
+        Rule(
+            "reminded",
+            "herinnering is geen ja/nee (true/false)",
+            ~_present("reminded") | pl.col("reminded_v").is_not_null(),
+        ),
+        Rule(
+            "status",
+            "onbekende status (delivered, undeliverable, duplicate of incomplete_data)",
+            ~_present("status") | pl.col("status_v").is_not_null(),
+        ),
+        Rule(
+            "respondent_id",
+            "respondent_id komt vaker voor in dit bestand, met andere gegevens",
+            ~pl.col("_conflict_in_file"),
+        ),
+        Rule(
+            "respondent_id",
+            "respondent_id bestaat al in het warehouse, met andere gegevens",
+            ~pl.col("_conflict_existing"),
+        ),
     ]
 
 
 # --- results (the results norm: trajectories completed and completed successfully) ------------------------------
+
 
 def normalise_results(frame: pl.DataFrame) -> pl.DataFrame:
     service_codes = {str(s.code): s.code for s in catalog().services}
     return frame.with_columns(
         period_v=_text("period").cast(pl.Int32, strict=False),
         provider_id_v=_text("provider_id"),
-        service_v=_text("service").str.strip_suffix(".0").replace_strict(service_codes, default=None, return_dtype=pl.Int16),
+        service_v=_text("service")
+        .str.strip_suffix(".0")
+        .replace_strict(service_codes, default=None, return_dtype=pl.Int16),
         completed_v=_text("completed_trajectories").str.strip_suffix(".0").cast(pl.Int64, strict=False),
         successful_v=_text("successful_trajectories").str.strip_suffix(".0").cast(pl.Int64, strict=False),
     )
@@ -155,33 +212,61 @@ def result_rules() -> list[Rule]:
     return [Rule(c, "waarde ontbreekt", _present(c)) for c in RESULT_COLUMNS] + [
         Rule("period", "periode is geen jaartal", ~_present("period") | pl.col("period_v").is_not_null()),
         Rule("period", "periode ligt in de toekomst", pl.col("period_v") <= this_year),
-        Rule("provider_id", "onbekende aanbieder (staat niet in de uitnodigingen)",
-             ~_present("provider_id") | pl.col("_known_provider")),
+        Rule(
+            "provider_id",
+            "onbekende aanbieder (staat niet in de uitnodigingen)",
+            ~_present("provider_id") | pl.col("_known_provider"),
+        ),
         Rule("service", "onbekende dienst (1 tot en met 13)", ~_present("service") | pl.col("service_v").is_not_null()),
-        *(Rule(c, "geen geheel aantal van 0 of meer", ~_present(c) | (pl.col(v) >= 0).fill_null(False))
-          for c, v in zip(counts, ("completed_v", "successful_v"), strict=True)),
-        Rule("successful_trajectories", "meer succesvolle dan voltooide trajecten",
-             pl.col("successful_v") <= pl.col("completed_v")),
-        Rule("service", "deze aanbieder, dienst en periode komen vaker voor in dit bestand, met andere aantallen",
-             ~pl.col("_conflict_in_file")),
-        Rule("service", "deze aanbieder, dienst en periode staan al in het warehouse, met andere aantallen",
-             ~pl.col("_conflict_existing")),
+        *(
+            Rule(c, "geen geheel aantal van 0 of meer", ~_present(c) | (pl.col(v) >= 0).fill_null(False))
+            for c, v in zip(counts, ("completed_v", "successful_v"), strict=True)
+        ),
+        Rule(
+            "successful_trajectories",
+            "meer succesvolle dan voltooide trajecten",
+            pl.col("successful_v") <= pl.col("completed_v"),
+        ),
+        Rule(
+            "service",
+            "deze aanbieder, dienst en periode komen vaker voor in dit bestand, met andere aantallen",
+            ~pl.col("_conflict_in_file"),
+        ),
+        Rule(
+            "service",
+            "deze aanbieder, dienst en periode staan al in het warehouse, met andere aantallen",
+            ~pl.col("_conflict_existing"),
+        ),
     ]
 
 
 # --- answers ----------------------------------------------------------------------------------------------------
+
 
 def question_frame() -> pl.DataFrame:
     """Per (form, question): its kind, the diensten it is asked for, and the answer that opens it."""
     cat = catalog()
     rows = []
     for q in cat.questions:
-        condition = (q.ask_if.question, q.ask_if.answer) if q.ask_if else (q.parent, cat.other_category) if q.parent else (None, None)
+        condition = (
+            (q.ask_if.question, q.ask_if.answer)
+            if q.ask_if
+            else (q.parent, cat.other_category)
+            if q.parent
+            else (None, None)
+        )
         rows.append((q.form, q.id, q.kind, list(q.services), *condition))
     return pl.DataFrame(
-        rows, orient="row",
-        schema={"form": pl.Categorical, "question_id_v": pl.Categorical, "kind": pl.String,
-                "services": pl.List(pl.Int16), "condition_question": pl.String, "condition_answer": pl.String},
+        rows,
+        orient="row",
+        schema={
+            "form": pl.Categorical,
+            "question_id_v": pl.Categorical,
+            "kind": pl.String,
+            "services": pl.List(pl.Int16),
+            "condition_question": pl.String,
+            "condition_answer": pl.String,
+        },
     )
 
 
@@ -189,26 +274,45 @@ def category_frame() -> pl.DataFrame:
     cat = catalog()
     return pl.DataFrame(
         [(q.form, q.id, label.casefold(), label) for q in cat.questions for label in cat.categories(q.form, q.id)],
-        schema={"form": pl.Categorical, "question_id_v": pl.Categorical, "_value_key": pl.Categorical,
-                "category": pl.String},
+        schema={
+            "form": pl.Categorical,
+            "question_id_v": pl.Categorical,
+            "_value_key": pl.Categorical,
+            "category": pl.String,
+        },
         orient="row",
     )
 
 
-TIMESTAMP_FORMATS = ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M", "%Y-%m-%d",
-                     "%d-%m-%Y %H:%M:%S", "%d-%m-%Y %H:%M", "%d-%m-%Y")
+TIMESTAMP_FORMATS = (
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d",
+    "%d-%m-%Y %H:%M:%S",
+    "%d-%m-%Y %H:%M",
+    "%d-%m-%Y",
+)
 
 
 def _timestamps(raw: pl.Series) -> pl.Series:
     """Parse timestamps with the common formats; the first format is tried on all rows, the others only where
     it failed (a format guess per row costs twenty times more on ten million rows)."""
+    if raw.dtype.is_temporal():
+        return raw.cast(pl.Datetime("us")).alias("answered_at_v")
     text = raw.str.strip_chars()
     parsed = text.str.strptime(pl.Datetime("us"), TIMESTAMP_FORMATS[0], strict=False)
     todo = parsed.is_null() & text.is_not_null() & (text != "")
     if todo.any():
-        rest = text.filter(todo).to_frame("t").select(
-            pl.coalesce(pl.col("t").str.strptime(pl.Datetime("us"), f, strict=False) for f in TIMESTAMP_FORMATS[1:])
-        ).to_series()
+        rest = (
+            text.filter(todo)
+            .to_frame("t")
+            .select(
+                pl.coalesce(pl.col("t").str.strptime(pl.Datetime("us"), f, strict=False) for f in TIMESTAMP_FORMATS[1:])
+            )
+            .to_series()
+        )
         parsed = parsed.scatter(todo.arg_true(), rest)
     return parsed.alias("answered_at_v")
 
@@ -222,13 +326,17 @@ def normalise_answers(frame: pl.DataFrame, respondents: pl.DataFrame) -> pl.Data
     """
     if "answered_at" not in frame.columns:
         frame = frame.with_columns(answered_at=pl.lit(None, pl.String))
-    respondents = respondents.with_columns(pl.col("form").cast(pl.Categorical))
+    respondents = respondents.with_columns(pl.col("respondent_id_v", "form").cast(pl.Categorical))
+    respondent = pl.col("respondent_id").str.strip_chars()
+    answered_at = frame["answered_at"]
     frame = frame.with_columns(
-        respondent_id_v=pl.col("respondent_id").str.strip_chars(),
+        respondent_id_v=pl.when(respondent != "").then(respondent).cast(pl.Categorical),
         _q_raw=pl.col("question_id").cast(pl.Categorical),
         _v_raw=pl.col("value").cast(pl.Categorical),
-        answered_at_v=_timestamps(frame["answered_at"]),
-        _has_answered_at=pl.col("answered_at").str.strip_chars().fill_null("") != "",
+        answered_at_v=_timestamps(answered_at),
+        _has_answered_at=answered_at.is_not_null()
+        if answered_at.dtype.is_temporal()
+        else answered_at.str.strip_chars().fill_null("") != "",
     ).join(respondents, on="respondent_id_v", how="left")
     combinations = _normalise_combinations(frame.select("form", "_q_raw", "_v_raw").unique())
     return frame.join(combinations, on=["form", "_q_raw", "_v_raw"], how="left", nulls_equal=True)
@@ -250,9 +358,12 @@ def _normalise_combinations(combinations: pl.DataFrame) -> pl.DataFrame:
     number = pl.col("_value_text").str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
     return combinations.with_columns(
         value_num=pl.when(numeric & ~not_applicable).then(number),
-        value_v=pl.when(not_applicable).then(pl.lit(cat.not_applicable))
-        .when(numeric).then(number.cast(pl.String))
-        .when(pl.col("kind") == "text").then(pl.col("_value_text"))
+        value_v=pl.when(not_applicable)
+        .then(pl.lit(cat.not_applicable))
+        .when(numeric)
+        .then(number.cast(pl.String))
+        .when(pl.col("kind") == "text")
+        .then(pl.col("_value_text"))
         .otherwise(pl.col("category")),
         _not_applicable=not_applicable,
         _has_question=pl.col("question_id_v").cast(pl.String).fill_null("") != "",
@@ -264,32 +375,63 @@ def answer_rules() -> list[Rule]:
     known_question = pl.col("kind").is_not_null()
     numeric = pl.col("kind").is_in(["grade", "aspect_grade"]) & ~pl.col("_not_applicable")
     has_value = pl.col("_has_value")
-    has_respondent = pl.col("respondent_id_v").fill_null("") != ""
+    has_respondent = pl.col("respondent_id_v").is_not_null()
     return [
         Rule("respondent_id", "waarde ontbreekt", has_respondent),
         Rule("question_id", "waarde ontbreekt", pl.col("_has_question")),
-        Rule("respondent_id", "onbekende respondent (staat niet in de uitnodigingen)",
-             ~has_respondent | pl.col("form").is_not_null()),
-        Rule("question_id", "onbekende vraag voor de vragenlijst van deze respondent",
-             pl.col("form").is_null() | ~pl.col("_has_question") | known_question),
-        Rule("question_id", "deze vraag wordt niet gesteld bij de dienst van deze respondent",
-             ~known_question | (pl.col("services").list.len() == 0) | pl.col("services").list.contains(pl.col("service_v"))),
+        Rule(
+            "respondent_id",
+            "onbekende respondent (staat niet in de uitnodigingen)",
+            ~has_respondent | pl.col("form").is_not_null(),
+        ),
+        Rule(
+            "question_id",
+            "onbekende vraag voor de vragenlijst van deze respondent",
+            pl.col("form").is_null() | ~pl.col("_has_question") | known_question,
+        ),
+        Rule(
+            "question_id",
+            "deze vraag wordt niet gesteld bij de dienst van deze respondent",
+            ~known_question
+            | (pl.col("services").list.len() == 0)
+            | pl.col("services").list.contains(pl.col("service_v")),
+        ),
         Rule("value", "waarde ontbreekt", ~known_question | pl.col("_not_applicable") | has_value),
-        Rule("value", "geen getal (een cijfer van 1 tot en met 10)", ~numeric | ~has_value | pl.col("value_num").is_not_null()),
+        Rule(
+            "value",
+            "geen getal (een cijfer van 1 tot en met 10)",
+            ~numeric | ~has_value | pl.col("value_num").is_not_null(),
+        ),
         Rule("value", "cijfer buiten 1 tot en met 10", ~numeric | pl.col("value_num").is_between(1, 10)),
-        Rule("value", "cijfer met meer dan één decimaal",
-             ~numeric | ((pl.col("value_num") * 10).round(6) == (pl.col("value_num") * 10).round(0))),
-        Rule("value", "antwoord hoort niet bij deze vraag (niet in de catalogus)",
-             ~pl.col("kind").is_in(["choice", "satisfaction"]) | ~has_value | pl.col("category").is_not_null()),
-        Rule("question_id", "vraag is niet gesteld: hij volgt alleen op een ander antwoord (routing)", ~pl.col("_unopened")),
-        Rule("answered_at", "ongeldig tijdstip (gebruik bijvoorbeeld 2024-03-14T10:12:00)",
-             ~pl.col("_has_answered_at") | pl.col("answered_at_v").is_not_null()),
-        Rule("value", "deze vraag is in dit bestand al met een ander antwoord beantwoord", ~pl.col("_conflict_in_file")),
+        Rule(
+            "value",
+            "cijfer met meer dan één decimaal",
+            ~numeric | ((pl.col("value_num") * 10).round(6) == (pl.col("value_num") * 10).round(0)),
+        ),
+        Rule(
+            "value",
+            "antwoord hoort niet bij deze vraag (niet in de catalogus)",
+            ~pl.col("kind").is_in(["choice", "satisfaction"]) | ~has_value | pl.col("category").is_not_null(),
+        ),
+        Rule(
+            "question_id",
+            "vraag is niet gesteld: hij volgt alleen op een ander antwoord (routing)",
+            ~pl.col("_unopened"),
+        ),
+        Rule(
+            "answered_at",
+            "ongeldig tijdstip (gebruik bijvoorbeeld 2024-03-14T10:12:00)",
+            ~pl.col("_has_answered_at") | pl.col("answered_at_v").is_not_null(),
+        ),
+        Rule(
+            "value", "deze vraag is in dit bestand al met een ander antwoord beantwoord", ~pl.col("_conflict_in_file")
+        ),
         Rule("value", "deze vraag heeft in het warehouse al een ander antwoord", ~pl.col("_conflict_existing")),
     ]
 
 
 # --- running the rules ------------------------------------------------------------------------------------------
+
 
 def _check(valid: pl.Expr, data) -> pl.LazyFrame:
     return data.lazyframe.select(valid.fill_null(True))
@@ -313,11 +455,14 @@ def failures(frame: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
         cases = errors.failure_cases.select(
             pl.col("index").cast(pl.Int64), pl.col("column").alias("column_name"), pl.col("check").alias("reason")
         )
-        positioned = cases.join(frame.select(ROW).with_row_index("index").with_columns(pl.col("index").cast(pl.Int64)),
-                                on="index")
+        positioned = cases.join(
+            frame.select(ROW).with_row_index("index").with_columns(pl.col("index").cast(pl.Int64)), on="index"
+        )
         raw_values = pl.concat(
-            [frame.select(ROW, pl.lit(c).alias("column_name"), pl.col(c).cast(pl.String).alias("value"))
-             for c in positioned["column_name"].unique()]
+            [
+                frame.select(ROW, pl.lit(c).alias("column_name"), pl.col(c).cast(pl.String).alias("value"))
+                for c in positioned["column_name"].unique()
+            ]
         )
         return positioned.join(raw_values, on=[ROW, "column_name"], how="left").select(empty.columns).sort(ROW)
     return empty

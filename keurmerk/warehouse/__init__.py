@@ -52,17 +52,17 @@ def catalog_frames() -> dict[str, pl.DataFrame]:
     return {
         "services": pl.DataFrame(
             [(s.code, s.label, s.last_period) for s in cat.services],
-            schema={"service": pl.Int16, "label": pl.String, "last_period": pl.Int32}, orient="row",
+            schema={"service": pl.Int16, "label": pl.String, "last_period": pl.Int32},
+            orient="row",
         ),
-        "provinces": pl.DataFrame(
-            [(p.code, p.name) for p in cat.provinces], schema=["province", "name"], orient="row"
-        ),
+        "provinces": pl.DataFrame([(p.code, p.name) for p in cat.provinces], schema=["province", "name"], orient="row"),
         "forms": pl.DataFrame(
             [(f.id, f.label, f.audience) for f in cat.forms], schema=["form", "label", "audience"], orient="row"
         ),
         "questions": pl.DataFrame(
             [(q.form, q.id, q.kind, q.text, q.aspect, q.parent) for q in cat.questions],
-            schema=["form", "question_id", "kind", "text", "aspect", "parent"], orient="row",
+            schema=["form", "question_id", "kind", "text", "aspect", "parent"],
+            orient="row",
         ),
         "categories": pl.DataFrame(
             [
@@ -75,8 +75,15 @@ def catalog_frames() -> dict[str, pl.DataFrame]:
         ),
         "figures": pl.DataFrame(
             [(f.id, i, f.section, f.number, f.title, f.chart, f.form) for i, f in enumerate(cat.figures, 1)],
-            schema={"figure_id": pl.String, "position": pl.Int16, "section": pl.String, "number": pl.String,
-                    "title": pl.String, "chart": pl.String, "form": pl.String},
+            schema={
+                "figure_id": pl.String,
+                "position": pl.Int16,
+                "section": pl.String,
+                "number": pl.String,
+                "title": pl.String,
+                "chart": pl.String,
+                "form": pl.String,
+            },
             orient="row",
         ),
     }
