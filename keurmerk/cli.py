@@ -164,6 +164,33 @@ def info(db: DbOption) -> None:
 
 
 @app.command()
+def serve(
+    db: DbOption,
+    port: Annotated[int, typer.Option(help="Poort op 127.0.0.1.")] = 8866,
+    pool_size: Annotated[int, typer.Option(help="Voorverwarmde kernels per dashboard.")] = 1,
+) -> None:
+    """Serveer de dashboards met Voilà op 127.0.0.1 (alleen lokaal; TLS hoort bij de reverse proxy)."""
+    from keurmerk.serve import serve as run_serve
+
+    if not db.exists():
+        console.print(f"[red]Geen warehouse op {db}. Maak er een met `keurmerk ingest --db {db} …`.[/]")
+        raise typer.Exit(1)
+    from keurmerk.access import link_url, make_token
+    from keurmerk.warehouse import open_readonly
+
+    base = f"http://127.0.0.1:{port}"
+    with open_readonly(db) as con:
+        first = con.execute("SELECT provider_id, provider_name FROM providers ORDER BY provider_id LIMIT 1").fetchall()
+    if first:
+        provider_id, name = first[0]
+        console.print(f"Aanbieder {name} ({provider_id}), 30 dagen geldig:\n  {link_url(base, 'aanbieder', make_token(provider_id))}")
+    console.print(f"Medewerkers (benchmarkverkenner):\n  {link_url(base, 'benchmark', make_token(None, role='staff'))}")
+    console.print(f"Publiek (zoekmachine, geen link nodig):\n  {base}/voila/render/zoekmachine.ipynb")
+    console.print("Meer links: `keurmerk link --provider ID` of `keurmerk link --staff`.")
+    run_serve(db, port=port, pool_size=pool_size)
+
+
+@app.command()
 def link(
     provider: Annotated[str | None, typer.Option(help="Aanbieder-id, bijvoorbeeld P0000.")] = None,
     days: Annotated[float, typer.Option(help="Geldigheid in dagen.")] = 30,

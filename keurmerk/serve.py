@@ -1,16 +1,23 @@
 """Serve the dashboards (``dashboards/*.ipynb``) with Voilà: on 127.0.0.1 only, nothing loaded from a CDN.
 
-``voila_command`` builds the command line and environment (so tests and benchmarks start exactly what
-``keurmerk serve`` starts); ``serve`` runs it, prints the address once Voilà listens, and stops it on Ctrl-C.
+``voila_command`` builds the command line and environment, ``running`` starts it and stops it again (Voilà
+and its kernels), so tests and benchmarks run exactly what ``keurmerk serve`` runs; ``serve`` prints the
+address once Voilà listens and runs until Ctrl-C or SIGTERM.
 
 What the command sets, and why:
 
-- ``--Voila.ip=127.0.0.1``: never reachable from outside; TLS and exposure are the reverse proxy's business.
+- ``--Voila.ip=127.0.0.1``: never reachable from outside; TLS, gzip and exposure are the reverse proxy's
+  business. ``--Voila.port_retries=0``: a busy port fails instead of Voilà moving to another one.
 - ``--template=keurmerk`` (``keurmerk/voila_template``, put on ``JUPYTER_PATH``): Voilà's ``lab`` template
   without its CDN links, serving the Vega runtime of :class:`keurmerk.charts.ChartWidget` itself. Template and
   theme overrides from the URL (``?voila-template=lab``) are disabled, or they would bring the CDN back.
+- ``--Voila.config_file_paths=keurmerk/voila_template``: its ``voila.json`` adds response headers, above all
+  a Content-Security-Policy that lets the browser load nothing from another origin (so a future dashboard
+  cannot leak a request either); and no stray ``./voila.json`` of the working directory is read.
+- ``--VoilaConfiguration.extension_allowlist``: only the widget front ends the dashboards use are sent.
 - ``--show_tracebacks=False --strip_sources=True``: a visitor sees neither code nor stack traces.
-- ``--preheat_kernel=True --pool_size=N``: N kernels per dashboard run the notebook before anyone asks.
+- ``--preheat_kernel=True --pool_size=N``: N kernels *per notebook in the directory* run it before anyone
+  asks (each kernel holds 150-400 MB: size N to the machine).
 - ``--MappingKernelManager.cull_idle_timeout/cull_interval``: kernels of closed tabs are shut down (pre-heated
   kernels in the pool are exempt: Voilà skips them).
 - ``KEURMERK_DB``: the warehouse snapshot the kernels read (``database_path()`` inside a dashboard).
@@ -37,20 +44,24 @@ import subprocess
 import sys
 import time
 import webbrowser
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 from urllib.parse import parse_qs
 
 __all__ = [
     "DB_ENV",
     "HOST",
     "TEMPLATE",
+    "TEMPLATE_ROOT",
     "VoilaLaunch",
     "database_path",
     "default_dashboards_dir",
     "query_params",
+    "running",
     "serve",
+    "stop",
     "voila_command",
     "wait_until_listening",
 ]
@@ -60,8 +71,9 @@ DASHBOARDS_ENV = "KEURMERK_DASHBOARDS"
 HOST = "127.0.0.1"
 TEMPLATE = "keurmerk"
 TEMPLATE_ROOT = Path(__file__).resolve().parent / "voila_template"  # a Jupyter data dir: voila/templates/...
-# Only the front-end extensions the dashboards need; the others (jupytext, pygments) would be dead weight.
-LAB_EXTENSIONS = ("@jupyter-widgets/jupyterlab-manager", "anywidget")
+# Only the front-end extensions the dashboards need (Voilà's own ipywidgets 8 manager, the widget controls,
+# anywidget); others installed in the same environment (jupytext, pygments, ...) would be dead weight.
+LAB_EXTENSIONS = ("@voila-dashboards/widgets-manager8", "@jupyter-widgets/jupyterlab-manager", "anywidget")
 
 
 @dataclass(frozen=True)
@@ -109,12 +121,14 @@ def voila_command(
         str(dashboards),
         f"--Voila.ip={HOST}",
         f"--port={port}",
+        "--Voila.port_retries=0",  # a busy port is an error, not a silent move to another port
         f"--Voila.open_browser={open_browser}",
+        f"--Voila.config_file_paths={TEMPLATE_ROOT}",  # voila.json there: headers; ignore ./voila.json
         f"--template={TEMPLATE}",
         "--theme=light",
         "--VoilaConfiguration.allow_template_override=NO",
         "--VoilaConfiguration.allow_theme_override=NO",
-        f"--VoilaConfiguration.extension_allowlist={list(LAB_EXTENSIONS)!r}",
+        *(f"--VoilaConfiguration.extension_allowlist={name}" for name in LAB_EXTENSIONS),
         "--show_tracebacks=False",
         "--strip_sources=True",
         "--preheat_kernel=True",
@@ -138,6 +152,57 @@ def wait_until_listening(port: int, timeout: float = 60.0, process: subprocess.P
     raise TimeoutError(f"nothing listens on {HOST}:{port} after {timeout:.0f} s")
 
 
+@contextlib.contextmanager
+def running(launch: VoilaLaunch, *, log: IO[str] | None = None, timeout: float = 60.0) -> Iterator[subprocess.Popen]:
+    """Start Voilà in its own session, wait until it listens, and stop it (and its kernels) on exit.
+
+    Used by ``serve``, the browser tests and the benchmarks, so they all run the same server.
+    """
+    process = subprocess.Popen(
+        launch.argv,
+        env=dict(launch.env),
+        stdout=log,
+        stderr=subprocess.STDOUT if log is not None else None,
+        start_new_session=True,
+    )
+    try:
+        wait_until_listening(launch.port, timeout, process)
+        yield process
+    finally:
+        stop(process)
+
+
+def stop(process: subprocess.Popen, timeout: float = 20.0) -> None:
+    """SIGTERM Voilà (it shuts its kernels down), SIGKILL it after ``timeout``; then kill kernels it left.
+
+    Kernels run in sessions of their own (jupyter_client), so they are found as Voilà's children beforehand.
+    """
+    kernels = _children(process.pid)
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    deadline = time.monotonic() + 10
+    for pid in kernels:
+        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+            time.sleep(0.1)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (Linux /proc; elsewhere none: ipykernel exits when its parent is gone)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(stat.parent.name))
+    return found
+
+
 def serve(
     db_path: Path,
     port: int = 8866,
@@ -147,32 +212,30 @@ def serve(
     pool_size: int = 1,
     cull_idle_timeout: int = 600,
 ) -> None:
-    """Run Voilà for the dashboards until interrupted; prints the address once it listens."""
+    """Run Voilà for the dashboards until Ctrl-C or SIGTERM; prints the address once it listens."""
     db_path = Path(db_path)
     if not db_path.is_file():
         raise FileNotFoundError(f"warehouse not found: {db_path}")
     launch = voila_command(
         db_path, port, dashboards_dir=dashboards_dir, pool_size=pool_size, cull_idle_timeout=cull_idle_timeout
     )
-    process = subprocess.Popen(launch.argv, env=dict(launch.env))
+
+    def _terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        wait_until_listening(port, process=process)
-        print(f"Keurmerk-dashboards: {launch.url}  (stoppen: Ctrl-C)", flush=True)
-        if open_browser:
-            webbrowser.open(launch.url)
-        process.wait()
+        with running(launch) as process:
+            print(f"Keurmerk-dashboards: {launch.url}  (stoppen: Ctrl-C)", flush=True)
+            if open_browser:
+                webbrowser.open(launch.url)
+            process.wait()
+        if process.returncode != 0:
+            raise RuntimeError(f"Voilà stopped with exit code {process.returncode}")
     except KeyboardInterrupt:
         pass
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-    if process.returncode not in (0, -signal.SIGTERM, -signal.SIGINT):
-        raise RuntimeError(f"Voilà stopped with exit code {process.returncode}")
+        signal.signal(signal.SIGTERM, previous)
 
 
 # --- inside a dashboard kernel ------------------------------------------------------------------------------

@@ -1,9 +1,9 @@
 """The ``keurmerk`` Altair theme: house colours, system fonts and the Dutch number and date locale.
 
-The locale travels *inside* every spec (``config.locale``), so a chart reads "8,0" and "41,9%" wherever it is
-rendered: in a dashboard through :class:`keurmerk.charts.ChartWidget`, and in a static report through
-``vl_convert`` (which honours ``config.locale`` as well). ``to_spec`` is the one way a chart becomes a Vega-Lite
-dict: with the theme applied, whatever theme happens to be enabled globally.
+The locale travels *inside* every spec (``config.locale``), so a chart reads "8,0" and "41,9%" wherever it
+is rendered: in a dashboard through :class:`keurmerk.charts.ChartWidget`, and in a static report through
+``vl_convert`` (which honours ``config.locale`` as well). ``to_spec`` is the one way a chart becomes a
+Vega-Lite dict: with the theme applied, whatever theme happens to be enabled globally.
 
 Colours are roles, not categories: the provider against the benchmark, the norm line, and an ordered diverging
 palette that chart functions map onto the catalogue's answer categories (this module never names a category).
@@ -62,7 +62,7 @@ FONT = (
 
 @cache
 def format_locale() -> dict[str, Any]:
-    """d3 number locale for nl-NL as a dict (decimal ",", thousands "."); vega-embed ignores the bare string."""
+    """d3 number locale for nl-NL as a dict (decimal ",", thousands "."); vega-embed ignores a bare string."""
     return vl_convert.get_format_locale(LOCALE)
 
 

@@ -1,9 +1,10 @@
-"""``ChartWidget``: an Altair chart in a dashboard, offline, with tooltips, the Vega runtime sent once per page.
+"""``ChartWidget``: an Altair chart in a dashboard, offline, with tooltips; the Vega runtime once per page.
 
-Each widget instance carries only its Vega-Lite spec (JSON, through the ``spec`` traitlet) and a ~4 KB front-end
-module. The Vega/Vega-Lite/vega-embed bundle (``RUNTIME_PATH``, made by ``vl_convert.javascript_bundle``) is a
-static file of the ``keurmerk`` Voilà template: the page preloads it from the Voilà server itself and every chart
-on the page reuses the one module. Outside Voilà (JupyterLab) the kernel sends it once over the widget comm.
+Each widget instance carries only its Vega-Lite spec (JSON, through the ``spec`` traitlet) and a ~4 KB
+front-end module. The Vega/Vega-Lite/vega-embed bundle (``RUNTIME_PATH``, made by
+``vl_convert.javascript_bundle``) is a static file of the ``keurmerk`` Voilà template: the page preloads it
+from the Voilà server itself and every chart on the page reuses the one module. Outside Voilà (JupyterLab)
+the kernel sends it once over the widget comm.
 
     from keurmerk.charts import ChartWidget, show
 
@@ -47,9 +48,10 @@ RUNTIME_EXPORTS = "export { vegaEmbed, vegaLite, vega };"
 class ChartWidget(anywidget.AnyWidget):
     """A Vega-Lite chart rendered by vega-embed, Dutch locale, tooltips, SVG.
 
-    ``chart`` is an Altair chart (converted with the ``keurmerk`` theme) or a ready Vega-Lite dict (used as is).
-    Assigning ``widget.chart`` (or ``widget.spec``) redraws it. The browser can write these traits back, so the
-    kernel never acts on them; the only message it answers is the request for the public Vega runtime, once.
+    ``chart`` is an Altair chart (converted with the ``keurmerk`` theme) or a ready Vega-Lite dict (used as
+    is). Assigning ``widget.chart`` (or ``widget.spec``) redraws it. The browser can write these traits back,
+    so the kernel never acts on them; the only message it answers is the request for the public Vega runtime,
+    once per widget.
     """
 
     _esm = _STATIC / "chart_widget.js"
@@ -124,8 +126,8 @@ def build_runtime(path: Path = RUNTIME_PATH) -> Path:
     vl_version = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
     code = vl_convert.javascript_bundle(RUNTIME_EXPORTS, vl_version=vl_version)
     header = (
-        f"/* Vega, Vega-Lite {vl_version}, vega-embed and vega-tooltip (BSD-3-Clause, the Vega project), bundled"
-        f" by vl-convert-python {vl_convert.__version__} javascript_bundle().\n"
+        f"/* Vega, Vega-Lite {vl_version}, vega-embed and vega-tooltip (BSD-3-Clause, the Vega project),"
+        f" bundled by vl-convert-python {vl_convert.__version__} javascript_bundle().\n"
         f"   Rebuild: keurmerk.charts.widget.build_runtime(). sha256 of the code below:"
         f" {hashlib.sha256(code.encode()).hexdigest()} */\n"
     )
