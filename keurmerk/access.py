@@ -7,7 +7,9 @@ provider's rows (staff may open any provider). Widget state can be written from 
 comes from the verified token only, never from a widget.
 
 The secret comes from ``KEURMERK_SECRET`` or, failing that, from the file named by ``KEURMERK_SECRET_FILE``
-(default ``var/keurmerk.secret``), which is created with a random secret on first use, readable by its owner only.
+(default ``$XDG_CONFIG_HOME/keurmerk/secret``, i.e. ``~/.config/keurmerk/secret``), which is created with a random
+secret on first use, readable by its owner only. The default does not depend on the working directory, so
+`keurmerk link` and the dashboard kernels (which run in ``dashboards/``) use the same secret.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ __all__ = ["Access", "AccessDenied", "QUERY_PARAMETER", "make_token", "verify", 
 
 QUERY_PARAMETER = "toegang"  # not "token": Jupyter server reads that one for its own authentication
 ROLES = ("provider", "staff")
-DEFAULT_SECRET_FILE = Path("var/keurmerk.secret")
 
 
 class AccessDenied(Exception):
@@ -51,7 +52,8 @@ class Access:
 def server_secret() -> bytes:
     if env := os.environ.get("KEURMERK_SECRET"):
         return env.encode()
-    path = Path(os.environ.get("KEURMERK_SECRET_FILE", DEFAULT_SECRET_FILE))
+    config = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    path = Path(os.environ.get("KEURMERK_SECRET_FILE") or config / "keurmerk" / "secret")
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -183,10 +183,10 @@ def serve(
         first = con.execute("SELECT provider_id, provider_name FROM providers ORDER BY provider_id LIMIT 1").fetchall()
     if first:
         provider_id, name = first[0]
-        console.print(f"Aanbieder {name} ({provider_id}), 30 dagen geldig:\n  {link_url(base, 'aanbieder', make_token(provider_id))}")
-    console.print(f"Medewerkers (benchmarkverkenner):\n  {link_url(base, 'benchmark', make_token(None, role='staff'))}")
-    console.print(f"Publiek (zoekmachine, geen link nodig):\n  {base}/voila/render/zoekmachine.ipynb")
-    console.print("Meer links: `keurmerk link --provider ID` of `keurmerk link --staff`.")
+        print(f"Aanbieder {name} ({provider_id}), 30 dagen geldig:\n  {link_url(base, 'aanbieder', make_token(provider_id))}")
+    print(f"Medewerkers (benchmarkverkenner):\n  {link_url(base, 'benchmark', make_token(None, role='staff'))}")
+    print(f"Publiek (zoekmachine, geen link nodig):\n  {base}/voila/render/zoekmachine.ipynb")
+    print("Meer links: `keurmerk link --provider ID` of `keurmerk link --staff`.", flush=True)
     run_serve(db, port=port, pool_size=pool_size)
 
 

@@ -1,0 +1,152 @@
+"""HTML pieces of the dashboards and reports that are not charts: table 1.1, notes, free texts, refusals.
+
+Pure functions from metric frames to HTML strings. Everything that comes from data is escaped here (free-text
+answers may hold markup or script: they are shown as text, never interpreted).
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+import polars as pl
+
+from keurmerk.formatting import integer, number, percent
+from keurmerk.policy import Policy
+
+__all__ = [
+    "STYLE",
+    "keurmerk_table",
+    "norm_verdict",
+    "note",
+    "refusal",
+    "strengths_list",
+    "texts_list",
+]
+
+# One small stylesheet for every dashboard (system fonts, no web fonts: nothing leaves the machine).
+STYLE = """
+<style>
+.km-page { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif; color: #1f2933; max-width: 1180px; }
+.km-page h1 { font-size: 26px; margin: 4px 0 2px; }
+.km-page h2 { font-size: 20px; margin: 26px 0 8px; border-bottom: 2px solid #005a8c; padding-bottom: 4px; }
+.km-sub { color: #52606d; font-size: 14px; }
+.km-caption { font-weight: 600; font-size: 14px; margin: 14px 0 4px; }
+.km-note { color: #52606d; font-style: italic; font-size: 13px; margin: 4px 0; }
+.km-table { border-collapse: collapse; font-size: 13px; margin: 6px 0; }
+.km-table th, .km-table td { padding: 4px 10px; border-bottom: 1px solid #e4e7eb; text-align: right; }
+.km-table th:first-child, .km-table td:first-child { text-align: left; }
+.km-table thead th { background: #f5f7fa; vertical-align: bottom; }
+.km-table tr.km-block td { font-weight: 600; background: #fafbfc; text-align: left; }
+.km-table tr.km-total td { font-weight: 600; }
+.km-bench { color: #52606d; }
+.km-yes { color: #1e7b34; font-weight: 600; }
+.km-no { color: #c0392b; font-weight: 600; }
+.km-texts { font-size: 13px; margin: 2px 0 8px 0; padding-left: 18px; }
+.km-refusal { border: 1px solid #c0392b; background: #fdf2f1; padding: 16px 20px; border-radius: 4px; max-width: 640px; }
+.km-list { margin: 4px 0 8px; padding-left: 20px; }
+.km-status { color: #52606d; font-size: 13px; min-height: 18px; }
+</style>
+"""
+
+
+def note(text: str) -> str:
+    return f'<div class="km-note">{escape(text)}</div>'
+
+
+def refusal(message: str) -> str:
+    """What a visitor without a valid link sees: the reason, and no data."""
+    return f'{STYLE}<div class="km-page"><div class="km-refusal" data-km="refusal"><h2>Geen toegang</h2><p>{escape(message)}</p></div></div>'
+
+
+def _yes_no(value: bool | None) -> str:
+    if value is None:
+        return "–"
+    return '<span class="km-yes">ja</span>' if value else '<span class="km-no">nee</span>'
+
+
+def keurmerk_table(frame: pl.DataFrame) -> str:
+    """Tabel 1.1 Resultaten voor het keurmerk, with the benchmark beside it (the provider's own view: in full)."""
+    if frame.is_empty():
+        return note("Geen respondenten in deze selectie.")
+    head = (
+        "<thead><tr><th></th><th>Netto steekproef</th><th>Ingevuld</th><th>Respons (%)</th>"
+        "<th>Rapportcijfer</th><th>Gecorrigeerd cijfer</th><th>Publicatie</th>"
+        '<th class="km-bench">Respons alle deelnemers (%)</th><th class="km-bench">Rapportcijfer alle deelnemers</th>'
+        "</tr></thead>"
+    )
+    rows = []
+    for block, part in frame.group_by("block", maintain_order=True):
+        rows.append(f'<tr class="km-block"><td colspan="9">{escape(str(block[0]))}</td></tr>')
+        for r in part.iter_rows(named=True):
+            total = r["service"] is None
+            label = "Totaal" if total else r["label"]
+            rows.append(
+                f'<tr class="{"km-total" if total else ""}">'
+                f"<td>{escape(label)}</td><td>{integer(r['net_sample'])}</td><td>{integer(r['completed'])}</td>"
+                f"<td>{number(r['response_pct'])}</td><td>{number(r['grade'])}</td>"
+                f"<td>{number(r['corrected_grade'])}</td><td>{_yes_no(r['published'])}</td>"
+                f'<td class="km-bench">{number(r["bench_response_pct"])}</td>'
+                f'<td class="km-bench">{number(r["bench_grade"])}</td></tr>'
+            )
+    return f'<table class="km-table" data-km="table_1_1">{head}<tbody>{"".join(rows)}</tbody></table>'
+
+
+def norm_verdict(frame: pl.DataFrame, policy: Policy) -> str:
+    """Per block: does the provider meet the satisfaction norm, and which mean decided (DESIGN §5)."""
+    if frame.is_empty():
+        return ""
+    lines = []
+    for r in frame.filter(pl.col("service").is_null()).iter_rows(named=True):
+        if r["grade"] is None:
+            lines.append(f"<li>{escape(r['block'])}: geen rapportcijfers in deze selectie.</li>")
+            continue
+        met, basis = r["norm_met"], r["norm_basis"]
+        verdict = '<span class="km-yes">voldoet</span>' if met else '<span class="km-no">voldoet niet</span>'
+        how = (
+            "op de gewone gemiddelden"
+            if basis == "raw"
+            else f"na correctie voor zeer lage cijfers (elk cijfer onder {number(policy.correction_floor, 0)} telt als {number(policy.correction_floor, 0)})"
+        )
+        lines.append(f"<li>{escape(r['block'])}: {verdict} aan de norm, {how}.</li>")
+    rule = (
+        f"De norm: gemiddeld minstens {number(policy.norm_total)} in totaal en minstens {number(policy.norm_service)} "
+        f"per dienst. Haalt een aanbieder dat niet, dan telt elk cijfer onder {number(policy.correction_floor, 0)} "
+        f"als {number(policy.correction_floor, 0)} (alle onvoldoendes even zwaar). Publicatie van een cliëntcijfer: "
+        f"minstens {integer(policy.publish_min_completed)} ingevulde vragenlijsten en een respons van minstens "
+        f"{percent(policy.publish_min_response_pct, 0)}; het cijfer van opdrachtgevers wordt altijd gepubliceerd."
+    )
+    return f'<ul class="km-list" data-km="norm">{"".join(lines)}</ul><div class="km-note">{escape(rule)}</div>'
+
+
+def texts_list(frame: pl.DataFrame) -> str:
+    """The provider's own "anders, namelijk" answers of one figure, escaped."""
+    if "texts" not in frame.columns:
+        return ""
+    texts = [t for texts in frame["texts"].to_list() if texts for t in texts]
+    if not texts:
+        return ""
+    items = "".join(f"<li>{escape(t)}</li>" for t in texts)
+    return f'<div class="km-note">Anders, namelijk:</div><ul class="km-texts" data-km="texts">{items}</ul>'
+
+
+def strengths_list(frame: pl.DataFrame, provider_name: str) -> str:
+    """ "{aanbieder} scoort relatief goed op …" and the mirror list, as on the report's front page."""
+    parts = []
+    for kind, heading in (("strength", "relatief goed"), ("weakness", "relatief minder goed")):
+        rows = frame.filter(pl.col("kind") == kind) if not frame.is_empty() else frame
+        if rows.is_empty():
+            parts.append(
+                note(f"{provider_name} scoort op geen enkel aspect {heading} ten opzichte van alle deelnemers.")
+            )
+            continue
+        mark = "✓" if kind == "strength" else "!"
+        items = "".join(
+            f"<li>{mark} {escape(r['item'])} ({percent(r['share_satisfied'])} tevreden; alle deelnemers "
+            f"{percent(r['bench_share_satisfied'])})</li>"
+            for r in rows.iter_rows(named=True)
+        )
+        parts.append(
+            f'<div class="km-caption">{escape(provider_name)} scoort {heading} op:</div>'
+            f'<ul class="km-list" data-km="{kind}">{items}</ul>'
+        )
+    return "".join(parts)

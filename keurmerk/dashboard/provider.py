@@ -1,0 +1,277 @@
+"""The provider dashboard: the whole report, live, filterable, next to the benchmark (issue: provider dashboard).
+
+``ProviderApp.prepare()`` does the slow, provider-independent work (imports, the read-only warehouse, the
+benchmark cube) while a pre-heated kernel waits for a visitor; ``ProviderApp.open(params)`` then checks the
+signed link and builds the dashboard for that provider only. The provider id comes from the verified token,
+never from a widget (the browser can write widget state).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import ipywidgets as widgets
+import polars as pl
+
+from keurmerk.access import QUERY_PARAMETER, Access, AccessDenied, verify
+from keurmerk.catalog import Figure, catalog
+from keurmerk.charts import ChartWidget, to_spec
+from keurmerk.charts.figures import chart_for
+from keurmerk.dashboard import html
+from keurmerk.filters import Filters
+from keurmerk.formatting import integer
+from keurmerk.metrics import Cube, CubeSource, compute_all, registry
+from keurmerk.policy import Policy, load_policy
+from keurmerk.warehouse import open_readonly
+
+__all__ = ["ProviderApp", "ProviderDashboard", "FilterOptions", "Debouncer"]
+
+DEBOUNCE_SECONDS = 0.3
+STAFF_PROVIDER_PARAMETER = "aanbieder"  # staff links may name the provider to open
+
+
+class Debouncer:
+    """Calls ``action`` once, ``delay`` seconds after the last ``trigger()``: a burst of widget changes (a range
+    slider being dragged, several diensten ticked) recomputes the dashboard once."""
+
+    def __init__(self, action: Callable[[], object], delay: float = DEBOUNCE_SECONDS):
+        self.action, self.delay = action, delay
+        self._handle: asyncio.TimerHandle | None = None
+
+    def trigger(self, _change: object = None) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop (plain Python, tests): act at once
+            self.action()
+            return
+        self._handle = loop.call_later(self.delay, self.action)
+
+
+@dataclass(frozen=True)
+class FilterOptions:
+    """What a provider can filter on: only its own periods, diensten and provinces."""
+
+    periods: tuple[int, ...]
+    services: tuple[int, ...]
+    provinces: tuple[str, ...]
+    has_inburgering: bool
+
+    @classmethod
+    def for_provider(cls, con: duckdb.DuckDBPyConnection, provider_id: str) -> FilterOptions:
+        rows = con.execute(
+            "SELECT list(DISTINCT period ORDER BY period), list(DISTINCT service ORDER BY service), "
+            "list(DISTINCT province ORDER BY province) FILTER (WHERE province IS NOT NULL), "
+            "bool_or(form = 'inburgering') FROM invitations WHERE provider_id = $p",
+            {"p": provider_id},
+        ).fetchall()[0]
+        return cls(tuple(rows[0] or ()), tuple(rows[1] or ()), tuple(rows[2] or ()), bool(rows[3]))
+
+
+@dataclass
+class _FigureView:
+    figure: Figure
+    caption: widgets.HTML
+    chart: ChartWidget | None
+    extra: widgets.HTML
+    box: widgets.VBox
+
+
+class ProviderDashboard:
+    """The widgets of one provider's dashboard and the one method that recomputes them: ``refresh``."""
+
+    def __init__(
+        self,
+        source: CubeSource,
+        provider_id: str,
+        provider_name: str,
+        options: FilterOptions,
+        policy: Policy | None = None,
+    ):
+        self.source, self.provider_id, self.provider_name = source, provider_id, provider_name
+        self.options, self.policy = options, policy or load_policy()
+        cat = catalog()
+        years = [(str(p), p) for p in options.periods] or [("–", None)]
+        self.period = widgets.SelectionRangeSlider(
+            options=years,
+            index=(len(years) - 1, len(years) - 1),
+            description="Periode",
+            continuous_update=False,
+            layout=widgets.Layout(width="340px"),
+        )
+        self.services = widgets.SelectMultiple(
+            options=[(cat.service_label(s), s) for s in options.services],
+            description="Diensten",
+            rows=min(5, max(2, len(options.services))),
+            layout=widgets.Layout(width="420px"),
+        )
+        self.provinces = widgets.SelectMultiple(
+            options=[(cat.province(p).name, p) for p in options.provinces],
+            description="Provincies",
+            rows=min(5, max(2, len(options.provinces))),
+            layout=widgets.Layout(width="300px"),
+        )
+        self.questionnaire = widgets.Dropdown(
+            options=[("Alle", None)] + [(cat.questionnaires[q], q) for q in cat.form("client").questionnaires],
+            description="Vragenlijst",
+            layout=widgets.Layout(width="260px"),
+        )
+        self.status = widgets.HTML(value="", layout=widgets.Layout(min_height="20px"))
+        self.progress = widgets.IntProgress(min=0, max=1, layout=widgets.Layout(width="300px", visibility="hidden"))
+        self.table = widgets.HTML()
+        self.views: dict[str, _FigureView] = {}
+        self.frames: dict[str, pl.DataFrame] = {}
+        self._debouncer = Debouncer(self.refresh)
+        for control in (self.period, self.services, self.provinces, self.questionnaire):
+            control.observe(self._debouncer.trigger, names="value")
+        self.widget = self._layout()
+
+    # --- state --------------------------------------------------------------------------------------------
+    def filters(self) -> Filters:
+        first, last = self.period.value
+        return Filters(
+            provider=self.provider_id,  # from the verified link, never from a widget
+            period=None if first is None else (first, last),
+            services=self.services.value,
+            provinces=self.provinces.value,
+            questionnaire=self.questionnaire.value,
+        )
+
+    def refresh(self) -> dict[str, pl.DataFrame]:
+        """Recompute every figure for the current filters and redraw what changed."""
+        started = time.perf_counter()
+        self.status.value = '<span class="km-status">Bezig met bijwerken…</span>'
+        filters = self.filters()
+        self.frames = compute_all(self.source, filters, self.policy, suppress=True)
+        self.progress.max, self.progress.value = len(self.views) + 1, 0
+        self.progress.layout.visibility = "visible"
+        self.table.value = html.keurmerk_table(self.frames["table_1_1"]) + html.norm_verdict(
+            self.frames["table_1_1"], self.policy
+        )
+        for figure_id, view in self.views.items():
+            self._draw(view, self.frames[figure_id])
+            self.progress.value += 1
+        self.progress.layout.visibility = "hidden"
+        elapsed = (time.perf_counter() - started) * 1000
+        completed = self.frames["table_1_1"].filter(pl.col("service").is_null())["completed"].sum()
+        self.status.value = (
+            f'<span class="km-status" data-km="status">{integer(completed)} ingevulde vragenlijsten in deze selectie; '
+            f"bijgewerkt in {integer(round(elapsed))} ms.</span>"
+        )
+        return self.frames
+
+    def _draw(self, view: _FigureView, frame: pl.DataFrame) -> None:
+        if view.chart is not None:
+            view.chart.chart = chart_for(view.figure.chart, frame, self.provider_name)
+        extra = html.texts_list(frame)
+        if view.figure.chart == "strengths":
+            extra = html.strengths_list(frame, self.provider_name)
+        view.extra.value = extra
+
+    # --- layout -------------------------------------------------------------------------------------------
+    def _figure_view(self, figure: Figure) -> _FigureView:
+        caption = widgets.HTML(f'<div class="km-caption">{html.escape(figure.caption(self.provider_name))}</div>')
+        chart = ChartWidget() if figure.chart != "keurmerk_table" else None
+        extra = widgets.HTML()
+        children = [caption, chart if chart is not None else self.table, extra]
+        box = widgets.VBox(children, layout=widgets.Layout(margin="0 0 12px 0"))
+        box.add_class("km-figure")
+        box.add_class(f"km-{figure.id}")
+        return _FigureView(figure, caption, chart, extra, box)
+
+    def _layout(self) -> widgets.Widget:
+        cat = catalog()
+        header = widgets.HTML(
+            f'{html.STYLE}<div class="km-page"><h1>Tevredenheidsonderzoek Blik op Werk — '
+            f'{html.escape(self.provider_name)}</h1><div class="km-sub">Uw resultaten naast het gemiddelde van '
+            f"alle deelnemers aan het onderzoek. Kies hieronder periode, diensten, provincies en vragenlijst.</div></div>"
+        )
+        filters = widgets.HBox(
+            [widgets.VBox([self.period, self.questionnaire]), self.services, self.provinces],
+            layout=widgets.Layout(flex_flow="row wrap", justify_content="flex-start"),
+        )
+        sections = []
+        for section, label in cat.sections.items():
+            if section == "inburgering" and not self.options.has_inburgering:
+                continue
+            views = []
+            for metric in registry():
+                if metric.figure.section != section:
+                    continue
+                view = self._figure_view(metric.figure)
+                self.views[metric.id] = view
+                views.append(view.box)
+            heading = widgets.HTML(f'<div class="km-page"><h2>{html.escape(label)}</h2></div>')
+            sections.append(widgets.VBox([heading, *views]))
+        footer = widgets.HTML(
+            '<div class="km-note">Alleen volledig ingevulde vragenlijsten tellen mee. Groepen van minder dan '
+            f"{integer(self.policy.min_n)} respondenten worden niet getoond. Provinciegrenzen: CBS "
+            "Gebiedsindelingen 2023 via PDOK (CC BY 4.0), vereenvoudigd door cartomap/nl.</div>"
+        )
+        page = widgets.VBox([header, filters, widgets.HBox([self.status, self.progress]), *sections, footer])
+        page.add_class("km-dashboard")
+        return page
+
+
+class ProviderApp:
+    """One per dashboard kernel: prepared before the visitor arrives, opened for the visitor's link."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, benchmark: Cube, policy: Policy):
+        self.con, self.benchmark, self.policy = con, benchmark, policy
+
+    @classmethod
+    def prepare(cls, db: str | Path | None = None, warm_up: bool = True) -> ProviderApp:
+        from keurmerk.serve import database_path
+
+        con = open_readonly(db or database_path())
+        app = cls(con, Cube.load(con), load_policy())
+        if warm_up:
+            app.warm_up()
+        return app
+
+    def warm_up(self) -> None:
+        """Compute and draw every figure once over the benchmark alone (no provider, no free text), so that the
+        visitor's first render does not pay Altair's and polars' first-use costs. Runs in the pre-heated kernel."""
+        latest = max(self.benchmark.invitations, default=None)
+        nobody = CubeSource.load(self.con, "\x00", benchmark=self.benchmark)  # no such provider: empty free texts
+        source = CubeSource(self.benchmark, self.benchmark, nobody.texts.clear(), None)
+        frames = compute_all(source, Filters(period=latest), self.policy, suppress=True)
+        for metric in registry():
+            if (chart := chart_for(metric.chart, frames[metric.id], "Aanbieder")) is not None:
+                to_spec(chart)
+
+    def provider_name(self, provider_id: str) -> str | None:
+        rows = self.con.execute(
+            "SELECT provider_name FROM providers WHERE provider_id = $p", {"p": provider_id}
+        ).fetchall()
+        return rows[0][0] if rows else None
+
+    def dashboard(self, access: Access, provider_id: str) -> ProviderDashboard:
+        if not access.provider_allowed(provider_id):
+            raise AccessDenied("Deze link geeft geen toegang tot deze aanbieder.")
+        name = self.provider_name(provider_id)
+        if name is None:
+            raise AccessDenied("Voor deze aanbieder zijn geen gegevens gevonden.")
+        source = CubeSource.load(self.con, provider_id, benchmark=self.benchmark)
+        return ProviderDashboard(
+            source, provider_id, name, FilterOptions.for_provider(self.con, provider_id), self.policy
+        )
+
+    def open(self, params: Mapping[str, str]) -> widgets.Widget:
+        """The dashboard for the link in ``params`` (the page's query string), or a refusal without data."""
+        try:
+            access = verify(params.get(QUERY_PARAMETER))
+            provider_id = params.get(STAFF_PROVIDER_PARAMETER) if access.is_staff else access.provider_id
+            if not provider_id:
+                raise AccessDenied("Kies een aanbieder: open het dashboard vanuit de benchmarkverkenner.")
+            dashboard = self.dashboard(access, provider_id)
+        except AccessDenied as denied:
+            return widgets.HTML(html.refusal(str(denied)))
+        dashboard.refresh()
+        return dashboard.widget

@@ -1,0 +1,145 @@
+"""The provider dashboard without a browser: access checks, every figure drawn, filters recompute, privacy."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import ipywidgets as widgets
+import pytest
+
+from keurmerk.access import QUERY_PARAMETER, make_token
+from keurmerk.dashboard import Debouncer, ProviderApp
+from keurmerk.metrics import registry
+from keurmerk.synth import XSS_PROBE, XSS_PROVIDER
+
+SECRET = "dashboard-test-secret"
+
+
+@pytest.fixture(scope="module")
+def app(tiny_db: Path) -> ProviderApp:
+    return ProviderApp.prepare(tiny_db)
+
+
+@pytest.fixture(autouse=True)
+def secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KEURMERK_SECRET", SECRET)
+
+
+def _params(provider: str | None, role: str = "provider", days: float = 30, **extra: str) -> dict[str, str]:
+    return {QUERY_PARAMETER: make_token(provider, role=role, days=days), **extra}
+
+
+def _texts(widget: widgets.Widget) -> str:
+    """All HTML shown by a widget tree."""
+    if isinstance(widget, widgets.HTML):
+        return widget.value
+    return "".join(_texts(child) for child in getattr(widget, "children", ()))
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({}, "alleen via uw persoonlijke link"),
+        ({QUERY_PARAMETER: "vervalst.token"}, "ongeldig"),
+        ("expired", "verlopen"),
+        ("staff-without-provider", "Kies een aanbieder"),
+        ("unknown-provider", "geen gegevens"),
+    ],
+)
+def test_refusals_show_no_data(app: ProviderApp, params, message: str) -> None:
+    if params == "expired":
+        params = {QUERY_PARAMETER: make_token("P0000", now=dt.datetime.now(dt.UTC) - dt.timedelta(days=40))}
+    elif params == "staff-without-provider":
+        params = _params(None, role="staff")
+    elif params == "unknown-provider":
+        params = _params("P9999")
+    shown = app.open(params)
+    assert isinstance(shown, widgets.HTML)
+    assert message in shown.value and 'data-km="refusal"' in shown.value
+    assert "Partner in Werk" not in shown.value and 'data-km="table_1_1"' not in shown.value
+
+
+def test_provider_link_ignores_a_provider_named_in_the_url(app: ProviderApp) -> None:
+    page = app.open(_params("P0000", aanbieder="P0001"))
+    assert "Partner in Werk" in _texts(page)
+
+
+def test_dashboard_draws_every_figure_of_the_registry(app: ProviderApp, tiny_db: Path) -> None:
+    access_params = _params("P0000")
+    from keurmerk.access import verify
+
+    dashboard = app.dashboard(verify(access_params[QUERY_PARAMETER]), "P0000")
+    dashboard.period.index = (0, 0)  # 2021, the seed's period
+    frames = dashboard.refresh()
+    shown = [m.id for m in registry() if m.figure.section != "inburgering" or dashboard.options.has_inburgering]
+    assert list(dashboard.views) == shown
+    assert set(frames) == {m.id for m in registry()}
+    charts = [v.chart for v in dashboard.views.values() if v.chart is not None]
+    assert len(charts) == len([m for m in registry() if m.chart != "keurmerk_table" and m.id in shown])
+    assert all(c.spec for c in charts)
+    table = dashboard.table.value
+    for cell in ("43", "18", "41,9", "8,0", "25,0", "9,0", "20,0", "8,3", "51,7", "7,9", "38", "23,7", "8,2"):
+        assert f">{cell}<" in table
+    assert "voldoet" in table
+
+
+def test_filter_change_recomputes_with_other_numbers(app: ProviderApp) -> None:
+    from keurmerk.access import verify
+
+    dashboard = app.dashboard(verify(_params("P0000")[QUERY_PARAMETER]), "P0000")
+    dashboard.period.index = (0, 0)
+    before = dashboard.refresh()["fig_3_1"]
+    dashboard.services.value = (8,)  # the widget's observer recomputes at once outside an event loop
+    after = dashboard.frames["fig_3_1"]
+    total = lambda f: f.filter(f["service"].is_null())["n"].item()  # noqa: E731
+    assert (total(before), total(after)) == (18, 15)
+    assert dashboard.views["fig_3_1"].chart.spec != {}
+
+
+def test_widgets_offer_only_the_providers_own_choices(app: ProviderApp) -> None:
+    from keurmerk.access import verify
+
+    dashboard = app.dashboard(verify(_params("P0000")[QUERY_PARAMETER]), "P0000")
+    assert [code for _, code in dashboard.services.options] == list(dashboard.options.services)
+    every_option = str([w.options for w in (dashboard.period, dashboard.services, dashboard.provinces)])
+    assert "P0001" not in every_option and "P0000" not in every_option  # no widget carries a provider id
+    assert dashboard.filters().provider == "P0000"
+
+
+def test_free_text_with_markup_is_escaped(app: ProviderApp) -> None:
+    from keurmerk.access import verify
+
+    dashboard = app.dashboard(verify(_params(XSS_PROVIDER)[QUERY_PARAMETER]), XSS_PROVIDER)
+    dashboard.period.index = (0, len(dashboard.period.options) - 1)
+    dashboard.refresh()
+    shown = dashboard.views["fig_3_5"].extra.value
+    assert "<script>" not in shown and "&lt;script&gt;" in shown
+    assert XSS_PROBE not in _texts(dashboard.widget)
+
+
+def test_empty_selection_does_not_crash(app: ProviderApp) -> None:
+    from keurmerk.access import verify
+
+    dashboard = app.dashboard(verify(_params("P0000")[QUERY_PARAMETER]), "P0000")
+    dashboard.provinces.value = (dashboard.provinces.options[0][1],)
+    dashboard.services.value = (3,)
+    dashboard.questionnaire.value = "easy"
+    frames = dashboard.refresh()
+    assert frames["fig_3_9"]["note"].drop_nulls().len() > 0
+    assert "0 ingevulde vragenlijsten" in dashboard.status.value
+
+
+def test_debouncer_coalesces_a_burst() -> None:
+    import asyncio
+
+    calls: list[int] = []
+
+    async def burst() -> None:
+        debouncer = Debouncer(lambda: calls.append(1), delay=0.05)
+        for _ in range(5):
+            debouncer.trigger()
+        await asyncio.sleep(0.15)
+
+    asyncio.run(burst())
+    assert calls == [1]
