@@ -2,10 +2,10 @@
 
 import altair.utils.schemapi
 
+from keurmerk.dashboard.provider import Debouncer, FilterOptions, ProviderApp, ProviderDashboard
+
 # Altair validates every schema object as it is built ("debug mode"); in a dashboard kernel that is seconds of
 # jsonschema per filter change. The chart builders' tests validate every chart kind instead.
 altair.utils.schemapi.disable_debug_mode()
-
-from keurmerk.dashboard.provider import Debouncer, FilterOptions, ProviderApp, ProviderDashboard
 
 __all__ = ["Debouncer", "FilterOptions", "ProviderApp", "ProviderDashboard"]
