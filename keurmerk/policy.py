@@ -16,9 +16,9 @@ default, an unknown key or a value of the wrong type is an error that names the 
     publish_min_response_pct = 20.0
     min_n = 3
 
-The ``completed_*`` fields describe the definition that ``keurmerk.ingest`` applies when it stores
-``invitations.completed`` (warehouse/sql/refresh_completed.sql); the metrics read the stored flag, so a change to
-them takes effect on the next ingest.
+The ``completed_*`` fields are the definition of a completed questionnaire (DESIGN §5). It is applied once,
+where ``invitations.completed`` is stored (keurmerk.ingest, warehouse/sql/refresh_completed.sql); every figure
+reads that flag, so a change takes effect when the warehouse is next published.
 """
 
 from __future__ import annotations
@@ -41,10 +41,9 @@ _SHARE_INTERVALS = ("wilson", "wald")
 class Policy:
     """Every rule of DESIGN §5 that the seeds leave open, with its default."""
 
-    # --- completed questionnaire (applied at ingest) -------------------------------------------------------
-    completed_requires_delivered: bool = True   # only the net sample can be completed
-    completed_all_aspects: bool = True          # every aspect question of the form answered
-    completed_no_opinion_answers: bool = True   # 'geen mening' and 'n.v.t.' count as answered
+    # --- completed questionnaire: in the net sample and the aspect block answered (applied at ingest) -------
+    completed_aspect_share: float = 1.0        # share of the form's aspect questions that must be answered
+    completed_no_opinion_answers: bool = True  # 'geen mening' and 'n.v.t.' count as answered
 
     # --- the norm of the Keurmerk (table 1.1) ---------------------------------------------------------------
     norm_total: float = 6.5        # the total grade of a form must reach this
@@ -81,6 +80,8 @@ class Policy:
             raise ValueError(f"mean_interval moet een van {_MEAN_INTERVALS} zijn, niet {self.mean_interval!r}")
         if self.share_interval not in _SHARE_INTERVALS:
             raise ValueError(f"share_interval moet een van {_SHARE_INTERVALS} zijn, niet {self.share_interval!r}")
+        if not 0 < self.completed_aspect_share <= 1:
+            raise ValueError(f"completed_aspect_share moet in (0, 1] liggen, niet {self.completed_aspect_share!r}")
         if not 0 < self.confidence < 1:
             raise ValueError(f"confidence moet tussen 0 en 1 liggen, niet {self.confidence!r}")
         if self.min_n < 1 or self.strength_min_n < 1 or self.strength_max_items < 0 or self.decimals < 0:

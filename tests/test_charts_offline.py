@@ -12,34 +12,21 @@ import json
 import os
 import re
 import shutil
-import socket
 import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import altair as alt
 import pytest
+from browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PageLog, free_port
 
 from keurmerk.charts import THEME_NAME, ChartWidget, to_spec
 from keurmerk.charts.widget import RUNTIME_PATH
 from keurmerk.serve import DB_ENV, TEMPLATE_ROOT, VoilaLaunch, running, voila_command
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-REPO = Path(__file__).resolve().parents[1]
-ARTIFACTS = REPO / "artifacts"
-PLACEHOLDER = REPO / "dashboards" / "placeholder.ipynb"
+PLACEHOLDER = Path(__file__).resolve().parents[1] / "dashboards" / "placeholder.ipynb"
 RUNTIME_FILE = RUNTIME_PATH.name
-LOCAL_HOSTS = {"127.0.0.1"}
 
 
 def _bar_chart() -> alt.Chart:
@@ -126,23 +113,16 @@ def test_template_names_no_external_url() -> None:
 # --- in Chromium --------------------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaLaunch]:
-    if not CHROMIUM.exists():
-        pytest.skip("Chromium is not installed (apt-get install chromium)")
+    assert CHROMIUM.exists(), "Chromium is not installed: apt-get install chromium (./dev test does it)"
     work = tmp_path_factory.mktemp("voila")
     db = work / "placeholder.duckdb"  # the placeholder dashboard reads no data; serve() wants a path
     db.touch()
     dashboards = work / "dashboards"  # only the placeholder: one pre-heated kernel, no other dashboard's needs
     dashboards.mkdir()
     shutil.copy(PLACEHOLDER, dashboards / PLACEHOLDER.name)
-    launch = voila_command(db, _free_port(), dashboards_dir=dashboards, pool_size=1)
+    launch = voila_command(db, free_port(), dashboards_dir=dashboards, pool_size=1)
     with (work / "voila.log").open("w") as log, running(launch, log=log, timeout=60):
         yield launch
 
@@ -157,40 +137,6 @@ def browser(voila: VoilaLaunch) -> Iterator[object]:
             yield chromium
         finally:
             chromium.close()
-
-
-class PageLog:
-    """Every request and WebSocket a page opens; anything not aimed at 127.0.0.1 is recorded, then aborted."""
-
-    def __init__(self, context) -> None:
-        self.requests: list[str] = []
-        self.websockets: list[str] = []
-        self.errors: list[str] = []
-        context.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]).*$"), self._abort_external)
-
-    def attach(self, page) -> None:
-        page.on("request", lambda request: self.requests.append(request.url))
-        page.on("websocket", lambda ws: self.websockets.append(ws.url))
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-
-    @staticmethod
-    def _abort_external(route) -> None:
-        url = route.request.url
-        if url.startswith(("blob:", "data:")):
-            route.continue_()
-        else:
-            route.abort()
-
-    def external(self) -> list[str]:
-        return [url for url in self.requests + self.websockets if not _is_local(url)]
-
-
-def _is_local(url: str) -> bool:
-    if url.startswith("data:"):
-        return True
-    if url.startswith("blob:"):
-        url = url[len("blob:") :]
-    return urlsplit(url).hostname in LOCAL_HOSTS
 
 
 def _chart_texts(page, index: int) -> list[str]:

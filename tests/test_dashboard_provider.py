@@ -143,3 +143,10 @@ def test_debouncer_coalesces_a_burst() -> None:
 
     asyncio.run(burst())
     assert calls == [1]
+
+
+def test_link_may_name_the_periods_to_show(app: ProviderApp) -> None:
+    page = app.open(_params("P0000", periode="2021"))
+    assert ">43<" in _texts(page) and ">41,9<" in _texts(page)
+    page = app.open(_params("P0000", periode="1999"))  # not this provider's: the default (latest) stays
+    assert ">43<" not in _texts(page)

@@ -33,6 +33,7 @@ __all__ = ["ProviderApp", "ProviderDashboard", "FilterOptions", "Debouncer"]
 
 DEBOUNCE_SECONDS = 0.3
 STAFF_PROVIDER_PARAMETER = "aanbieder"  # staff links may name the provider to open
+PERIOD_PARAMETER = "periode"  # optional first period shown: "2021" or "2019-2021"
 
 
 class Debouncer:
@@ -128,11 +129,26 @@ class ProviderDashboard:
         self.views: dict[str, _FigureView] = {}
         self.frames: dict[str, pl.DataFrame] = {}
         self._debouncer = Debouncer(self.refresh)
-        for control in (self.period, self.services, self.provinces, self.questionnaire):
+        for name, control in (("period", self.period), ("services", self.services), ("provinces", self.provinces),
+                              ("questionnaire", self.questionnaire)):
+            control.add_class(f"km-filter-{name}")
             control.observe(self._debouncer.trigger, names="value")
         self.widget = self._layout()
 
     # --- state --------------------------------------------------------------------------------------------
+    def select_periods(self, text: str | None) -> None:
+        """Show the periods named in a link ("2021" or "2019-2021"), as far as this provider has them."""
+        if not text:
+            return
+        try:
+            first, _, last = text.partition("-")
+            wanted = (int(first), int(last or first))
+        except ValueError:
+            return
+        years = [value for _, value in self.period.options]
+        if wanted[0] in years and wanted[1] in years and wanted[0] <= wanted[1]:
+            self.period.index = (years.index(wanted[0]), years.index(wanted[1]))
+
     def filters(self) -> Filters:
         first, last = self.period.value
         return Filters(
@@ -273,5 +289,6 @@ class ProviderApp:
             dashboard = self.dashboard(access, provider_id)
         except AccessDenied as denied:
             return widgets.HTML(html.refusal(str(denied)))
+        dashboard.select_periods(params.get(PERIOD_PARAMETER))
         dashboard.refresh()
         return dashboard.widget

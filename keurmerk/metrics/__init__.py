@@ -2,30 +2,35 @@
 
 Flow: ``select(source, filters)`` gathers the cells (in DuckDB or in memory), then one pure function per chart
 kind turns them into frames; :func:`compute_all` does both for every figure of the catalogue. See
-docs/research-api.md for the frame of each chart kind.
+docs/export-format.md for the frame of each chart kind, docs/research-api.md for the public surface.
 """
 
 from keurmerk.filters import Filters
 from keurmerk.metrics.figures import (
+    KINDS,
+    Kind,
     answer_shares,
     aspect_scores,
     funnel,
     grade_bars,
     grade_distribution,
     keurmerk_table,
+    measure,
     province_map,
     satisfaction_items,
     strengths,
 )
 from keurmerk.metrics.registry import METRICS, FigureMetric, compute_all, figure_frame, registry
-from keurmerk.metrics.source import BenchmarkCube, CubeSource, Selection, Source, WarehouseSource, select
+from keurmerk.metrics.source import Cube, CubeSource, Selection, Source, WarehouseSource, select, store_cube
 from keurmerk.policy import Policy, load_policy
 
 __all__ = [
+    "KINDS",
     "METRICS",
-    "BenchmarkCube",
+    "Cube",
     "CubeSource",
     "FigureMetric",
+    "Kind",
     "Filters",
     "Policy",
     "Selection",
@@ -40,9 +45,11 @@ __all__ = [
     "grade_distribution",
     "keurmerk_table",
     "load_policy",
+    "measure",
     "province_map",
     "registry",
     "satisfaction_items",
     "select",
+    "store_cube",
     "strengths",
 ]

@@ -1,17 +1,27 @@
-"""One pure function per chart kind: (Selection, figures of that kind, Policy) -> one tidy frame.
+"""The metric of every chart kind, as three pure steps over a :class:`~keurmerk.metrics.source.Selection`.
 
-Each function takes every figure of its kind at once (one pass over the cells instead of one per figure) and
-returns one frame with a ``figure_id`` column; :mod:`keurmerk.metrics.registry` splits it per figure. Every frame
-carries the provider's value next to the benchmark's (``bench_*``), the n behind each, the 95% interval of both
-(``ci_low``/``ci_high``), ``significant`` (the provider's interval excludes the benchmark value), and the
-small-group columns ``suppressed`` / ``bench_suppressed`` / ``note``. Values are rounded half away from zero after
-computing on unrounded values; ``diff`` is the difference of the displayed (rounded) values. Column lists per
-kind are in docs/research-api.md.
+1. ``rows``: the kind's rows with the counts behind them, provider (``n``…) next to benchmark (``bench_n``…):
+   a share (``stat`` = "share": n of base_n) or a mean grade (``stat`` = "mean": n, total, squares in tenths).
+2. :func:`measure`: one pass over the rows of *every* kind at once — values, 95% intervals, significance,
+   rounding, differences and the small-group rule. (One pass instead of one per figure is what keeps a whole
+   dashboard under the time budget: polars costs per expression, not per row, on frames this small.)
+3. ``finish``: the kind's columns and order (and its own extras: the norm, the ranking of strengths).
+
+:func:`compute` runs the three for one kind; :func:`keurmerk.metrics.registry.compute_all` runs step 1 once per
+rows function (kinds built on the same counts share one), step 2 once, and step 3 per kind. The public functions (``grade_bars(sel, figures, policy)`` …) are
+:func:`compute` for one kind. Column lists per kind are in docs/export-format.md.
+
+Conventions of every frame: ``bench_*`` is the benchmark (all providers under the same filters, the provider
+included); ``ci_low``/``ci_high`` the provider's 95% interval; ``significant`` whether that interval excludes the
+benchmark value; ``diff`` the difference of the displayed (rounded) values; ``suppressed`` /
+``bench_suppressed`` / ``note`` the small-group rule. Values are rounded half away from zero to
+``policy.decimals`` after computing on unrounded values.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from functools import cache
 
 import polars as pl
@@ -19,158 +29,100 @@ import polars as pl
 from keurmerk.catalog import Figure, catalog
 from keurmerk.metrics import texts
 from keurmerk.metrics.source import Selection
-from keurmerk.metrics.stats import mean_interval, rounded, share_interval
+from keurmerk.metrics.stats import critical_value, mean, mean_bounds, rounded, share, z_quantile
 from keurmerk.policy import Policy
 
 __all__ = [
+    "KINDS",
+    "Kind",
     "answer_shares",
     "aspect_scores",
+    "compute",
     "funnel",
     "grade_bars",
     "grade_distribution",
     "keurmerk_table",
+    "measure",
     "province_map",
     "satisfaction_items",
     "strengths",
 ]
 
-OWN, BENCH = "own", "bench"
 TOTAL = 0  # internal service key of a total row; null in the output
 _ALL = ""  # internal mode key of a total row of fig. 1; null in the output
 
-# --- named expressions over cells ---------------------------------------------------------------------------
-side = pl.col("side")
-cell_n = pl.col("n")
+# --- named expressions over cells -----------------------------------------------------------------------------
+n, bench_n = pl.col("n"), pl.col("bench_n")
 tenths = pl.col("tenths")
-is_grade = tenths.is_not_null()
 delivered = pl.col("status") == "delivered"
 completed = pl.col("completed")
+is_total = pl.col("service") == TOTAL
 
 
+def both(expr: Callable[[pl.Expr], pl.Expr], name: str) -> list[pl.Expr]:
+    """The same aggregate of the provider's ``n`` and the benchmark's ``bench_n``, as name / bench_name."""
+    return [expr(n).alias(name), expr(bench_n).alias(f"bench_{name}")]
 
-def grade_sums(rows: pl.Expr = is_grade) -> list[pl.Expr]:
-    """Sufficient statistics of the grades (in tenths) in the cells where ``rows`` holds."""
+
+def grade_sums() -> list[pl.Expr]:
+    """Sufficient statistics of grade cells (in tenths): n, total, squares, for both sides."""
     return [
-        cell_n.filter(rows).sum().alias("n"),
-        (cell_n * tenths).filter(rows).sum().alias("total"),
-        (cell_n * tenths * tenths).filter(rows).sum().alias("squares"),
+        *both(lambda c: c.sum(), "n"),
+        *both(lambda c: (c * tenths).sum(), "total"),
+        *both(lambda c: (c * tenths * tenths).sum(), "squares"),
     ]
 
 
-def _pair(grid: pl.DataFrame, cells: pl.DataFrame, keys: Sequence[str], measures: Sequence[str]) -> pl.DataFrame:
-    """The grid's rows with the provider's measures and the benchmark's (``bench_``); absent cells count 0."""
-    own = cells.filter(side == OWN).select(*keys, *measures)
-    bench = cells.filter(side == BENCH).select(*keys, *(pl.col(m).alias(f"bench_{m}") for m in measures))
-    return (
-        grid.join(own, on=keys, how="left")
-        .join(bench, on=keys, how="left")
-        .with_columns(pl.col(m, f"bench_{m}").fill_null(0) for m in measures)
-    )
-
-
-def _compare(frame: pl.DataFrame, policy: Policy, value: str, low: str = "ci_low", high: str = "ci_high",
-             diff: str = "diff", significant: str = "significant") -> pl.DataFrame:
-    """Significance on unrounded values, then rounding, then the difference of the displayed values."""
-    bench = pl.col(f"bench_{value}")
-    columns = [value, low, high, f"bench_{value}", f"bench_{low}", f"bench_{high}"]
-    return (
-        frame.with_columns(((bench < pl.col(low)) | (bench > pl.col(high))).alias(significant))
-        .with_columns(rounded(pl.col(c), policy.decimals) for c in columns)
-        .with_columns(rounded(pl.col(value) - bench, policy.decimals).alias(diff))
-    )
-
-
-def _means(frame: pl.DataFrame, policy: Policy, value: str) -> pl.DataFrame:
-    """Mean grade and interval of both sides from n/total/squares (in tenths), compared."""
-    return _compare(
-        frame.with_columns(
-            *mean_interval("n", "total", "squares", policy, scale=10),
-            *mean_interval("bench_n", "bench_total", "bench_squares", policy, prefix="bench_", scale=10),
-        ).rename({"mean": value, "bench_mean": f"bench_{value}"}),
-        policy, value,
-    )
-
-
-def _shares(frame: pl.DataFrame, policy: Policy, x: str, base: str, value: str = "share",
-            low: str = "ci_low", high: str = "ci_high", diff: str = "diff",
-            significant: str = "significant") -> pl.DataFrame:
-    """Share x/base in % with its interval on both sides, compared."""
-    renames = {"_share": value, "_ci_low": low, "_ci_high": high,
-               "bench__share": f"bench_{value}", "bench__ci_low": f"bench_{low}", "bench__ci_high": f"bench_{high}"}
-    return _compare(
-        frame.with_columns(
-            *share_interval(x, base, policy, prefix="_"),
-            *share_interval(f"bench_{x}", f"bench_{base}", policy, prefix="bench__"),
-        ).rename(renames),
-        policy, value, low, high, diff, significant,
-    )
-
-
-def _guard(frame: pl.DataFrame, sel: Selection, policy: Policy, suppress: bool, base: str,
-           own: Sequence[str], bench: Sequence[str], protect_own: bool = True) -> pl.DataFrame:
-    """Small-group rule: below ``policy.min_n`` the provider's numbers make way for a note.
-
-    The benchmark is withheld when its own base is below ``min_n``, or when the other providers add fewer than
-    ``min_n`` respondents to it (else benchmark minus provider would reveal them). ``protect_own`` False keeps
-    the provider's numbers (table 1.1). ``suppress`` False (staff views) keeps every number.
-    """
-    n, bench_n = pl.col(base), pl.col(f"bench_{base}")
-    others = bench_n - n
-    if suppress:
-        own_small = n < policy.min_n if protect_own else pl.lit(False)
-        bench_small = bench_n < policy.min_n
-        if sel.filters.provider is not None:
-            bench_small = bench_small | ((others > 0) & (others < policy.min_n))
-    else:
-        own_small = bench_small = pl.lit(False)
-    note = (
-        pl.when(n == 0).then(pl.lit(texts.no_respondents()))
-        .when(own_small).then(pl.lit(texts.too_few(policy)))
-        .when(bench_small).then(pl.lit(texts.bench_too_few(policy)))
-    )
-    return frame.with_columns(
-        suppressed=own_small, bench_suppressed=bench_small, note=note.cast(pl.String)
-    ).with_columns(
-        pl.when(~pl.col("suppressed") & ~pl.col("bench_suppressed") if c in bench else ~pl.col("suppressed"))
-        .then(pl.col(c)).alias(c)
-        for c in own
-    ).with_columns(
-        pl.when(~pl.col("bench_suppressed")).then(pl.col(c)).alias(c) for c in bench if c not in own
-    )
-
-
 def _labels(column: str, mapping: dict, default: str | None = None) -> pl.Expr:
-    return pl.col(column).replace_strict(mapping, default=default, return_dtype=pl.String)
+    """The Dutch label of the column's code (expressions are immutable: built once per mapping)."""
+    return _labels_of(column, tuple(mapping.items()), default)
+
+
+@cache
+def _labels_of(column: str, pairs: tuple, default: str | None) -> pl.Expr:
+    return pl.col(column).replace_strict(dict(pairs), default=default, return_dtype=pl.String)
 
 
 def _order(column: str, keys) -> pl.Expr:
     """Position of the column's value in ``keys`` (catalogue order); unknown values last."""
-    keys = list(keys)
-    return pl.col(column).replace_strict({k: i for i, k in enumerate(keys)}, default=len(keys),
-                                         return_dtype=pl.Int32)
+    return _order_of(column, tuple(keys))
 
 
+@cache
+def _order_of(column: str, keys: tuple) -> pl.Expr:
+    return pl.col(column).replace_strict({k: i for i, k in enumerate(keys)}, default=len(keys), return_dtype=pl.Int32)
+
+
+@cache
 def _service_label() -> pl.Expr:
     labels = {s.code: s.label for s in catalog().services} | {TOTAL: texts.TOTAL}
     return _labels("service", labels).alias("label")
 
 
-def _total_last(column: str = "service") -> pl.Expr:
-    return (pl.col(column) == TOTAL).alias("_total_last")
+def _null_total() -> pl.Expr:
+    return pl.when(~is_total).then(pl.col("service")).cast(pl.Int16).alias("service")
 
 
-def _as_null_total(column: str = "service") -> pl.Expr:
-    return pl.when(pl.col(column) != TOTAL).then(pl.col(column)).cast(pl.Int16).alias(column)
+def _fill(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """Counts absent from the cells are 0, on both sides."""
+    return frame.with_columns(pl.col(*columns, *(f"bench_{c}" for c in columns)).fill_null(0))
+
+
+def _spec(figures: Sequence[Figure]) -> pl.DataFrame:
+    """figure_id, figure_position, form, question_id (the first question), by_service per figure."""
+    return pl.DataFrame(
+        [(f.id, i, f.form, f.questions[0] if f.questions else None, f.by_service) for i, f in enumerate(figures)],
+        orient="row", schema={"figure_id": pl.String, "figure_position": pl.Int32, "form": pl.String,
+                              "question_id": pl.String, "by_service": pl.Boolean},
+    )
 
 
 @cache
-def _figure_items(figures: tuple[Figure, ...]) -> pl.DataFrame:
+def _items(figures: tuple[Figure, ...]) -> pl.DataFrame:
     """figure_id, figure_position, form, question_id, item (question text), item_position per figure question."""
     cat = catalog()
-    rows = [
-        (f.id, fpos, f.form, q, cat.question(f.form, q).text, qpos)
-        for fpos, f in enumerate(figures) for qpos, q in enumerate(f.questions)
-    ]
+    rows = [(f.id, fpos, f.form, q, cat.question(f.form, q).text, qpos + 1)
+            for fpos, f in enumerate(figures) for qpos, q in enumerate(f.questions)]
     return pl.DataFrame(rows, orient="row", schema={
         "figure_id": pl.String, "figure_position": pl.Int32, "form": pl.String, "question_id": pl.String,
         "item": pl.String, "item_position": pl.Int32,
@@ -178,385 +130,500 @@ def _figure_items(figures: tuple[Figure, ...]) -> pl.DataFrame:
 
 
 @cache
-def _category_grid(figures: tuple[Figure, ...]) -> pl.DataFrame:
+def _categories(figures: tuple[Figure, ...]) -> pl.DataFrame:
     """Every (figure, question, category) in catalogue order: the rows of a shares figure."""
     cat = catalog()
-    rows = [
-        (f.id, q, category, position)
-        for f in figures for q in f.questions
-        for position, category in enumerate(cat.categories(f.form, q), start=1)
-    ]
+    rows = [(f.id, q, category, position)
+            for f in figures for q in f.questions
+            for position, category in enumerate(cat.categories(f.form, q), start=1)]
     grid = pl.DataFrame(rows, orient="row", schema={
-        "figure_id": pl.String, "question_id": pl.String, "category": pl.String, "position": pl.Int32,
-    })
-    return _figure_items(figures).join(grid, on=["figure_id", "question_id"])
+        "figure_id": pl.String, "question_id": pl.String, "category": pl.String, "position": pl.Int32})
+    return _items(figures).join(grid, on=["figure_id", "question_id"])
 
 
-def _answer_counts(sel: Selection, items: pl.DataFrame) -> pl.DataFrame:
-    """Category counts per side for the (form, question) pairs of ``items``."""
-    return (
-        sel.answers.filter(~is_grade)
-        .join(items.select("form", "question_id").unique(), on=["form", "question_id"])
-        .group_by("side", "form", "question_id", pl.col("value").alias("category"))
-        .agg(cell_n.sum())
-    )
+def _category_rows(sel: Selection, figures: Sequence[Figure]) -> pl.DataFrame:
+    """Category grid of the figures with the counts of the selection."""
+    grid = _categories(tuple(figures))
+    return _fill(grid.join(sel.category_counts, on=["form", "question_id", "category"], how="left"), "n")
 
 
-# --- table 1.1 ----------------------------------------------------------------------------------------------
+# --- step 2: one pass for every kind ---------------------------------------------------------------------------
 
-def keurmerk_table(sel: Selection, figures: Sequence[Figure], policy: Policy, suppress: bool = True) -> pl.DataFrame:
-    """Table 1.1: per form (block) net sample, completed, response, grade, corrected grade, publication, norm.
+# Share families: (prefix of the output, numerator, denominator). The main value is ``value``.
+_FAMILIES = {
+    "": ("n", "base_n"),
+    "satisfied_": ("satisfied_n", "opinion_n"),
+    "promoter_": ("promoter_n", "base_n"),
+}
+_COUNTS = ["n", "base_n", "total", "squares", "satisfied_n", "opinion_n", "promoter_n"]
 
-    Blocks are the forms the provider has invitations for; forms whose grade figure splits per dienst get a
-    row per dienst plus the total. Shown in full to the provider itself (never suppressed).
+
+def _names(prefix: str) -> tuple[str, str, str, str, str, str]:
+    """value, low, high, bench value, diff, significant of a family."""
+    value = {"": "value", "satisfied_": "share_satisfied", "promoter_": "promoter_score"}[prefix]
+    return (value, f"{prefix}ci_low", f"{prefix}ci_high", f"bench_{value}", f"{prefix}diff",
+            f"{prefix}significant")
+
+
+def measure(rows: pl.DataFrame, sel: Selection, policy: Policy, suppress: bool = True) -> pl.DataFrame:
+    """Values, intervals, significance, rounding, differences and the small-group rule, for rows of any kind.
+
+    Needs ``stat`` ("share" | "mean"), ``protect_own`` / ``protect_bench`` (whether the small-group rule
+    applies to each side) and the counts of :data:`_COUNTS` with their ``bench_`` twins (absent ones are null).
     """
-    cat = catalog()
-    split_forms = {f.form for f in cat.figures if f.chart == "grade_bars" and f.by_service}
-    grade_questions = pl.DataFrame(
-        [(q.form, q.id) for q in cat.questions if q.kind == "grade"], schema=["form", "question_id"], orient="row"
-    )
-    floor = round(policy.correction_floor * 10)
-    counts = sel.invitations.group_by("side", "form", "service").agg(
-        cell_n.sum().alias("invited"),
-        cell_n.filter(delivered).sum().alias("net_sample"),
-        cell_n.filter(completed).sum().alias("completed"),
-    )
-    grades = (
-        sel.answers.filter(is_grade).join(grade_questions, on=["form", "question_id"])
-        .group_by("side", "form", "service")
-        .agg(*grade_sums(), (cell_n * pl.max_horizontal(tenths, pl.lit(floor))).sum().alias("corrected"))
-    )
-    measures = ["invited", "net_sample", "completed", "n", "total", "squares", "corrected"]
-    cells = counts.join(grades, on=["side", "form", "service"], how="full", coalesce=True).fill_null(0)
-    cells = pl.concat([
-        cells.filter(pl.col("form").is_in(split_forms)),
-        cells.group_by("side", "form").agg(pl.col(measures).sum()).with_columns(service=pl.lit(TOTAL, pl.Int16)),
-    ], how="diagonal")
+    missing = [c for c in (*_COUNTS, *(f"bench_{c}" for c in _COUNTS)) if c not in rows.columns]
+    rows = rows.with_columns(pl.lit(None, pl.Int64).alias(c) for c in missing)
+    if "texts" not in rows.columns:
+        rows = rows.with_columns(texts=pl.lit(None, pl.List(pl.String)))
+    is_mean = pl.col("stat") == "mean"
+    z = z_quantile(policy.confidence)
+    wilson = policy.share_interval == "wilson"
 
-    own_rows = cells.filter((side == OWN) & (pl.col("invited") > 0)).select("form", "service")
-    if own_rows.height == 0:  # nothing to show: one empty total row per form the filters admit
-        f = sel.filters
-        own_rows = pl.DataFrame({
-            "form": [x.id for x in cat.forms if f.audience in (None, x.audience)
-                     and f.questionnaire in (None, *x.questionnaires)],
-        }).with_columns(service=pl.lit(TOTAL, pl.Int16))
-    frame = _means(_pair(own_rows, cells, ["form", "service"], measures), policy, "grade")
+    # unrounded values; an interval is centre ± half (Wilson or Wald for a share, t or normal for a mean)
+    parts = [critical_value("n", policy).alias("_critical")]
+    for prefix, (x, base) in _FAMILIES.items():
+        value, _, _, bench_value, _, _ = _names(prefix)
+        count = pl.when(pl.col(base) > 0).then(pl.col(base)).cast(pl.Float64)
+        parts += [
+            (pl.col(x) / count).alias(f"_{prefix}p"),
+            (z * z / count).alias(f"_{prefix}c"),  # z² / n
+            share(f"bench_{x}", f"bench_{base}").alias(bench_value),
+        ]
+    rows = rows.with_columns(parts)
+    halves = []
+    for prefix in _FAMILIES:
+        value = _names(prefix)[0]
+        p, c = pl.col(f"_{prefix}p"), pl.col(f"_{prefix}c")
+        if wilson:
+            halves += [((p + c / 2) / (1 + c)).alias(f"_{prefix}centre"),
+                       ((p * (1 - p) * c + c * c / 4).sqrt() / (1 + c)).alias(f"_{prefix}half")]
+        else:
+            halves += [p.alias(f"_{prefix}centre"), (p * (1 - p) * c).sqrt().alias(f"_{prefix}half")]
+        halves.append((100 * p).alias(value))
+    rows = rows.with_columns(halves)
+    lo_mean, hi_mean = mean_bounds("n", "total", "squares", "_critical")
+    bounds = []
+    for prefix in _FAMILIES:
+        _, low, high, _, _, _ = _names(prefix)
+        centre, half = pl.col(f"_{prefix}centre"), pl.col(f"_{prefix}half")
+        lo, hi = 100 * (centre - half).clip(0.0, 1.0), 100 * (centre + half).clip(0.0, 1.0)
+        if prefix == "":  # the main value of a mean row is a mean grade
+            lo, hi = pl.when(is_mean).then(lo_mean).otherwise(lo), pl.when(is_mean).then(hi_mean).otherwise(hi)
+        bounds += [lo.alias(low), hi.alias(high)]
+    bounds += [
+        pl.when(is_mean).then(mean("n", "total")).otherwise(pl.col("value")).alias("value"),
+        pl.when(is_mean).then(mean("bench_n", "bench_total")).otherwise(pl.col("bench_value")).alias("bench_value"),
+    ]
+    rows = rows.with_columns(bounds)
 
     d = policy.decimals
-    is_total = pl.col("service") == TOTAL
+    compared = []
+    for prefix in _FAMILIES:
+        value, low, high, bench_value, diff, significant = _names(prefix)
+        bench = pl.col(bench_value)
+        compared += [
+            ((bench < pl.col(low)) | (bench > pl.col(high))).alias(significant),
+            rounded(rounded(pl.col(value), d) - rounded(bench, d), d).alias(diff),
+            *(rounded(pl.col(c), d) for c in (value, low, high, bench_value)),
+        ]
+    rows = rows.with_columns(compared)
+
+    # the small-group rule (DESIGN §5): below min_n the numbers make way for a note; the benchmark is withheld
+    # when its base is below min_n or when the other providers add fewer than min_n to it (benchmark minus
+    # provider would reveal them).
+    base, bench_base = pl.col("base_n"), pl.col("bench_base_n")
+    others = bench_base - base
+    if suppress:
+        own_small = pl.col("protect_own") & (base < policy.min_n)
+        bench_small = bench_base < policy.min_n
+        if sel.filters.provider is not None:
+            bench_small = bench_small | ((others > 0) & (others < policy.min_n))
+        bench_small = pl.col("protect_bench") & bench_small
+    else:
+        own_small = bench_small = pl.lit(False)
+    rows = rows.with_columns(
+        suppressed=own_small,
+        bench_suppressed=bench_small,
+        note=pl.when(base == 0).then(pl.lit(texts.no_respondents()))
+        .when(own_small).then(pl.lit(texts.too_few(policy)))
+        .when(bench_small).then(pl.lit(texts.bench_too_few(policy))).cast(pl.String),
+    )
+    own_only = ["value", "ci_low", "ci_high", "share_satisfied", "satisfied_ci_low", "satisfied_ci_high",
+                "opinion_n", "satisfied_n", "promoter_score", "promoter_ci_low", "promoter_ci_high", "promoter_n",
+                "texts"]
+    bench_only = ["bench_value", "bench_share_satisfied", "bench_opinion_n", "bench_satisfied_n",
+                  "bench_promoter_score", "bench_promoter_n"]
+    joint = [c for prefix in _FAMILIES for c in _names(prefix)[4:]]
+    keep_own, keep_bench = ~pl.col("suppressed"), ~pl.col("bench_suppressed")
+    is_share = pl.col("stat") == "share"
+    return rows.with_columns(
+        *(pl.when(keep_own).then(pl.col(c)).alias(c) for c in own_only),
+        *(pl.when(keep_bench).then(pl.col(c)).alias(c) for c in bench_only),
+        *(pl.when(keep_own & keep_bench).then(pl.col(c)).alias(c) for c in joint),
+        pl.when(keep_own | ~is_share).then(n).alias("n"),  # a category count shows an answer; a grade n does not
+        pl.when(keep_bench | ~is_share).then(bench_n).alias("bench_n"),
+    )
+
+
+# --- the kinds ------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Kind:
+    """A chart kind's metric: rows(sel, figures, policy) → measure → finish(frame, policy).
+
+    Kinds built on the same counts share their ``rows`` function, which then takes the figures of all of them.
+    """
+
+    name: str
+    rows: Callable[[Selection, Sequence[Figure], Policy], pl.DataFrame]
+    finish: Callable[[pl.DataFrame, Policy], pl.DataFrame]
+
+
+def compute(kind: Kind, sel: Selection, figures: Sequence[Figure], policy: Policy, suppress: bool = True
+            ) -> pl.DataFrame:
+    """One kind's frame for these figures (with a ``figure_id`` column)."""
+    return kind.finish(measure(kind.rows(sel, figures, policy), sel, policy, suppress), policy)
+
+
+def _rows(frame: pl.DataFrame, stat: str, protect_own: bool = True, protect_bench: bool = True,
+          **columns: pl.Expr) -> pl.DataFrame:
+    """Mark rows with their stat and small-group protection, and add ``columns``, in one step."""
+    base = {"base_n": n, "bench_base_n": bench_n} if stat == "mean" else {}
+    return frame.with_columns(
+        stat=pl.lit(stat), protect_own=pl.lit(protect_own), protect_bench=pl.lit(protect_bench), **base, **columns,
+    )
+
+
+# table 1.1 ------------------------------------------------------------------------------------------------------
+
+@cache
+def _grade_questions() -> pl.DataFrame:
+    """(form, question_id) of the overall grade of each form."""
+    return pl.DataFrame([(q.form, q.id) for q in catalog().questions if q.kind == "grade"], orient="row",
+                        schema=["form", "question_id"])
+
+
+def _table_rows(sel: Selection, figures: Sequence[Figure], policy: Policy) -> pl.DataFrame:
+    cat = catalog()
+    split_forms = [f.form for f in cat.figures if f.chart == "grade_bars" and f.by_service]
+    floor = round(policy.correction_floor * 10)
+    counts = sel.invitations.group_by("form", "service").agg(
+        *both(lambda c: c.sum(), "invited"),
+        *both(lambda c: c.filter(delivered).sum(), "net_sample"),
+        *both(lambda c: c.filter(completed).sum(), "completed"),
+    )
+    grades = sel.grades.join(_grade_questions(), on=["form", "question_id"]).group_by("form", "service").agg(
+        *grade_sums(), *both(lambda c: (c * pl.max_horizontal(tenths, pl.lit(floor))).sum(), "corrected"))
+    cells = counts.join(grades, on=["form", "service"], how="full", coalesce=True)
+    measures = [c for c in cells.columns if c not in ("form", "service")]
+    cells = pl.concat([
+        cells.filter(pl.col("form").is_in(split_forms)),
+        cells.group_by("form").agg(pl.col(measures).sum()).with_columns(service=pl.lit(TOTAL, pl.Int16)),
+    ], how="diagonal").with_columns(pl.col(measures).fill_null(0))
+    shown = cells.filter(pl.col("invited") > 0)
+    if shown.height == 0:  # nothing to show: one empty total row per form the filters admit
+        f = sel.filters
+        forms = [x.id for x in cat.forms if f.audience in (None, x.audience) and f.questionnaire in (None, *x.questionnaires)]
+        grid = pl.DataFrame({"form": forms}).with_columns(service=pl.lit(TOTAL, pl.Int16))
+        shown = grid.join(cells, on=["form", "service"], how="left").with_columns(pl.col(measures).fill_null(0))
+    return _rows(shown, "mean", protect_own=False, figure_id=pl.lit(figures[0].id if figures else "table_1_1"),
+                 figure_position=pl.lit(0, pl.Int32))
+
+
+def _table_finish(frame: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """Response, corrected grade, publication and the norm (DESIGN §5), judged on the displayed values."""
+    cat = catalog()
+    d = policy.decimals
     frame = frame.with_columns(
         audience=_labels("form", {x.id: x.audience for x in cat.forms}),
         block=_labels("form", {x.id: x.label for x in cat.forms}),
         label=_service_label(),
-        response_pct=rounded(100 * pl.col("completed") / pl.when(pl.col("net_sample") > 0).then("net_sample"), d),
-        bench_response_pct=rounded(
-            100 * pl.col("bench_completed") / pl.when(pl.col("bench_net_sample") > 0).then("bench_net_sample"), d),
-        corrected_grade=rounded(pl.col("corrected") / (10 * pl.when(pl.col("n") > 0).then("n")), d),
+        response_pct=rounded(share("completed", "net_sample"), d),
+        bench_response_pct=rounded(share("bench_completed", "bench_net_sample"), d),
+        corrected_grade=rounded(mean("n", "corrected"), d),
         norm=pl.when(is_total).then(pl.lit(policy.norm_total)).otherwise(pl.lit(policy.norm_service)),
     ).with_columns(
         published=pl.col("audience").is_in(policy.publish_always)
         | ((pl.col("completed") >= policy.publish_min_completed)
            & (pl.col("response_pct") >= policy.publish_min_response_pct)).fill_null(False),
-        meets_norm_raw=pl.col("grade") >= pl.col("norm"),
+        meets_norm_raw=pl.col("value") >= pl.col("norm"),
         meets_norm_corrected=pl.col("corrected_grade") >= pl.col("norm"),
     ).with_columns(
-        # the norm of a block: the raw means decide when they meet it, else the corrected means do
+        # the norm of a block: the raw means decide when they all meet it, else the corrected means do
         _raw_ok=pl.col("meets_norm_raw").all().over("form"),
         _corrected_ok=pl.col("meets_norm_corrected").all().over("form"),
-        _graded=pl.col("grade").is_not_null().any().over("form"),
+        _graded=pl.col("value").is_not_null().any().over("form"),
     ).with_columns(
-        norm_met=pl.when(pl.col("_graded")).then(pl.col("_raw_ok") | pl.col("_corrected_ok")),
-        norm_basis=pl.when(pl.col("_graded")).then(
-            pl.when(pl.col("_raw_ok")).then(pl.lit("raw")).otherwise(pl.lit("corrected"))
-        ),
+        norm_met=pl.when("_graded").then(pl.col("_raw_ok") | pl.col("_corrected_ok")),
+        norm_basis=pl.when("_graded").then(pl.when("_raw_ok").then(pl.lit("raw")).otherwise(pl.lit("corrected"))),
     )
-    frame = _guard(frame, sel, policy, suppress, "n", own=[], bench=["bench_grade"], protect_own=False)
     return frame.sort(_order("form", (x.id for x in cat.forms)), is_total, "service").select(
-        pl.lit(figures[0].id if figures else None, pl.String).alias("figure_id"), "form", "audience", "block", _as_null_total(), "label", "invited", "net_sample", "completed",
-        "response_pct", "n", "grade", "ci_low", "ci_high", "corrected_grade", "published", "norm",
-        "meets_norm_raw", "meets_norm_corrected", "norm_met", "norm_basis",
-        "bench_net_sample", "bench_completed", "bench_response_pct", "bench_n", "bench_grade",
+        "figure_id", "form", "audience", "block", _null_total(), "label", "invited", "net_sample", "completed",
+        "response_pct", "n", pl.col("value").alias("grade"), "ci_low", "ci_high", "corrected_grade", "published",
+        "norm", "meets_norm_raw", "meets_norm_corrected", "norm_met", "norm_basis", "bench_net_sample",
+        "bench_completed", "bench_response_pct", "bench_n", pl.col("bench_value").alias("bench_grade"),
         "bench_suppressed", "note",
     )
 
 
-# --- fig. 1 -------------------------------------------------------------------------------------------------
+# fig. 1 -----------------------------------------------------------------------------------------------------------
 
-def funnel(sel: Selection, figures: Sequence[Figure], policy: Policy, suppress: bool = True) -> pl.DataFrame:
-    """Fig. 1: invited → net sample → completed per audience, mode and reminder, plus a total per audience
-    (mode and reminded null). ``share`` is the % of the group's invited. Counts of invitations, like table 1.1:
-    never suppressed."""
+def _funnel_rows(sel: Selection, figures: Sequence[Figure], policy: Policy) -> pl.DataFrame:
     cat = catalog()
     stage_sums = [
-        cell_n.sum().alias("invited"),
-        cell_n.filter(delivered).sum().alias("net_sample"),
-        cell_n.filter(completed).sum().alias("completed"),
+        *both(lambda c: c.sum(), "invited"),
+        *both(lambda c: c.filter(delivered).sum(), "net_sample"),
+        *both(lambda c: c.filter(completed).sum(), "completed"),
     ]
     keys = ["audience", "mode", "reminded"]
-    detail = sel.invitations.group_by("side", *keys).agg(*stage_sums)
-    totals = sel.invitations.group_by("side", "audience").agg(*stage_sums).with_columns(
-        mode=pl.lit(_ALL), reminded=pl.lit(False))  # join keys must not be null; undone below
-    cells = pl.concat([detail, totals.select(detail.columns)]).unpivot(
-        index=["side", *keys], on=list(texts.STAGES), variable_name="stage", value_name="n")
-    grid = cells.filter(side == OWN).select(*keys, "stage").unique()
-    if grid.height == 0:
-        grid = pl.DataFrame({"audience": list(cat.audiences)}).with_columns(
-            mode=pl.lit(_ALL), reminded=pl.lit(False)).join(pl.DataFrame({"stage": list(texts.STAGES)}), how="cross")
-    frame = _pair(grid, cells, [*keys, "stage"], ["n"])
-    invited = pl.col("n").filter(pl.col("stage") == "invited").first().over(keys)
-    bench_invited = pl.col("bench_n").filter(pl.col("stage") == "invited").first().over(keys)
-    is_total = pl.col("mode") == _ALL
-    return frame.with_columns(
-        share=rounded(100 * pl.col("n") / pl.when(invited > 0).then(invited), policy.decimals),
-        bench_share=rounded(100 * pl.col("bench_n") / pl.when(bench_invited > 0).then(bench_invited),
-                            policy.decimals),
-        note=pl.when(invited == 0).then(pl.lit(texts.no_respondents())),
-        audience_label=_labels("audience", cat.audiences),
-        mode_label=_labels("mode", cat.modes, default=texts.TOTAL),
-        stage_label=_labels("stage", texts.STAGES),
-        position=_order("stage", texts.STAGES) + 1,
-    ).sort(_order("audience", cat.audiences), is_total, _order("mode", cat.modes), "reminded", "position").select(
-        pl.lit(figures[0].id if figures else None, pl.String).alias("figure_id"),
-        "audience", "audience_label", pl.when(~is_total).then(pl.col("mode")).alias("mode"), "mode_label",
-        pl.when(~is_total).then(pl.col("reminded")).alias("reminded"), "stage", "stage_label", "position",
-        "n", "share", "bench_n", "bench_share", "note",
+    detail = sel.invitations.group_by(keys).agg(stage_sums)
+    totals = sel.invitations.group_by("audience").agg(stage_sums).with_columns(
+        mode=pl.lit(_ALL), reminded=pl.lit(None, pl.Boolean))
+    cells = pl.concat([detail, totals.select(detail.columns)])
+    shown = cells.filter(pl.col("invited") > 0)
+    if shown.height == 0:
+        shown = pl.DataFrame({"audience": list(cat.audiences)}).with_columns(
+            mode=pl.lit(_ALL), reminded=pl.lit(None, pl.Boolean),
+            **{c: pl.lit(0, pl.Int64) for c in cells.columns if c not in keys})
+    stages = pl.concat([
+        shown.select(*keys, stage=pl.lit(stage), position=pl.lit(i, pl.Int32), n=pl.col(stage),
+                     bench_n=pl.col(f"bench_{stage}"), base_n=pl.col("invited"), bench_base_n=pl.col("bench_invited"))
+        for i, stage in enumerate(texts.STAGES, start=1)
+    ])
+    return _rows(stages, "share", protect_own=False, protect_bench=False,
+                 figure_id=pl.lit(figures[0].id if figures else "fig_1"), figure_position=pl.lit(0, pl.Int32))
+
+
+def _funnel_finish(frame: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    cat = catalog()
+    total = pl.col("mode") == _ALL
+    return frame.sort(_order("audience", cat.audiences), total, _order("mode", cat.modes), "reminded",
+                      "position").select(
+        "figure_id", "audience", _labels("audience", cat.audiences).alias("audience_label"),
+        pl.when(~total).then(pl.col("mode")).alias("mode"),
+        _labels("mode", cat.modes, default=texts.TOTAL).alias("mode_label"), "reminded", "stage",
+        _labels("stage", texts.STAGES).alias("stage_label"), "position", "n", pl.col("value").alias("share"),
+        "bench_n", pl.col("bench_value").alias("bench_share"), "note",
     )
 
 
-# --- front page -----------------------------------------------------------------------------------------------
+# front page -------------------------------------------------------------------------------------------------------
 
-def province_map(sel: Selection, figures: Sequence[Figure], policy: Policy, suppress: bool = True) -> pl.DataFrame:
-    """Front page: completed questionnaires of the figure's form per province (all twelve), with shares."""
+@cache
+def _province_grid(figures: tuple[Figure, ...]) -> pl.DataFrame:
     cat = catalog()
-    frames = []
-    for figure in figures:
-        counts = (
-            sel.invitations.filter(completed & (pl.col("form") == figure.form) & pl.col("province").is_not_null())
-            .group_by("side", "province").agg(cell_n.sum())
-        )
-        grid = pl.DataFrame({
-            "province": [p.code for p in cat.provinces], "name": [p.name for p in cat.provinces],
-            "position": list(range(1, len(cat.provinces) + 1)),
-        }).with_columns(pl.col("position").cast(pl.Int32))
-        frame = _pair(grid, counts, ["province"], ["n"]).with_columns(
-            base_n=pl.col("n").sum(), bench_base_n=pl.col("bench_n").sum(), figure_id=pl.lit(figure.id))
-        frames.append(frame)
-    frame = _shares(pl.concat(frames), policy, "n", "base_n")
-    frame = _guard(frame, sel, policy, suppress, "base_n",
-                   own=["n", "share", "ci_low", "ci_high", "diff", "significant"],
-                   bench=["bench_n", "bench_share", "bench_ci_low", "bench_ci_high", "diff", "significant"])
-    return frame.sort("figure_id", "position").select(
-        "figure_id", "province", "name", "position", "n", "share", "ci_low", "ci_high", "base_n",
-        "bench_n", "bench_share", "bench_ci_low", "bench_ci_high", "bench_base_n", "diff", "significant",
+    provinces = pl.DataFrame({
+        "province": [p.code for p in cat.provinces], "name": [p.name for p in cat.provinces],
+        "position": list(range(1, len(cat.provinces) + 1)),
+    }, schema={"province": pl.String, "name": pl.String, "position": pl.Int32})
+    return _spec(figures).select("figure_id", "figure_position", "form").join(provinces, how="cross")
+
+
+def _province_rows(sel: Selection, figures: Sequence[Figure], policy: Policy) -> pl.DataFrame:
+    counts = sel.invitations.filter(completed).group_by("form", "province").agg(pl.col("n", "bench_n").sum())
+    frame = _fill(_province_grid(tuple(figures)).join(counts, on=["form", "province"], how="left"), "n")
+    return _rows(frame, "share", base_n=n.sum().over("figure_id"), bench_base_n=bench_n.sum().over("figure_id"))
+
+
+def _province_finish(frame: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    return frame.sort("figure_position", "position").select(
+        "figure_id", "province", "name", "position", *_share_columns(),
         "suppressed", "bench_suppressed", "note",
     )
 
 
-def strengths(sel: Selection, figures: Sequence[Figure], policy: Policy, suppress: bool = True) -> pl.DataFrame:
-    """Front page: aspects where the share satisfied is ≥ 5 points above (strength) or below (weakness) the benchmark.
-
-    Candidates are the items of every satisfaction figure of the figure's form with n ≥ ``strength_min_n``
-    (and not suppressed); at most ``strength_max_items`` per kind, largest difference first.
-    """
-    cat = catalog()
-    frames = []
-    for figure in figures:
-        sources = tuple(f for f in cat.figures if f.chart == "satisfaction_items" and f.form == figure.form)
-        if not sources:
-            continue
-        items = _satisfaction(sel, sources, policy, suppress).filter(pl.col("position") == 1)
-        min_n = max(policy.strength_min_n, policy.min_n if suppress else 1)
-        candidates = items.filter(
-            (pl.col("opinion_n") >= min_n) & pl.col("share_satisfied").is_not_null()
-            & pl.col("bench_share_satisfied").is_not_null()
-        ).with_columns(
-            kind=pl.when(pl.col("satisfied_diff") >= policy.strength_min_diff).then(pl.lit("strength"))
-            .when(pl.col("satisfied_diff") <= -policy.strength_min_diff).then(pl.lit("weakness")),
-        ).filter(pl.col("kind").is_not_null())
-        ranked = candidates.sort(
-            pl.col("satisfied_diff").abs(), "figure_position", "item_position", descending=[True, False, False]
-        ).with_columns(rank=pl.int_range(1, pl.len() + 1).over("kind").cast(pl.Int32)).filter(
-            pl.col("rank") <= policy.strength_max_items)
-        frames.append(ranked.with_columns(source_figure=pl.col("figure_id"), figure_id=pl.lit(figure.id)))
-    schema = {
-        "figure_id": pl.String, "kind": pl.String, "kind_label": pl.String, "rank": pl.Int32,
-        "source_figure": pl.String, "question_id": pl.String, "item": pl.String, "opinion_n": pl.Int64,
-        "share_satisfied": pl.Float64, "bench_opinion_n": pl.Int64, "bench_share_satisfied": pl.Float64,
-        "satisfied_diff": pl.Float64, "satisfied_significant": pl.Boolean,
-    }
-    if not frames:
-        return pl.DataFrame(schema=schema)
-    frame = pl.concat(frames).with_columns(kind_label=_labels("kind", texts.STRENGTH_KINDS))
-    return frame.sort("figure_id", pl.col("kind") == "weakness", "rank").select(list(schema)).cast(schema)
+def _share_columns() -> list:
+    return ["n", pl.col("value").alias("share"), "ci_low", "ci_high", "base_n", "bench_n",
+            pl.col("bench_value").alias("bench_share"), "bench_base_n", "diff", "significant"]
 
 
-# --- grades ---------------------------------------------------------------------------------------------------
-
-def grade_bars(sel: Selection, figures: Sequence[Figure], policy: Policy, suppress: bool = True) -> pl.DataFrame:
-    """Mean grade (figs 3.1, 4.1, 5.1 and the front-page tile): a total row (service null) and, for a figure
-    with ``by_service``, a row per dienst the provider has invitations for."""
-    spec = pl.DataFrame(
-        [(f.id, i, f.form, f.questions[0], f.by_service) for i, f in enumerate(figures)], orient="row",
-        schema={"figure_id": pl.String, "figure_position": pl.Int32, "form": pl.String,
-                "question_id": pl.String, "by_service": pl.Boolean},
+def _strength_finish(frame: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """At most ``strength_max_items`` per kind with |diff| ≥ ``strength_min_diff`` and n ≥ ``strength_min_n``."""
+    diff = pl.col("satisfied_diff")
+    candidates = frame.filter(
+        (pl.col("opinion_n") >= policy.strength_min_n) & diff.is_not_null() & ~pl.col("suppressed")
+    ).with_columns(
+        kind=pl.when(diff >= policy.strength_min_diff).then(pl.lit("strength"))
+        .when(diff <= -policy.strength_min_diff).then(pl.lit("weakness")),
+    ).filter(pl.col("kind").is_not_null())
+    ranked = candidates.sort(
+        "figure_id", diff.abs(), "figure_position", "item_position", descending=[False, True, False, False]
+    ).with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over("figure_id", "kind"))
+    return ranked.filter(pl.col("rank") <= policy.strength_max_items).sort(
+        "figure_id", pl.col("kind") == "weakness", "rank"
+    ).select(
+        "figure_id", "kind", _labels("kind", texts.STRENGTH_KINDS).alias("kind_label"), "rank", "source_figure",
+        "question_id", "item", "opinion_n", "share_satisfied", "satisfied_ci_low", "satisfied_ci_high",
+        "bench_opinion_n", "bench_share_satisfied", "satisfied_diff", "satisfied_significant",
     )
-    per_service = (
-        sel.answers.filter(is_grade).join(spec.select("form", "question_id").unique(), on=["form", "question_id"])
-        .group_by("side", "form", "question_id", "service").agg(*grade_sums())
-    )
-    measures = ["n", "total", "squares"]
+
+
+# grades -----------------------------------------------------------------------------------------------------------
+
+@cache
+def _mean_items(figures: tuple[Figure, ...]) -> pl.DataFrame:
+    """The items of grade and aspect figures, with whether their figure splits per dienst."""
+    split = pl.DataFrame({"figure_id": [f.id for f in figures], "by_service": [f.by_service for f in figures]},
+                         schema={"figure_id": pl.String, "by_service": pl.Boolean})
+    return _items(figures).join(split, on="figure_id")
+
+
+def _mean_rows(sel: Selection, figures: Sequence[Figure], policy: Policy) -> pl.DataFrame:
+    """Mean grade per item (grade figures, aspect grades): a total row, and per dienst where the figure splits;
+    'n.v.t.' answers counted apart."""
+    items = _mean_items(tuple(figures))
+    keys = ["form", "question_id"]
+    wanted = items.select(keys).unique()
+    per_service = sel.grades.join(wanted, on=keys).group_by(*keys, "service").agg(grade_sums())
+    measures = [c for c in per_service.columns if c not in (*keys, "service")]
     cells = pl.concat([
         per_service,
-        per_service.group_by("side", "form", "question_id").agg(pl.col(measures).sum())
-        .with_columns(service=pl.lit(TOTAL, pl.Int16)).select(per_service.columns),
+        per_service.group_by(keys).agg(pl.col(measures).sum()).with_columns(service=pl.lit(TOTAL, pl.Int16))
+        .select(per_service.columns),
     ])
-    own_services = sel.invitations.filter(side == OWN).select("form", "service").unique()
+    not_applicable = sel.category_counts.join(wanted, on=keys).group_by(keys).agg(
+        *both(lambda c: c.sum(), "not_applicable_n"))
+    own_services = sel.invitations.filter(n > 0).select("form", "service").unique()
     grid = pl.concat([
-        spec.with_columns(service=pl.lit(TOTAL, pl.Int16)),
-        spec.filter("by_service").join(own_services, on="form"),
+        items.with_columns(service=pl.lit(TOTAL, pl.Int16)),
+        items.filter("by_service").join(own_services, on="form"),
     ])
-    frame = _means(_pair(grid, cells, ["form", "question_id", "service"], measures), policy, "grade")
-    frame = _guard(frame, sel, policy, suppress, "n",
-                   own=["grade", "ci_low", "ci_high", "diff", "significant"],
-                   bench=["bench_grade", "bench_ci_low", "bench_ci_high", "diff", "significant"])
-    return frame.with_columns(label=_service_label()).sort("figure_position", _total_last(), "service").select(
-        "figure_id", _as_null_total(), "label", "n", "grade", "ci_low", "ci_high",
-        "bench_n", "bench_grade", "bench_ci_low", "bench_ci_high", "diff", "significant",
+    frame = grid.join(cells, on=[*keys, "service"], how="left").join(not_applicable, on=keys, how="left")
+    return _rows(_fill(frame, "n", "total", "squares", "not_applicable_n"), "mean")
+
+
+def _grade_finish(frame: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    return frame.sort("figure_position", is_total, "service").select(
+        "figure_id", _null_total(), _service_label(), "n", pl.col("value").alias("grade"), "ci_low", "ci_high",
+        "bench_n", pl.col("bench_value").alias("bench_grade"), "diff", "significant", "suppressed",
+        "bench_suppressed", "note",
+    )
+
+
+@cache
+def _score_grid(figures: tuple[Figure, ...]) -> pl.DataFrame:
+    scores = pl.DataFrame({"score": list(range(1, 11))}, schema={"score": pl.Int32})
+    return _spec(figures).select("figure_id", "figure_position", "form", "question_id").join(scores, how="cross")
+
+
+def _distribution_rows(sel: Selection, figures: Sequence[Figure], policy: Policy) -> pl.DataFrame:
+    counts = sel.grades.group_by(
+        "form", "question_id", ((tenths + 5) // 10).cast(pl.Int32).alias("score")  # tenths > 0: half away from 0
+    ).agg(pl.col("n", "bench_n").sum())
+    frame = _fill(_score_grid(tuple(figures)).join(counts, on=["form", "question_id", "score"], how="left"), "n")
+    return _rows(frame, "share", base_n=n.sum().over("figure_id"), bench_base_n=bench_n.sum().over("figure_id"))
+
+
+def _distribution_finish(frame: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    return frame.sort("figure_position", "score").select(
+        "figure_id", "score", pl.col("score").cast(pl.String).alias("label"), *_share_columns(),
         "suppressed", "bench_suppressed", "note",
     )
 
 
-def grade_distribution(sel: Selection, figures: Sequence[Figure], policy: Policy,
-                       suppress: bool = True) -> pl.DataFrame:
-    """Spread of grades (figs 3.2, 4.2, 5.2): whole grades 1–10 (rounded half away from zero), count and share."""
-    spec = _figure_items(tuple(figures)).select("figure_id", "figure_position", "form", "question_id")
-    counts = (
-        sel.answers.filter(is_grade).join(spec, on=["form", "question_id"])
-        .with_columns(score=((tenths + 5) // 10).cast(pl.Int32))  # tenths > 0: half away from zero
-        .group_by("side", "figure_id", "score").agg(cell_n.sum())
-    )
-    grid = spec.select("figure_id", "figure_position").join(
-        pl.DataFrame({"score": list(range(1, 11))}, schema={"score": pl.Int32}), how="cross")
-    frame = _pair(grid, counts, ["figure_id", "score"], ["n"]).with_columns(
-        base_n=pl.col("n").sum().over("figure_id"), bench_base_n=pl.col("bench_n").sum().over("figure_id"))
-    frame = _guard(_shares(frame, policy, "n", "base_n"), sel, policy, suppress, "base_n",
-                   own=["n", "share", "ci_low", "ci_high", "diff", "significant"],
-                   bench=["bench_n", "bench_share", "bench_ci_low", "bench_ci_high", "diff", "significant"])
-    return frame.sort("figure_position", "score").select(
-        "figure_id", "score", pl.col("score").cast(pl.String).alias("label"), "n", "share", "ci_low", "ci_high",
-        "base_n", "bench_n", "bench_share", "bench_ci_low", "bench_ci_high", "bench_base_n", "diff",
-        "significant", "suppressed", "bench_suppressed", "note",
-    )
-
-
-def aspect_scores(sel: Selection, figures: Sequence[Figure], policy: Policy, suppress: bool = True) -> pl.DataFrame:
-    """Aspect grades (fig. 4.4): mean grade per aspect over those who gave one; 'n.v.t.' counted apart."""
-    items = _figure_items(tuple(figures))
-    rows = sel.answers.join(items.select("form", "question_id").unique(), on=["form", "question_id"])
-    cells = rows.group_by("side", "form", "question_id").agg(
-        *grade_sums(),
-        cell_n.filter(~is_grade).sum().alias("not_applicable_n"),
-    )
-    measures = ["n", "total", "squares", "not_applicable_n"]
-    frame = _means(_pair(items, cells, ["form", "question_id"], measures), policy, "grade")
-    frame = _guard(frame, sel, policy, suppress, "n",
-                   own=["grade", "ci_low", "ci_high", "diff", "significant"],
-                   bench=["bench_grade", "bench_ci_low", "bench_ci_high", "diff", "significant"])
+def _aspect_finish(frame: pl.DataFrame, policy: Policy) -> pl.DataFrame:
     return frame.sort("figure_position", "item_position").select(
-        "figure_id", "question_id", "item", pl.col("item_position").alias("position") + 1, "n",
-        "not_applicable_n", "grade", "ci_low", "ci_high", "bench_n", "bench_not_applicable_n", "bench_grade",
-        "bench_ci_low", "bench_ci_high", "diff", "significant", "suppressed", "bench_suppressed", "note",
+        "figure_id", "question_id", "item", pl.col("item_position").alias("position"), "n", "not_applicable_n",
+        pl.col("value").alias("grade"), "ci_low", "ci_high", "bench_n", "bench_not_applicable_n",
+        pl.col("bench_value").alias("bench_grade"), "diff", "significant", "suppressed", "bench_suppressed", "note",
     )
 
 
-# --- answer categories ----------------------------------------------------------------------------------------
+# answer categories ------------------------------------------------------------------------------------------------
 
-def answer_shares(sel: Selection, figures: Sequence[Figure], policy: Policy, suppress: bool = True) -> pl.DataFrame:
-    """Shares of the answer categories of one question (figs 3.3–3.8, 3.12–3.21, 4.3, 4.5, 4.6, 5.3, 5.5).
+@cache
+def _category_plan(figures: tuple[Figure, ...]) -> tuple[tuple[Figure, ...], tuple[str, ...], pl.DataFrame]:
+    """(figures whose categories to count, ids of those shown as such, strengths figure per source figure)."""
+    cat = catalog()
+    shown = tuple(f for f in figures if f.chart != "strengths")
+    links = [(source.id, f.id) for f in figures if f.chart == "strengths"
+             for source in cat.figures if source.chart == "satisfaction_items" and source.form == f.form]
+    needed = {f.id for f in shown} | {source for source, _ in links}
+    sources = tuple(f for f in cat.figures if f.id in needed)
+    link = pl.DataFrame(links, orient="row", schema={"source_figure": pl.String, "figure_id": pl.String})
+    return sources, tuple(f.id for f in shown), link
 
-    The base is everyone who answered the question. The 'anders, namelijk' row carries the provider's own
-    free-text answers verbatim in ``texts``. A figure of the promoter question carries ``promoter_score``
-    (% of ``policy.promoter_answers``) with its interval and benchmark.
+
+def _category_rows_of(sel: Selection, figures: Sequence[Figure], policy: Policy) -> pl.DataFrame:
+    """Answer shares, satisfaction items and strengths, from one count of the answer categories.
+
+    A row per (figure, item, category) with the item's base; satisfaction items add the share satisfied
+    (satisfied / answers except no opinion), the promoter question the promoter count, the 'anders, namelijk'
+    row the provider's own free texts. A strengths figure gets the first row of each item of its form's
+    satisfaction figures (``source_figure``).
     """
     cat = catalog()
-    grid = _category_grid(tuple(figures))
-    counts = _answer_counts(sel, grid)
-    frame = _pair(grid, counts, ["form", "question_id", "category"], ["n"]).with_columns(
-        base_n=pl.col("n").sum().over("figure_id"), bench_base_n=pl.col("bench_n").sum().over("figure_id"),
-        _promoter=(pl.col("question_id") == policy.promoter_question)
-        & pl.col("category").is_in(policy.promoter_answers),
-    ).with_columns(
-        promoter_n=pl.col("n").filter("_promoter").sum().over("figure_id"),
-        bench_promoter_n=pl.col("bench_n").filter("_promoter").sum().over("figure_id"),
-    )
-    frame = _shares(frame, policy, "n", "base_n")
-    frame = _shares(frame, policy, "promoter_n", "base_n", value="promoter_score", low="promoter_ci_low",
-                    high="promoter_ci_high", diff="promoter_diff", significant="promoter_significant")
-    written = (
-        sel.texts.join(grid.select("form", pl.col("question_id").alias("parent")).unique(), on=["form", "parent"])
-        .group_by("form", "parent").agg(pl.col("value").sort().alias("texts"))
-        .rename({"parent": "question_id"}).with_columns(category=pl.lit(cat.other_category))
-    )
-    frame = frame.join(written, on=["form", "question_id", "category"], how="left").with_columns(
-        pl.col("texts").fill_null(pl.lit([], pl.List(pl.String))))
-    promoter = ["promoter_score", "promoter_ci_low", "promoter_ci_high", "promoter_diff", "promoter_significant"]
-    frame = frame.with_columns(  # a promoter score only on the promoter question's figure
-        pl.when(pl.col("question_id") == policy.promoter_question).then(pl.col(c)).alias(c)
-        for c in [*promoter, "bench_promoter_score", "bench_promoter_ci_low", "bench_promoter_ci_high"]
-    )
-    frame = _guard(frame, sel, policy, suppress, "base_n",
-                   own=["n", "share", "ci_low", "ci_high", "diff", "significant", "texts", *promoter],
-                   bench=["bench_n", "bench_share", "bench_ci_low", "bench_ci_high", "bench_promoter_score",
-                          "bench_promoter_ci_low", "bench_promoter_ci_high", "diff", "significant",
-                          "promoter_diff", "promoter_significant"])
-    return frame.sort("figure_position", "position").select(
-        "figure_id", "question_id", "category", "position", "n", "share", "ci_low", "ci_high", "base_n",
-        "bench_n", "bench_share", "bench_ci_low", "bench_ci_high", "bench_base_n", "diff", "significant",
-        "texts", *promoter[:3], "bench_promoter_score", "bench_promoter_ci_low", "bench_promoter_ci_high",
-        *promoter[3:], "suppressed", "bench_suppressed", "note",
-    )
-
-
-def _satisfaction(sel: Selection, figures: tuple[Figure, ...], policy: Policy, suppress: bool) -> pl.DataFrame:
-    """Category shares per item and, per item, the share satisfied (satisfied / answers except no opinion)."""
-    cat = catalog()
-    grid = _category_grid(figures)
-    counts = _answer_counts(sel, grid)
-    frame = _pair(grid, counts, ["form", "question_id", "category"], ["n"])
+    sources, shown, link = _category_plan(tuple(figures))
     item = ["figure_id", "question_id"]
     satisfied = pl.col("category").is_in(cat.satisfied)
     opinion = ~pl.col("category").is_in(cat.no_opinion)
-    frame = frame.with_columns(
-        base_n=pl.col("n").sum().over(item), bench_base_n=pl.col("bench_n").sum().over(item),
-        opinion_n=pl.col("n").filter(opinion).sum().over(item),
-        bench_opinion_n=pl.col("bench_n").filter(opinion).sum().over(item),
-        satisfied_n=pl.col("n").filter(satisfied).sum().over(item),
-        bench_satisfied_n=pl.col("bench_n").filter(satisfied).sum().over(item),
+    promoter = pl.col("category").is_in(policy.promoter_answers)
+    is_promoter = pl.col("question_id") == policy.promoter_question
+    written = (
+        sel.texts.group_by("form", pl.col("parent").alias("question_id")).agg(pl.col("value").sort().alias("texts"))
+        .with_columns(category=pl.lit(cat.other_category))
     )
-    frame = _shares(frame, policy, "n", "base_n")
-    frame = _shares(frame, policy, "satisfied_n", "opinion_n", value="share_satisfied", low="satisfied_ci_low",
-                    high="satisfied_ci_high", diff="satisfied_diff", significant="satisfied_significant")
-    satisfied_cols = ["share_satisfied", "satisfied_ci_low", "satisfied_ci_high", "satisfied_diff",
-                      "satisfied_significant"]
-    return _guard(frame, sel, policy, suppress, "base_n",
-                  own=["n", "share", "ci_low", "ci_high", "diff", "significant", "opinion_n", "satisfied_n",
-                       *satisfied_cols],
-                  bench=["bench_n", "bench_share", "bench_ci_low", "bench_ci_high", "bench_opinion_n",
-                         "bench_satisfied_n", "bench_share_satisfied", "bench_satisfied_ci_low",
-                         "bench_satisfied_ci_high", "diff", "significant", "satisfied_diff",
-                         "satisfied_significant"])
+    frame = _rows(
+        _category_rows(sel, sources).join(written, on=["form", "question_id", "category"], how="left"), "share",
+        base_n=n.sum().over(item), bench_base_n=bench_n.sum().over(item),
+        opinion_n=n.filter(opinion).sum().over(item), bench_opinion_n=bench_n.filter(opinion).sum().over(item),
+        satisfied_n=n.filter(satisfied).sum().over(item),
+        bench_satisfied_n=bench_n.filter(satisfied).sum().over(item),
+        promoter_n=pl.when(is_promoter).then(n.filter(promoter).sum().over(item)),
+        bench_promoter_n=pl.when(is_promoter).then(bench_n.filter(promoter).sum().over(item)),
+        texts=pl.col("texts").fill_null(pl.lit([], pl.List(pl.String))),
+    )
+    parts = [frame if len(shown) == len(sources) else frame.filter(pl.col("figure_id").is_in(shown))]
+    if link.height:
+        parts.append(frame.filter(pl.col("position") == 1).rename({"figure_id": "source_figure"}).join(
+            link, on="source_figure"))
+    return pl.concat(parts, how="diagonal")
 
 
-def satisfaction_items(sel: Selection, figures: Sequence[Figure], policy: Policy,
-                       suppress: bool = True) -> pl.DataFrame:
-    """Satisfaction per item (figs 3.9–3.11, 5.4): a row per (item, category) with the category's share of all
-    answers, and per item (repeated on its rows) the share satisfied with interval and benchmark."""
-    frame = _satisfaction(sel, tuple(figures), policy, suppress)
+def _share_finish(frame: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    return frame.sort("figure_position", "position").select(
+        "figure_id", "question_id", "category", "position", *_share_columns(), "texts",
+        "promoter_score", "promoter_ci_low", "promoter_ci_high", "bench_promoter_score", "promoter_diff",
+        "promoter_significant", "suppressed", "bench_suppressed", "note",
+    )
+
+
+def _satisfaction_finish(frame: pl.DataFrame, policy: Policy) -> pl.DataFrame:
     return frame.sort("figure_position", "item_position", "position").select(
-        "figure_id", "question_id", "item", (pl.col("item_position") + 1).alias("item_position"), "category",
-        "position", "n", "share", "ci_low", "ci_high", "base_n", "bench_n", "bench_share", "bench_ci_low",
-        "bench_ci_high", "bench_base_n", "diff", "significant",
-        "opinion_n", "share_satisfied", "satisfied_ci_low", "satisfied_ci_high",
-        "bench_opinion_n", "bench_share_satisfied", "bench_satisfied_ci_low", "bench_satisfied_ci_high",
-        "satisfied_diff", "satisfied_significant", "suppressed", "bench_suppressed", "note",
+        "figure_id", "question_id", "item", "item_position", "category", "position", *_share_columns(),
+        "opinion_n", "share_satisfied", "satisfied_ci_low", "satisfied_ci_high", "bench_opinion_n",
+        "bench_share_satisfied", "satisfied_diff", "satisfied_significant", "suppressed", "bench_suppressed", "note",
     )
+
+
+KINDS: dict[str, Kind] = {k.name: k for k in (
+    Kind("keurmerk_table", _table_rows, _table_finish),
+    Kind("funnel", _funnel_rows, _funnel_finish),
+    Kind("province_map", _province_rows, _province_finish),
+    Kind("strengths", _category_rows_of, _strength_finish),
+    Kind("grade_bars", _mean_rows, _grade_finish),
+    Kind("grade_distribution", _distribution_rows, _distribution_finish),
+    Kind("aspect_scores", _mean_rows, _aspect_finish),
+    Kind("answer_shares", _category_rows_of, _share_finish),
+    Kind("satisfaction_items", _category_rows_of, _satisfaction_finish),
+)}
+
+
+def _public(kind: Kind) -> Callable[..., pl.DataFrame]:
+    def metric(sel: Selection, figures: Sequence[Figure], policy: Policy, suppress: bool = True) -> pl.DataFrame:
+        return compute(kind, sel, figures, policy, suppress)
+
+    metric.__name__ = metric.__qualname__ = kind.name
+    metric.__doc__ = f"The ``{kind.name}`` frame of these figures (see :func:`compute`)."
+    return metric
+
+
+keurmerk_table = _public(KINDS["keurmerk_table"])
+funnel = _public(KINDS["funnel"])
+province_map = _public(KINDS["province_map"])
+strengths = _public(KINDS["strengths"])
+grade_bars = _public(KINDS["grade_bars"])
+grade_distribution = _public(KINDS["grade_distribution"])
+aspect_scores = _public(KINDS["aspect_scores"])
+answer_shares = _public(KINDS["answer_shares"])
+satisfaction_items = _public(KINDS["satisfaction_items"])

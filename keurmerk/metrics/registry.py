@@ -1,12 +1,12 @@
-"""The figure registry: figure id → metric function → chart kind, in report order, driven by the catalogue.
+"""The figure registry: figure id → metric (chart kind) in report order, driven by the catalogue's figure list.
 
-The dashboard, the static report and the export all iterate over :func:`registry` (or call :func:`compute_all`),
+The dashboard, the static report and the export all iterate over :func:`registry` or call :func:`compute_all`,
 so they show the same figures from the same functions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import duckdb
@@ -14,35 +14,22 @@ import polars as pl
 
 from keurmerk.catalog import Figure, catalog
 from keurmerk.filters import Filters
-from keurmerk.metrics import figures as kinds
+from keurmerk.metrics.figures import KINDS, Kind, measure
 from keurmerk.metrics.source import Selection, Source, select
 from keurmerk.policy import Policy, load_policy
 
-__all__ = ["METRICS", "FigureMetric", "Metric", "compute_all", "figure_frame", "registry"]
+__all__ = ["METRICS", "FigureMetric", "compute_all", "figure_frame", "registry"]
 
-Metric = Callable[[Selection, Sequence[Figure], Policy, bool], pl.DataFrame]
-
-# chart kind (catalogue `chart`) → the metric function that computes its frame
-METRICS: dict[str, Metric] = {
-    "province_map": kinds.province_map,
-    "grade_tile": kinds.grade_bars,
-    "strengths": kinds.strengths,
-    "keurmerk_table": kinds.keurmerk_table,
-    "funnel": kinds.funnel,
-    "grade_bars": kinds.grade_bars,
-    "grade_distribution": kinds.grade_distribution,
-    "answer_shares": kinds.answer_shares,
-    "satisfaction_items": kinds.satisfaction_items,
-    "aspect_scores": kinds.aspect_scores,
-}
+# chart kind (the catalogue's `chart`) → the metric that computes its frame
+METRICS: dict[str, Kind] = {**KINDS, "grade_tile": KINDS["grade_bars"]}
 
 
 @dataclass(frozen=True)
 class FigureMetric:
-    """One figure of the report: its catalogue entry, the function that computes it and its chart kind."""
+    """One figure of the report: its catalogue entry, its metric and its chart kind."""
 
     figure: Figure
-    metric: Metric
+    metric: Kind
 
     @property
     def id(self) -> str:
@@ -54,11 +41,12 @@ class FigureMetric:
 
 
 def registry() -> tuple[FigureMetric, ...]:
-    """Every figure of the catalogue in report order, with its metric function."""
-    missing = sorted({f.chart for f in catalog().figures} - set(METRICS))
+    """Every figure of the catalogue in report order, with its metric."""
+    figures = catalog().figures
+    missing = sorted({f.chart for f in figures} - set(METRICS))
     if missing:
         raise LookupError(f"geen metriek voor grafieksoort(en): {', '.join(missing)}")
-    return tuple(FigureMetric(f, METRICS[f.chart]) for f in catalog().figures)
+    return tuple(FigureMetric(f, METRICS[f.chart]) for f in figures)
 
 
 def compute_all(
@@ -70,23 +58,34 @@ def compute_all(
 ) -> dict[str, pl.DataFrame]:
     """Every figure's frame (or those in ``figure_ids``) for one selection, keyed by figure id in report order.
 
-    ``suppress`` applies the small-group rule (provider and public views); staff views pass False.
+    ``suppress`` applies the small-group rule (provider and public views); staff views pass False. The rows of
+    all kinds go through one :func:`~keurmerk.metrics.figures.measure` pass.
     """
     policy = policy or load_policy()
-    wanted = set(figure_ids) if figure_ids is not None else None
-    specs = [s for s in registry() if wanted is None or s.id in wanted]
-    if wanted is not None and (unknown := wanted - {s.id for s in specs}):
-        raise KeyError(f"onbekende figuur: {', '.join(sorted(unknown))}")
+    specs = registry()
+    if figure_ids is not None:
+        wanted = set(figure_ids)
+        if unknown := wanted - {s.id for s in specs}:
+            raise KeyError(f"onbekende figuur: {', '.join(sorted(unknown))}")
+        specs = tuple(s for s in specs if s.id in wanted)
     sel = select(source, filters)
-    by_metric: dict[Metric, list[Figure]] = {}
+    by_kind: dict[str, list[Figure]] = {}
+    by_rows: dict[object, list[Figure]] = {}  # kinds that share their rows are counted together
     for spec in specs:
-        by_metric.setdefault(spec.metric, []).append(spec.figure)
+        by_kind.setdefault(spec.metric.name, []).append(spec.figure)
+        by_rows.setdefault(spec.metric.rows, []).append(spec.figure)
+    kind_of = {spec.id: spec.metric.name for spec in specs}
+    rows = [
+        rows_of(sel, figs, policy).with_columns(kind=pl.col("figure_id").replace_strict(kind_of, return_dtype=pl.String))
+        for rows_of, figs in by_rows.items()
+    ]
+    measured = measure(pl.concat(rows, how="diagonal"), sel, policy, suppress)
     frames: dict[str, pl.DataFrame] = {}
-    for metric, figs in by_metric.items():
-        frame = metric(sel, figs, policy, suppress)
-        parts = frame.partition_by("figure_id", as_dict=True, include_key=False, maintain_order=True)
-        for fig in figs:
-            frames[fig.id] = parts.get((fig.id,), frame.clear().drop("figure_id"))
+    for (kind,), part in measured.partition_by("kind", as_dict=True).items():
+        finished = KINDS[kind].finish(part, policy)
+        frames |= {fid: f for (fid,), f in finished.partition_by("figure_id", as_dict=True, include_key=False).items()}
+        empty = finished.clear().drop("figure_id")
+        frames |= {f.id: empty for f in by_kind[kind] if f.id not in frames}
     return {s.id: frames[s.id] for s in specs}
 
 

@@ -4,9 +4,12 @@ Three providers, period 2021 (plus three 2020 questionnaires of the first):
 
 - ``P0000`` Partner in Werk reproduces the seed report's table 1.1 (43/18/41,9/8,0; 4/1/25,0/9,0; 10/2/20,0/8,3;
   29/15/51,7/7,9; commissioners 38/9/23,7/8,2), its promotor score 44,4 (8 of 18 'ja') and its front page
-  (relatief goed on respectvolle houding and four office items). Its net sample also holds incomplete
-  questionnaires whose grades (1,0) must not count, and undeliverable and duplicate invitations outside it.
-- ``P0001`` Werkwijs: an ordinary provider, the mirror image on the front page (relatief minder goed).
+  (relatief goed on respectvolle houding and four office items; one 'geen mening' on deskundigheid). Its net
+  sample also holds incomplete questionnaires whose grades (1,0) must not count, and undeliverable and
+  duplicate invitations outside it.
+- ``P0001`` Werkwijs: an ordinary provider, the mirror image on the front page (relatief minder goed), with six
+  completed inburgering questionnaires of ten (grades 6 to 9, mean 7,5; five of six satisfied on every lesson
+  aspect; three of six recommend).
 - ``P0002`` Laag en Hoog: fails the raw norm (5,9) and passes after the low-grade correction (7,1).
 
 :func:`sample_frames` gives the rows as the warehouse tables hold them (``completed`` set by hand);
@@ -101,6 +104,12 @@ def _commissioner(grade: float, i: int) -> dict:
     return {"grade": grade, "recommended": "ja" if i % 2 else "nee", "complaint": "nee", **aspects}
 
 
+def _inburgering(grade: float, i: int) -> dict:
+    lessons = {q.id: ("tevreden" if (i + j) % 3 else "zeer tevreden") if i < 5 else "ontevreden"
+               for j, q in enumerate(catalog().aspect_questions("inburgering"))}
+    return {"grade": grade, "recommended": "ja" if i % 2 else "nee", "complaint": "nee", **lessons}
+
+
 def _incomplete(grade: float) -> dict:
     """Answered the grade and one aspect, not the whole aspect block: not completed."""
     return {"grade": grade, "recommended": "nee", "contact_respect": "zeer ontevreden"}
@@ -121,6 +130,8 @@ def _rows() -> _Rows:
                 extra = {"reason": "anders, namelijk", "reason_other": "Via mijn huisarts"}
             if k == 5:
                 extra = {"benefit": "anders, namelijk", "benefit_other": "Bijstand van de gemeente <b>Delft</b>"}
+            if k == 3:
+                extra = {"contact_expertise": "geen mening"}
             if k == 6:
                 extra = {"complaint": "ja", "complaint_filed": "ja", "complaint_resolved": "gedeeltelijk"}
             completed.append(_client(grade, k, service=service, satisfied=k % 9 not in (2, 6),
@@ -157,6 +168,10 @@ def _rows() -> _Rows:
     rows.invite(ww, "client", 9, 10, answers=completed[1::2], completed=True, provinces=("PV27", "PV26", "PV20"),
                 modes=("phone",), reminded=(False,))
     rows.invite(ww, "client", 8, 20, provinces=("PV27",))
+    # and its inburgering clients (dienst 11, own questionnaire): grades 6 to 9, mean 7,5; 6 of 10 completed
+    rows.invite(ww, "client", 11, 6, questionnaire="inburgering", completed=True, provinces=("PV27",),
+                modes=("phone",), answers=[_inburgering(g, i) for i, g in enumerate([6, 7, 7, 8, 8, 9])])
+    rows.invite(ww, "client", 11, 4, questionnaire="inburgering", provinces=("PV27",), modes=("phone",))
     rows.invite(ww, "commissioner", 9, 6, completed=True,
                 answers=[_commissioner(g, i) for i, g in enumerate([7, 7.5, 6, 8, 7, 7])])
     rows.invite(ww, "commissioner", 9, 4)

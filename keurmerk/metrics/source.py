@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -33,24 +33,25 @@ from keurmerk.warehouse import catalog_frames, open_readonly
 __all__ = [
     "ANSWER_KEYS",
     "INVITATION_KEYS",
-    "BenchmarkCube",
+    "Cube",
     "CubeSource",
     "Selection",
     "Source",
     "WarehouseSource",
     "select",
+    "store_cube",
 ]
 
 INVITATION_KEYS = ("form", "audience", "service", "province", "mode", "reminded", "status", "completed")
 ANSWER_KEYS = ("form", "service", "question_id", "value", "tenths")
 
 _INVITATION_SCHEMA = {
-    "side": pl.String, "form": pl.String, "audience": pl.String, "service": pl.Int16, "province": pl.String,
-    "mode": pl.String, "reminded": pl.Boolean, "status": pl.String, "completed": pl.Boolean, "n": pl.Int64,
+    "form": pl.String, "audience": pl.String, "service": pl.Int16, "province": pl.String, "mode": pl.String,
+    "reminded": pl.Boolean, "status": pl.String, "completed": pl.Boolean, "n": pl.Int64, "bench_n": pl.Int64,
 }
 _ANSWER_SCHEMA = {
-    "side": pl.String, "form": pl.String, "service": pl.Int16, "question_id": pl.String, "value": pl.String,
-    "tenths": pl.Int32, "n": pl.Int64,
+    "form": pl.String, "service": pl.Int16, "question_id": pl.String, "value": pl.String, "tenths": pl.Int32,
+    "n": pl.Int64, "bench_n": pl.Int64,
 }
 _TEXT_SCHEMA = {"form": pl.String, "parent": pl.String, "question_id": pl.String, "value": pl.String}
 
@@ -67,12 +68,14 @@ def _query(con: duckdb.DuckDBPyConnection, name: str, where: str, params: dict[s
 
 @dataclass(frozen=True)
 class Selection:
-    """The cells behind every figure for one Filters: ``side`` is ``own`` (the provider) or ``bench``.
+    """The cells behind every figure for one Filters, the provider's count ``n`` next to the benchmark's ``bench_n``.
 
-    - ``invitations``: side, form, audience, service, province, mode, reminded, status, completed, n
-    - ``answers`` (completed questionnaires only, no free text): side, form, service, question_id, value
-      (category label or 'n.v.t.'; null for a grade), tenths (a grade × 10; null otherwise), n
+    - ``invitations``: form, audience, service, province, mode, reminded, status, completed, n, bench_n
+    - ``answers`` (completed questionnaires only, no free text): form, service, question_id, value (category
+      label or 'n.v.t.'; null for a grade), tenths (a grade × 10; null otherwise), n, bench_n
     - ``texts``: the provider's own free-text answers, verbatim: form, parent, question_id, value
+
+    The benchmark includes the provider (DESIGN §5); with no provider in the filters both counts are equal.
     """
 
     filters: Filters
@@ -85,25 +88,36 @@ class Selection:
         cls, filters: Filters, own_invitations: pl.DataFrame, bench_invitations: pl.DataFrame,
         own_answers: pl.DataFrame, bench_answers: pl.DataFrame, texts: pl.DataFrame,
     ) -> Selection:
-        def sides(own: pl.DataFrame, bench: pl.DataFrame, keys: Sequence[str], schema: dict) -> pl.DataFrame:
-            summed = [
-                frame.group_by(keys).agg(pl.col("n").sum()).select(pl.lit(side).alias("side"), *keys, "n")
-                for side, frame in (("own", own), ("bench", bench))
-            ]
-            return pl.concat(summed).cast(schema)
+        """From the provider's and the benchmark's cells (each with the keys and ``n``), summed per key."""
+        def wide(own: pl.DataFrame, bench: pl.DataFrame, keys: Sequence[str], schema: dict) -> pl.DataFrame:
+            zero = pl.lit(0, pl.Int64)
+            stacked = pl.concat([
+                own.select(*keys, pl.col("n").cast(pl.Int64), zero.alias("bench_n")),
+                bench.select(*keys, zero.alias("n"), pl.col("n").cast(pl.Int64).alias("bench_n")),
+            ], how="vertical_relaxed")
+            summed = stacked.group_by(keys).agg(pl.col("n", "bench_n").sum())
+            return summed if summed.schema == schema else summed.cast(schema)
 
         return cls(
             filters=filters,
-            invitations=sides(own_invitations, bench_invitations, INVITATION_KEYS, _INVITATION_SCHEMA),
-            answers=sides(own_answers, bench_answers, ANSWER_KEYS, _ANSWER_SCHEMA),
+            invitations=wide(own_invitations, bench_invitations, INVITATION_KEYS, _INVITATION_SCHEMA),
+            answers=wide(own_answers, bench_answers, ANSWER_KEYS, _ANSWER_SCHEMA),
             texts=texts.select(list(_TEXT_SCHEMA)).cast(_TEXT_SCHEMA),
         )
 
-    @property
-    def own_completed(self) -> int:
-        """Completed questionnaires of the provider in this selection."""
-        own = self.invitations.filter((pl.col("side") == "own") & pl.col("completed"))
-        return int(own["n"].sum())
+    @cached_property
+    def category_counts(self) -> pl.DataFrame:
+        """Answers per (form, question_id, category): n and bench_n (grades left out)."""
+        return (
+            self.answers.filter(pl.col("tenths").is_null())
+            .group_by("form", "question_id", pl.col("value").alias("category"))
+            .agg(pl.col("n", "bench_n").sum())
+        )
+
+    @cached_property
+    def grades(self) -> pl.DataFrame:
+        """The grade cells only: form, service, question_id, tenths, n, bench_n."""
+        return self.answers.filter(pl.col("tenths").is_not_null()).drop("value")
 
 
 class WarehouseSource:
@@ -134,56 +148,107 @@ class WarehouseSource:
         answers = _query(self.con, "select_answers", where, flagged)
         texts = _query(self.con, "texts", own_where, own_params)
         mine = pl.col("own")
-        return Selection.from_cells(
-            filters,
-            invitations.filter(mine), invitations, answers.filter(mine), answers, texts,
-        )
+        return Selection.from_cells(filters, invitations.filter(mine), invitations, answers.filter(mine), answers,
+                                    texts)
+
+
+_CUBE_TABLES = {"invitations": "metrics_cube_invitations", "answers": "metrics_cube_answers"}
+_STAMP = """
+SELECT (SELECT count(*) FROM invitations) AS invitations, (SELECT coalesce(max(load_id), 0) FROM invitations) AS
+       invitation_load, (SELECT count(*) FROM answers) AS answers, (SELECT coalesce(max(load_id), 0) FROM answers)
+       AS answer_load
+"""
+
+
+def store_cube(con: duckdb.DuckDBPyConnection) -> None:
+    """Store the benchmark cube in the warehouse being written (call inside ``keurmerk.warehouse.writer``).
+
+    A dashboard kernel then reads ~0,3 M cells instead of aggregating every answer at start-up. The stamp
+    records the tables it was computed from; :meth:`Cube.load` ignores a stale cube and aggregates instead.
+    """
+    for kind, table in _CUBE_TABLES.items():  # table names are our constants, not data
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS " + _sql(f"cube_{kind}").replace("{filters}", "TRUE"))
+    con.execute("CREATE OR REPLACE TABLE metrics_cube_stamp AS " + _STAMP)
+
+
+def _stored_cube_is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
+    tables = {t for (t,) in con.sql("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if not {*_CUBE_TABLES.values(), "metrics_cube_stamp"} <= tables:
+        return False
+    return con.sql("SELECT * FROM metrics_cube_stamp").fetchall() == con.sql(_STAMP).fetchall()
 
 
 @dataclass(frozen=True)
-class BenchmarkCube:
-    """All providers' cells at the grain where every filter still applies (no provider, no respondent)."""
+class Cube:
+    """Counts per cell at the grain where every filter still applies — no respondent, no provider column —
+    kept per period so that a period filter only touches its own partitions.
 
-    invitations: pl.DataFrame
-    answers: pl.DataFrame
+    ``Cube.load(con)`` is the benchmark (all providers); ``Cube.load(con, Filters(provider=...))`` one
+    provider's own cube.
+    """
+
+    invitations: dict[int, pl.DataFrame]
+    answers: dict[int, pl.DataFrame]
+    answers_coarse: dict[int, pl.DataFrame]  # summed over province and questionnaire: most filters need neither
 
     @classmethod
-    def load(cls, con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> BenchmarkCube:
-        """The cube over ``filters`` (default: everything). A provider in ``filters`` gives that provider's cube."""
-        where, params = (filters or Filters()).to_sql(alias="i")
-        return cls(
-            invitations=_query(con, "cube_invitations", where, params),
-            answers=_query(con, "cube_answers", where, params),
-        )
+    def from_frames(cls, invitations: pl.DataFrame, answers: pl.DataFrame) -> Cube:
+        def split(frame: pl.DataFrame) -> dict[int, pl.DataFrame]:
+            return {p: part for (p,), part in frame.partition_by("period", as_dict=True).items()}
+
+        coarse = answers.group_by("period", "audience", *ANSWER_KEYS).agg(pl.col("n").sum())
+        return cls(split(invitations), split(answers), split(coarse))
+
+    @classmethod
+    def load(cls, con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> Cube:
+        """The cube over ``filters`` (default: everything; read from the stored cube when it is fresh)."""
+        filters = filters or Filters()
+        if filters == Filters() and _stored_cube_is_fresh(con):
+            return cls.from_frames(*(con.sql(f"SELECT * FROM {t}").pl() for t in _CUBE_TABLES.values()))
+        where, params = filters.to_sql(alias="i")
+        return cls.from_frames(_query(con, "cube_invitations", where, params),
+                               _query(con, "cube_answers", where, params))
 
     def cells(self, filters: Filters) -> tuple[pl.DataFrame, pl.DataFrame]:
         """(invitation cells, answer cells) under the filters, provider ignored (the cube has none)."""
-        predicate = filters.benchmark().to_polars()
-        return self.invitations.filter(predicate), self.answers.filter(predicate)
+        first, last = filters.periods or (-(10**9), 10**9)
+        rest = filters.replace(provider=None, period=None).to_polars()
+
+        def take(parts: dict[int, pl.DataFrame], empty: pl.DataFrame) -> pl.DataFrame:
+            chosen = [frame for period, frame in parts.items() if first <= period <= last]
+            return pl.concat(chosen).filter(rest) if chosen else empty
+
+        answers = self.answers if filters.provinces or filters.questionnaire else self.answers_coarse
+        return take(self.invitations, _EMPTY_INVITATIONS), take(answers, _EMPTY_ANSWERS)
 
     @property
     def estimated_size(self) -> int:
         """Bytes held, for the memory budget of a dashboard kernel."""
-        return int(self.invitations.estimated_size() + self.answers.estimated_size())
+        parts = (self.invitations, self.answers, self.answers_coarse)
+        return int(sum(f.estimated_size() for frames in parts for f in frames.values()))
+
+
+_EMPTY_INVITATIONS = pl.DataFrame(schema={k: v for k, v in _INVITATION_SCHEMA.items() if k != "bench_n"})
+_EMPTY_ANSWERS = pl.DataFrame(schema={k: v for k, v in _ANSWER_SCHEMA.items() if k != "bench_n"})
 
 
 class CubeSource:
     """A dashboard kernel's source: the benchmark cube plus one provider's own cube and free texts, in memory.
 
-    ``provider`` None makes a staff source over all providers (own = benchmark). Selecting for another provider
-    than the one loaded is refused: a kernel never computes a figure for someone else.
+    Load the benchmark first (it does not depend on the provider: before the signed link is read), then the
+    provider's part. ``provider`` None makes a staff source over all providers (own = benchmark). Selecting for
+    another provider than the one loaded is refused: a kernel never computes a figure for someone else.
     """
 
-    def __init__(self, benchmark: BenchmarkCube, own: BenchmarkCube, texts: pl.DataFrame, provider: str | None):
+    def __init__(self, benchmark: Cube, own: Cube, texts: pl.DataFrame, provider: str | None):
         self.benchmark, self.own, self.texts, self.provider = benchmark, own, texts, provider
 
     @classmethod
-    def load(cls, con: duckdb.DuckDBPyConnection, provider: str | None,
-             benchmark: BenchmarkCube | None = None) -> CubeSource:
-        """Load ``provider``'s cube and texts; ``benchmark`` may be loaded earlier (it does not depend on them)."""
-        benchmark = benchmark or BenchmarkCube.load(con)
+    def load(cls, con: duckdb.DuckDBPyConnection, provider: str | None, benchmark: Cube | None = None) -> CubeSource:
+        """Load ``provider``'s cube and texts next to ``benchmark`` (loaded here when not given)."""
+        benchmark = benchmark or Cube.load(con)
         mine = Filters(provider=provider)
-        own = BenchmarkCube.load(con, mine) if provider is not None else benchmark
+        own = Cube.load(con, mine) if provider is not None else benchmark
         where, params = mine.to_sql(alias="i")
         return cls(benchmark, own, _query(con, "texts", where, params), provider)
 

@@ -2,7 +2,7 @@
 
 Means are computed from sufficient statistics (n, sum, sum of squares) so that the benchmark can be summed from
 aggregated cells. Grades carry at most one decimal, so cells count them in tenths as integers: sums are exact and
-a mean like 8,25 is not rounded from 8,2499999.
+a mean like 8,25 is one division of exact integers, not 8,2499999 rounded the wrong way.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ import polars as pl
 from keurmerk.policy import Policy
 
 __all__ = [
-    "mean_interval",
+    "critical_value",
+    "mean",
+    "mean_bounds",
     "rounded",
-    "share_interval",
+    "share",
     "t_quantile",
     "z_quantile",
 ]
@@ -35,7 +37,7 @@ def z_quantile(confidence: float) -> float:
 
 
 def _betacf(a: float, b: float, x: float) -> float:
-    """Continued fraction of the incomplete beta function (Lentz), as in Numerical Recipes."""
+    """Continued fraction of the incomplete beta function (modified Lentz)."""
     tiny, qab, qap, qam = 1e-300, a + b, a + 1.0, a - 1.0
     c, d = 1.0, 1.0 - qab * x / qap
     d = 1.0 / (d if abs(d) > tiny else tiny)
@@ -87,54 +89,34 @@ def t_quantile(df: int, confidence: float = 0.95) -> float:
 
 
 def _critical_values(n: pl.Series, policy: Policy) -> pl.Series:
-    """Per row: the quantile for a mean of n observations (null for n < 2)."""
     if policy.mean_interval == "normal":
         z = z_quantile(policy.confidence)
-        return pl.Series([z if k is not None and k >= 2 else None for k in n], dtype=pl.Float64)
-    table = {k: t_quantile(k - 1, policy.confidence) for k in n.unique().drop_nulls() if k >= 2}
+        table = {k: z for k in n.unique().drop_nulls() if k >= 2}
+    else:
+        table = {k: t_quantile(k - 1, policy.confidence) for k in n.unique().drop_nulls() if k >= 2}
     return n.replace_strict(table, default=None, return_dtype=pl.Float64)
 
 
-def mean_interval(
-    n: str, total: str, squares: str, policy: Policy, prefix: str = "", scale: int = 1
-) -> list[pl.Expr]:
-    """Mean and its interval from the columns (n, sum, sum of squares), unrounded.
+def critical_value(n: str, policy: Policy) -> pl.Expr:
+    """Per row, the quantile for the interval of a mean of ``n`` observations (t or normal; null below 2)."""
+    return pl.col(n).map_batches(lambda s: _critical_values(s, policy), return_dtype=pl.Float64)
 
-    ``total`` and ``squares`` may be kept in units of 1/``scale`` (grades in tenths: scale 10), which keeps
-    them exact integers; the mean is then one division, total / (scale · n).
-    Gives ``{prefix}mean``, ``{prefix}ci_low``, ``{prefix}ci_high`` (interval null below two observations).
-    """
-    count = pl.col(n).cast(pl.Float64)
+
+def share(x: str, n: str) -> pl.Expr:
+    """x / n in %; null when n is 0."""
+    return 100 * pl.col(x) / pl.when(pl.col(n) > 0).then(pl.col(n))
+
+
+def mean(n: str, total: str, scale: int = 10) -> pl.Expr:
+    """total / (scale · n): one division of exact integers when the values are kept in 1/scale units."""
+    return pl.col(total) / (scale * pl.when(pl.col(n) > 0).then(pl.col(n)))
+
+
+def mean_bounds(n: str, total: str, squares: str, critical: str, scale: int = 10) -> tuple[pl.Expr, pl.Expr]:
+    """mean ± critical · s / √n from n, sum and sum of squares (in 1/scale units); null below 2 observations."""
+    count = pl.when(pl.col(n) > 1).then(pl.col(n)).cast(pl.Float64)
+    centre = pl.col(total) / (scale * count)
     total_ = pl.col(total).cast(pl.Float64)
-    mean = pl.when(count > 0).then(total_ / (scale * count))
-    variance = pl.when(count > 1).then(
-        ((pl.col(squares).cast(pl.Float64) - total_**2 / count) / (scale * scale * (count - 1))).clip(lower_bound=0.0)
-    )
-    critical = pl.col(n).map_batches(lambda s: _critical_values(s, policy), return_dtype=pl.Float64)
-    half = critical * (variance / count).sqrt()
-    return [
-        mean.alias(f"{prefix}mean"),
-        (mean - half).alias(f"{prefix}ci_low"),
-        (mean + half).alias(f"{prefix}ci_high"),
-    ]
-
-
-def share_interval(x: str, n: str, policy: Policy, prefix: str = "") -> list[pl.Expr]:
-    """Share x/n in % and its interval (Wilson or Wald per policy), unrounded; null when n = 0.
-
-    Gives ``{prefix}share``, ``{prefix}ci_low``, ``{prefix}ci_high``.
-    """
-    z = z_quantile(policy.confidence)
-    count = pl.col(n).cast(pl.Float64)
-    p = pl.when(count > 0).then(pl.col(x) / count)
-    if policy.share_interval == "wilson":
-        centre = (p + z * z / (2 * count)) / (1 + z * z / count)
-        half = z * (p * (1 - p) / count + z * z / (4 * count * count)).sqrt() / (1 + z * z / count)
-    else:
-        centre = p
-        half = z * (p * (1 - p) / count).sqrt()
-    return [
-        (100 * p).alias(f"{prefix}share"),
-        (100 * (centre - half).clip(0.0, 1.0)).alias(f"{prefix}ci_low"),
-        (100 * (centre + half).clip(0.0, 1.0)).alias(f"{prefix}ci_high"),
-    ]
+    variance = ((pl.col(squares) - total_ * total_ / count) / (scale * scale * (count - 1))).clip(lower_bound=0.0)
+    half = pl.col(critical) * (variance / count).sqrt()
+    return centre - half, centre + half

@@ -1,0 +1,146 @@
+"""The provider dashboard in a real Chromium against a served `tiny` warehouse (as `keurmerk serve` serves it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PageLog, free_port
+
+from keurmerk.access import link_url, make_token
+from keurmerk.catalog import catalog
+from keurmerk.metrics import registry
+from keurmerk.serve import VoilaLaunch, running, voila_command
+from keurmerk.synth import XSS_PROBE, XSS_PROVIDER
+
+SECRET = "browser-test-secret"
+DASHBOARD = Path(__file__).resolve().parents[1] / "dashboards" / "aanbieder.ipynb"
+FIGURES_DRAWN = "n => document.querySelectorAll('.km-figure .keurmerk-chart svg').length >= n"
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def voila(tiny_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaLaunch]:
+    assert CHROMIUM.exists(), "Chromium is not installed: apt-get install chromium (./dev test does it)"
+    work = tmp_path_factory.mktemp("voila-aanbieder")
+    dashboards = work / "dashboards"
+    dashboards.mkdir()
+    shutil.copy(DASHBOARD, dashboards / DASHBOARD.name)
+    launch = voila_command(
+        tiny_db, free_port(), dashboards_dir=dashboards, pool_size=1, environ={**os.environ, "KEURMERK_SECRET": SECRET}
+    )
+    with (work / "voila.log").open("w") as log, running(launch, log=log, timeout=90):
+        yield launch
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def _url(voila: VoilaLaunch, token: str, **params: str) -> str:
+    return link_url(voila.url, "aanbieder", token, **params)
+
+
+def _token(provider: str, **kwargs) -> str:
+    return make_token(provider, secret=SECRET.encode(), **kwargs)
+
+
+def _open(browser, url: str, expect_figures: int | None):
+    context = browser.new_context(viewport={"width": 1250, "height": 1400}, locale="nl-NL")
+    log = PageLog(context)
+    page = context.new_page()
+    log.attach(page)
+    page.goto(url, wait_until="commit", timeout=90_000)
+    if expect_figures is None:
+        page.wait_for_selector("[data-km=refusal]", timeout=90_000)
+    else:
+        page.wait_for_selector(".km-dashboard", timeout=90_000)
+        page.wait_for_function(FIGURES_DRAWN, arg=expect_figures, timeout=90_000)
+    return context, page, log
+
+
+def _expected(has_inburgering: bool) -> tuple[list[str], int, int]:
+    shown = [m for m in registry() if m.figure.section != "inburgering" or has_inburgering]
+    sections = [label for key, label in catalog().sections.items() if key != "inburgering" or has_inburgering]
+    return sections, len(shown), len([m for m in shown if m.chart != "keurmerk_table"])
+
+
+def _fig_3_1_labels(page) -> list[str]:
+    return page.locator(".km-fig_3_1 .keurmerk-chart svg text").all_text_contents()
+
+
+def test_provider_dashboard_renders_filters_and_stays_local(voila: VoilaLaunch, browser, tiny_db: Path) -> None:
+    sections, figures, charts = _expected(has_inburgering=False)
+    context, page, log = _open(browser, _url(voila, _token("P0000"), periode="2021"), charts)
+
+    assert page.locator(".km-page h2").all_text_contents() == sections
+    assert page.locator(".km-figure").count() == figures
+    assert page.locator(".km-figure .keurmerk-chart svg").count() == charts
+    table = page.locator("[data-km=table_1_1]").inner_text()
+    for value in ("43", "18", "41,9", "8,0", "9,0", "8,3", "7,9", "38", "23,7", "8,2"):
+        assert re.search(rf"(^|\s){re.escape(value)}(\s|$)", table), value
+    labels = _fig_3_1_labels(page)
+    assert any(re.search(r"\bn = 18\b", t) for t in labels), labels
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard_provider_top.png"))
+
+    # A filter change (only dienst 8) recomputes: the total of fig 3.1 now rests on 15 questionnaires.
+    page.locator(".km-filter-services select").select_option(label=catalog().service_label(8))
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.km-fig_3_1 .keurmerk-chart svg text')]"
+        ".some(t => /Totaal \\(n = 15\\)/.test(t.textContent))",
+        timeout=60_000,
+    )
+    labels = _fig_3_1_labels(page)
+    assert not any(re.search(r"\bn = 18\b", t) for t in labels), [t for t in labels if "n =" in t]
+    page.locator(".km-fig_3_1").screenshot(path=str(ARTIFACTS / "dashboard_provider_filtered_fig_3_1.png"))
+
+    assert log.external() == [], log.external()
+    assert not log.errors, log.errors
+    context.close()
+
+
+def test_free_text_with_a_script_is_shown_as_text(voila: VoilaLaunch, browser) -> None:
+    context, page, log = _open(browser, _url(voila, _token(XSS_PROVIDER), periode="2021-2022"), 10)
+    texts = page.locator(".km-fig_3_5 [data-km=texts]")
+    texts.wait_for(timeout=30_000)
+    assert XSS_PROBE in texts.inner_text()  # the markup is visible as characters
+    assert texts.locator("script, b").count() == 0  # and was never parsed into elements
+    assert log.dialogs == []  # the alert() never ran
+    texts.screenshot(path=str(ARTIFACTS / "dashboard_free_text_escaped.png"))
+    context.close()
+
+
+@pytest.mark.parametrize(
+    ("name", "token", "message"),
+    [
+        ("forged", make_token("P0000", secret=b"not-the-server-secret"), "ongeldig"),
+        ("expired", None, "verlopen"),
+        ("missing", "", "persoonlijke link"),
+    ],
+)
+def test_bad_links_are_refused_without_data(voila: VoilaLaunch, browser, name: str, token: str | None, message: str) -> None:
+    if token is None:
+        token = _token("P0000", now=dt.datetime.now(dt.UTC) - dt.timedelta(days=31))
+    context, page, log = _open(browser, _url(voila, token), None)
+    text = page.locator("body").inner_text()
+    assert message in text
+    assert page.locator(".km-dashboard, .keurmerk-chart, [data-km=table_1_1]").count() == 0
+    assert "Partner in Werk" not in text and not re.search(r"\d+,\d", text)  # no name, no numbers
+    page.screenshot(path=str(ARTIFACTS / f"dashboard_refused_{name}.png"))
+    assert log.external() == []
+    context.close()
