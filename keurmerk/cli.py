@@ -164,6 +164,30 @@ def info(db: DbOption) -> None:
 
 
 @app.command()
+def export(
+    db: DbOption,
+    provider: Annotated[str, typer.Option(help="Aanbieder-id, bijvoorbeeld P0000.")],
+    period: Annotated[int, typer.Option(help="Meetperiode (jaar).")],
+    service: Annotated[int | None, typer.Option(help="Alleen deze dienst (1–13).")] = None,
+    province: Annotated[str | None, typer.Option(help="Alleen deze provincie (PV-code of naam).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="json | csv | parquet")] = "json",
+    out: Annotated[Path | None, typer.Option(help="Bestand (json) of map (csv, parquet).")] = None,
+) -> None:
+    """Schrijf de cijfers van elke figuur van één aanbieder (formaat: docs/export-format.md)."""
+    from keurmerk.export import export as run_export
+
+    try:
+        written = run_export(db, provider, period, service=service, province=province, fmt=fmt, out=out)
+    except (LookupError, ValueError, FileNotFoundError) as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+    if out is None and fmt == "json":
+        print(written)
+    else:
+        console.print(f"geschreven: {written}")
+
+
+@app.command()
 def serve(
     db: DbOption,
     port: Annotated[int, typer.Option(help="Poort op 127.0.0.1.")] = 8866,

@@ -32,6 +32,7 @@ from keurmerk.ingest.rules import (
     normalise_results,
     result_rules,
 )
+from keurmerk.metrics import store_cube
 from keurmerk.warehouse import run_script, writer
 
 __all__ = ["ingest", "IngestReport", "TableReport"]
@@ -407,6 +408,8 @@ def ingest(db: str | Path, paths: Sequence[str | Path], progress: Progress | Non
             )
         say("voltooiing van vragenlijsten bepalen")
         run_script(con, "refresh_completed.sql")
+        say("benchmarkkubus voor de dashboards opslaan")
+        store_cube(con)
         say("publiceren")
     empty = pl.DataFrame(
         schema={
