@@ -383,3 +383,29 @@ def test_bad_results_row(tmp_path: Path, case: Case) -> None:
     assert (results.rows_read, results.rows_loaded, results.rows_quarantined) == (4, 3, 1)
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         assert con.execute("SELECT sum(completed_trajectories), count(*) FROM results").fetchall() == [(62, 3)]
+
+
+def test_completed_definition_follows_the_policy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from keurmerk.catalog import catalog
+
+    aspects = [q.id for q in catalog().aspect_questions("client")]
+    rows = [f"R1;{q};{'geen mening' if i == 0 else 'tevreden'};" for i, q in enumerate(aspects)]
+    rows += [f"R4;{q};tevreden;" for q in aspects[:-1]]  # one aspect question left out
+    answers = "respondent_id;question_id;value;answered_at\n" + "\n".join(rows) + "\n"
+
+    def completed(policy_toml: str | None) -> set[str]:
+        db = tmp_path / f"w{len(list(tmp_path.iterdir()))}.duckdb"
+        if policy_toml is None:
+            monkeypatch.delenv("KEURMERK_POLICY", raising=False)
+        else:
+            (tmp_path / "policy.toml").write_text(policy_toml, encoding="utf-8")
+            monkeypatch.setenv("KEURMERK_POLICY", str(tmp_path / "policy.toml"))
+        directory = tmp_path / db.stem
+        directory.mkdir()
+        ingest(db, _write(directory, INVITATIONS, answers))
+        with duckdb.connect(str(db), read_only=True) as con:
+            return {r for (r,) in con.execute("SELECT respondent_id FROM invitations WHERE completed").fetchall()}
+
+    assert completed(None) == {"R1"}  # default: every aspect answered, 'geen mening' counts
+    assert completed("completed_no_opinion_answers = false\n") == set()
+    assert completed("completed_aspect_share = 0.9\n") == {"R1", "R4"}

@@ -19,6 +19,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
+from keurmerk.catalog import catalog
 from keurmerk.ingest.read import ROW, Problem, RawTable, UnreadableFile, read_file
 from keurmerk.ingest.rules import (
     ANSWER_COLUMNS,
@@ -33,6 +34,7 @@ from keurmerk.ingest.rules import (
     result_rules,
 )
 from keurmerk.metrics import store_cube
+from keurmerk.policy import load_policy
 from keurmerk.warehouse import run_script, writer
 
 __all__ = ["ingest", "IngestReport", "TableReport"]
@@ -407,7 +409,17 @@ def ingest(db: str | Path, paths: Sequence[str | Path], progress: Progress | Non
                 ],
             )
         say("voltooiing van vragenlijsten bepalen")
-        run_script(con, "refresh_completed.sql")
+        policy = load_policy()
+        cat = catalog()
+        run_script(
+            con,
+            "refresh_completed.sql",
+            {
+                "min_share": policy.completed_aspect_share,
+                "no_opinion_counts": policy.completed_no_opinion_answers,
+                "no_opinion_values": [*cat.no_opinion, cat.not_applicable],
+            },
+        )
         say("benchmarkkubus voor de dashboards opslaan")
         store_cube(con)
         say("publiceren")

@@ -33,9 +33,9 @@ def _sql(name: str) -> str:
     return files("keurmerk.warehouse").joinpath("sql", name).read_text(encoding="utf-8")
 
 
-def run_script(con: duckdb.DuckDBPyConnection, name: str) -> None:
-    """Run one of the SQL files in ``keurmerk/warehouse/sql``."""
-    con.execute(_sql(name))
+def run_script(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> None:
+    """Run one of the SQL files in ``keurmerk/warehouse/sql``, with bound ``$name`` parameters."""
+    con.execute(_sql(name), params or {})
 
 
 def open_readonly(path: str | Path) -> duckdb.DuckDBPyConnection:
