@@ -82,6 +82,7 @@ class _FigureView:
     chart: ChartWidget | None
     extra: widgets.HTML
     box: widgets.VBox
+    frame: pl.DataFrame | None = None  # what is drawn now: an unchanged frame is not drawn again
 
 
 class ProviderDashboard:
@@ -183,6 +184,9 @@ class ProviderDashboard:
         return self.frames
 
     def _draw(self, view: _FigureView, frame: pl.DataFrame) -> None:
+        if view.frame is not None and view.frame.equals(frame):
+            return  # building a chart costs tens of milliseconds; many figures do not change with a filter
+        view.frame = frame
         if view.chart is not None:
             view.chart.chart = chart_for(view.figure.chart, frame, self.provider_name)
         extra = html.texts_list(frame)
