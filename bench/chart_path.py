@@ -36,7 +36,7 @@ from keurmerk.formatting import integer, number
 from keurmerk.serve import running, voila_command
 
 REPO = Path(__file__).resolve().parents[1]
-PLACEHOLDER = REPO / "dashboards" / "placeholder.ipynb"
+PLACEHOLDER = REPO / "tests" / "fixtures" / "chart_path_demo.ipynb"  # sample charts, not a product dashboard
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",

@@ -25,7 +25,7 @@ from keurmerk.charts import THEME_NAME, ChartWidget, to_spec
 from keurmerk.charts.widget import RUNTIME_PATH
 from keurmerk.serve import DB_ENV, TEMPLATE_ROOT, VoilaLaunch, running, voila_command
 
-PLACEHOLDER = Path(__file__).resolve().parents[1] / "dashboards" / "placeholder.ipynb"
+PLACEHOLDER = Path(__file__).resolve().parent / "fixtures" / "chart_path_demo.ipynb"  # sample charts with known values
 RUNTIME_FILE = RUNTIME_PATH.name
 
 
@@ -121,7 +121,7 @@ def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaLaunch]:
     db.touch()
     dashboards = work / "dashboards"  # only the placeholder: one pre-heated kernel, no other dashboard's needs
     dashboards.mkdir()
-    shutil.copy(PLACEHOLDER, dashboards / PLACEHOLDER.name)
+    shutil.copy(PLACEHOLDER, dashboards / "placeholder.ipynb")
     launch = voila_command(db, free_port(), dashboards_dir=dashboards, pool_size=1)
     with (work / "voila.log").open("w") as log, running(launch, log=log, timeout=60):
         yield launch
