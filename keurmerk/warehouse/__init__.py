@@ -113,6 +113,7 @@ def writer(path: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
             if path.exists():
                 shutil.copyfile(path, work)
             con = duckdb.connect(str(work))
+            con.execute("SET enable_progress_bar = false")  # the CLI shows its own progress
             try:
                 _apply_schema(con)
                 yield con
