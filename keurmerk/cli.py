@@ -134,7 +134,7 @@ def info(db: DbOption) -> None:
         tables = Table(title=f"Warehouse {db}")
         tables.add_column("Tabel")
         tables.add_column("Rijen", justify="right")
-        for name in ("providers", "periods", "invitations", "answers", "load_log", "quarantine"):
+        for name in ("providers", "periods", "invitations", "answers", "results", "load_log", "quarantine"):
             tables.add_row(name, integer(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]))
         console.print(tables)
         periods = con.sql(
