@@ -188,6 +188,72 @@ def export(
 
 
 @app.command()
+def report(
+    db: DbOption,
+    period: Annotated[int, typer.Option(help="Meetperiode (jaar).")],
+    provider: Annotated[str | None, typer.Option(help="Aanbieder-id, bijvoorbeeld P0000.")] = None,
+    all_providers: Annotated[
+        bool, typer.Option("--all", help="Alle aanbieders van de periode, parallel, met een indexpagina.")
+    ] = False,
+    fmt: Annotated[str, typer.Option("--format", help="html | pdf")] = "html",
+    out: Annotated[Path, typer.Option(help="Map voor de rapporten.")] = Path("rapporten"),
+    workers: Annotated[int | None, typer.Option(help="Werkprocessen bij --all (standaard: alle kernen).")] = None,
+) -> None:
+    """Schrijf het rapport van één aanbieder (--provider) of van alle aanbieders (--all), als HTML of PDF."""
+    from keurmerk.report import FORMATS
+
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"kies uit {', '.join(FORMATS)}", param_hint="--format")
+    if (provider is None) == (not all_providers):
+        raise typer.BadParameter("geef --provider ID of --all (niet allebei)", param_hint="--provider")
+    if not db.exists():
+        console.print(f"[red]Geen warehouse op {db}.[/]")
+        raise typer.Exit(1)
+    if provider is not None:
+        from keurmerk.report import write_report
+
+        with _progress(f"rapport {provider} {period} ({fmt})"):
+            try:
+                path = write_report(db, provider, period, out=out, fmt=fmt)
+            except (LookupError, RuntimeError) as exc:
+                console.print(f"[red]{exc}[/]")
+                raise typer.Exit(1) from exc
+        console.print(f"geschreven: {path} ({integer(path.stat().st_size)} bytes)")
+        return
+
+    from rich.progress import MofNCompleteColumn, TimeRemainingColumn
+
+    from keurmerk.report import write_all
+
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(f"rapporten {period} ({fmt})", total=None)
+
+        def step(done: int, total: int, provider_id: str, ok: bool) -> None:
+            progress.update(task, completed=done, total=total, description=f"rapporten {period} ({fmt}): {provider_id}")
+
+        result = write_all(db, period, out=out, fmt=fmt, workers=workers, progress=step)
+    console.print(
+        f"{integer(len(result.written))} van {integer(len(result.results))} rapporten geschreven naar {result.out} "
+        f"in {result.seconds:.1f} s met {result.workers} werkprocessen; index: {result.index}"
+    )
+    if result.failures:
+        table = Table(title=f"Mislukt: {integer(len(result.failures))}")
+        for column in ("Aanbieder", "Naam", "Reden"):
+            table.add_column(column)
+        for failure in result.failures:
+            table.add_row(failure.provider_id, failure.name, failure.error or "")
+        console.print(table)
+        raise typer.Exit(1)
+
+
+@app.command()
 def serve(
     db: DbOption,
     port: Annotated[int, typer.Option(help="Poort op 127.0.0.1.")] = 8866,

@@ -15,6 +15,10 @@ default, an unknown key or a value of the wrong type is an error that names the 
     norm_total = 6.0
     publish_min_response_pct = 20.0
     min_n = 3
+    results_min_success_pct = 55.0
+
+    [results_min_success_pct_per_service]   # dienst code = its own threshold (the others keep the one above)
+    9 = 45.0
 
 The ``completed_*`` fields are the definition of a completed questionnaire (DESIGN §5). It is applied once,
 where ``invitations.completed`` is stored (keurmerk.ingest, warehouse/sql/refresh_completed.sql); every figure
@@ -64,6 +68,16 @@ class Policy:
     strength_min_n: int = 5         # respondents with an opinion on the aspect
     strength_max_items: int = 5     # at most this many per list, largest difference first
 
+    # --- the results norm (seed 000: trajectories completed, and completed successfully) -------------------
+    results_min_success_pct: float = 50.0  # success rate (successful / completed trajectories, %) per dienst
+    # per dienst exceptions to the threshold above, as (dienst code, %) pairs; in TOML a table {"9" = 45.0}
+    results_min_success_pct_per_service: tuple[tuple[int, float], ...] = ()
+
+    # --- staff view: watch list and trend arrows (benchmarkverkenner) ----------------------------------------
+    watch_grade_margin: float = 0.3    # a grade at most this far above its norm is "near the norm"
+    watch_success_margin: float = 5.0  # a success rate at most this many points above its threshold is "near"
+    trend_min_diff: float = 0.3        # a grade change of at least this (up or down) shows an arrow
+
     # --- small groups ----------------------------------------------------------------------------------------
     min_n: int = 5  # a base below this shows "te weinig respondenten" in provider and public views
 
@@ -86,14 +100,34 @@ class Policy:
             raise ValueError(f"confidence moet tussen 0 en 1 liggen, niet {self.confidence!r}")
         if self.min_n < 1 or self.strength_min_n < 1 or self.strength_max_items < 0 or self.decimals < 0:
             raise ValueError("min_n en strength_min_n zijn minstens 1, strength_max_items en decimals minstens 0")
+        thresholds = [self.results_min_success_pct, *(pct for _, pct in self.results_min_success_pct_per_service)]
+        if not all(0 <= pct <= 100 for pct in thresholds):
+            raise ValueError("een drempel voor het resultaat (results_min_success_pct…) ligt tussen 0 en 100")
+        per_service = tuple(sorted((int(code), float(pct)) for code, pct in self.results_min_success_pct_per_service))
+        object.__setattr__(self, "results_min_success_pct_per_service", per_service)
+
+    def results_threshold(self, service: int) -> float:
+        """The success rate (%) that dienst ``service`` must reach for the results norm."""
+        return dict(self.results_min_success_pct_per_service).get(int(service), self.results_min_success_pct)
 
     def replace(self, **changes: Any) -> Policy:
         """A new policy with these fields changed."""
         return replace(self, **changes)
 
 
+_PAIR_FIELDS = ("results_min_success_pct_per_service",)  # a TOML table {"dienst code" = number}
+
+
 def _coerce(name: str, value: Any, default: Any, source: str) -> Any:
     """The TOML value as the field's type (lists become tuples, ints are accepted for floats)."""
+    if name in _PAIR_FIELDS:
+        ok = isinstance(value, dict) and all(
+            str(k).isdigit() and isinstance(v, int | float) and not isinstance(v, bool) for k, v in value.items()
+        )
+        if not ok:
+            raise ValueError(f"{source}: '{name}' moet een tabel zijn van dienstcode = percentage, "
+                             f"bijvoorbeeld [{name}] met 9 = 45.0; niet {value!r}")
+        return tuple((int(k), float(v)) for k, v in value.items())
     if isinstance(default, bool):
         ok = isinstance(value, bool)
     elif isinstance(default, int):

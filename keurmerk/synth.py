@@ -1,7 +1,9 @@
 """Demo data generator: fictional but realistic import files (DESIGN §4) for the Keurmerk survey.
 
 ``generate(scale, out_dir)`` writes ``invitations.<ext>`` and ``answers.<ext>``, exactly as a research bureau
-would deliver them, for a population of fictional providers over several periods. Every label, question id,
+would deliver them, and ``results.<ext>`` (the results norm: trajectories completed and completed successfully
+per provider, dienst and period, as providers deliver them), for a population of fictional providers over
+several periods. Every label, question id,
 category, routing rule and aspect block comes from the catalogue; this module only adds the *model*: how
 providers differ and how respondents answer.
 
@@ -19,6 +21,9 @@ The model, in short:
 - Response depends on mode (phone > email > post), reminders and the provider. Undeliverable, duplicate and
   incomplete-data invitations fall outside the net sample; some respondents stop half-way or skip an aspect
   (delivered, not completed).
+- Results (trajectories) follow the invited clients of each provider and dienst: roughly as many completed
+  trajectories as invited clients, a success rate that depends on the dienst (to-work diensten succeed less
+  often) and on the provider's quality, so that weak providers and weak diensten fail the results norm.
 - "Partner in Werk" (``P0000``) exists at every scale; its period 2021 reproduces table 1.1 of the seed
   report (see ``_PIW_CLIENTS``).
 
@@ -107,6 +112,13 @@ _RESPONSE_BASE = {FORM_CLIENT: (0.40, 0.30, 0.62), FORM_COMMISSIONER: (0.22, 0.2
 _REMINDER_BOOST = {FORM_CLIENT: 0.07, FORM_COMMISSIONER: 0.05}
 _PARTIAL_SHARE = 0.11  # of those who respond, the share that does not finish the aspect block
 _UNDELIVERABLE = (0.035, 0.030, 0.060)  # by mode
+# Results norm: chance that a completed trajectory succeeds, per dienst (to work is harder than a course), and
+# how much it moves per grade point of the provider's quality; unknown diensten get _DEFAULT_SUCCESS.
+_SUCCESS_BASE = {1: 0.86, 2: 0.78, 3: 0.90, 4: 0.88, 5: 0.75, 6: 0.80, 7: 0.73, 8: 0.70, 9: 0.67, 10: 0.77,
+                 11: 0.80, 12: 0.78, 13: 0.69}
+_DEFAULT_SUCCESS = 0.76
+_SUCCESS_PER_POINT = 0.12  # per grade point of (provider quality + dienst effect) above 7,7
+_EXTRA_TRAJECTORIES = 0.25  # completed trajectories per invited client beyond one (not every client is invited)
 _DUPLICATE, _INCOMPLETE = 0.012, 0.012
 
 
@@ -878,6 +890,33 @@ def _period_answers(period: int, inv: _Invitations, P: _Providers, su: _Setup, c
 
 
 # ----------------------------------------------------------------------------------------------------------
+# Results (the results norm)
+
+
+def _period_results(period: int, inv: _Invitations, P: _Providers, su: _Setup, level: np.ndarray,
+                    rng: np.random.Generator) -> pl.DataFrame:
+    """Completed and successful trajectories per provider and dienst that had invited clients this period."""
+    clients = inv.audience == 0
+    n_svc = len(su.services)
+    cell = inv.prov[clients].astype(np.int64) * n_svc + su.service_pos[inv.service[clients]]
+    keys, invited = np.unique(cell, return_counts=True)
+    prov, pos = keys // n_svc, keys % n_svc
+    service = np.array(su.services)[pos]
+    completed = invited + rng.poisson(_EXTRA_TRAJECTORIES * invited)
+    base = np.array([_SUCCESS_BASE.get(int(c), _DEFAULT_SUCCESS) for c in service])
+    quality = P.mu[prov] + level[prov] + P.svc_eff[prov, pos] - 7.7
+    p = np.clip(base + _SUCCESS_PER_POINT * quality + rng.normal(0, 0.05, len(keys)), 0.05, 0.97)
+    successful = rng.binomial(completed, p)
+    return pl.DataFrame({
+        "period": pl.Series(np.full(len(keys), period, np.int32)),
+        "provider_id": pl.Series(P.ids, dtype=pl.String).gather(prov),
+        "service": pl.Series(service.astype(np.int32)),
+        "completed_trajectories": pl.Series(completed.astype(np.int64)),
+        "successful_trajectories": pl.Series(successful.astype(np.int64)),
+    })
+
+
+# ----------------------------------------------------------------------------------------------------------
 # Frames and writers
 
 
@@ -967,7 +1006,8 @@ def _chunks(frame: pl.DataFrame, size: int = 2_000_000) -> Iterator[pl.DataFrame
 
 def generate(scale: str, out_dir: Path, seed: int = 2021, fmt: str | None = None,
              progress: Callable[[str, float], None] | None = None) -> list[Path]:
-    """Write ``invitations.<ext>`` and ``answers.<ext>`` for `scale` into `out_dir`; return their paths.
+    """Write ``invitations.<ext>``, ``answers.<ext>`` and ``results.<ext>`` for `scale` into `out_dir`; return
+    their paths (in that order).
 
     `fmt` is "csv" (semicolon, decimal comma, UTF-8, as Dutch Excel writes it) or "parquet"; by default the
     scale's own format (CSV for tiny/demo, Parquet for national/x10). Same seed and scale, same bytes.
@@ -987,8 +1027,8 @@ def generate(scale: str, out_dir: Path, seed: int = 2021, fmt: str | None = None
     report("aanbieders", 0.0)
     P = _providers(sc, su, np.random.default_rng([seed, 0]))
     codes = _Codes.make("," if fmt == "csv" else ".")
-    paths = [out_dir / f"invitations.{fmt}", out_dir / f"answers.{fmt}"]
-    writers = [_Writer(paths[0], fmt), _Writer(paths[1], fmt)]
+    paths = [out_dir / f"invitations.{fmt}", out_dir / f"answers.{fmt}", out_dir / f"results.{fmt}"]
+    writers = [_Writer(path, fmt) for path in paths]
     # Drift of each provider's quality per period (a random walk around its level), with a common trend.
     walk = np.cumsum(np.random.default_rng([seed, 1]).normal(0, 0.07, (len(sc.periods), len(P.ids))), axis=0)
     try:
@@ -1009,6 +1049,7 @@ def generate(scale: str, out_dir: Path, seed: int = 2021, fmt: str | None = None
             writers[0].write(invitations)
             for chunk in _chunks(answer_frame):
                 writers[1].write(chunk)
+            writers[2].write(_period_results(period, inv, P, su, level, np.random.default_rng([seed, 3, period])))
     finally:
         for w in writers:
             w.close()

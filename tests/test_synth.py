@@ -23,7 +23,7 @@ def round1(x: float) -> float:
 
 
 def read(paths: list[Path]) -> tuple[pl.DataFrame, pl.DataFrame]:
-    inv_path, ans_path = paths
+    inv_path, ans_path = paths[:2]
     if inv_path.suffix == ".csv":
         # Everything as text, as an importer would see it.
         inv = pl.read_csv(inv_path, separator=";", infer_schema=False)
@@ -87,7 +87,7 @@ def test_same_seed_same_bytes(tmp_path: Path, tiny) -> None:
 
 def test_columns_as_import_format(tiny) -> None:
     paths, inv, ans = tiny
-    assert [p.name for p in paths] == ["invitations.csv", "answers.csv"]
+    assert [p.name for p in paths] == ["invitations.csv", "answers.csv", "results.csv"]
     assert inv.columns == ["period", "provider_id", "provider_name", "respondent_id", "audience", "service",
                            "province", "questionnaire", "mode", "reminded", "status"]
     assert ans.columns == ["respondent_id", "question_id", "value", "answered_at"]
@@ -296,7 +296,8 @@ def test_choice_models_match_the_catalogue() -> None:
 
 def test_demo_scale(tmp_path: Path) -> None:
     """Demo: ~60 providers, long-tailed sizes, regional concentration, dienst mixes, the XSS probe."""
-    inv, ans = read(generate("demo", tmp_path))
+    paths = generate("demo", tmp_path)
+    inv, ans = read(paths)
     scale = SCALES["demo"]
     assert inv["provider_id"].n_unique() == scale.providers == inv["provider_name"].n_unique()
     assert sorted(inv["period"].unique()) == list(scale.periods)
@@ -317,6 +318,22 @@ def test_demo_scale(tmp_path: Path) -> None:
     assert set(coded["code"].unique()) == {p.code for p in CAT.provinces}
     assert {"email", "post", "phone"} == set(clients["mode"])
 
+    # Results follow quality: providers with better client grades complete more trajectories successfully.
+    results = read_results(paths[2])
+    success = results.group_by("provider_id").agg(
+        rate=pl.col("successful_trajectories").sum() / pl.col("completed_trajectories").sum())
+    quality = (
+        ans.filter(pl.col("question_id") == "grade")
+        .join(clients.select("respondent_id", "provider_id"), on="respondent_id")
+        .group_by("provider_id")
+        .agg(grade=pl.col("value").str.replace(",", ".").cast(pl.Float64).mean())
+    )
+    both = success.join(quality, on="provider_id")
+    assert both.select(pl.corr("rate", "grade", method="spearman")).item() > 0.3
+    failing = results.group_by("provider_id", "period").agg(
+        fail=(100 * pl.col("successful_trajectories") / pl.col("completed_trajectories")).lt(50).any())
+    assert 0.02 < failing["fail"].mean() < 0.2, "a few provider-periods fail the results norm, most pass"
+
 
 def test_discontinued_dienst_only_in_old_periods(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from keurmerk import synth
@@ -330,3 +347,36 @@ def test_discontinued_dienst_only_in_old_periods(tmp_path: Path, monkeypatch: py
     by_period = {row["period"]: set(row["service"]) for row in used.iter_rows(named=True)}
     assert old <= by_period[2019]
     assert not old & by_period[2020]
+
+
+def read_results(path: Path) -> pl.DataFrame:
+    if path.suffix == ".csv":
+        return pl.read_csv(path, separator=";", infer_schema=False).with_columns(
+            pl.col("period", "service", "completed_trajectories", "successful_trajectories").cast(pl.Int64))
+    return pl.read_parquet(path)
+
+
+def test_results_for_every_provider_dienst_and_period(tiny) -> None:
+    """The results file: one row per provider × dienst × period with invited clients, as the import format."""
+    paths, inv, _ = tiny
+    assert paths[2].read_text(encoding="utf-8").startswith(
+        "period;provider_id;service;completed_trajectories;successful_trajectories\n")
+    results = read_results(paths[2])
+    assert results.columns == ["period", "provider_id", "service", "completed_trajectories",
+                               "successful_trajectories"]
+    cells = inv.filter(pl.col("audience") == "client").select("period", "provider_id", "service").unique()
+    assert sorted(results.select("period", "provider_id", "service").rows()) == sorted(cells.rows())
+    assert (results["successful_trajectories"] <= results["completed_trajectories"]).all()
+    assert (results["successful_trajectories"] >= 0).all() and (results["completed_trajectories"] >= 1).all()
+    # at least as many completed trajectories as invited clients (every invited client had a trajectory)
+    invited = inv.filter(pl.col("audience") == "client").group_by("period", "provider_id", "service").len()
+    joined = results.join(invited, on=["period", "provider_id", "service"])
+    assert (joined["completed_trajectories"] >= joined["len"]).all()
+    rate = 100 * results["successful_trajectories"] / results["completed_trajectories"]
+    assert (rate < 50).any() and (rate >= 50).mean() > 0.7
+
+
+def test_results_parquet_has_the_same_content(tmp_path: Path, tiny) -> None:
+    paths = generate("tiny", tmp_path, fmt="parquet")
+    assert paths[2].name == "results.parquet"
+    assert read_results(paths[2]).equals(read_results(tiny[0][2]))

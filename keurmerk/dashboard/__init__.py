@@ -3,9 +3,20 @@
 import altair.utils.schemapi
 
 from keurmerk.dashboard.provider import Debouncer, FilterOptions, ProviderApp, ProviderDashboard
+from keurmerk.dashboard.public import PublicApp, PublicSearch
+from keurmerk.dashboard.staff import StaffApp, StaffExplorer
 
 # Altair validates every schema object as it is built ("debug mode"); in a dashboard kernel that is seconds of
 # jsonschema per filter change. The chart builders' tests validate every chart kind instead.
 altair.utils.schemapi.disable_debug_mode()
 
-__all__ = ["Debouncer", "FilterOptions", "ProviderApp", "ProviderDashboard"]
+__all__ = [
+    "Debouncer",
+    "FilterOptions",
+    "ProviderApp",
+    "ProviderDashboard",
+    "PublicApp",
+    "PublicSearch",
+    "StaffApp",
+    "StaffExplorer",
+]

@@ -59,3 +59,19 @@ SELECT
         AS response_pct
 FROM invitations
 GROUP BY ALL;
+
+-- The results norm (seed 000) per period, provider and dienst: trajectories completed, completed successfully, and
+-- the success rate in %, one decimal. The threshold a dienst must reach is policy (keurmerk.policy), not data.
+CREATE OR REPLACE VIEW v_results AS
+SELECT
+    r.period,
+    r.provider_id,
+    p.provider_name,
+    r.service,
+    s.label AS service_label,
+    r.completed_trajectories,
+    r.successful_trajectories,
+    round(100.0 * r.successful_trajectories / nullif(r.completed_trajectories, 0), 1) AS success_pct
+FROM results AS r
+LEFT JOIN providers AS p USING (provider_id)
+LEFT JOIN services AS s USING (service);

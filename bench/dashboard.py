@@ -1,0 +1,811 @@
+"""The provider dashboard in Chromium, served as ``keurmerk serve`` serves it: first render, filter change, bytes,
+kernel memory and concurrent sessions.
+
+    .venv/bin/python bench/dashboard.py [--scale demo|national] [--repeat 3] [--changes 3] [--sessions 20] [--pool 4]
+                                        [--voila-arg=--VoilaExecutor.iopub_timeout=60 ...]
+
+Set-up, cached under var/bench-dashboard/<scale>/: the scale generated (``files/``) and ingested (the benchmark
+cube stored with it, as every publication does) into ``warehouse.duckdb``. Voilà is started with
+``keurmerk.serve.voila_command`` + ``running`` on a dashboards directory holding only ``aanbieder.ipynb`` (so only
+that notebook has a pool of pre-heated kernels), with ``cull_idle_timeout=--cull`` and any ``--voila-arg`` appended
+(to try a setting before it goes into ``voila_command``). Links are signed with ``$KEURMERK_SECRET`` (set here for
+the server and the links when it is not set). Voilà's logs of the last run stay in var/bench-dashboard/<scale>/.
+
+Then, in one run, one Chromium (Playwright; every page in a fresh browser context, so with an empty cache):
+
+1. cold: Voilà with ``--preheat_kernel=False --pool_size=0`` (``voila_command`` cannot switch pre-heating off, so
+   those flags are replaced in its command line): the kernel starts when the page is requested;
+2. pre-heated: ``--pool_size=N`` (``voila_command`` as is); each page is opened once the pool is full and its
+   kernels idle (their notebook waits in ``query_params()``). Voilà refills the pool 1 s after a request, so the
+   refill runs during the render, as in production. Also timed: page fully streamed (the notebook ran), the
+   dashboard in the page, the first chart drawn;
+3. on each pre-heated page, ``--changes`` filter changes (one dienst in ``.km-filter-services select``), timed in
+   the browser from the ``change`` event until the status line (``[data-km=status]``) and the fig 3.1 chart have
+   both been redrawn (includes the dashboard's 300 ms debounce), and the kernel's own "bijgewerkt in … ms";
+4. per page: HTTP bytes over the wire (CDP ``Network.loadingFinished`` encodedDataLength, headers included), the
+   same as a gzip-ing proxy would send them (estimate: every body gzip -6), WebSocket bytes received (widget
+   state), the number of HTTP requests, and every URL not aimed at 127.0.0.1 (all pages);
+5. kernel memory: RSS (psutil, /proc) of the page's kernel after render and after the filter changes, of the
+   kernel of a cold render, and of the pool's kernels waiting for a visitor;
+6. ``--sessions`` pages for as many different providers opened at once, each in its own browser context: how
+   many complete (a page that finishes streaming without the dashboard's output fails at once), first render
+   p50/p95 from the moment its navigation is issued, peak total RSS of the kernels (sampled every 0,5 s) and the
+   largest one; then the pages are closed (``beforeunload`` runs: Voilà's shutdown beacon) and the kernels left
+   are counted once at most the pool remains or ``--cull`` + 40 s have passed.
+
+First render = navigation issued → every chart of the page drawn (``.km-figure .keurmerk-chart svg``, as the
+browser tests wait for it), recorded in the page by a MutationObserver. Prints one table with the targets of
+DESIGN §6 (≤ 2 s first render with pre-started kernels, ≤ 400 MB per kernel) and saves a screenshot of the first
+pre-heated page to artifacts/bench_dashboard.png. Timings on a shared 2-core machine are noisy: the load average
+is printed under the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import dataclasses
+import gzip
+import os
+import re
+import shutil
+import statistics
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psutil
+from rich.console import Console
+from rich.table import Table
+
+from keurmerk.access import link_url, make_token
+from keurmerk.formatting import integer, number
+from keurmerk.metrics import registry
+from keurmerk.serve import VoilaLaunch, running, voila_command
+
+REPO = Path(__file__).resolve().parents[1]
+VAR = REPO / "var" / "bench-dashboard"
+NOTEBOOK = REPO / "dashboards" / "aanbieder.ipynb"
+SCREENSHOT = REPO / "artifacts" / "bench_dashboard.png"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+VIEWPORT = {"width": 1250, "height": 1400}
+DEFAULT_SECRET = "bench-dashboard-secret"
+PROVIDER = "P0000"  # Partner in Werk: exists at every scale
+TARGET_RENDER_S = 2.0
+TARGET_KERNEL_MB = 400.0
+KERNEL_ID = re.compile(r"kernel-([0-9a-f-]{36})\.json")
+CPU_PARTS = {  # CPU seconds one visit costs, by process
+    "cold": "kernel, koud (starten, voorbereiden, openen)",
+    "prepare": "kernel voorbereiden in de pool (import, kubus, warm_up)",
+    "open": "kernel openen voor de bezoeker (link, eigen kubus, refresh)",
+    "voila": "Voilà-server (pagina, statische bestanden, berichten)",
+    "chromium": "Chromium (scripts, widgets, Vega)",
+}
+MILESTONES = {  # on the way to the first render: what the page clock records
+    "loaded": "pagina volledig ontvangen (notebook gedraaid)",
+    "dashboard": "dashboard in de pagina",
+    "first": "eerste grafiek getekend",
+}
+WS_KERNEL_ID = re.compile(r"/api/kernels/([0-9a-f-]{36})/channels")
+
+# Installed before any page script: records when all charts are drawn, and (once armed) when the status line
+# and the fig 3.1 chart change after a filter change. Times are epoch milliseconds (timeOrigin + now).
+PAGE_CLOCK = """
+(() => {
+  const expected = %d;
+  const now = () => performance.timeOrigin + performance.now();
+  const statusText = () => { const el = document.querySelector('[data-km=status]'); return el ? el.textContent : null; };
+  const figText = () => [...document.querySelectorAll('.km-fig_3_1 .keurmerk-chart svg text')]
+    .map(t => t.textContent).join('|');
+  const km = window.__km = { loaded: null, dashboard: null, first: null, drawn: null, watch: null };
+  document.addEventListener('readystatechange', () => {
+    if (document.readyState === 'complete') km.loaded = now();  // the whole page streamed: the notebook ran
+  });
+  km.arm = () => {
+    const w = km.watch = { t0: null, status: statusText(), fig: figText(), statusAt: null, figAt: null, text: null };
+    document.querySelector('.km-filter-services select')
+      .addEventListener('change', () => { w.t0 = now(); }, { once: true, capture: true });
+  };
+  const check = () => {
+    if (km.drawn === null) {
+      if (km.dashboard === null && document.querySelector('.km-dashboard')) km.dashboard = now();
+      const charts = document.querySelectorAll('.km-figure .keurmerk-chart svg').length;
+      if (km.first === null && charts > 0) km.first = now();
+      if (charts >= expected) km.drawn = now();
+    }
+    const w = km.watch;
+    if (w && w.t0 !== null) {
+      const s = statusText();
+      if (w.statusAt === null && s !== null && s !== w.status) { w.statusAt = now(); w.text = s; }
+      const f = figText();
+      if (w.figAt === null && f && f !== w.fig) w.figAt = now();
+    }
+  };
+  new MutationObserver(check).observe(document, { childList: true, subtree: true, characterData: true });
+})();
+"""
+
+
+# --- set-up -----------------------------------------------------------------------------------------------------
+
+
+def warehouse(scale: str) -> Path:
+    """var/bench-dashboard/<scale>/warehouse.duckdb, generated and ingested once (cached)."""
+    from keurmerk.ingest import ingest
+    from keurmerk.synth import generate
+
+    root = VAR / scale
+    files, db, done = root / "files", root / "warehouse.duckdb", root / ".ingested"
+    if not (files / ".done").exists():
+        shutil.rmtree(files, ignore_errors=True)
+        started = time.perf_counter()
+        generate(scale, files)
+        (files / ".done").touch()
+        print(f"generate --scale {scale}: {number(time.perf_counter() - started, 1)} s")
+        done.unlink(missing_ok=True)
+    if not done.exists() or not db.exists():
+        for stale in (db, db.with_name(db.name + ".lock")):
+            stale.unlink(missing_ok=True)
+        started = time.perf_counter()
+        report = ingest(db, sorted(p for p in files.iterdir() if p.suffix in (".csv", ".parquet")))
+        if report.nothing_loaded:
+            raise SystemExit(f"ingest laadde niets: {report.quarantine.head(3)}")
+        done.touch()
+        print(f"ingest: {number(time.perf_counter() - started, 1)} s, {integer(report.rows_loaded)} rijen")
+    return db
+
+
+@dataclass(frozen=True)
+class Provider:
+    id: str
+    charts: int  # chart widgets on its page (the inburgering section only for inburgering providers)
+    services: int
+
+
+def providers(db: Path, count: int) -> list[Provider]:
+    """``PROVIDER`` first, then the next providers by id with invitations, ``count`` in all."""
+    from keurmerk.dashboard.provider import FilterOptions
+    from keurmerk.warehouse import open_readonly
+
+    con = open_readonly(db)
+    try:
+        ids = [
+            pid
+            for (pid,) in con.execute(
+                "SELECT DISTINCT provider_id FROM invitations ORDER BY provider_id = $p DESC, provider_id",
+                {"p": PROVIDER},
+            ).fetchall()
+        ][:count]
+        found = []
+        for pid in ids:
+            options = FilterOptions.for_provider(con, pid)
+            shown = [
+                m
+                for m in registry()
+                if m.chart != "keurmerk_table" and (m.figure.section != "inburgering" or options.has_inburgering)
+            ]
+            found.append(Provider(pid, len(shown), len(options.services)))
+        return found
+    finally:
+        con.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def without_preheat(launch: VoilaLaunch) -> VoilaLaunch:
+    """The same command line with pre-heating off (``voila_command`` always turns it on)."""
+    argv = list(launch.argv)
+    flags = [i for i, arg in enumerate(argv) if arg.startswith(("--preheat_kernel=", "--pool_size="))]
+    if len(flags) != 2:
+        raise SystemExit(f"voila_command: --preheat_kernel/--pool_size niet gevonden in {argv}")
+    for i in flags:
+        argv[i] = "--preheat_kernel=False" if argv[i].startswith("--preheat") else "--pool_size=0"
+    return dataclasses.replace(launch, argv=tuple(argv))
+
+
+# --- kernels (/proc via psutil) ---------------------------------------------------------------------------------
+
+
+def kernels(voila: psutil.Process) -> dict[str, psutil.Process]:
+    """Voilà's kernel processes by kernel id (from the connection file on their command line)."""
+    found = {}
+    for child in voila.children():
+        try:
+            match = KERNEL_ID.search(" ".join(child.cmdline()))
+        except psutil.Error:
+            continue
+        if match:
+            found[match.group(1)] = child
+    return found
+
+
+def rss_mb(process: psutil.Process) -> float:
+    try:
+        return process.memory_info().rss / 1e6
+    except psutil.Error:
+        return 0.0
+
+
+def cpu_s(process: psutil.Process) -> float:
+    try:
+        times = process.cpu_times()
+    except psutil.Error:
+        return 0.0
+    return times.user + times.system
+
+
+def chromium_cpu_s() -> float:
+    """CPU seconds used so far by the Chromium processes this script started (through Playwright's driver)."""
+    total = 0.0
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            if child.name().startswith(("chromium", "chrome", "headless_shell")):
+                total += cpu_s(child)
+    return total
+
+
+async def wait_for_pool(
+    voila: psutil.Process, size: int, log: Path, timeout: float, served: set[str]
+) -> list[psutil.Process]:
+    """Wait until Voilà logged a full pool and ``size`` kernels that served no page yet have started and gone
+    idle (their notebook waits in ``query_params()``): none used more than 3 % CPU over the last second and
+    each used at least 1 s. Kernels of closed pages are left out: they live on until culled."""
+    deadline = time.monotonic() + timeout
+    before: dict[int, float] = {}
+    while time.monotonic() < deadline:
+        pool = [k for kid, k in kernels(voila).items() if kid not in served]
+        now = {k.pid: cpu_s(k) for k in pool}
+        filled = "Kernel pool of" in log.read_text(errors="replace")
+        idle = all(pid in before and now[pid] - before[pid] < 0.03 and now[pid] >= 1.0 for pid in now)
+        if filled and len(pool) >= size and idle:
+            return pool
+        before = now
+        await asyncio.sleep(1.0)
+    raise TimeoutError(f"kernelpool niet gevuld na {timeout:.0f} s (zie {log})")
+
+
+async def wait_for_kernels(voila: psutil.Process, at_most: int, timeout: float) -> int:
+    """Wait until at most ``at_most`` kernels run; return how many run then."""
+    deadline = time.monotonic() + timeout
+    while (count := len(kernels(voila))) > at_most and time.monotonic() < deadline:
+        await asyncio.sleep(1.0)
+    return count
+
+
+class MemorySampler:
+    """Total and largest RSS of Voilà's kernels (less ``exclude``), sampled every 0,5 s in a thread."""
+
+    def __init__(self, voila: psutil.Process, exclude: set[str]) -> None:
+        self.voila, self.exclude = voila, set(exclude)
+        self.peak_total = self.peak_single = 0.0
+        self.peak_count = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            sizes = [rss_mb(k) for kid, k in kernels(self.voila).items() if kid not in self.exclude]
+            self.peak_total = max(self.peak_total, sum(sizes))
+            self.peak_single = max([self.peak_single, *sizes])
+            self.peak_count = max(self.peak_count, len(sizes))
+            self._stop.wait(0.5)
+
+    @contextmanager
+    def sampling(self) -> Iterator[MemorySampler]:
+        self._thread.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            self._thread.join()
+
+
+# --- pages ------------------------------------------------------------------------------------------------------
+
+
+def is_local(url: str) -> bool:
+    if url.startswith(("data:", "about:")):
+        return True
+    if url.startswith("blob:"):
+        url = url[len("blob:") :]
+    return urlsplit(url).hostname == "127.0.0.1"
+
+
+# What a page came to: all charts drawn, a refusal, or a finished page without the dashboard's output (Voilà
+# streams the page while the notebook runs; a cell whose output arrives after nbclient's iopub_timeout stays
+# empty).
+PAGE_STATE = """() => {
+  if (window.__km && window.__km.drawn !== null) return 'drawn';
+  if (document.querySelector('[data-km=refusal]')) return 'refused';
+  if (document.readyState === 'complete' && !document.querySelector('.jp-OutputArea-child')) return 'empty';
+  return false;
+}"""
+
+
+@dataclass
+class Visit:
+    provider: Provider
+    issued: float = 0.0  # epoch ms when the navigation was issued
+    render_ms: float | None = None
+    milestones_ms: dict[str, float] = field(default_factory=dict)  # loaded, dashboard, first (from issued)
+    kernel_id: str | None = None
+    urls: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    http_bytes: int = 0
+    http_gzip_bytes: int = 0  # estimate: every response gzip -6 compressed, as a proxy could send it
+    ws_bytes: int = 0
+    requests: int = 0
+    failure: str | None = None
+
+    def external(self) -> list[str]:
+        return [url for url in self.urls if not is_local(url)]
+
+
+def _gzipped(body: bytes) -> int:
+    return min(len(body), len(gzip.compress(body, compresslevel=6)))
+
+
+class Browser:
+    """One Chromium; each visit in a fresh context (empty cache), optionally with CDP byte counting."""
+
+    def __init__(self, chromium) -> None:
+        self.chromium = chromium
+
+    async def open(self, url: str, provider: Provider, timeout_s: float, *, count_bytes: bool = False):
+        context = await self.chromium.new_context(viewport=VIEWPORT, locale="nl-NL")
+        page = await context.new_page()
+        visit = Visit(provider)
+        page.on("request", lambda request: visit.urls.append(request.url))
+        page.on("pageerror", lambda error: visit.errors.append(str(error)))
+
+        def websocket(ws) -> None:
+            visit.urls.append(ws.url)
+            if match := WS_KERNEL_ID.search(ws.url):
+                visit.kernel_id = match.group(1)
+
+        page.on("websocket", websocket)
+        received: dict[str, int] = {}
+        if count_bytes:
+            cdp = await context.new_cdp_session(page)
+
+            def sent(event: dict) -> None:
+                if event["request"]["url"].startswith("http"):
+                    visit.requests += 1
+
+            def finished(event: dict) -> None:
+                received[event["requestId"]] = int(event.get("encodedDataLength", 0))
+
+            def frame(event: dict) -> None:
+                # binary frames (Jupyter's v1 protocol) arrive base64-encoded: count their decoded size
+                data = event["response"]["payloadData"]
+                visit.ws_bytes += len(data) * 3 // 4 if event["response"]["opcode"] == 2 else len(data.encode())
+
+            cdp.on("Network.requestWillBeSent", sent)
+            cdp.on("Network.loadingFinished", finished)
+            cdp.on("Network.webSocketFrameReceived", frame)
+            await cdp.send("Network.enable")
+        await page.add_init_script(PAGE_CLOCK % provider.charts)
+        try:
+            visit.issued = time.time() * 1000
+            await page.goto(url, wait_until="commit", timeout=timeout_s * 1000)
+            state = await (await page.wait_for_function(PAGE_STATE, timeout=timeout_s * 1000)).json_value()
+            if state != "drawn":
+                visit.failure = {"empty": "pagina zonder dashboard", "refused": "link geweigerd"}[state]
+                return context, page, visit
+            clock = await page.evaluate("window.__km")
+            visit.render_ms = clock["drawn"] - visit.issued
+            visit.milestones_ms = {k: clock[k] - visit.issued for k in MILESTONES if clock.get(k) is not None}
+            if count_bytes:
+                await page.wait_for_timeout(1000)  # trailing requests and widget messages
+                visit.http_bytes = sum(received.values())
+                for request_id, size in received.items():
+                    try:
+                        body = await cdp.send("Network.getResponseBody", {"requestId": request_id})
+                    except Exception:  # no body (redirect, 204): count as is
+                        visit.http_gzip_bytes += size
+                        continue
+                    raw = base64.b64decode(body["body"]) if body["base64Encoded"] else body["body"].encode()
+                    visit.http_gzip_bytes += max(size - len(raw), 0) + _gzipped(raw)
+        except Exception as exc:  # a session that does not complete is counted, not fatal
+            visit.failure = f"{type(exc).__name__}: {str(exc).splitlines()[0]}"
+        return context, page, visit
+
+    @staticmethod
+    async def close(context, page) -> None:
+        """Close like a visitor closing the tab: ``beforeunload`` runs (Voilà's shutdown beacon)."""
+        try:
+            await page.close(run_before_unload=True)
+            await asyncio.sleep(0.5)  # let the beacon leave before the context goes
+        finally:
+            await context.close()
+
+
+async def filter_change(page, option: str | None, timeout_s: float) -> tuple[float, float | None]:
+    """Select one dienst (``None``: none), return (browser ms until status and fig 3.1 redrawn, kernel ms)."""
+    from playwright.async_api import TimeoutError as PlaywrightTimeout
+
+    await page.evaluate("window.__km.arm()")
+    select = page.locator(".km-filter-services select")
+    await select.select_option([] if option is None else [option])
+    await page.wait_for_function("window.__km.watch.statusAt !== null", timeout=timeout_s * 1000)
+    # the chart's text changes after the status line, when its svg is redrawn; it may not change at all
+    with contextlib.suppress(PlaywrightTimeout):
+        await page.wait_for_function("window.__km.watch.figAt !== null", timeout=5000)
+    watch = await page.evaluate("window.__km.watch")
+    done = max(watch["statusAt"], watch["figAt"] or 0)
+    kernel = re.search(r"bijgewerkt in ([\d.]+) ms", watch["text"] or "")
+    return done - watch["t0"], float(kernel.group(1).replace(".", "")) if kernel else None
+
+
+# --- the run ----------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Results:
+    cold_ms: list[float] = field(default_factory=list)
+    warm_ms: list[float] = field(default_factory=list)
+    warm_milestones: dict[str, list[float]] = field(default_factory=dict)
+    change_ms: list[float] = field(default_factory=list)
+    change_kernel_ms: list[float] = field(default_factory=list)
+    http_kb: list[float] = field(default_factory=list)
+    http_gzip_kb: list[float] = field(default_factory=list)
+    ws_kb: list[float] = field(default_factory=list)
+    requests: list[int] = field(default_factory=list)
+    external: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    kernel_mb: list[float] = field(default_factory=list)  # the page's kernel right after render
+    kernel_filtered_mb: list[float] = field(default_factory=list)  # the same after the filter changes
+    cold_kernel_mb: list[float] = field(default_factory=list)
+    pool_kernel_mb: list[float] = field(default_factory=list)  # pre-heated kernels waiting in the pool
+    cpu: dict[str, list[float]] = field(default_factory=dict)  # CPU seconds per page, by process (CPU_PARTS)
+    sessions: int = 0
+    sessions_s: float = 0.0
+    sessions_done: list[float] = field(default_factory=list)
+    sessions_failed: list[str] = field(default_factory=list)
+    peak_total_mb: float = 0.0
+    peak_single_mb: float = 0.0
+    peak_kernels: int = 0
+    kernels_after: int = 0
+    kernels_after_s: float = 0.0
+    beacons_refused: int = 0
+    kernel_restarts: int = 0
+    iopub_timeouts: int = 0
+    load: list[tuple[str, tuple[float, float, float]]] = field(default_factory=list)
+
+
+def record(visit: Visit, results: Results) -> None:
+    results.external += visit.external()
+    results.page_errors += visit.errors
+
+
+def read_log(log: Path, results: Results) -> None:
+    text = log.read_text(errors="replace")
+    results.beacons_refused += len(re.findall(r"403 POST /voila/api/shutdown/\S+ \(127\.0\.0\.1\) [\d.]+ms", text))
+    results.iopub_timeouts += text.count("Timeout waiting for IOPub output")
+    results.kernel_restarts += text.count("restarting kernel")
+
+
+async def run(args: argparse.Namespace, db: Path, everyone: list[Provider], work: Path) -> Results:
+    from playwright.async_api import async_playwright
+
+    results = Results()
+    main = everyone[0]
+    secret = os.environ["KEURMERK_SECRET"].encode()
+
+    def url(launch: VoilaLaunch, provider: Provider) -> str:
+        return link_url(launch.url, "aanbieder", make_token(provider.id, secret=secret))
+
+    def command(pool_size: int) -> VoilaLaunch:
+        launch = voila_command(
+            db,
+            free_port(),
+            dashboards_dir=dashboards,
+            pool_size=pool_size,
+            cull_idle_timeout=args.cull,
+            cull_interval=10,
+            environ=os.environ,
+        )
+        return dataclasses.replace(launch, argv=launch.argv + tuple(args.voila_arg))
+
+    dashboards = work / "dashboards"
+    dashboards.mkdir()
+    shutil.copy(NOTEBOOK, dashboards / NOTEBOOK.name)
+    timeout = args.timeout
+    async with async_playwright() as playwright:
+        browser = Browser(await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS))
+        results.load.append(("start", os.getloadavg()))
+
+        # 1. cold: no pre-heated kernels; the kernel starts with the request
+        cold = without_preheat(command(1))
+        log = work / "voila-cold.log"
+        with log.open("w") as out, running(cold, log=out, timeout=120) as process:
+            voila = psutil.Process(process.pid)
+            for i in range(args.repeat):
+                context, page, visit = await browser.open(url(cold, main), main, timeout)
+                if visit.failure:
+                    raise SystemExit(f"koude weergave mislukt: {visit.failure} (zie {log})")
+                results.cold_ms.append(visit.render_ms)
+                if (kernel := kernels(voila).get(visit.kernel_id)) is not None:
+                    results.cold_kernel_mb.append(rss_mb(kernel))
+                    results.cpu.setdefault("cold", []).append(cpu_s(kernel))
+                record(visit, results)
+                await browser.close(context, page)
+                print(f"koud {i + 1}/{args.repeat}: {integer(round(visit.render_ms))} ms", flush=True)
+        read_log(log, results)
+
+        # 2.-6. pre-heated pool
+        launch = command(args.pool)
+        log = work / "voila-pool.log"
+        served: set[str] = set()
+        with log.open("w") as out, running(launch, log=out, timeout=120) as process:
+            voila = psutil.Process(process.pid)
+            started = time.perf_counter()
+            pool = await wait_for_pool(voila, args.pool, log, timeout, served)
+            print(f"pool van {args.pool} gevuld en stil na {number(time.perf_counter() - started, 1)} s", flush=True)
+            results.pool_kernel_mb += [rss_mb(k) for k in pool]
+            results.cpu["prepare"] = [cpu_s(k) for k in pool]
+            for i in range(args.repeat):
+                if i:
+                    pool = await wait_for_pool(voila, args.pool, log, timeout, served)
+                before = {k.pid: cpu_s(k) for k in pool} | {"voila": cpu_s(voila), "chromium": chromium_cpu_s()}
+                context, page, visit = await browser.open(url(launch, main), main, timeout, count_bytes=True)
+                results.cpu.setdefault("voila", []).append(cpu_s(voila) - before["voila"])
+                results.cpu.setdefault("chromium", []).append(chromium_cpu_s() - before["chromium"])
+                if (kernel := kernels(voila).get(visit.kernel_id)) is not None and kernel.pid in before:
+                    results.cpu.setdefault("open", []).append(cpu_s(kernel) - before[kernel.pid])
+                if visit.failure:
+                    raise SystemExit(f"voorverwarmde weergave mislukt: {visit.failure} (zie {log})")
+                served.add(visit.kernel_id)
+                results.warm_ms.append(visit.render_ms)
+                for key, value in visit.milestones_ms.items():
+                    results.warm_milestones.setdefault(key, []).append(value)
+                results.http_kb.append(visit.http_bytes / 1000)
+                results.http_gzip_kb.append(visit.http_gzip_bytes / 1000)
+                results.ws_kb.append(visit.ws_bytes / 1000)
+                results.requests.append(visit.requests)
+                if (kernel := kernels(voila).get(visit.kernel_id)) is not None:
+                    results.kernel_mb.append(rss_mb(kernel))
+                if i == 0:
+                    SCREENSHOT.parent.mkdir(exist_ok=True)
+                    await page.screenshot(path=str(SCREENSHOT))
+                labels = await page.locator(".km-filter-services select option").all_text_contents()
+                for k in range(args.changes):
+                    option = labels[k % len(labels)] if len(labels) > 1 or k % 2 == 0 else None
+                    browser_ms, kernel_ms = await filter_change(page, option, timeout)
+                    results.change_ms.append(browser_ms)
+                    if kernel_ms is not None:
+                        results.change_kernel_ms.append(kernel_ms)
+                if (kernel := kernels(voila).get(visit.kernel_id)) is not None:
+                    results.kernel_filtered_mb.append(rss_mb(kernel))
+                record(visit, results)
+                await browser.close(context, page)
+                print(
+                    f"voorverwarmd {i + 1}/{args.repeat}: {integer(round(visit.render_ms))} ms, "
+                    f"filter {', '.join(integer(round(x)) for x in results.change_ms[-args.changes :])} ms",
+                    flush=True,
+                )
+
+            # 6. concurrent sessions, each for another provider
+            await wait_for_pool(voila, args.pool, log, timeout, served)
+            results.load.append(("voor sessies", os.getloadavg()))
+            chosen = [everyone[i % len(everyone)] for i in range(args.sessions)]
+            results.sessions = len(chosen)
+            sampler = MemorySampler(voila, exclude=served)  # the single pages' kernels wait to be culled
+            started = time.perf_counter()
+            with sampler.sampling():
+                opened = await asyncio.gather(*(browser.open(url(launch, p), p, timeout) for p in chosen))
+                results.sessions_s = time.perf_counter() - started
+                results.load.append(("na sessies", os.getloadavg()))
+            print(f"{len(chosen)} sessies in {number(results.sessions_s, 1)} s", flush=True)
+            for _, _, visit in opened:
+                record(visit, results)
+                if visit.failure:
+                    results.sessions_failed.append(f"{visit.provider.id}: {visit.failure}")
+                else:
+                    results.sessions_done.append(visit.render_ms)
+            results.peak_total_mb, results.peak_single_mb = sampler.peak_total, sampler.peak_single
+            results.peak_kernels = sampler.peak_count
+            await asyncio.gather(*(browser.close(context, page) for context, page, _ in opened))
+            # closed tabs: Voilà's unload beacon should shut their kernels down; failing that, culling does
+            started = time.perf_counter()
+            results.kernels_after = await wait_for_kernels(voila, args.pool, args.cull + 40)
+            results.kernels_after_s = time.perf_counter() - started
+        read_log(log, results)
+        await browser.chromium.close()
+    return results
+
+
+# --- the table --------------------------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]  # nearest rank
+
+
+def print_table(args: argparse.Namespace, results: Results, rows: int, provider: Provider) -> None:
+    extra = f"; extra Voilà-argumenten: {' '.join(args.voila_arg)}" if args.voila_arg else ""
+    table = Table(
+        title=f"Aanbiedersdashboard in Chromium via Voilà (keurmerk serve{extra}), schaal {args.scale} "
+        f"({integer(rows)} antwoordrijen), aanbieder {provider.id} ({provider.charts} grafieken)",
+        caption_justify="left",
+    )
+    for column in ("Meting", "min", "mediaan", "p95", "max", "n", "Doel (DESIGN §6)", "Gehaald"):
+        table.add_column(column, justify="left" if column in ("Meting", "Doel (DESIGN §6)") else "right")
+
+    def verdict(ok: bool | None) -> str:
+        return "" if ok is None else ("ja" if ok else "nee")
+
+    def row(label: str, values: list[float], fmt, target: str = "", ok: bool | None = None, p95: bool = False):
+        if not values:
+            table.add_row(label, "–", "–", "–", "–", "0", target, verdict(False if target else None))
+            return
+        p95_text = fmt(percentile(values, 95)) if p95 else ""
+        middle = fmt(statistics.median(values))
+        table.add_row(
+            label, fmt(min(values)), middle, p95_text, fmt(max(values)), integer(len(values)), target, verdict(ok)
+        )
+
+    def single(label: str, value: str, target: str = "", ok: bool | None = None) -> None:
+        table.add_row(label, "", value, "", "", "", target, verdict(ok))
+
+    def seconds(ms: float) -> str:
+        return number(ms / 1000, 2)
+
+    def whole(x: float) -> str:
+        return integer(round(x))
+
+    def under(values: list[float]) -> bool:
+        return bool(values) and max(values) <= TARGET_KERNEL_MB
+
+    target_s, target_mb = f"≤ {number(TARGET_RENDER_S, 0)} s", f"≤ {integer(TARGET_KERNEL_MB)} MB"
+    row("Eerste weergave, koud (geen voorverwarmde kernel), s", results.cold_ms, seconds)
+    warm_ok = bool(results.warm_ms) and statistics.median(results.warm_ms) <= TARGET_RENDER_S * 1000
+    row(f"Eerste weergave, voorverwarmd (pool {args.pool}), s", results.warm_ms, seconds, target_s, warm_ok)
+    for key, label in MILESTONES.items():
+        row(f"  waarvan tot {label}, s", results.warm_milestones.get(key, []), seconds)
+    row("Filterwijziging (1 dienst) → grafieken bijgewerkt, ms¹", results.change_ms, whole)
+    row("  waarvan in de kernel ('bijgewerkt in … ms')", results.change_kernel_ms, whole)
+    row("HTTP per pagina, over de lijn (incl. headers), kB", results.http_kb, whole)
+    row("HTTP per pagina als een proxy gzip doet (schatting), kB", results.http_gzip_kb, whole)
+    row("WebSocket ontvangen per pagina (widgetstatus), kB", results.ws_kb, whole)
+    row("HTTP-verzoeken per pagina", [float(x) for x in results.requests], whole)
+    single("Verzoeken buiten 127.0.0.1 (alle pagina's)", integer(len(results.external)), "0", not results.external)
+    row("Kernel-RSS na weergave, voorverwarmd, MB", results.kernel_mb, whole, target_mb, under(results.kernel_mb))
+    row(
+        "  na de filterwijzigingen, MB", results.kernel_filtered_mb, whole, target_mb, under(results.kernel_filtered_mb)
+    )
+    row("Kernel-RSS na weergave, koud, MB", results.cold_kernel_mb, whole, target_mb, under(results.cold_kernel_mb))
+    row("Kernel-RSS wachtend in de pool, MB", results.pool_kernel_mb, whole, target_mb, under(results.pool_kernel_mb))
+    for key, label in CPU_PARTS.items():
+        row(f"CPU-s per pagina: {label}", results.cpu.get(key, []), lambda x: number(x, 1))
+    median = {key: statistics.median(values) for key, values in results.cpu.items() if values}
+    if {"prepare", "open", "voila", "chromium"} <= median.keys():
+        server = median["prepare"] + median["open"] + median["voila"]
+        single("  per bezoek op de server (voorbereiden + openen + Voilà), CPU-s", number(server, 1))
+        # the pool's kernels were prepared before; every other session's kernel is prepared while it waits
+        n, cores = results.sessions, os.cpu_count() or 1
+        work = n * (median["open"] + median["voila"] + median["chromium"]) + max(n - args.pool, 0) * median["prepare"]
+        single(f"  ondergrens voor {n} sessies tegelijk op {cores} kernen (CPU-s / kernen), s", number(work / cores, 0))
+    done, total = len(results.sessions_done), results.sessions
+    single(
+        f"{total} sessies tegelijk (pool {args.pool}): voltooid",
+        f"{done}/{total}",
+        "alle",
+        done == total,
+    )
+    row("  eerste weergave (vanaf navigatie), s", results.sessions_done, seconds, p95=True)
+    single("  alle sessies klaar of opgegeven na, s", number(results.sessions_s, 1))
+    single("  piek totaal kernel-RSS, MB", whole(results.peak_total_mb))
+    single("  piek aantal kernels", integer(results.peak_kernels))
+    single(
+        "  grootste kernel, MB", whole(results.peak_single_mb), target_mb, results.peak_single_mb <= TARGET_KERNEL_MB
+    )
+    single(
+        f"  kernels {number(results.kernels_after_s, 0)} s na sluiten (cull {args.cull} s)",
+        integer(results.kernels_after),
+        f"≤ {args.pool} (pool)",
+        results.kernels_after <= args.pool,
+    )
+    loads = "; ".join(f"{label} {' '.join(number(x, 2) for x in load)}" for label, load in results.load)
+    notes = [
+        f"Load average (1/5/15 min), {os.cpu_count()} kernen: {loads}. Andere processen (tests, benchmarks) "
+        "draaiden tegelijk: de tijden zijn ruisgevoelig.",
+        "Eerste weergave: navigatie gestart → alle grafieken getekend, elke pagina in een nieuwe browsercontext "
+        "(lege cache). Voorverwarmd: Voilà vult de pool al 1 s na het verzoek bij, dus tijdens de weergave.",
+        "¹ Van het change-event tot statusregel én fig 3.1 opnieuw getekend, inclusief 300 ms debounce.",
+        "RSS telt gedeelde pagina's per kernel mee: het totaal overschat het geheugen iets. Kernels van eerder "
+        "gesloten pagina's tellen niet mee in de piek.",
+    ]
+    if results.beacons_refused:
+        notes.append(
+            f"Voilà weigerde {results.beacons_refused}× het afsluitbaken van een gesloten pagina (403, '_xsrf' "
+            "ontbreekt): kernels van gesloten tabbladen blijven tot cull_idle_timeout bestaan."
+        )
+    if results.kernel_restarts:
+        notes.append(
+            f"Voilà herstartte {results.kernel_restarts}× een kernel die niet opstartte (bij gelijktijdig starten: "
+            "'Address already in use', jupyter_client kiest willekeurige poorten)."
+        )
+    if results.iopub_timeouts:
+        notes.append(
+            f"Voilà meldde {results.iopub_timeouts}× 'Timeout waiting for IOPub output' (nbclient iopub_timeout, "
+            "standaard 4 s): de uitvoer van die cel ontbreekt dan op de pagina."
+        )
+    if results.sessions_failed:
+        reasons = Counter(f.split(": ", 1)[1] for f in results.sessions_failed)
+        notes.append("Niet voltooid: " + "; ".join(f"{n}× {reason}" for reason, n in reasons.most_common(3)))
+    if results.page_errors:
+        errors = Counter(e.strip()[:120] for e in results.page_errors)
+        notes.append("Paginafouten: " + "; ".join(f"{n}× {e}" for e, n in errors.most_common(3)))
+    if results.external:
+        notes.append(f"Buiten 127.0.0.1: {', '.join(sorted(set(results.external))[:5])}")
+    table.caption = "\n".join(notes)
+    Console(width=180).print(table)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", default="demo", choices=("tiny", "demo", "national", "x10"))
+    parser.add_argument("--repeat", type=int, default=3, help="first renders per mode (cold, pre-heated)")
+    parser.add_argument("--changes", type=int, default=3, help="filter changes on each pre-heated page")
+    parser.add_argument("--sessions", type=int, default=20, help="pages opened at once, one provider each")
+    parser.add_argument("--pool", type=int, default=4, help="pre-heated kernels (pool_size)")
+    parser.add_argument("--cull", type=int, default=30, help="cull_idle_timeout (s): kernels of closed pages")
+    parser.add_argument("--timeout", type=float, default=300.0, help="seconds one page may take")
+    parser.add_argument(
+        "--voila-arg",
+        action="append",
+        default=[],
+        help="extra Voilà argument, e.g. --voila-arg=--VoilaExecutor.iopub_timeout=60 (repeatable)",
+    )
+    args = parser.parse_args()
+    os.environ.setdefault("KEURMERK_SECRET", DEFAULT_SECRET)  # the server's kernels and our links share it
+
+    started = time.perf_counter()
+    db = warehouse(args.scale)
+    everyone = providers(db, max(args.sessions, 1))
+    from keurmerk.warehouse import open_readonly
+
+    con = open_readonly(db)
+    try:
+        rows = con.execute("SELECT count(*) FROM answers").fetchone()[0]
+    finally:
+        con.close()
+    with tempfile.TemporaryDirectory(prefix="run-", dir=VAR / args.scale) as tmp:
+        try:
+            results = asyncio.run(run(args, db, everyone, Path(tmp)))
+        finally:
+            for log in Path(tmp).glob("*.log"):  # Voilà's logs of the last run stay for reading
+                shutil.copy(log, VAR / args.scale / log.name)
+    print_table(args, results, rows, everyone[0])
+    print(
+        f"Totale looptijd {number(time.perf_counter() - started, 0)} s. Schermafdruk: "
+        f"{SCREENSHOT.relative_to(REPO)}; Voilà-logs: {(VAR / args.scale).relative_to(REPO)}/voila-*.log"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,265 @@
+"""Static reports for every provider: wall time, time per provider and where it goes, HTML and PDF.
+
+    .venv/bin/python bench/reports.py [--scale national] [--period 2020] [--workers 2] [--pdf-sample 20]
+
+Set-up, cached under var/bench-reports/ (minutes the first time): the scale generated (var/bench-reports/<scale>/),
+ingested into var/bench-reports/<scale>.duckdb with its benchmark cube stored (what a publication does).
+
+Then, in one run:
+
+1. HTML for every provider of the period: ``keurmerk.report.write_all`` (worker processes, one batch query per
+   chunk of providers, the benchmark cube shared, the Vega runtime inlined once per file) — wall time, reports
+   per second, and per provider the time of each stage, summed over all providers (CPU seconds in the workers)
+   and as a median;
+2. the chart stage per chart kind (what a report's ~30 charts cost, and which kinds dominate);
+3. PDF for a sample of ``--pdf-sample`` providers (headless Chromium, two passes for the page numbers of the
+   contents), and the time for all providers extrapolated from it (labelled as such);
+4. the alternatives the design chose against, measured on one provider: loading one provider's cube per query
+   (``CubeSource.load``) instead of one query per chunk, and drawing the charts as SVG in Python
+   (``vl_convert.vegalite_to_svg``) instead of in the reader's browser.
+
+Target (DESIGN §6): HTML for all providers ≤ 60 s on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from keurmerk.formatting import integer, number
+from keurmerk.report.batch import STAGES, BatchResult, write_all
+
+VAR = Path("var/bench-reports")
+STAGE_LABELS = {
+    "load": "eigen cubes laden (één query per groep aanbieders)",
+    "compute": "cijfers berekenen (compute_all)",
+    "charts": "grafieken bouwen (Altair, chart_for)",
+    "specs": "grafieken naar Vega-Lite (to_spec)",
+    "html": "HTML samenstellen",
+    "write": "bestand schrijven",
+    "pdf": "PDF printen (Chromium, 2 passen)",
+}
+console = Console(width=None if os.isatty(1) else 150)
+
+
+def warehouse(scale: str) -> Path:
+    """var/bench-reports/<scale>.duckdb: generated, ingested and with its benchmark cube stored (cached)."""
+    from keurmerk.ingest import ingest
+    from keurmerk.metrics import store_cube
+    from keurmerk.metrics.source import _stored_cube_is_fresh
+    from keurmerk.synth import generate
+    from keurmerk.warehouse import open_readonly, writer
+
+    files_dir, db = VAR / scale, VAR / f"{scale}.duckdb"
+    if not (files_dir / ".done").exists():
+        shutil.rmtree(files_dir, ignore_errors=True)
+        started = time.perf_counter()
+        generate(scale, files_dir)
+        console.print(f"generate --scale {scale}: {time.perf_counter() - started:.1f} s")
+        (files_dir / ".done").touch()
+    if not db.exists():
+        started = time.perf_counter()
+        files = sorted(p for p in files_dir.iterdir() if p.suffix in (".csv", ".parquet"))
+        report = ingest(db, files)
+        if report.quarantine.height:
+            db.unlink()
+            raise SystemExit(f"ingest zette {report.quarantine.height} rijen in quarantaine")
+        console.print(f"ingest: {time.perf_counter() - started:.1f} s")
+    with open_readonly(db) as con:
+        fresh = _stored_cube_is_fresh(con)
+    if not fresh:
+        with writer(db) as con:
+            store_cube(con)
+    return db
+
+
+def _run(
+    db: Path, period: int, out: Path, fmt: str, workers: int, providers: list[str] | None = None, label: str = ""
+) -> BatchResult:
+    columns = [
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    ]
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(label or f"{fmt.upper()}-rapporten", total=None)
+
+        def step(done: int, total: int, provider_id: str, ok: bool) -> None:
+            progress.update(task, completed=done, total=total, description=f"{label} {provider_id}")
+
+        return write_all(db, period, out=out, fmt=fmt, workers=workers, providers=providers, progress=step)
+
+
+def _stage_table(result: BatchResult, title: str, extrapolate_to: int | None = None) -> Table:
+    """Per stage: seconds summed over all reports (CPU of the workers; wall for the PDF stage), median per
+    report, share; then wall times: measured, and what the CPU seconds give on idle cores."""
+    ok = result.written
+    table = Table(title=title)
+    for column in ("stap", "totaal (s)", "per rapport, mediaan (ms)", "aandeel"):
+        table.add_column(column, justify="left" if column == "stap" else "right")
+    totals = {s: sum(r.timings.get(s, 0.0) for r in ok) for s in STAGES}
+    grand = sum(totals.values()) or 1.0
+    for stage in STAGES:
+        if not totals[stage]:
+            continue
+        median = statistics.median(r.timings.get(stage, 0.0) for r in ok) * 1000
+        label = STAGE_LABELS[stage] + (" [wand]" if stage == "pdf" else " [CPU]")
+        table.add_row(label, number(totals[stage], 1), number(median, 0), f"{number(100 * totals[stage] / grand, 0)}%")
+    per_report = [sum(r.timings.get(s, 0.0) for s in STAGES) for r in ok]
+    table.add_row("[bold]samen[/]", number(grand, 1), number(statistics.median(per_report) * 1000, 0), "100%")
+    setup = max(result.setup.values(), default=0.0)
+    table.add_section()
+    table.add_row("opstart per worker (proces, imports, benchmarkcube) [wand]", number(setup, 1), "", "")
+    table.add_row(
+        f"wandtijd gemeten ({result.workers} workers; machine gedeeld met andere processen)",
+        number(result.seconds, 1),
+        number(1000 * result.seconds / max(1, len(ok)), 0),
+        "",
+    )
+    expected = setup + grand / result.workers
+    table.add_row(
+        f"[bold]wandtijd verwacht op {result.workers} vrije cores (samen / workers + opstart)[/]",
+        f"[bold]{number(expected, 1)}[/]",
+        "",
+        "",
+    )
+    table.add_row("rapporten gemaakt / mislukt", f"{integer(len(ok))} / {integer(len(result.failures))}", "", "")
+    sizes = [r.bytes for r in ok]
+    if sizes:
+        table.add_row("bestandsgrootte, mediaan (kB)", "", number(statistics.median(sizes) / 1000, 0), "")
+    if extrapolate_to and ok:
+        estimate = setup + grand / len(ok) * extrapolate_to / result.workers
+        table.add_row(
+            f"[italic]geëxtrapoleerd naar {integer(extrapolate_to)} rapporten ({result.workers} workers)[/]",
+            f"[italic]≈ {number(estimate, 0)}[/]",
+            "",
+            "",
+        )
+    return table
+
+
+def _kind_table(result: BatchResult) -> Table:
+    seconds: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    for r in result.written:
+        for key, value in r.timings.items():
+            kind = key.partition(":")[2]
+            if key.startswith("kind:"):
+                seconds[kind] = seconds.get(kind, 0.0) + value
+            elif key.startswith("count:"):
+                counts[kind] = counts.get(kind, 0) + int(value)
+    reports = max(1, len(result.written))
+    table = Table(title="Grafieken per soort (chart_for + to_spec, CPU), over alle rapporten")
+    for column in ("soort", "grafieken per rapport", "totaal (s)", "per grafiek (ms)"):
+        table.add_column(column, justify="left" if column == "soort" else "right")
+    for kind, total in sorted(seconds.items(), key=lambda kv: -kv[1]):
+        count = counts.get(kind, 0)
+        table.add_row(kind, number(count / reports, 1), number(total, 1), number(1000 * total / max(1, count), 1))
+    return table
+
+
+def _alternatives(db: Path, period: int, provider_id: str) -> Table:
+    """One provider: per-provider cube query vs chunk query; SVG in Python vs the browser."""
+    import vl_convert
+
+    from keurmerk.metrics import Cube, CubeSource
+    from keurmerk.policy import load_policy
+    from keurmerk.report import chart_specs, report_data
+    from keurmerk.report.loader import ProviderCubes, providers_in_period
+    from keurmerk.warehouse import open_readonly
+
+    table = Table(title=f"Alternatieven, gemeten op één aanbieder ({provider_id})")
+    for column in ("wat", "tijd (ms)"):
+        table.add_column(column, justify="left" if column == "wat" else "right")
+    with open_readonly(db) as con:
+        benchmark = Cube.load(con)
+        ids = [p.provider_id for p in providers_in_period(con, period)]
+        started = time.perf_counter()
+        CubeSource.load(con, provider_id, benchmark=benchmark)
+        table.add_row(
+            "eigen cube per aanbieder (CubeSource.load, alle perioden)",
+            number(1000 * (time.perf_counter() - started), 0),
+        )
+        chunk = ids[:16]
+        started = time.perf_counter()
+        cubes = ProviderCubes.load(con, period, chunk, benchmark)
+        table.add_row(
+            f"eigen cubes van {len(chunk)} aanbieders in één query, per aanbieder",
+            number(1000 * (time.perf_counter() - started) / len(chunk), 0),
+        )
+        provider = next(p for p in providers_in_period(con, period) if p.provider_id == provider_id)
+        if provider_id not in cubes:
+            cubes = ProviderCubes.load(con, period, [provider_id], benchmark)
+        data = report_data(cubes.source(provider_id), provider, period, load_policy())
+    specs = chart_specs(data)
+    vl_convert.vegalite_to_svg(next(iter(specs.values())))  # first call starts the engine
+    started = time.perf_counter()
+    for spec in specs.values():
+        vl_convert.vegalite_to_svg(spec)
+    svg = time.perf_counter() - started
+    table.add_row(f"{len(specs)} grafieken als SVG in Python (vl_convert), per rapport", number(1000 * svg, 0))
+    table.add_row("dezelfde grafieken: Vega-runtime inline, getekend in de browser van de lezer", "0")
+    return table
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", default="national")
+    parser.add_argument("--period", type=int, default=None, help="standaard: de periode met de meeste aanbieders")
+    parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
+    parser.add_argument("--pdf-sample", type=int, default=20)
+    parser.add_argument("--keep", type=Path, default=None, help="schrijf de rapporten hierheen (anders tijdelijk)")
+    args = parser.parse_args()
+
+    db = warehouse(args.scale)
+    from keurmerk.warehouse import open_readonly
+
+    with open_readonly(db) as con:
+        per_period = con.execute(
+            "SELECT period, count(DISTINCT provider_id) FROM invitations GROUP BY period ORDER BY 2 DESC, 1 DESC"
+        ).fetchall()
+        load = os.getloadavg()[0]
+    period = args.period or per_period[0][0]
+    providers = dict(per_period)[period]
+    console.print(
+        f"Schaal {args.scale}, periode {period}: {integer(providers)} aanbieders; {args.workers} workers; "
+        f"{os.cpu_count()} cores; belasting vooraf {number(load, 1)}"
+    )
+    with tempfile.TemporaryDirectory(dir=VAR) as tmp:
+        out = args.keep or Path(tmp)
+        html = _run(db, period, out / "html", "html", args.workers, label="HTML")
+        console.print(_stage_table(html, f"HTML voor alle {integer(providers)} aanbieders (doel ≤ 60 s op 2 cores)"))
+        console.print(_kind_table(html))
+        for failure in html.failures[:10]:
+            console.print(f"[red]mislukt[/] {failure.provider_id}: {failure.error}")
+        if args.pdf_sample:
+            sample = [r.provider_id for r in html.written][:: max(1, len(html.written) // args.pdf_sample)]
+            sample = sample[: args.pdf_sample]
+            pdf = _run(db, period, out / "pdf", "pdf", args.workers, providers=sample, label="PDF")
+            console.print(
+                _stage_table(pdf, f"PDF voor {integer(len(sample))} aanbieders (steekproef)", extrapolate_to=providers)
+            )
+            pages = []
+            from keurmerk.report.pdf import page_count
+
+            for r in pdf.written[:5]:
+                pages.append(page_count(r.path.read_bytes()))
+            if pages:
+                console.print(f"Pagina's per PDF (eerste {len(pages)}): {', '.join(map(str, pages))}")
+        console.print(_alternatives(db, period, html.written[len(html.written) // 2].provider_id))
+    console.print(f"Belasting van de machine na afloop: {number(os.getloadavg()[0], 1)} (andere processen tellen mee)")
+
+
+if __name__ == "__main__":
+    main()

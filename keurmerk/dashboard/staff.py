@@ -1,0 +1,840 @@
+"""The staff page (benchmarkverkenner): every provider at once, for Blik op Werk staff only.
+
+``StaffApp.prepare()`` runs in a pre-heated kernel before anyone asks: imports, the read-only warehouse connection,
+and a warm-up of every code path on a small made-up data set (no warehouse data). ``StaffApp.open(params)`` then
+verifies the signed link: only a *staff* token opens the page; anyone else gets a refusal, and the warehouse is
+not read at all. After verification the kernel aggregates the warehouse into :class:`StatusCells` (seconds at
+national scale) and builds the page; a filter change then recomputes all providers in one pass
+(:func:`keurmerk.metrics.status.status_table`).
+
+The page: the distribution of providers on every headline figure (grade, response, promotor score, share
+satisfied per aspect, the results' success rate) against the benchmark and the norms; a sortable, searchable
+table of all providers whose names open each provider's dashboard (staff link); trends over the periods,
+nationally and per dienst, with the providers that changed most; and the providers under or near a norm.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from functools import cached_property, lru_cache
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import duckdb
+import ipywidgets as widgets
+import polars as pl
+import traitlets
+
+from keurmerk import formatting
+from keurmerk.access import QUERY_PARAMETER, AccessDenied, link_url, verify
+from keurmerk.catalog import catalog
+from keurmerk.charts import ChartWidget, to_spec
+from keurmerk.charts.staff import Reference, aspect_distribution, provider_distribution, trend_chart
+from keurmerk.dashboard import html
+from keurmerk.dashboard.provider import Debouncer
+from keurmerk.filters import Filters
+from keurmerk.metrics import texts
+from keurmerk.metrics.status import (
+    STATUS_LABELS,
+    WATCH_LABELS,
+    StatusCells,
+    aspect_values,
+    headline_form,
+    movers,
+    search_key,
+    status_table,
+    trend_frame,
+    watch_list,
+)
+from keurmerk.policy import Policy, load_policy
+from keurmerk.warehouse import open_readonly
+
+__all__ = ["StaffApp", "StaffExplorer", "StaffTable", "provider_link", "table_rows"]
+
+DASHBOARD = "aanbieder"  # the provider dashboard notebook staff links open
+STAFF_ONLY = "Deze pagina is alleen voor medewerkers van Blik op Werk. Open haar met uw medewerkerslink."
+LINK_BASE = ""  # links relative to the server root: "/voila/render/aanbieder.ipynb?…", whatever the host
+
+# Dutch formatting (Babel) costs ~50 µs a number; the table formats thousands of them per filter change, from few
+# distinct values (one decimal): remember them.
+number = lru_cache(maxsize=8192)(formatting.number)
+percent = lru_cache(maxsize=8192)(formatting.percent)
+integer = lru_cache(maxsize=8192)(formatting.integer)
+
+# --- the sortable table (anywidget: sorting, searching and selecting happen in the browser) ---------------------
+
+_TABLE_ESM = r"""
+function plain(text) {
+  return (text || "").normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+}
+
+function render({ model, el }) {
+  el.classList.add("km-staff-table");
+  const bar = document.createElement("div");
+  bar.className = "km-table-bar";
+  const search = document.createElement("input");
+  search.type = "search";
+  search.className = "km-search";
+  search.placeholder = "Zoek een aanbieder op naam";
+  search.setAttribute("aria-label", "Zoek een aanbieder op naam");
+  const count = document.createElement("span");
+  count.className = "km-count";
+  bar.append(search, count);
+  const wrap = document.createElement("div");
+  wrap.className = "km-table-wrap";
+  const table = document.createElement("table");
+  table.className = "km-table km-sortable";
+  table.dataset.km = "staff-table";
+  wrap.append(table);
+  el.append(bar, wrap);
+  search.value = model.get("query");
+
+  search.addEventListener("input", () => {
+    model.set("query", search.value);
+    model.save_changes();
+  });
+
+  function sortRows(rows, key, descending) {
+    return rows.slice().sort((a, b) => {
+      const x = a.sort[key], y = b.sort[key];
+      if (x === null || x === undefined) return (y === null || y === undefined) ? plain(a.name).localeCompare(plain(b.name), "nl") : 1;
+      if (y === null || y === undefined) return -1;
+      let c = typeof x === "string" ? x.localeCompare(y, "nl") : x - y;
+      if (descending) c = -c;
+      return c || plain(a.name).localeCompare(plain(b.name), "nl");
+    });
+  }
+
+  function draw() {
+    const columns = model.get("columns");
+    const rows = model.get("rows");
+    const key = model.get("sort_by");
+    const descending = model.get("descending");
+    const query = plain(model.get("query"));
+    const selected = model.get("selected");
+    if (search.value !== model.get("query")) search.value = model.get("query");
+    const shown = sortRows(rows.filter((r) => !query || plain(r.name).includes(query)), key, descending);
+
+    const head = document.createElement("thead");
+    const hr = document.createElement("tr");
+    for (const column of columns) {
+      const th = document.createElement("th");
+      th.dataset.key = column.key;
+      th.className = "km-sort" + (column.align === "left" ? " km-left" : "");
+      if (column.title) th.title = column.title;
+      const active = column.key === key;
+      th.setAttribute("aria-sort", active ? (descending ? "descending" : "ascending") : "none");
+      th.textContent = column.label + (active ? (descending ? " ▼" : " ▲") : "");
+      th.addEventListener("click", () => {
+        if (model.get("sort_by") === column.key) {
+          model.set("descending", !model.get("descending"));
+        } else {
+          model.set("sort_by", column.key);
+          model.set("descending", Boolean(column.descending_first));
+        }
+        model.save_changes();
+      });
+      hr.append(th);
+    }
+    head.append(hr);
+
+    const body = document.createElement("tbody");
+    for (const row of shown) {
+      const tr = document.createElement("tr");
+      tr.dataset.id = row.id;
+      if (row.id === selected) tr.classList.add("km-selected");
+      for (const column of columns) {
+        const td = document.createElement("td");
+        if (column.align === "left") td.classList.add("km-left");
+        const cls = row.classes && row.classes[column.key];
+        if (cls) td.classList.add(...cls.split(" "));
+        const title = row.titles && row.titles[column.key];
+        if (title) td.title = title;
+        if (column.key === "name" && row.link) {
+          const a = document.createElement("a");
+          a.href = row.link;
+          a.target = "_blank";
+          a.rel = "noopener noreferrer";
+          a.textContent = row.name;
+          a.title = "Open het dashboard van " + row.name;
+          td.append(a);
+        } else {
+          td.textContent = row.cells[column.key] ?? "–";
+        }
+        tr.append(td);
+      }
+      tr.addEventListener("click", (event) => {
+        if (event.target.closest("a")) return;
+        model.set("selected", row.id);
+        model.save_changes();
+      });
+      body.append(tr);
+    }
+    table.replaceChildren(head, body);
+    count.textContent = shown.length + " van " + rows.length + " aanbieders";
+    el.dataset.shown = String(shown.length);
+  }
+
+  const events = ["change:rows", "change:columns", "change:sort_by", "change:descending", "change:query",
+                  "change:selected"];
+  for (const e of events) model.on(e, draw);
+  draw();
+  return () => { for (const e of events) model.off(e, draw); };
+}
+
+export default { render };
+"""
+
+_TABLE_CSS = """
+.km-staff-table { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif; color: #1f2933; }
+.km-staff-table .km-table-bar { display: flex; gap: 16px; align-items: center; margin: 6px 0; }
+.km-staff-table .km-search { width: 320px; padding: 5px 8px; font-size: 14px; border: 1px solid #9aa3ab; border-radius: 3px; }
+.km-staff-table .km-count { color: #52606d; font-size: 13px; }
+.km-staff-table .km-table-wrap { max-height: 560px; overflow: auto; border: 1px solid #e4e7eb; }
+.km-staff-table table { border-collapse: collapse; font-size: 13px; width: 100%; }
+.km-staff-table th, .km-staff-table td { padding: 4px 8px; border-bottom: 1px solid #e4e7eb; text-align: right; white-space: nowrap; }
+.km-staff-table .km-left { text-align: left; }
+.km-staff-table thead th { position: sticky; top: 0; background: #f5f7fa; cursor: pointer; user-select: none; vertical-align: bottom; z-index: 1; }
+.km-staff-table thead th:hover { background: #e4ecf3; }
+.km-staff-table tbody tr { cursor: pointer; }
+.km-staff-table tbody tr:hover { background: #f5f9fc; }
+.km-staff-table tbody tr.km-selected { background: #e1eef7; }
+.km-staff-table a { color: #005a8c; text-decoration: none; font-weight: 600; }
+.km-staff-table a:hover { text-decoration: underline; }
+.km-staff-table .km-yes { color: #1e7b34; font-weight: 600; }
+.km-staff-table .km-no { color: #c0392b; font-weight: 600; }
+.km-staff-table .km-muted { color: #52606d; }
+.km-staff-table .km-up { color: #1e7b34; }
+.km-staff-table .km-down { color: #c0392b; }
+.km-staff-table .km-sig { font-weight: 700; }
+"""
+
+
+class StaffTable(anywidget.AnyWidget):
+    """A sortable, searchable table of providers. The rows carry display texts and sort keys; sorting and the
+    name search run in the browser (instant for 500 rows), the state is synced back (``sort_by``, ``descending``,
+    ``query``, ``selected``). The kernel only reads ``selected``, and checks it against the provider ids it sent."""
+
+    _esm = _TABLE_ESM
+    _css = _TABLE_CSS
+
+    columns = traitlets.List().tag(sync=True)
+    rows = traitlets.List().tag(sync=True)
+    sort_by = traitlets.Unicode("name").tag(sync=True)
+    descending = traitlets.Bool(False).tag(sync=True)
+    query = traitlets.Unicode("").tag(sync=True)
+    selected = traitlets.Unicode("").tag(sync=True)
+
+
+# column key, label, alignment, hover text, sort descending on the first click
+COLUMNS: tuple[tuple[str, str, str, str, bool], ...] = (
+    ("name", "Aanbieder", "left", "Klik op de naam om het dashboard van de aanbieder te openen", False),
+    ("completed", "Ingevuld", "right", "Volledig ingevulde vragenlijsten", True),
+    ("response", "Respons", "right", "Ingevuld gedeeld door de netto steekproef", True),
+    ("grade", "Cijfer", "right", "Gemiddeld rapportcijfer", True),
+    (
+        "corrected",
+        "Gecorr.",
+        "right",
+        "Gecorrigeerd cijfer: elk cijfer onder de correctiegrens telt als die grens",
+        True,
+    ),
+    ("diff", "Verschil", "right", "Verschil met alle deelnemers; * = significant (95%-interval)", True),
+    ("trend", "Trend", "right", "Verandering van het cijfer ten opzichte van de vorige periode", True),
+    ("norm", "Tevredenheid", "left", "Voldoet aan de norm, en op welk gemiddelde", False),
+    ("publication", "Publicatie (dienst)", "left", "Per dienst: wordt het cliëntcijfer gepubliceerd?", False),
+    ("success", "Succes", "right", "Succesvol afgeronde trajecten als deel van de voltooide", True),
+    ("results", "Resultaten", "left", "Elke dienst haalt de drempel voor succesvol afgeronde trajecten", False),
+    ("status", "Keurmerk", "left", "Beide normen samen", False),
+    ("commissioner", "Opdrachtg.", "right", "Rapportcijfer van opdrachtgevers", True),
+)
+
+_STATUS_ORDER = {"not_met": 0, "incomplete": 1, "met": 2}
+_STATUS_CLASS = {"met": "km-yes", "not_met": "km-no", "incomplete": "km-muted"}
+
+
+def provider_link(token: str, provider_id: str) -> str:
+    """The staff link to one provider's dashboard (the provider dashboard accepts ``aanbieder=`` for staff)."""
+    return link_url(LINK_BASE, DASHBOARD, token, aanbieder=provider_id)
+
+
+def _signed(value: float | None) -> str:
+    if value is None:
+        return "–"
+    text = number(abs(value))
+    return f"+{text}" if value > 0 else (f"−{text}" if value < 0 else text)
+
+
+def _norm_cell(r: dict[str, Any], policy: Policy) -> tuple[str, str, str]:
+    """(text, class, hover) of the satisfaction norm."""
+    if r["norm_met"] is None:
+        return "geen cijfers", "km-muted", ""
+    basis = "cijfer" if r["norm_basis"] == "raw" else "gecorrigeerd"
+    failing = "; ".join(
+        f"{f['block']}, {f['label']}: {number(f['grade'])} (gecorrigeerd {number(f['corrected_grade'])}) "
+        f"< {number(f['norm'])}"
+        for f in (r["norm_failing"] or [])
+    )
+    if r["norm_met"]:
+        return f"voldoet ({basis})", "km-yes", failing
+    return "voldoet niet", "km-no", failing
+
+
+def table_rows(status: pl.DataFrame, token: str, policy: Policy) -> list[dict[str, Any]]:
+    """The staff table's rows: Dutch display texts, sort keys, classes and hover texts per column."""
+    rows = []
+    for r in status.iter_rows(named=True):
+        norm_text, norm_class, norm_title = _norm_cell(r, policy)
+        publication = r["publication"] or []
+        success_title = "; ".join(
+            f"{x['label']}: {percent(x['success_pct'])}{' *' if x['significant'] else ''} (alle deelnemers "
+            f"{percent(x['bench_success_pct'])}; drempel {percent(x['threshold'], 0)}; "
+            f"{integer(x['completed_trajectories'])} trajecten)"
+            for x in (r["results"] or [])
+        )
+        results_text = {True: "voldoet", False: "voldoet niet", None: "geen gegevens"}[r["results_met"]]
+        trend_text = {"up": "↑", "down": "↓", "flat": "→"}.get(r["trend"] or "", "")
+        trend = f"{trend_text} {_signed(r['grade_change'])}" if r["grade_change"] is not None else "–"
+        diff = _signed(r["grade_diff"]) + (" *" if r["grade_significant"] else "")
+        diff_class = ""
+        if r["grade_significant"] and r["grade_diff"]:
+            diff_class = "km-sig " + ("km-up" if r["grade_diff"] > 0 else "km-down")
+        name = r["provider_name"] or r["provider_id"]
+        rows.append(
+            {
+                "id": r["provider_id"],
+                "name": name,
+                "link": provider_link(token, r["provider_id"]),
+                "cells": {
+                    "name": name,
+                    "completed": integer(r["completed"]),
+                    "response": percent(r["response_pct"]),
+                    "grade": number(r["grade"]),
+                    "corrected": number(r["corrected_grade"]),
+                    "diff": diff if r["grade_diff"] is not None else "–",
+                    "trend": trend,
+                    "norm": norm_text,
+                    "publication": " · ".join(
+                        f"{p['service']} {'ja' if p['published'] else 'nee'}" for p in publication
+                    )
+                    or "–",
+                    "success": percent(r["success_pct"]),
+                    "results": results_text,
+                    "status": STATUS_LABELS[r["status"]],
+                    "commissioner": number(r["commissioner_grade"]),
+                },
+                "sort": {
+                    "name": search_key(name),
+                    "completed": r["completed"],
+                    "response": r["response_pct"],
+                    "grade": r["grade"],
+                    "corrected": r["corrected_grade"],
+                    "diff": r["grade_diff"],
+                    "trend": r["grade_change"],
+                    "norm": None
+                    if r["norm_met"] is None
+                    else (2 if r["norm_met"] and r["norm_basis"] == "raw" else 1 if r["norm_met"] else 0),
+                    "publication": r["unpublished_services"],
+                    "success": r["success_pct"],
+                    "results": None if r["results_met"] is None else int(r["results_met"]),
+                    "status": _STATUS_ORDER[r["status"]],
+                    "commissioner": r["commissioner_grade"],
+                },
+                "classes": {
+                    "norm": norm_class,
+                    "results": {True: "km-yes", False: "km-no", None: "km-muted"}[r["results_met"]],
+                    "status": _STATUS_CLASS[r["status"]],
+                    "diff": diff_class,
+                    "trend": {"up": "km-up", "down": "km-down"}.get(r["trend"] or "", ""),
+                },
+                "titles": {
+                    "norm": norm_title,
+                    "publication": "; ".join(
+                        f"{p['label']}: {'gepubliceerd' if p['published'] else 'niet gepubliceerd'} "
+                        f"({integer(p['completed'])} ingevuld, respons {percent(p['response_pct'])})"
+                        for p in publication
+                    ),
+                    "success": success_title,
+                    "grade": f"95%-interval {number(r['ci_low'])} – {number(r['ci_high'])}; n = {integer(r['n'])}"
+                    if r["ci_low"] is not None
+                    else "",
+                    "diff": f"alle deelnemers: {number(r['bench_grade'])}",
+                },
+            }
+        )
+    return rows
+
+
+# --- small HTML pieces ------------------------------------------------------------------------------------------
+
+STAFF_STYLE = """
+<style>
+.km-grid { display: flex; flex-wrap: wrap; gap: 8px 24px; }
+.km-summary { font-size: 15px; margin: 6px 0 2px; }
+.km-summary b { font-weight: 600; }
+.km-detail { border-left: 3px solid #005a8c; padding: 6px 12px; margin: 10px 0; background: #f8fafc; max-width: 1100px; }
+.km-detail a { color: #005a8c; font-weight: 600; }
+.km-tag { display: inline-block; padding: 0 6px; border-radius: 3px; font-size: 12px; font-weight: 600; }
+.km-tag-under { background: #fdecea; color: #a93226; }
+.km-tag-near { background: #fff4e0; color: #8a5a00; }
+.km-tag-incomplete { background: #eef0f2; color: #52606d; }
+.km-table td.km-left, .km-table th.km-left { text-align: left; }
+.km-table a { color: #005a8c; font-weight: 600; text-decoration: none; }
+</style>
+"""
+
+
+def _summary(status: pl.DataFrame, filters: Filters) -> str:
+    counts = dict(status.group_by("status").len().iter_rows())
+    parts = [f"<b>{integer(status.height)}</b> aanbieders in deze selectie"]
+    for key in ("met", "not_met", "incomplete"):
+        if counts.get(key):
+            parts.append(f'<span class="{_STATUS_CLASS[key]}">{integer(counts[key])} {STATUS_LABELS[key]}</span>')
+    form = catalog().form(headline_form(filters)).label.lower()
+    return (
+        f'<div class="km-page"><div class="km-summary" data-km="summary">{" · ".join(parts)}</div>'
+        f'<div class="km-note">Cijfer, respons en promotor score zijn die van {html.escape(form)}; '
+        "de Keurmerkstatus combineert de tevredenheidsnorm (alle groepen) en de resultatennorm.</div></div>"
+    )
+
+
+def _watch_html(status: pl.DataFrame, token: str, limit: int = 60) -> str:
+    shown = watch_list(status)
+    if shown.is_empty():
+        return html.note("Geen aanbieders onder of dicht bij een norm in deze selectie.")
+    rows = []
+    for r in shown.head(limit).iter_rows(named=True):
+        tag = f'<span class="km-tag km-tag-{r["watch"]}">{html.escape(WATCH_LABELS[r["watch"]])}</span>'
+        name = html.escape(r["provider_name"] or r["provider_id"])
+        link = html.escape(provider_link(token, r["provider_id"]), quote=True)
+        rows.append(
+            f'<tr><td><a href="{link}" target="_blank" rel="noopener noreferrer">{name}</a></td>'
+            f'<td class="km-left">{tag}</td><td>{number(r["grade"])}</td><td>{number(r["corrected_grade"])}</td>'
+            f'<td>{percent(r["success_pct"])}</td><td class="km-left">{html.escape("; ".join(r["watch_reasons"] or []))}'
+            "</td></tr>"
+        )
+    more = (
+        f"<div class='km-note'>En nog {integer(shown.height - limit)} aanbieders.</div>" if shown.height > limit else ""
+    )
+    return (
+        '<table class="km-table" data-km="watch"><thead><tr><th>Aanbieder</th><th class="km-left">Signaal</th>'
+        '<th>Cijfer</th><th>Gecorrigeerd</th><th>Succes</th><th class="km-left">Waarom</th></tr></thead><tbody>'
+        + "".join(rows)
+        + "</tbody></table>"
+        + more
+    )
+
+
+def _movers_html(status: pl.DataFrame, token: str, policy: Policy) -> str:
+    moved = movers(status, policy)
+    if moved.is_empty():
+        return html.note(
+            "Geen vorige periode om mee te vergelijken, of geen aanbieder met genoeg respondenten in beide periodes."
+        )
+    parts = []
+    for direction, heading in (("up", "Grootste stijgers"), ("down", "Grootste dalers")):
+        rows = []
+        for r in moved.filter(pl.col("direction") == direction).iter_rows(named=True):
+            link = html.escape(provider_link(token, r["provider_id"]), quote=True)
+            rows.append(
+                f'<tr><td><a href="{link}" target="_blank" rel="noopener noreferrer">'
+                f"{html.escape(r['provider_name'] or r['provider_id'])}</a></td><td>{number(r['prev_grade'])}</td>"
+                f"<td>{number(r['grade'])}</td><td class='{'km-yes' if direction == 'up' else 'km-no'}'>"
+                f"{_signed(r['grade_change'])}</td><td>{integer(r['n'])}</td></tr>"
+            )
+        body = "".join(rows) or '<tr><td colspan="5" class="km-note">geen</td></tr>'
+        parts.append(
+            f'<div><div class="km-caption">{heading}</div><table class="km-table" data-km="movers-{direction}">'
+            "<thead><tr><th>Aanbieder</th><th>Vorige periode</th><th>Nu</th><th>Verschil</th><th>n</th></tr></thead>"
+            f"<tbody>{body}</tbody></table></div>"
+        )
+    return f'<div class="km-page km-grid">{"".join(parts)}</div>'
+
+
+def _detail_html(status: pl.DataFrame, provider_id: str, token: str) -> str:
+    rows = status.filter(pl.col("provider_id") == provider_id)
+    if rows.is_empty():
+        return ""
+    r = rows.row(0, named=True)
+    name = html.escape(r["provider_name"] or provider_id)
+    link = html.escape(provider_link(token, provider_id), quote=True)
+    results = (
+        ", ".join(
+            f"{html.escape(x['label'])} {percent(x['success_pct'])} (alle deelnemers {percent(x['bench_success_pct'])})"
+            for x in (r["results"] or [])
+        )
+        or "geen resultaten aangeleverd"
+    )
+    reasons = html.escape("; ".join(r["watch_reasons"] or [])) or "geen bijzonderheden"
+    return (
+        f'<div class="km-page km-detail" data-km="detail"><b>{name}</b> — Keurmerk: '
+        f'<span class="{_STATUS_CLASS[r["status"]]}">{STATUS_LABELS[r["status"]]}</span>. '
+        f"Rapportcijfer {number(r['grade'])} (n = {integer(r['n'])}), gecorrigeerd {number(r['corrected_grade'])}; "
+        f"succesvol afgerond: {results}. Signalen: {reasons}.<br>"
+        f'<a href="{link}" target="_blank" rel="noopener noreferrer" data-km="open-dashboard">Open het dashboard van '
+        f"{name} ↗</a></div>"
+    )
+
+
+# --- the page -----------------------------------------------------------------------------------------------------
+
+
+class StaffExplorer:
+    """The widgets of the staff page and ``refresh``, which recomputes everything for the current filters."""
+
+    def __init__(self, cells: StatusCells, token: str, policy: Policy | None = None):
+        self.cells, self.token, self.policy = cells, token, policy or load_policy()
+        cat = catalog()
+        periods = list(cells.periods) or [None]
+        options = [(str(p) if p is not None else "–", p) for p in periods]
+        self.period = widgets.SelectionRangeSlider(
+            options=options,
+            index=(len(options) - 1, len(options) - 1),
+            description="Periode",
+            continuous_update=False,
+            layout=widgets.Layout(width="380px"),
+        )
+        present = set(cells.respondents["service"].unique().to_list()) | set(cells.results["service"].to_list())
+        self.services = widgets.SelectMultiple(
+            options=[(f"{s.code}. {s.label}", s.code) for s in cat.services if s.code in present],
+            description="Diensten",
+            rows=6,
+            layout=widgets.Layout(width="460px"),
+        )
+        self.provinces = widgets.SelectMultiple(
+            options=[(p.name, p.code) for p in cat.provinces],
+            description="Provincies",
+            rows=6,
+            layout=widgets.Layout(width="300px"),
+        )
+        self.audience = widgets.Dropdown(
+            options=[("Alle", None), *((label, key) for key, label in cat.audiences.items())],
+            description="Doelgroep",
+            layout=widgets.Layout(width="260px"),
+        )
+        self.status_line = widgets.HTML(layout=widgets.Layout(min_height="20px"))
+        self.summary = widgets.HTML()
+        self.table = StaffTable(
+            columns=[
+                {"key": k, "label": label, "align": align, "title": title, "descending_first": first}
+                for k, label, align, title, first in COLUMNS
+            ],
+            sort_by="status",
+            descending=False,
+        )
+        self.detail = widgets.HTML()
+        self.charts = {
+            name: ChartWidget()
+            for name in ("grade", "response", "promoter", "success", "aspects", "trend_grade", "trend_success")
+        }
+        self.watch = widgets.HTML()
+        self.movers = widgets.HTML()
+        self.status: pl.DataFrame | None = None
+        self._debouncer = Debouncer(self.refresh)
+        for name, control in (
+            ("period", self.period),
+            ("services", self.services),
+            ("provinces", self.provinces),
+            ("audience", self.audience),
+        ):
+            control.add_class(f"km-filter-{name}")
+            control.observe(self._debouncer.trigger, names="value")
+        self.table.observe(self._select, names="selected")
+        self.widget = self._layout()
+
+    def filters(self) -> Filters:
+        first, last = self.period.value
+        return Filters(
+            period=None if first is None else (first, last),
+            services=self.services.value,
+            provinces=self.provinces.value,
+            audience=self.audience.value,
+        )
+
+    def refresh(self) -> pl.DataFrame:
+        """Recompute every provider, every chart and list for the current filters."""
+        started = time.perf_counter()
+        self.status_line.value = '<span class="km-status">Bezig met bijwerken…</span>'
+        filters = self.filters()
+        policy = self.policy
+        status = status_table(self.cells, filters, policy)
+        self.status = status
+        self.summary.value = _summary(status, filters)
+        self.table.rows = table_rows(status, self.token, policy)
+        self._draw_distributions(status, filters)
+        self.watch.value = _watch_html(status, self.token)
+        self.movers.value = _movers_html(status, self.token, policy)
+        trends = trend_frame(self.cells, filters, policy)
+        services = (
+            trends.filter(pl.col("service").is_not_null())
+            .sort("service")["label"]
+            .unique(maintain_order=True)
+            .to_list()
+        )
+        self.charts["trend_grade"].chart = trend_chart(
+            trends.filter(pl.col("measure") == "grade"),
+            axis_title="Gemiddeld rapportcijfer",
+            references=[Reference(policy.norm_total, "Norm totaal")],
+            services=services,
+            title="Rapportcijfer per periode",
+        )
+        self.charts["trend_success"].chart = trend_chart(
+            trends.filter(pl.col("measure") == "success_pct"),
+            axis_title="Succesvol afgerond",
+            percent=True,
+            references=[Reference(policy.results_min_success_pct, "Drempel", "limit")],
+            services=services,
+            title="Resultaten per periode",
+        )
+        if self.table.selected:
+            self._select()
+        elapsed = (time.perf_counter() - started) * 1000
+        self.status_line.value = (
+            f'<span class="km-status" data-km="status">{integer(status.height)} aanbieders; bijgewerkt in '
+            f"{integer(round(elapsed))} ms.</span>"
+        )
+        return status
+
+    def _draw_distributions(self, status: pl.DataFrame, filters: Filters) -> None:
+        policy = self.policy
+        min_n = policy.min_n
+
+        def values(value: str, n: str) -> pl.DataFrame:
+            return status.select("provider_name", value=pl.col(value), n=pl.col(n))
+
+        bench = status.select("bench_grade", "bench_response_pct", "bench_promoter_score").head(1)
+        first = bench.row(0, named=True) if bench.height else {}
+
+        def with_bench(refs: list[Reference], key: str) -> list[Reference]:
+            value = first.get(key)
+            return refs + ([Reference(value, "Alle deelnemers", "bench")] if value is not None else [])
+
+        self.charts["grade"].chart = provider_distribution(
+            values("grade", "n"),
+            axis_title="Rapportcijfer",
+            min_n=min_n,
+            title="Rapportcijfer",
+            references=with_bench(
+                [
+                    Reference(policy.norm_total, "Norm totaal"),
+                    Reference(policy.norm_service, "Norm per dienst", "norm_service"),
+                ],
+                "bench_grade",
+            ),
+        )
+        self.charts["response"].chart = provider_distribution(
+            values("response_pct", "net_sample"),
+            axis_title="Respons",
+            percent=True,
+            min_n=min_n,
+            title="Respons",
+            domain=(0, 100),
+            references=with_bench(
+                [Reference(policy.publish_min_response_pct, "Publicatiegrens", "limit")], "bench_response_pct"
+            ),
+        )
+        self.charts["promoter"].chart = provider_distribution(
+            values("promoter_score", "promoter_base"),
+            axis_title="Actuele promotor score",
+            percent=True,
+            step=5.0,
+            min_n=min_n,
+            title="Actuele promotor score (% ja)",
+            domain=(0, 100),
+            references=with_bench([], "bench_promoter_score"),
+        )
+        bench_success = (
+            status.select(
+                (pl.col("bench_success_pct") * pl.col("trajectories")).sum() / pl.col("trajectories").sum()
+            ).item()
+            if status.height
+            else None
+        )
+        self.charts["success"].chart = provider_distribution(
+            values("success_pct", "trajectories"),
+            axis_title="Succesvol afgeronde trajecten",
+            percent=True,
+            min_n=1,
+            title="Resultaten: succesvol afgerond",
+            domain=(0, 100),
+            references=[Reference(policy.results_min_success_pct, "Drempel", "limit")]
+            + ([Reference(round(bench_success, 1), "Alle deelnemers", "bench")] if bench_success is not None else []),
+        )
+        aspects = aspect_values(self.cells, filters, policy)
+        form = catalog().form(headline_form(filters)).label
+        self.charts["aspects"].chart = aspect_distribution(
+            aspects,
+            min_n=min_n,
+            title=f"Tevredenheid per aspect — {form}"
+            if headline_form(filters) != "commissioner"
+            else "Cijfer per aspect — opdrachtgevers",
+        )
+
+    def _select(self, _change: object = None) -> None:
+        chosen = self.table.selected  # written by the browser: only ever looked up among the rows sent
+        if self.status is None or not chosen:
+            self.detail.value = ""
+            return
+        self.detail.value = _detail_html(self.status, chosen, self.token)
+
+    # --- layout -------------------------------------------------------------------------------------------
+    def _section(self, title: str, *children: widgets.Widget, key: str) -> widgets.Widget:
+        heading = widgets.HTML(f'<div class="km-page"><h2>{html.escape(title)}</h2></div>')
+        box = widgets.VBox([heading, *children])
+        box.add_class(f"km-section-{key}")
+        return box
+
+    def _layout(self) -> widgets.Widget:
+        header = widgets.HTML(
+            f'{html.STYLE}{STAFF_STYLE}<div class="km-page"><h1>Benchmarkverkenner — alle aanbieders</h1>'
+            '<div class="km-sub">Voor medewerkers van Blik op Werk. Kies periode, diensten, provincies en doelgroep; '
+            "alle aanbieders worden opnieuw berekend. Klik op een naam om het dashboard van die aanbieder te "
+            "openen.</div></div>"
+        )
+        filters = widgets.HBox(
+            [widgets.VBox([self.period, self.audience]), self.services, self.provinces],
+            layout=widgets.Layout(flex_flow="row wrap"),
+        )
+        charts = self.charts
+        grid = widgets.HBox(
+            [charts["grade"], charts["response"], charts["promoter"], charts["success"]],
+            layout=widgets.Layout(flex_flow="row wrap", grid_gap="8px 24px"),
+        )
+        note = widgets.HTML(
+            '<div class="km-note">Elke balk telt aanbieders; de lijnen zijn het gemiddelde van alle deelnemers en '
+            "de normen. Aanbieders met minder dan "
+            f"{integer(self.policy.min_n)} respondenten tellen in deze verdelingen niet mee (wel in de tabel).</div>"
+        )
+        table_note = widgets.HTML(
+            '<div class="km-note">Klik op een kolomkop om te sorteren, op een rij voor details, op een naam om het '
+            "dashboard te openen (nieuw tabblad). * Het verschil met alle deelnemers is significant: het "
+            "95%-interval van de aanbieder sluit het gemiddelde van alle deelnemers uit.</div>"
+        )
+        page = widgets.VBox(
+            [
+                header,
+                filters,
+                self.status_line,
+                self.summary,
+                self._section("Verdeling van aanbieders", grid, charts["aspects"], note, key="distribution"),
+                self._section("Alle aanbieders", self.table, table_note, self.detail, key="table"),
+                self._section("Aandacht nodig vóór de audit", self.watch, key="watch"),
+                self._section(
+                    "Trends",
+                    widgets.HBox(
+                        [charts["trend_grade"], charts["trend_success"]], layout=widgets.Layout(flex_flow="row wrap")
+                    ),
+                    self.movers,
+                    key="trends",
+                ),
+                widgets.HTML(
+                    f'<div class="km-note">{html.escape(texts.TOTAL)}: alle deelnemers aan het onderzoek onder '
+                    "dezelfde filters. Staffweergave: geen onderdrukking van kleine groepen.</div>"
+                ),
+            ]
+        )
+        page.add_class("km-dashboard")
+        page.add_class("km-staff")
+        return page
+
+
+class StaffApp:
+    """One per staff page kernel: prepared before the visitor arrives, opened for a verified staff link only."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, policy: Policy):
+        self.con, self.policy = con, policy
+
+    @classmethod
+    def prepare(cls, db: str | Path | None = None, warm_up: bool = True) -> StaffApp:
+        from keurmerk.serve import database_path
+
+        app = cls(open_readonly(db or database_path()), load_policy())
+        if warm_up:
+            app.warm_up()
+        return app
+
+    def warm_up(self) -> None:
+        """Run every computation and chart once on a tiny made-up warehouse (no real data is read), so that the
+        visitor does not pay polars', Altair's and the t table's first-use costs."""
+        explorer = StaffExplorer(_practice_cells(self.policy), "warm-up", self.policy)
+        explorer.refresh()
+        for chart in explorer.charts.values():
+            to_spec(chart.chart)
+
+    @cached_property
+    def cells(self) -> StatusCells:
+        """The warehouse aggregated per provider and cell: read once, and only after a staff link was verified."""
+        return StatusCells.load(self.con, self.policy)
+
+    def open(self, params: Mapping[str, str]) -> widgets.Widget:
+        """The staff page for the link in ``params``, or a refusal without data (the warehouse is not read)."""
+        token = params.get(QUERY_PARAMETER)
+        try:
+            access = verify(token)
+            if not access.is_staff:
+                raise AccessDenied(STAFF_ONLY)
+        except AccessDenied as denied:
+            message = str(denied)
+            if "persoonlijke link" in message:
+                message = STAFF_ONLY
+            return widgets.HTML(html.refusal(message))
+        explorer = StaffExplorer(self.cells, token, self.policy)
+        explorer.refresh()
+        return explorer.widget
+
+
+def _practice_cells(policy: Policy) -> StatusCells:
+    """A made-up data set of two providers for the warm-up (the shapes of the real cells, none of its data)."""
+    rows = []
+    for provider, grade in (("X1", 78), ("X2", 61)):
+        for period in (2000, 2001):
+            for form, audience, service, province in (
+                ("client", "client", 8, "PV28"),
+                ("commissioner", "commissioner", 8, None),
+            ):
+                rows.append(
+                    {
+                        "provider_id": provider,
+                        "period": period,
+                        "form": form,
+                        "audience": audience,
+                        "service": service,
+                        "province": province,
+                        "questionnaire": "regular",
+                        "invited": 12,
+                        "net_sample": 11,
+                        "completed": 6,
+                        "grade_n": 6,
+                        "grade_total": 6 * grade,
+                        "grade_squares": 6 * grade * grade + 60,
+                        "grade_corrected": 6 * max(grade, 50),
+                        "promoter_base": 6,
+                        "promoter_n": 3,
+                    }
+                )
+    aspects = [
+        {
+            **{k: r[k] for k in ("provider_id", "period", "form", "audience", "service", "province", "questionnaire")},
+            "question_id": q.id,
+            "opinion_n": 6,
+            "satisfied_n": 5,
+            "grade_total": 0,
+        }
+        for r in rows
+        if r["form"] == "client"
+        for q in catalog().aspect_questions("client")
+    ]
+    results = [
+        {"provider_id": p, "period": y, "service": 8, "completed_trajectories": 10, "successful_trajectories": s}
+        for p, s in (("X1", 8), ("X2", 4))
+        for y in (2000, 2001)
+    ]
+    providers = [
+        {"provider_id": "X1", "provider_name": "Oefenaanbieder 1"},
+        {"provider_id": "X2", "provider_name": "Oefenaanbieder 2"},
+    ]
+    return StatusCells.from_frames(
+        pl.DataFrame(rows), pl.DataFrame(aspects), pl.DataFrame(results), pl.DataFrame(providers), policy
+    )

@@ -1,0 +1,336 @@
+"""Static reports: the seed's Partner in Werk 2021 as HTML and PDF, every figure of the registry, offline.
+
+Partner in Werk (P0000) in the ``tiny`` warehouse reproduces the seed report's table 1.1; the report must print it
+exactly, draw a chart or a clear notice for every figure of the registry, escape every data string, open in
+Chromium without a single request leaving the machine, and print to an A4 PDF with page numbers and a table of
+contents (checked with poppler's ``pdftotext``/``pdfinfo``, as a reader's tools would see it).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import shutil
+import subprocess
+import threading
+from collections.abc import Iterator
+from datetime import date
+from html.parser import HTMLParser
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import polars as pl
+import pytest
+from browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PageLog, free_port
+
+from keurmerk.catalog import catalog
+from keurmerk.metrics import registry
+from keurmerk.report import write_report
+from keurmerk.report.document import _css_string, _json_for_script, n_line
+from keurmerk.report.outline import CHAPTERS, SERVICES_TABLE, placed_figures, unplaced_figures
+from keurmerk.report.pdf import named_destinations, page_count
+from keurmerk.synth import XSS_PROBE, XSS_PROVIDER
+
+DAY = date(2022, 2, 25)
+SEED_TABLE_1_1 = [  # block, label, netto steekproef, ingevuld, respons, rapportcijfer, publicatie (seed report)
+    ("Cliënten", "Diagnose, onderzoek en loopbaanoriëntatie", "4", "1", "25,0", "9,0", "nee"),
+    ("Cliënten", "Outplacement", "10", "2", "20,0", "8,3", "nee"),
+    ("Cliënten", "Toeleiden van werk naar werk (eerste en tweede spoor)", "29", "15", "51,7", "7,9", "ja"),
+    ("Cliënten", "Totaal", "43", "18", "41,9", "8,0", "ja"),
+    ("Opdrachtgevers", "Totaal", "38", "9", "23,7", "8,2", "ja"),
+]
+
+
+class _Tables(HTMLParser):
+    """The rows (cell texts) of the table with data-km="table_1_1", and its header."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inside = self.in_cell = False
+        self.rows: list[list[str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag == "table" and ("data-km", "table_1_1") in attrs:
+            self.inside = True
+        elif self.inside and tag == "tr":
+            self.rows.append([])
+        elif self.inside and tag in ("td", "th"):
+            self.in_cell = True
+            self.rows[-1].append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "table":
+            self.inside = False
+        elif tag in ("td", "th"):
+            self.in_cell = False
+
+    def handle_data(self, data: str) -> None:
+        if self.inside and self.in_cell:
+            self.rows[-1][-1] += data
+
+
+def table_1_1(html: str) -> list[tuple[str, ...]]:
+    """(block, label, net, completed, response, grade, publicatie) per row of table 1.1 in the HTML."""
+    parser = _Tables()
+    parser.feed(html)
+    header, *rows = parser.rows
+    column = {name.strip(): i for i, name in enumerate(header)}
+    picked, block = [], None
+    for cells in rows:
+        if len(cells) == 1:
+            block = cells[0]
+            continue
+        picked.append(
+            (
+                block,
+                cells[0],
+                *(
+                    cells[column[c]]
+                    for c in ("Netto steekproef", "Ingevuld", "Respons (%)", "Rapportcijfer", "Publicatie")
+                ),
+            )
+        )
+    return picked
+
+
+def charts_json(html: str) -> dict:
+    block = re.search(r'<script type="application/json" id="km-charts">(.*?)</script>', html, re.S)
+    assert block, "no chart data in the page"
+    return json.loads(block.group(1))
+
+
+@pytest.fixture(scope="module")
+def reports(tiny_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("reports")
+    write_report(tiny_db, "P0000", 2021, out=out, generated=DAY)
+    write_report(tiny_db, XSS_PROVIDER, 2021, out=out, generated=DAY)
+    return out
+
+
+@pytest.fixture(scope="module")
+def piw(reports: Path) -> str:
+    return (reports / "P0000-2021.html").read_text(encoding="utf-8")
+
+
+# --- outline ---------------------------------------------------------------------------------------------------
+def test_outline_places_every_figure_of_the_registry_once() -> None:
+    placed = placed_figures()
+    assert len(placed) == len(set(placed))
+    front = [f.id for f in catalog().figures if f.section == "samenvatting"]
+    assert set(placed) | set(front) == {m.id for m in registry()} | {SERVICES_TABLE}
+    assert unplaced_figures() == {}
+    assert [c.number for c in CHAPTERS] == ["1", "2", "3", "4", "5"]
+
+
+# --- the HTML --------------------------------------------------------------------------------------------------
+def test_table_1_1_is_printed_as_in_the_seed(piw: str) -> None:
+    assert table_1_1(piw) == SEED_TABLE_1_1
+
+
+def test_structure_follows_the_seed(piw: str) -> None:
+    body = piw.split('<script type="application/json"')[0]  # the runtime has its own markup templates
+    titles = re.findall(r"<h2>([^<]*)</h2>", body)
+    assert titles == [
+        "In het kort",
+        "Inhoudsopgave",
+        "1 Inleiding",
+        "2 Onderzoek",
+        "3 Onderzoek onder cliënten",
+        "4 Opdrachtgevers",
+        "5 Inburgering",
+        "6 Contact en colofon",
+    ]
+    for paragraph in (
+        "2.1 Opzet en uitvoering",
+        "2.3 Respons",
+        "3.1 Oordeel van cliënten over Partner in Werk",
+        "3.5 Tevredenheid over Partner in Werk",
+        "3.7 Klachtafhandeling",
+        "4.1 Totaaloordeel",
+    ):
+        assert f">{paragraph}</h3>" in piw
+    assert "meetperiode: 1 januari 2021 tot en met 31 december 2021" in piw
+    assert "vrijdag 25 februari 2022" in piw
+    # tabel 1.2 lists every dienst; table 1.1's norm verdict and the method text follow the data
+    assert piw.count("<td>dienst ") == len(catalog().services)
+    assert "Partner in Werk heeft geen gebruikgemaakt van de telefonische optie." in piw
+    assert "Voor uw bedrijf zijn in totaal 43 cliënten en 38 opdrachtgever(s) benaderd" in piw
+    assert "actuele promotor score van 44,4" in piw
+    assert 'data-km="norm"' in piw
+
+
+def test_every_figure_has_a_chart_or_a_notice(piw: str) -> None:
+    charts = charts_json(piw)
+    # without inburgering clients the chapter says so and shows a notice per figure (P0000 has none)
+    without_inburgering = "geen inburgeringscliënten aangeleverd" in piw
+    inburgering = {f.id for f in catalog().figures if f.section == "inburgering"}
+    for metric in registry():
+        block = re.search(rf'<figure class="km-figure" id="{metric.id}".*?</figure>', piw, re.S)
+        assert block, metric.id
+        body = block.group(0)
+        if metric.chart == "keurmerk_table":
+            assert 'data-km="table_1_1"' in body
+        elif metric.id in inburgering and without_inburgering:
+            assert 'data-km="notice"' in body and "Niet van toepassing." in body
+        else:
+            assert f'data-km-chart="{metric.id}"' in body and metric.id in charts["specs"], metric.id
+    # figures the small-group rule blanks out say so in the chart (fig. 3.4: one diagnosis client)
+    assert "te weinig respondenten (n < 5)" in json.dumps(charts["specs"]["fig_3_4"], ensure_ascii=False)
+
+
+def test_n_under_every_chart(piw: str) -> None:
+    for figure_id in charts_json(piw)["specs"]:
+        block = re.search(rf'<figure class="km-figure" id="{figure_id}".*?</figure>', piw, re.S).group(0)
+        assert 'data-km="n"' in block, figure_id
+    fig_3_1 = re.search(r'id="fig_3_1".*?</figure>', piw, re.S).group(0)
+    assert re.search(r'data-km="n">n = 18; alle deelnemers: n = \d', fig_3_1)
+    assert 'data-km="n">n &lt; 5</div>' in re.search(r'id="fig_3_4".*?</figure>', piw, re.S).group(0)
+
+
+def test_dutch_numbers_and_the_runtime_inlined_once(piw: str) -> None:
+    charts = charts_json(piw)
+    assert charts["config"]["locale"]["number"]["decimal"] == ","
+    assert charts["embed"]["formatLocale"]["decimal"] == ","
+    assert all("config" not in spec for spec in charts["specs"].values())  # the theme travels once
+    assert piw.count("const __kmVega = {") == 1 and piw.count("vega.github.io/editor") == 1
+    assert "41,9%" in piw and "8,0 (alle deelnemers" in piw
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", piw)  # no external resource at all
+    assert "default-src 'none'" in piw
+
+
+def test_data_strings_are_escaped(reports: Path) -> None:
+    html = (reports / f"{XSS_PROVIDER}-2021.html").read_text(encoding="utf-8")
+    assert XSS_PROBE not in html
+    assert "&lt;script&gt;alert(&quot;xss&quot;)&lt;/script&gt; &amp; &lt;b&gt;vet&lt;/b&gt;" in html
+    assert "<script>alert" not in html.replace('<script type="application/json"', "")
+    assert _json_for_script({"a": "</script><b>"}) == '{"a":"\\u003c/script>\\u003cb>"}'
+    assert _css_string('Bureau "X" \\ <b>') == '"Bureau \\22 X\\22  \\5c  \\3c b\\3e "'
+
+
+def test_n_line_rules() -> None:
+    from keurmerk.policy import Policy
+
+    policy = Policy()
+    shares = pl.DataFrame(
+        {"base_n": [3, 3], "bench_base_n": [40, 40], "suppressed": [True, True], "bench_suppressed": [False, False]}
+    )
+    assert n_line("answer_shares", shares, policy) == "n < 5"
+    shown = shares.with_columns(base_n=pl.lit(12), suppressed=pl.lit(False))
+    assert n_line("answer_shares", shown, policy) == "n = 12; alle deelnemers: n = 40"
+    items = pl.DataFrame(
+        {"base_n": [17, 18], "bench_base_n": [70, 73], "suppressed": [False, False], "bench_suppressed": [False, True]}
+    )
+    assert n_line("satisfaction_items", items, policy) == "n = 17–18 per aspect; alle deelnemers: n = 70"
+    assert n_line("answer_shares", shares.clear(), policy) == "n = 0"
+
+
+def test_unknown_provider_or_period_is_an_error(tiny_db: Path, tmp_path: Path) -> None:
+    with pytest.raises(LookupError):
+        write_report(tiny_db, "P9999", 2021, out=tmp_path)
+    with pytest.raises(LookupError):
+        write_report(tiny_db, "P0000", 1999, out=tmp_path)
+    with pytest.raises(ValueError):
+        write_report(tiny_db, "P0000", 2021, out=tmp_path, fmt="docx")
+
+
+# --- in Chromium ------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def served(reports: Path) -> Iterator[str]:
+    """The report directory over HTTP on 127.0.0.1 (PageLog lets only that host through)."""
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", free_port()), functools.partial(Quiet, directory=str(reports)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.mark.browser
+def test_html_opens_offline_and_draws_every_chart(served: str, piw: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM.exists(), "Chromium is not installed: apt-get install chromium"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 900, "height": 1200})
+            log = PageLog(context)
+            page = context.new_page()
+            log.attach(page)
+            page.goto(f"{served}/P0000-2021.html")
+            page.wait_for_function("document.documentElement.dataset.kmReady === '1'", timeout=60_000)
+            expected = len(charts_json(piw)["specs"])
+            assert page.locator("[data-km-rendered]").count() == expected
+            assert page.locator(".km-chart-error").count() == 0
+            assert page.locator(".km-chart svg.marks").count() == expected
+            fig_3_1 = page.locator("#fig_3_1 svg").first.text_content()
+            assert "8,0" in fig_3_1 and "7,9" in fig_3_1  # numbers in the chart read Dutch
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "report-P0000-2021.png"), full_page=False)
+            assert log.external() == [], log.external()
+            assert log.errors == []
+            assert log.requests == [f"{served}/P0000-2021.html"]  # the page, nothing else
+        finally:
+            browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_pdf_is_a4_with_page_numbers_contents_and_the_table(tiny_db: Path, tmp_path: Path) -> None:
+    for tool in ("pdftotext", "pdfinfo"):
+        assert shutil.which(tool), f"{tool} is missing: apt-get install poppler-utils"
+    path = write_report(tiny_db, "P0000", 2021, out=tmp_path, fmt="pdf", generated=DAY)
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    assert 14 <= pages <= 26, pages
+    assert re.search(r"Page size:\s+59[45]\.\d+ x 841\.\d+ pts \(A4\)", info)
+    pdf = path.read_bytes()
+    assert page_count(pdf) == pages
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    # table 1.1 as in the seed (the PDF adds the corrected grade and the benchmark after the grade)
+    for label, *values in [
+        ("Diagnose, onderzoek en", "4", "1", "25,0", "9,0"),
+        ("Outplacement", "10", "2", "20,0", "8,3"),
+        ("Totaal", "43", "18", "41,9", "8,0"),
+        ("Totaal", "38", "9", "23,7", "8,2"),
+    ]:
+        assert re.search(re.escape(label) + r"\s+" + r"\s+".join(map(re.escape, values)) + r"\s", text), label
+    assert re.search(r"spoor\)?\s+29\s+15\s+51,7\s+7,9", text) or re.search(r"\s29\s+15\s+51,7\s+7,9\s", text)
+    # page numbers in the margin, not on the title page; the contents with the page of each chapter
+    assert f"pagina 2 van {pages}" in text and f"pagina {pages} van {pages}" in text
+    assert "pagina 1 van" not in text
+    dests = named_destinations(pdf)
+    assert {"ch-1", "ch-3", "ch-4", "par-3-1"} <= set(dests)
+    contents = text.split("Inhoudsopgave", 1)[1]
+    assert re.search(rf"3 Onderzoek onder cliënten\s*\.*\s*{dests['ch-3']}\n", contents)
+    assert re.search(rf"4 Opdrachtgevers\s*\.*\s*{dests['ch-4']}\n", contents)
+    first = subprocess.run(
+        ["pdftotext", "-layout", "-f", str(dests["ch-3"]), "-l", str(dests["ch-3"]), str(path), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "3 Onderzoek onder cliënten" in first  # the number points at the chapter's page
+    if shutil.which("pdftoppm"):  # a look at the pages for the artifacts
+        ARTIFACTS.mkdir(exist_ok=True)
+        subprocess.run(
+            [
+                "pdftoppm",
+                "-r",
+                "50",
+                "-png",
+                "-f",
+                "1",
+                "-l",
+                "3",
+                str(path),
+                str(ARTIFACTS / "report-P0000-2021-page"),
+            ],
+            check=True,
+        )
