@@ -30,8 +30,10 @@ Then, in one run, one Chromium (Playwright; every page in a fresh browser contex
 6. ``--sessions`` pages for as many different providers opened at once, each in its own browser context: how
    many complete (a page that finishes streaming without the dashboard's output fails at once), first render
    p50/p95 from the moment its navigation is issued, peak total RSS of the kernels (sampled every 0,5 s) and the
-   largest one; then the pages are closed (``beforeunload`` runs: Voilà's shutdown beacon) and the kernels left
-   are counted once at most the pool remains or ``--cull`` + 40 s have passed.
+   largest one; then the pages are closed (``beforeunload`` runs: Voilà's shutdown beacon), the kernels still
+   running are counted once only the pool is left or after 20 s, and once Voilà is stopped (``running``), that
+   no kernel process of the run is left. ``--cull`` (default 600 s, as ``keurmerk serve``) must stay longer
+   than a page takes to load: Voilà culls a kernel whose page has not connected yet.
 
 First render = navigation issued → every chart of the page drawn (``.km-figure .keurmerk-chart svg``, as the
 browser tests wait for it), recorded in the page by a MutationObserver. Prints one table with the targets of
@@ -86,6 +88,7 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1250, "height": 1400}
 DEFAULT_SECRET = "bench-dashboard-secret"
+CLOSE_WAIT_S = 20  # how long closed pages' kernels get to go away before they are counted
 PROVIDER = "P0000"  # Partner in Werk: exists at every scale
 TARGET_RENDER_S = 2.0
 TARGET_KERNEL_MB = 400.0
@@ -228,6 +231,9 @@ def without_preheat(launch: VoilaLaunch) -> VoilaLaunch:
 # --- kernels (/proc via psutil) ---------------------------------------------------------------------------------
 
 
+SEEN_KERNELS: set[int] = set()  # every kernel pid met, to check at the end that none outlives its Voilà
+
+
 def kernels(voila: psutil.Process) -> dict[str, psutil.Process]:
     """Voilà's kernel processes by kernel id (from the connection file on their command line)."""
     found = {}
@@ -238,6 +244,7 @@ def kernels(voila: psutil.Process) -> dict[str, psutil.Process]:
             continue
         if match:
             found[match.group(1)] = child
+    SEEN_KERNELS.update(k.pid for k in found.values())
     return found
 
 
@@ -306,7 +313,8 @@ class MemorySampler:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            sizes = [rss_mb(k) for kid, k in kernels(self.voila).items() if kid not in self.exclude]
+            found = kernels(self.voila)
+            sizes = [rss_mb(k) for kid, k in found.items() if kid not in self.exclude]
             self.peak_total = max(self.peak_total, sum(sizes))
             self.peak_single = max([self.peak_single, *sizes])
             self.peak_count = max(self.peak_count, len(sizes))
@@ -489,6 +497,7 @@ class Results:
     peak_kernels: int = 0
     kernels_after: int = 0
     kernels_after_s: float = 0.0
+    kernels_left: int = 0  # kernel processes still alive after Voilà was stopped
     beacons_refused: int = 0
     kernel_restarts: int = 0
     iopub_timeouts: int = 0
@@ -524,7 +533,6 @@ async def run(args: argparse.Namespace, db: Path, everyone: list[Provider], work
             dashboards_dir=dashboards,
             pool_size=pool_size,
             cull_idle_timeout=args.cull,
-            cull_interval=10,
             environ=os.environ,
         )
         return dataclasses.replace(launch, argv=launch.argv + tuple(args.voila_arg))
@@ -628,11 +636,14 @@ async def run(args: argparse.Namespace, db: Path, everyone: list[Provider], work
             results.peak_total_mb, results.peak_single_mb = sampler.peak_total, sampler.peak_single
             results.peak_kernels = sampler.peak_count
             await asyncio.gather(*(browser.close(context, page) for context, page, _ in opened))
-            # closed tabs: Voilà's unload beacon should shut their kernels down; failing that, culling does
+            # closed tabs: Voilà's unload beacon should shut their kernels down (culling only after --cull s)
             started = time.perf_counter()
-            results.kernels_after = await wait_for_kernels(voila, args.pool, args.cull + 40)
+            results.kernels_after = await wait_for_kernels(voila, args.pool, CLOSE_WAIT_S)
             results.kernels_after_s = time.perf_counter() - started
+            kernels(voila)
         read_log(log, results)
+        await asyncio.sleep(1)
+        results.kernels_left = sum(psutil.pid_exists(pid) for pid in SEEN_KERNELS)
         await browser.chromium.close()
     return results
 
@@ -705,36 +716,49 @@ def print_table(args: argparse.Namespace, results: Results, rows: int, provider:
     if {"prepare", "open", "voila", "chromium"} <= median.keys():
         server = median["prepare"] + median["open"] + median["voila"]
         single("  per bezoek op de server (voorbereiden + openen + Voilà), CPU-s", number(server, 1))
-        # the pool's kernels were prepared before; every other session's kernel is prepared while it waits
-        n, cores = results.sessions, os.cpu_count() or 1
-        work = n * (median["open"] + median["voila"] + median["chromium"]) + max(n - args.pool, 0) * median["prepare"]
-        single(f"  ondergrens voor {n} sessies tegelijk op {cores} kernen (CPU-s / kernen), s", number(work / cores, 0))
-    done, total = len(results.sessions_done), results.sessions
-    single(
-        f"{total} sessies tegelijk (pool {args.pool}): voltooid",
-        f"{done}/{total}",
-        "alle",
-        done == total,
-    )
-    row("  eerste weergave (vanaf navigatie), s", results.sessions_done, seconds, p95=True)
-    single("  alle sessies klaar of opgegeven na, s", number(results.sessions_s, 1))
-    single("  piek totaal kernel-RSS, MB", whole(results.peak_total_mb))
-    single("  piek aantal kernels", integer(results.peak_kernels))
-    single(
-        "  grootste kernel, MB", whole(results.peak_single_mb), target_mb, results.peak_single_mb <= TARGET_KERNEL_MB
-    )
-    single(
-        f"  kernels {number(results.kernels_after_s, 0)} s na sluiten (cull {args.cull} s)",
-        integer(results.kernels_after),
-        f"≤ {args.pool} (pool)",
-        results.kernels_after <= args.pool,
-    )
+        if results.sessions:
+            # the pool's kernels were prepared before; every other session's kernel is prepared while it waits
+            n, cores = results.sessions, os.cpu_count() or 1
+            work = (
+                n * (median["open"] + median["voila"] + median["chromium"]) + max(n - args.pool, 0) * median["prepare"]
+            )
+            single(
+                f"  ondergrens voor {n} sessies tegelijk op {cores} kernen (CPU-s / kernen), s", number(work / cores, 0)
+            )
+    if results.sessions:
+        done, total = len(results.sessions_done), results.sessions
+        single(
+            f"{total} sessies tegelijk (pool {args.pool}): voltooid",
+            f"{done}/{total}",
+            "alle",
+            done == total,
+        )
+        row("  eerste weergave (vanaf navigatie), s", results.sessions_done, seconds, p95=True)
+        single("  alle sessies klaar of opgegeven na, s", number(results.sessions_s, 1))
+        single("  piek totaal kernel-RSS, MB", whole(results.peak_total_mb))
+        single("  piek aantal kernels", integer(results.peak_kernels))
+        single(
+            "  grootste kernel, MB",
+            whole(results.peak_single_mb),
+            target_mb,
+            results.peak_single_mb <= TARGET_KERNEL_MB,
+        )
+        single(
+            f"  kernels {number(results.kernels_after_s, 0)} s na sluiten van de pagina's (cull na {args.cull} s)",
+            integer(results.kernels_after),
+            f"≤ {args.pool} (pool)",
+            results.kernels_after <= args.pool,
+        )
+        single(
+            "  kernelprocessen over na stoppen van Voilà", integer(results.kernels_left), "0", not results.kernels_left
+        )
     loads = "; ".join(f"{label} {' '.join(number(x, 2) for x in load)}" for label, load in results.load)
     notes = [
         f"Load average (1/5/15 min), {os.cpu_count()} kernen: {loads}. Andere processen (tests, benchmarks) "
         "draaiden tegelijk: de tijden zijn ruisgevoelig.",
         "Eerste weergave: navigatie gestart → alle grafieken getekend, elke pagina in een nieuwe browsercontext "
-        "(lege cache). Voorverwarmd: Voilà vult de pool al 1 s na het verzoek bij, dus tijdens de weergave.",
+        "(lege cache). Voorverwarmd: Voilà vult de pool bij na fill_delay (standaard 1 s) na het verzoek, dus "
+        "tijdens de weergave.",
         "¹ Van het change-event tot statusregel én fig 3.1 opnieuw getekend, inclusief 300 ms debounce.",
         "RSS telt gedeelde pagina's per kernel mee: het totaal overschat het geheugen iets. Kernels van eerder "
         "gesloten pagina's tellen niet mee in de piek.",
@@ -773,7 +797,12 @@ def main() -> None:
     parser.add_argument("--changes", type=int, default=3, help="filter changes on each pre-heated page")
     parser.add_argument("--sessions", type=int, default=20, help="pages opened at once, one provider each")
     parser.add_argument("--pool", type=int, default=4, help="pre-heated kernels (pool_size)")
-    parser.add_argument("--cull", type=int, default=30, help="cull_idle_timeout (s): kernels of closed pages")
+    parser.add_argument(
+        "--cull",
+        type=int,
+        default=600,
+        help="cull_idle_timeout (s), as keurmerk serve; shorter culls kernels whose page is still loading",
+    )
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds one page may take")
     parser.add_argument(
         "--voila-arg",
