@@ -290,13 +290,18 @@ def link(
     base_url: Annotated[
         str, typer.Option(help="Adres waarop `keurmerk serve` bereikbaar is.")
     ] = "http://127.0.0.1:8866",
-    dashboard: Annotated[str, typer.Option(help="Dashboard-notebook (zonder .ipynb).")] = "aanbieder",
+    dashboard: Annotated[
+        str | None,
+        typer.Option(help="Dashboard-notebook (zonder .ipynb); standaard aanbieder, of benchmark bij --staff zonder --provider."),
+    ] = None,
 ) -> None:
     """Druk een persoonlijke, ondertekende en verlopende link af."""
     from keurmerk.access import link_url, make_token
 
     if not staff and not provider:
         raise typer.BadParameter("geef --provider, of --staff voor een medewerkerslink", param_hint="--provider")
+    if dashboard is None:
+        dashboard = "benchmark" if staff and not provider else "aanbieder"
     token = make_token(provider, role="staff" if staff else "provider", days=days)
     params = {"aanbieder": provider} if staff and provider else {}
     print(link_url(base_url, dashboard, token, **params))
