@@ -26,7 +26,9 @@ Then, in one run, one Chromium (Playwright; every page in a fresh browser contex
    same as a gzip-ing proxy would send them (estimate: every body gzip -6), WebSocket bytes received (widget
    state), the number of HTTP requests, and every URL not aimed at 127.0.0.1 (all pages);
 5. kernel memory: RSS (psutil, /proc) of the page's kernel after render and after the filter changes, of the
-   kernel of a cold render, and of the pool's kernels waiting for a visitor;
+   kernel of a cold render, and of the pool's kernels waiting for a visitor; CPU seconds one visit costs (a
+   pool kernel's preparation, the page's kernel opening the link, Voilà, Chromium), and from them a lower bound
+   for the concurrent sessions on this machine's cores;
 6. ``--sessions`` pages for as many different providers opened at once, each in its own browser context: how
    many complete (a page that finishes streaming without the dashboard's output fails at once), first render
    p50/p95 from the moment its navigation is issued, peak total RSS of the kernels (sampled every 0,5 s) and the
