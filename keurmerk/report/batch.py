@@ -167,16 +167,24 @@ def _summary(frames) -> dict[str, Any]:
 
 
 def _exit_with_parent(interval: float = 1.0) -> None:
-    """A worker stops when the batch that started it is gone (killed, not interrupted): no orphans."""
+    """A worker stops when the batch that started it is gone (killed, not interrupted): no orphans. The watch
+    ends with the worker (a thread still running at exit makes DuckDB's bindings report leaks)."""
     parent = os.getppid()
+    stop = threading.Event()
 
     def watch() -> None:
-        while True:
-            time.sleep(interval)
+        while not stop.wait(interval):
             if os.getppid() != parent:
                 os._exit(1)
 
-    threading.Thread(target=watch, name="keurmerk-parent-watch", daemon=True).start()
+    thread = threading.Thread(target=watch, name="keurmerk-parent-watch", daemon=True)
+    thread.start()
+
+    def end() -> None:
+        stop.set()
+        thread.join()
+
+    Finalize(thread, end, exitpriority=20)
 
 
 _WORKER: _Worker | None = None
