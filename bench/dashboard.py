@@ -107,6 +107,7 @@ MILESTONES = {  # on the way to the first render: what the page clock records
     "dashboard": "dashboard in de pagina",
     "first": "eerste grafiek getekend",
 }
+SETTINGS = ("--pool_size", "--preheat", "--MappingKernelManager.cull", "--VoilaExecutor.", "--VoilaKernelManager.")
 WS_KERNEL_ID = re.compile(r"/api/kernels/([0-9a-f-]{36})/channels")
 
 # Installed before any page script: records when all charts are drawn, and (once armed) when the status line
@@ -504,6 +505,7 @@ class Results:
     kernel_restarts: int = 0
     iopub_timeouts: int = 0
     load: list[tuple[str, tuple[float, float, float]]] = field(default_factory=list)
+    settings: list[str] = field(default_factory=list)  # the pool server's Voilà arguments that bear on timings
 
 
 def record(visit: Visit, results: Results) -> None:
@@ -567,6 +569,7 @@ async def run(args: argparse.Namespace, db: Path, everyone: list[Provider], work
 
         # 2.-6. pre-heated pool
         launch = command(args.pool)
+        results.settings = [a for a in launch.argv if a.startswith(SETTINGS)]
         log = work / "voila-pool.log"
         served: set[str] = set()
         with log.open("w") as out, running(launch, log=out, timeout=120) as process:
@@ -756,6 +759,7 @@ def print_table(args: argparse.Namespace, results: Results, rows: int, provider:
         )
     loads = "; ".join(f"{label} {' '.join(number(x, 2) for x in load)}" for label, load in results.load)
     notes = [
+        f"Voilà (voorverwarmd): {' '.join(results.settings)}.",
         f"Load average (1/5/15 min), {os.cpu_count()} kernen: {loads}. Andere processen (tests, benchmarks) "
         "draaiden tegelijk: de tijden zijn ruisgevoelig.",
         "Eerste weergave: navigatie gestart → alle grafieken getekend, elke pagina in een nieuwe browsercontext "

@@ -136,9 +136,9 @@ def voila_command(
         f"--MappingKernelManager.cull_idle_timeout={cull_idle_timeout}",
         f"--MappingKernelManager.cull_interval={cull_interval}",
         "--HTMLExporter.language_code=nl",
-        # nbclient drops a cell's output when the kernel is too busy to send it within 4 s (seen under load:
-        # a page without its dashboard); a busy machine should make the page slower, never empty.
-        "--VoilaExecutor.iopub_timeout=30",
+        # nbclient drops a cell's output when a busy kernel sends it late (4 s default; bench/dashboard.py under
+        # load: 30 s still lost pages, 120 s none). A busy machine should make a page slower, never empty.
+        "--VoilaExecutor.iopub_timeout=120",
     )
     return VoilaLaunch(argv=argv, env=env, url=f"http://{HOST}:{port}/", port=port)
 
