@@ -17,6 +17,8 @@ from typing import Any
 import altair as alt
 import vl_convert
 
+from keurmerk.charts.speed import detached_data, install, reattach
+
 __all__ = [
     "BENCHMARK_COLOUR",
     "CATEGORY_COLOURS",
@@ -37,6 +39,7 @@ __all__ = [
 ]
 
 THEME_NAME = "keurmerk"
+install()  # Altair builds our layered charts without copying them twice (keurmerk.charts.speed)
 LOCALE = "nl-NL"
 
 # --- colours (roles) -------------------------------------------------------------------------------------
@@ -142,9 +145,14 @@ def to_spec(chart: alt.TopLevelMixin | dict[str, Any], *, validate: bool = False
 
     Used by the dashboard widget and meant for the static reports, so both draw the same spec. Schema
     validation is off by default: it costs ~0.15 s per chart (jsonschema), a dashboard draws thirty-odd charts
-    per filter change, and the chart builders' tests validate every kind (``validate=True``).
+    per filter change, and the chart builders' tests validate every kind (``validate=True``). Without validation
+    the data sets are left out of Altair's walk and put back afterwards (:mod:`keurmerk.charts.speed`).
     """
     if isinstance(chart, dict):
         return chart
-    with alt.theme.enable(THEME_NAME):
-        return chart.to_dict(validate=validate)
+    if validate:  # the validator must see the data as well
+        with alt.theme.enable(THEME_NAME):
+            return chart.to_dict(validate=True)
+    with detached_data(chart) as tokens, alt.theme.enable(THEME_NAME):
+        spec = chart.to_dict(validate=False)
+    return reattach(spec, tokens)
