@@ -154,10 +154,9 @@ def _with_data(chart: alt.TopLevelMixin, values: list[dict[str, Any]]) -> alt.To
 def _message(text: str, title: str | None = None) -> alt.Chart:
     """A small chart that only says why there is nothing to draw."""
     chart = (
-        alt.Chart(alt.Data(values=[{"note": text}]))
+        alt.Chart(alt.Data(values=[{"note": text}]), width=WIDTH - 20, height=32)
         .mark_text(align="left", baseline="middle", fontSize=13, fontStyle="italic", color=MUTED)
         .encode(text=alt.Text("note:N"), x=alt.XValue(0), y=alt.YValue(16))
-        .properties(width=WIDTH - 20, height=32)
     )
     return _titled(chart, title)
 
@@ -176,21 +175,19 @@ def _blocked(frame: pl.DataFrame, value: str) -> str | None:
     """The message to show instead of a chart, or None when at least one row has a number to draw."""
     if frame.height == 0:
         return texts.no_respondents()
-    drawable = _drawable(frame, value)
-    if drawable.height:
+    records = _records(frame)
+    if _drawable(records, value):
         return None
-    notes = [n for n in frame.get_column("note").to_list() if n] if "note" in frame.columns else []
+    notes = [r["note"] for r in records if r.get("note")]
     if not notes:
         return texts.no_respondents()
     return Counter(notes).most_common(1)[0][0]
 
 
-def _drawable(frame: pl.DataFrame, value: str) -> pl.DataFrame:
-    """Rows with a number of the provider's own: not suppressed and with a value."""
-    keep = pl.col(value).is_not_null()
-    if "suppressed" in frame.columns:
-        keep = keep & ~pl.col("suppressed").fill_null(False)
-    return frame.filter(keep)
+def _drawable(records: list[dict[str, Any]], value: str) -> list[dict[str, Any]]:
+    """Rows with a number of the provider's own: not suppressed and with a value. (Rows in Python: a frame
+    holds a dozen rows, and a polars filter on it costs 0,2 ms, fifty times a Python loop.)"""
+    return [r for r in records if not _is_withheld(r, value)]
 
 
 def _is_withheld(row: dict[str, Any], value: str) -> bool:
@@ -199,8 +196,12 @@ def _is_withheld(row: dict[str, Any], value: str) -> bool:
 
 def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
     """JSON-ready rows; list columns (free texts) stay out of charts (the dashboard lists them, escaped)."""
-    keep = [c for c, t in frame.schema.items() if not isinstance(t, pl.List | pl.Array | pl.Struct)]
-    return frame.select(keep).to_dicts()
+    nested = [c for c, t in frame.schema.items() if isinstance(t, pl.List | pl.Array | pl.Struct)]
+    records = frame.to_dicts()
+    for record in records if nested else ():
+        for column in nested:
+            del record[column]
+    return records
 
 
 def _note_row(row: dict[str, Any], key: str, label: str) -> dict[str, Any]:
@@ -302,29 +303,27 @@ def _paired_bars(
     x_scale = alt.Scale(domain=[x_domain[0] / factor, x_domain[1] / factor], nice=False)
     axis = alt.Axis(format=".0%" if share else ",.0f", grid=True, tickCount=5 if share else 10)
     x = alt.X("x:Q", title=x_title, scale=x_scale, axis=axis)
-    base = alt.Chart().transform_filter("isValid(datum.value)")
-    base = base.transform_calculate(
-        x=f"datum.value / {factor:g}",
-        x_low=f"datum.low / {factor:g}",
-        x_high=f"datum.high / {factor:g}",
-        _t_value=_pct("value") if share else _fmt("value"),
-        **calc,
-    )
+    # the transforms and the tooltip all bars, whiskers and labels share are the layer's own, once: a third of
+    # the spec to build, send and run (layers with data of their own, norms and notes, start from their data)
     tooltip = _tooltip(tips)
-    bars = base.mark_bar(height={"band": 1}).encode(x=x, y=y, yOffset=offset, color=colour, tooltip=tooltip)
+    bars = alt.Chart().mark_bar(height={"band": 1}).encode(x=x, y=y, yOffset=offset, color=colour)
     errors = (
-        base.transform_filter("isValid(datum.low) && isValid(datum.high)")
+        alt.Chart()
+        .transform_filter("isValid(datum.low) && isValid(datum.high)")
         .mark_rule(color=INK, strokeWidth=1.2, opacity=0.8)
-        .encode(x=alt.X("x_low:Q"), x2=alt.X2("x_high:Q"), y=y, yOffset=offset, tooltip=tooltip)
+        .encode(x=alt.X("x_low:Q"), x2=alt.X2("x_high:Q"), y=y, yOffset=offset)
     )
     # the values as a column right of the plot, clear of bars and intervals
-    labels = base.mark_text(align="right", baseline="middle", fontSize=11).encode(
-        x=alt.XValue(PLOT_WIDTH + VALUE_COLUMN),
-        y=y,
-        yOffset=offset,
-        text=alt.Text("_t_value:N"),
-        color=alt.ColorValue(MUTED, condition={"test": f"datum.who === '{_js(provider)}'", "value": INK}),
-        tooltip=tooltip,
+    labels = (
+        alt.Chart()
+        .mark_text(align="right", baseline="middle", fontSize=11)
+        .encode(
+            x=alt.XValue(PLOT_WIDTH + VALUE_COLUMN),
+            y=y,
+            yOffset=offset,
+            text=alt.Text("_t_value:N"),
+            color=alt.ColorValue(MUTED, condition={"test": f"datum.who === '{_js(provider)}'", "value": INK}),
+        )
     )
     layers: list[alt.Chart] = [bars, errors, labels]
     if norms:
@@ -344,10 +343,25 @@ def _paired_bars(
             alt.Chart(alt.Data(values=notes))
             .mark_text(align="left", baseline="middle", dx=6, fontSize=12, fontStyle="italic", color=MUTED)
             .encode(
-                x=alt.XDatum(x_domain[0] / factor, type="quantitative", scale=x_scale), y=y, text=alt.Text("note:N")
+                x=alt.XDatum(x_domain[0] / factor, type="quantitative", scale=x_scale),
+                y=y,
+                text=alt.Text("note:N"),
+                tooltip=alt.TooltipValue(None),  # a note has no numbers: not the layer's tooltip
             )
         )
-    return _with_data(alt.layer(*layers).properties(width=PLOT_WIDTH, height=max(1, len(order)) * step), rows)
+    chart = (
+        alt.layer(*layers, width=PLOT_WIDTH, height=max(1, len(order)) * step)
+        .transform_filter("isValid(datum.value)")
+        .transform_calculate(
+            x=f"datum.value / {factor:g}",
+            x_low=f"datum.low / {factor:g}",
+            x_high=f"datum.high / {factor:g}",
+            _t_value=_pct("value") if share else _fmt("value"),
+            **calc,
+        )
+        .encode(tooltip=tooltip)
+    )
+    return _with_data(chart, rows)
 
 
 def _grade_rows(
@@ -444,10 +458,8 @@ def aspect_scores(
     return _titled(chart, title)
 
 
-def _base_n(frame: pl.DataFrame, column: str) -> int | None:
-    if column not in frame.columns:
-        return None
-    values = [v for v in frame.get_column(column).to_list() if v is not None]
+def _base_n(records: list[dict[str, Any]], column: str) -> int | None:
+    values = [r[column] for r in records if r.get(column) is not None]
     return max(values) if values else None
 
 
@@ -459,7 +471,7 @@ def answer_shares(
     if message := _blocked(frame, "share"):
         return _message(message, title)
     frame = frame.sort("position")
-    drawable = _drawable(frame, "share")
+    drawable = _drawable(_records(frame), "share")
     provider = _n_label(provider_name, _base_n(drawable, "base_n"))
     bench = _n_label(BENCHMARK, _base_n(drawable, "bench_base_n"))
     rows, notes, order = [], [], []
@@ -492,14 +504,12 @@ def answer_shares(
     return _titled(chart, title, _promoter_line(drawable))
 
 
-def _promoter_line(frame: pl.DataFrame) -> str | None:
+def _promoter_line(records: list[dict[str, Any]]) -> str | None:
     """'Actuele promotor score: 44,4 (alle deelnemers: 40,5)' on the recommend figures, else None."""
-    if "promoter_score" not in frame.columns or frame.height == 0:
+    own = [r["promoter_score"] for r in records if r.get("promoter_score") is not None]
+    if not own:
         return None
-    own = frame.get_column("promoter_score").drop_nulls()
-    if own.len() == 0:
-        return None
-    bench = frame.get_column("bench_promoter_score").drop_nulls() if "bench_promoter_score" in frame.columns else []
+    bench = [r["bench_promoter_score"] for r in records if r.get("bench_promoter_score") is not None]
     line = f"{PROMOTER}: {number(own[0])}"
     if len(bench):
         line += f" ({BENCHMARK.lower()}: {number(bench[0])})"
@@ -514,7 +524,7 @@ def grade_distribution(
     if message := _blocked(frame, "share"):
         return _message(message, title)
     frame = frame.sort("score")
-    drawable = _drawable(frame, "share")
+    drawable = _drawable(_records(frame), "share")
     provider = _n_label(provider_name, _base_n(drawable, "base_n"))
     bench = _n_label(BENCHMARK, _base_n(drawable, "bench_base_n"))
     order = [str(r["label"]) for r in _records(frame)]
@@ -556,7 +566,7 @@ def grade_distribution(
             .mark_text(angle=270, align="left", dy=0, fontSize=10, color=MUTED)
             .encode(x=x, y=alt.YDatum(0, type="quantitative"), text=alt.Text("note:N"))
         )
-    chart = alt.layer(*layers).properties(width=WIDTH - 80, height=220)
+    chart = alt.layer(*layers, width=WIDTH - 80, height=220)
     return _titled(_with_data(chart, rows), title)
 
 
@@ -695,7 +705,7 @@ def satisfaction_items(
         .mark_text(align="left", baseline="middle", fontSize=12, fontStyle="italic", color=MUTED)
         .encode(x=alt.X("x:Q"), y=y, text=alt.Text("note:N"))
     )
-    layer = alt.layer(bars, satisfied, notes).properties(width=PLOT_WIDTH - 80, height=48)
+    layer = alt.layer(bars, satisfied, notes, width=PLOT_WIDTH - 80, height=48)
     chart = layer.facet(
         row=alt.Row(
             "item:N",
@@ -734,9 +744,9 @@ def grade_tile(
     if message := _blocked(frame, "grade"):
         return _message(message, title)
     policy = policy or load_policy()
-    totals = _drawable(frame, "grade")
-    total = totals.filter(pl.col("service").is_null()) if "service" in totals.columns else totals
-    record = _records(total if total.height else totals)[0]
+    totals = _drawable(_records(frame), "grade")
+    total = [r for r in totals if r.get("service") is None]
+    record = (total or totals)[0]
     who = [provider_name, BENCHMARK]
     cells = [
         {**record, "who": provider_name, "value": record["grade"], "count": record.get("n")},
@@ -767,7 +777,7 @@ def grade_tile(
     count = base.mark_text(fontSize=11, color=MUTED, baseline="top").encode(
         x=x, y=alt.YValue(74), text=alt.Text("count:N"), tooltip=tooltip
     )
-    numbers = alt.layer(big, caption, count).properties(width=WIDTH - 220, height=90)
+    numbers = alt.layer(big, caption, count, width=WIDTH - 220, height=90)
 
     norm = policy.norm_total
     strip_rows = [
@@ -805,7 +815,7 @@ def grade_tile(
         .encode(x=alt.X("low:Q", scale=strip_scale, axis=strip_axis), x2=alt.X2("high:Q"), tooltip=strip_tip)
     )
     marks = strip.mark_tick(thickness=3, size=18, opacity=1).encode(x=strip_x, color=strip_colour, tooltip=strip_tip)
-    strip_chart = alt.layer(track, interval, marks).properties(width=WIDTH - 220, height=22)
+    strip_chart = alt.layer(track, interval, marks, width=WIDTH - 220, height=22)
     chart = alt.vconcat(numbers, strip_chart, spacing=4)
     return _titled(chart, title)
 
@@ -836,7 +846,7 @@ def province_map(
     if message := _blocked(frame, "share"):
         return _message(message, title)
     records = _records(frame)
-    drawable = _drawable(frame, "share")
+    drawable = _drawable(records, "share")
     lookup_rows = []
     for record in records:
         if _is_withheld(record, "share"):
@@ -845,10 +855,7 @@ def province_map(
             lookup_rows.append(record)
     fields = sorted({k for r in lookup_rows for k in r} - {"province"})
     features = _provinces_geojson()["features"]
-    top = max(
-        [v for c in ("share", "bench_share") if c in drawable.columns for v in drawable.get_column(c).drop_nulls()]
-        + [1.0]
-    )
+    top = max([r[c] for r in drawable for c in ("share", "bench_share") if r.get(c) is not None] + [1.0])
     domain = [0, top / 100]
     calc, tips = _comparison(provider_name, "share", "bench_share", share=True, n="n", bench_n="bench_n")
     calc["_t_name"] = "datum.name"
@@ -885,8 +892,8 @@ def province_map(
     footer = alt.TitleParams(
         map_attribution(), orient="bottom", anchor="start", fontSize=10, fontWeight="normal", color=MUTED, offset=6
     )
-    maps = alt.hconcat(own, bench, spacing=16, title=footer).resolve_scale(color="independent")
-    maps = _with_data(maps.properties(description=map_attribution()), features)
+    maps = alt.hconcat(own, bench, spacing=16, title=footer, description=map_attribution())
+    maps = _with_data(maps.resolve_scale(color="independent"), features)
     if title is None:
         return maps
     return alt.vconcat(maps, title=alt.TitleParams(title))
@@ -988,7 +995,8 @@ def funnel(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: str 
         )
         layers = [bars, own_text, own_later, bench_text] if totals_rows else [bars]
         charts.append(
-            alt.layer(*layers).properties(
+            alt.layer(
+                *layers,
                 width=PLOT_WIDTH - 40,
                 height=len(stages) * 42,
                 title=alt.TitleParams(label, fontSize=13, fontWeight=600, anchor="start"),
@@ -1056,7 +1064,7 @@ def strengths(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: s
     )
     zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color=MUTED, strokeWidth=1).encode(x=alt.X("zero:Q"))
     step = max(30, max(label.count("\n") + 1 for label in order) * LINE_HEIGHT + 6)
-    chart = alt.layer(bars, right, left, zero).properties(width=PLOT_WIDTH - 30, height=len(order) * step)
+    chart = alt.layer(bars, right, left, zero, width=PLOT_WIDTH - 30, height=len(order) * step)
     return _titled(chart, title)
 
 
