@@ -18,8 +18,11 @@ What the command sets, and why:
 - ``--show_tracebacks=False --strip_sources=True``: a visitor sees neither code nor stack traces.
 - ``--preheat_kernel=True --pool_size=N``: N kernels *per notebook in the directory* run it before anyone
   asks (each kernel holds 150-400 MB: size N to the machine).
-- ``--MappingKernelManager.cull_idle_timeout/cull_interval``: kernels of closed tabs are shut down (pre-heated
-  kernels in the pool are exempt: Voilà skips them).
+- ``--VoilaKernelManager.fill_delay=5``: the pool is refilled 5 s after a visitor takes a kernel, not 1 s, so
+  that the refill does not compete with that visitor's first render.
+- ``--MappingKernelManager.cull_idle_timeout/cull_interval``: kernels left behind are shut down (pre-heated
+  kernels in the pool are exempt: Voilà skips them). A closed tab shuts its kernel down at once (the template
+  makes Voilà's closing beacon pass the XSRF check); the cull is for tabs that crashed or lost the network.
 - ``KEURMERK_DB``: the warehouse snapshot the kernels read (``database_path()`` inside a dashboard).
 
 Pattern for dashboard notebooks (pre-heated kernels run the cells *before* the request exists)::
@@ -97,6 +100,9 @@ def default_dashboards_dir() -> Path:
     return Path(__file__).resolve().parent.parent / "dashboards"
 
 
+FILL_DELAY_S = 5
+
+
 def voila_command(
     db_path: Path,
     port: int = 8866,
@@ -139,6 +145,9 @@ def voila_command(
         # nbclient drops a cell's output when a busy kernel sends it late (4 s default; bench/dashboard.py under
         # load: 30 s still lost pages, 120 s none). A busy machine should make a page slower, never empty.
         "--VoilaExecutor.iopub_timeout=120",
+        # Voilà refills the pool 1 s after a visitor takes a kernel; the refill (~8 CPU-s) then competes with
+        # that visitor's first render on 2 cores. 5 s lets the render finish first (bench/dashboard.py).
+        f"--VoilaKernelManager.fill_delay={FILL_DELAY_S}",
     )
     return VoilaLaunch(argv=argv, env=env, url=f"http://{HOST}:{port}/", port=port)
 
