@@ -89,6 +89,11 @@ class Policy:
     # --- rounding: half away from zero, after computing on unrounded values ---------------------------------
     decimals: int = 1
 
+    # --- who answers questions about the survey: the report's contact chapter (the seed names the research
+    # bureau's helpdesk; who that is, is the foundation's choice, not the code's) ------------------------------
+    contact_organisation: str = "Stichting Blik op Werk"
+    contact_details: str = "www.blikopwerk.nl"
+
     def __post_init__(self) -> None:
         if self.mean_interval not in _MEAN_INTERVALS:
             raise ValueError(f"mean_interval moet een van {_MEAN_INTERVALS} zijn, niet {self.mean_interval!r}")

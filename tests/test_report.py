@@ -334,3 +334,15 @@ def test_pdf_is_a4_with_page_numbers_contents_and_the_table(tiny_db: Path, tmp_p
             ],
             check=True,
         )
+
+
+def test_contact_chapter_follows_the_policy(tiny_db: Path, tmp_path: Path) -> None:
+    """Who answers questions is a setting (the seed names the research bureau's helpdesk), escaped like data."""
+    from keurmerk.policy import Policy
+
+    policy = Policy(contact_organisation="Bureau <Onderzoek>", contact_details="helpdesk@bureau.nl, 079 – 322 29 97")
+    html = write_report(tiny_db, "P0000", 2021, out=tmp_path, policy=policy, generated=DAY).read_text(encoding="utf-8")
+    colophon = html[html.index('data-chapter="colofon"') :]
+    assert "contact opnemen met Bureau &lt;Onderzoek&gt; (helpdesk@bureau.nl, 079 – 322 29 97)" in colophon
+    assert "Bureau <Onderzoek>" not in html
+    assert "Stichting Blik op Werk" not in colophon

@@ -463,11 +463,12 @@ class _Page:
                 f"{'Wilson' if p.share_interval == 'wilson' else 'Wald'} voor aandelen)",
             ),
             ("Kaart", map_attribution()),
+            ("Contact", f"{p.contact_organisation}, {p.contact_details}"),
         ]
         items = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in facts)
         texts = (
-            "Voor vragen over dit onderzoek kunt u contact opnemen met Stichting Blik op Werk "
-            "(www.blikopwerk.nl). In de eerste drie weken na publicatie van dit rapport kunt u gebruikmaken van "
+            f"Voor vragen over dit onderzoek kunt u contact opnemen met {p.contact_organisation} "
+            f"({p.contact_details}). In de eerste drie weken na publicatie van dit rapport kunt u gebruikmaken van "
             "hoor en wederhoor.",
             "Bij dit onderzoek is veel zorg besteed aan het beschermen van de anonimiteit van de cliënten. Het is "
             "niet toegestaan om op basis van dit rapport cliënten te benaderen over de door hen ingevulde "
