@@ -366,6 +366,7 @@ RESULT_CASES = [
     Case("results: negative count", "results", "2024;P001;7;-3;0", "completed_trajectories", "geen geheel aantal"),
     Case("results: not a number", "results", "2024;P001;7;veel;0", "completed_trajectories", "geen geheel aantal"),
     Case("results: unknown dienst", "results", "2024;P001;15;10;5", "service", "onbekende dienst"),
+    Case("results: discontinued dienst 12", "results", "2024;P001;12;10;5", "service", "niet meer aangeboden"),
     Case("results: same key, other counts", "results", "2024;P001;8;41;25", "service", "vaker voor in dit bestand"),
     Case("results: period in the future", "results", "2099;P001;8;10;5", "period", "in de toekomst"),
 ]

@@ -195,7 +195,8 @@ def invitation_rules() -> list[Rule]:
 
 def normalise_results(frame: pl.DataFrame) -> pl.DataFrame:
     service_codes = {str(s.code): s.code for s in catalog().services}
-    return frame.with_columns(
+    last_period = {s.code: s.last_period for s in catalog().services if s.last_period}
+    frame = frame.with_columns(
         period_v=_text("period").cast(pl.Int32, strict=False),
         provider_id_v=_text("provider_id"),
         service_v=_text("service")
@@ -203,6 +204,9 @@ def normalise_results(frame: pl.DataFrame) -> pl.DataFrame:
         .replace_strict(service_codes, default=None, return_dtype=pl.Int16),
         completed_v=_text("completed_trajectories").str.strip_suffix(".0").cast(pl.Int64, strict=False),
         successful_v=_text("successful_trajectories").str.strip_suffix(".0").cast(pl.Int64, strict=False),
+    )
+    return frame.with_columns(
+        _last_period=pl.col("service_v").replace_strict(last_period, default=None, return_dtype=pl.Int32)
     )
 
 
@@ -218,6 +222,11 @@ def result_rules() -> list[Rule]:
             ~_present("provider_id") | pl.col("_known_provider"),
         ),
         Rule("service", "onbekende dienst (1 tot en met 13)", ~_present("service") | pl.col("service_v").is_not_null()),
+        Rule(
+            "service",
+            "deze dienst wordt in deze periode niet meer aangeboden",
+            pl.col("_last_period").is_null() | (pl.col("period_v") <= pl.col("_last_period")),
+        ),
         *(
             Rule(c, "geen geheel aantal van 0 of meer", ~_present(c) | (pl.col(v) >= 0).fill_null(False))
             for c, v in zip(counts, ("completed_v", "successful_v"), strict=True)
