@@ -270,6 +270,14 @@ def rss_mb(process: psutil.Process) -> float:
         return 0.0
 
 
+def uss_mb(process: psutil.Process) -> float:
+    """Memory only this process holds (no shared library pages): what one more kernel really costs."""
+    try:
+        return process.memory_full_info().uss / 1e6
+    except psutil.Error:
+        return 0.0
+
+
 def cpu_s(process: psutil.Process) -> float:
     try:
         times = process.cpu_times()
@@ -500,6 +508,7 @@ class Results:
     page_errors: list[str] = field(default_factory=list)
     kernel_mb: list[float] = field(default_factory=list)  # the page's kernel right after render
     kernel_filtered_mb: list[float] = field(default_factory=list)  # the same after the filter changes
+    kernel_uss_mb: list[float] = field(default_factory=list)  # unique memory of the page's kernel after the changes
     cold_kernel_mb: list[float] = field(default_factory=list)
     pool_kernel_mb: list[float] = field(default_factory=list)  # pre-heated kernels waiting in the pool
     cpu: dict[str, list[float]] = field(default_factory=dict)  # CPU seconds per page, by process (CPU_PARTS)
@@ -624,6 +633,7 @@ async def run(args: argparse.Namespace, db: Path, everyone: list[Provider], work
                         results.change_kernel_ms.append(kernel_ms)
                 if (kernel := kernels(voila).get(visit.kernel_id)) is not None:
                     results.kernel_filtered_mb.append(rss_mb(kernel))
+                    results.kernel_uss_mb.append(uss_mb(kernel))
                 record(visit, results)
                 await browser.close(context, page)
                 print(
@@ -725,6 +735,7 @@ def print_table(args: argparse.Namespace, results: Results, rows: int, provider:
     row(
         "  na de filterwijzigingen, MB", results.kernel_filtered_mb, whole, target_mb, under(results.kernel_filtered_mb)
     )
+    row("  eigen geheugen (USS: zonder gedeelde bibliotheken), MB", results.kernel_uss_mb, whole)
     row("Kernel-RSS na weergave, koud, MB", results.cold_kernel_mb, whole, target_mb, under(results.cold_kernel_mb))
     row("Kernel-RSS wachtend in de pool, MB", results.pool_kernel_mb, whole, target_mb, under(results.pool_kernel_mb))
     for key, label in CPU_PARTS.items():
