@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import ipywidgets as widgets
 import polars as pl
+from ipywidgets.widgets.widget_string import HTMLStyle
 
 from keurmerk.access import QUERY_PARAMETER, Access, AccessDenied, verify
 from keurmerk.catalog import Figure, catalog
@@ -99,6 +100,10 @@ class ProviderDashboard:
         self.source, self.provider_id, self.provider_name = source, provider_id, provider_name
         self.options, self.policy = options, policy or load_policy()
         cat = catalog()
+        # One Layout and one HTMLStyle for every widget that needs no layout of its own: ipywidgets makes both
+        # per widget otherwise, 220 of the page's 373 widget models, each a message and a model in the browser.
+        self._plain, self._html_style = widgets.Layout(), HTMLStyle()
+        self._figure_box = widgets.Layout(margin="0 0 12px 0")
         years = [(str(p), p) for p in options.periods] or [("–", None)]
         self.period = widgets.SelectionRangeSlider(
             options=years,
@@ -126,7 +131,7 @@ class ProviderDashboard:
         )
         self.status = widgets.HTML(value="", layout=widgets.Layout(min_height="20px"))
         self.progress = widgets.IntProgress(min=0, max=1, layout=widgets.Layout(width="300px", visibility="hidden"))
-        self.table = widgets.HTML()
+        self.table = self._html()
         self.views: dict[str, _FigureView] = {}
         self.frames: dict[str, pl.DataFrame] = {}
         self._debouncer = Debouncer(self.refresh)
@@ -195,19 +200,22 @@ class ProviderDashboard:
         view.extra.value = extra
 
     # --- layout -------------------------------------------------------------------------------------------
+    def _html(self, value: str = "") -> widgets.HTML:
+        return widgets.HTML(value, layout=self._plain, style=self._html_style)
+
     def _figure_view(self, figure: Figure) -> _FigureView:
-        caption = widgets.HTML(f'<div class="km-caption">{html.escape(figure.caption(self.provider_name))}</div>')
-        chart = ChartWidget() if figure.chart != "keurmerk_table" else None
-        extra = widgets.HTML()
+        caption = self._html(f'<div class="km-caption">{html.escape(figure.caption(self.provider_name))}</div>')
+        chart = ChartWidget(layout=self._plain) if figure.chart != "keurmerk_table" else None
+        extra = self._html()
         children = [caption, chart if chart is not None else self.table, extra]
-        box = widgets.VBox(children, layout=widgets.Layout(margin="0 0 12px 0"))
+        box = widgets.VBox(children, layout=self._figure_box)
         box.add_class("km-figure")
         box.add_class(f"km-{figure.id}")
         return _FigureView(figure, caption, chart, extra, box)
 
     def _layout(self) -> widgets.Widget:
         cat = catalog()
-        header = widgets.HTML(
+        header = self._html(
             f'{html.STYLE}<div class="km-page"><h1>Tevredenheidsonderzoek Blik op Werk — '
             f'{html.escape(self.provider_name)}</h1><div class="km-sub">Uw resultaten naast het gemiddelde van '
             f"alle deelnemers aan het onderzoek. Kies hieronder periode, diensten, provincies en vragenlijst.</div></div>"
@@ -227,9 +235,9 @@ class ProviderDashboard:
                 view = self._figure_view(metric.figure)
                 self.views[metric.id] = view
                 views.append(view.box)
-            heading = widgets.HTML(f'<div class="km-page"><h2>{html.escape(label)}</h2></div>')
-            sections.append(widgets.VBox([heading, *views]))
-        footer = widgets.HTML(
+            heading = self._html(f'<div class="km-page"><h2>{html.escape(label)}</h2></div>')
+            sections.append(widgets.VBox([heading, *views], layout=self._plain))
+        footer = self._html(
             '<div class="km-note">Alleen volledig ingevulde vragenlijsten tellen mee. Groepen van minder dan '
             f"{integer(self.policy.min_n)} respondenten worden niet getoond. Provinciegrenzen: CBS "
             "Gebiedsindelingen 2023 via PDOK (CC BY 4.0), vereenvoudigd door cartomap/nl.</div>"
