@@ -23,3 +23,4 @@ app = ProviderApp.prepare()
 # %%
 # Blocks until the visitor's request arrives; the signed link decides what this page may show.
 display(app.open(query_params()))
+app.close()  # the page's data is in memory now

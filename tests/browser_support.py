@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from keurmerk.serve import VoilaLaunch, running, voila_command
 
 CHROMIUM = Path("/usr/bin/chromium")
 # As root, without a sandbox; no background traffic (it would be refused by the closed network anyway).
@@ -18,6 +24,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+DASHBOARDS = Path(__file__).resolve().parents[1] / "dashboards"
 LOCAL_HOSTS = {"127.0.0.1"}
 
 
@@ -25,6 +32,35 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextmanager
+def served(db: Path, work: Path, notebooks: tuple[str, ...], secret: str) -> Iterator[VoilaLaunch]:
+    """Voilà as ``keurmerk serve`` runs it, on ``db``, with only ``notebooks`` of dashboards/ (one pre-heated
+    kernel each) and links signed with ``secret``; its log in ``work/voila.log``."""
+    assert CHROMIUM.exists(), "Chromium is not installed: apt-get install chromium (./dev test does it)"
+    dashboards = work / "dashboards"
+    dashboards.mkdir()
+    for name in notebooks:
+        shutil.copy(DASHBOARDS / name, dashboards / name)
+    launch = voila_command(
+        db, free_port(), dashboards_dir=dashboards, pool_size=1, environ={**os.environ, "KEURMERK_SECRET": secret}
+    )
+    with (work / "voila.log").open("w") as log, running(launch, log=log, timeout=90):
+        yield launch
+
+
+@contextmanager
+def chromium() -> Iterator[object]:
+    """Debian's Chromium through Playwright (``playwright install`` cannot download browsers here)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def is_local(url: str) -> bool:

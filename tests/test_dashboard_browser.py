@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
-import shutil
 import time
 import urllib.error
 import urllib.request
@@ -14,16 +12,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PageLog, free_port
+from browser_support import ARTIFACTS, PageLog, chromium, served
 
 from keurmerk.access import link_url, make_token
 from keurmerk.catalog import catalog
 from keurmerk.metrics import registry
-from keurmerk.serve import VoilaLaunch, running, voila_command
+from keurmerk.serve import VoilaLaunch
 from keurmerk.synth import XSS_PROBE, XSS_PROVIDER
 
 SECRET = "browser-test-secret"
-DASHBOARD = Path(__file__).resolve().parents[1] / "dashboards" / "aanbieder.ipynb"
 FIGURES_DRAWN = "n => document.querySelectorAll('.km-figure .keurmerk-chart svg').length >= n"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -31,28 +28,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def voila(tiny_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaLaunch]:
-    assert CHROMIUM.exists(), "Chromium is not installed: apt-get install chromium (./dev test does it)"
-    work = tmp_path_factory.mktemp("voila-aanbieder")
-    dashboards = work / "dashboards"
-    dashboards.mkdir()
-    shutil.copy(DASHBOARD, dashboards / DASHBOARD.name)
-    launch = voila_command(
-        tiny_db, free_port(), dashboards_dir=dashboards, pool_size=1, environ={**os.environ, "KEURMERK_SECRET": SECRET}
-    )
-    with (work / "voila.log").open("w") as log, running(launch, log=log, timeout=90):
+    with served(tiny_db, tmp_path_factory.mktemp("voila-aanbieder"), ("aanbieder.ipynb",), SECRET) as launch:
         yield launch
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _url(voila: VoilaLaunch, token: str, **params: str) -> str:
@@ -137,7 +120,9 @@ def test_free_text_with_a_script_is_shown_as_text(voila: VoilaLaunch, browser) -
         ("missing", "", "persoonlijke link"),
     ],
 )
-def test_bad_links_are_refused_without_data(voila: VoilaLaunch, browser, name: str, token: str | None, message: str) -> None:
+def test_bad_links_are_refused_without_data(
+    voila: VoilaLaunch, browser, name: str, token: str | None, message: str
+) -> None:
     if token is None:
         token = _token("P0000", now=dt.datetime.now(dt.UTC) - dt.timedelta(days=31))
     context, page, log = _open(browser, _url(voila, token), None)

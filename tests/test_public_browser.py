@@ -4,49 +4,32 @@ searched by name), and no request leaves 127.0.0.1."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PageLog, free_port
+from browser_support import ARTIFACTS, PageLog, chromium, served
 
 from keurmerk.access import make_token
 from keurmerk.catalog import catalog
-from keurmerk.serve import VoilaLaunch, running, voila_command
+from keurmerk.serve import VoilaLaunch
 
 SECRET = "public-browser-secret"
-NOTEBOOK = Path(__file__).resolve().parents[1] / "dashboards" / "zoekmachine.ipynb"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
 def voila(tiny_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaLaunch]:
-    assert CHROMIUM.exists(), "Chromium is not installed: apt-get install chromium (./dev test does it)"
-    work = tmp_path_factory.mktemp("voila-zoekmachine")
-    dashboards = work / "dashboards"
-    dashboards.mkdir()
-    shutil.copy(NOTEBOOK, dashboards / NOTEBOOK.name)
-    launch = voila_command(
-        tiny_db, free_port(), dashboards_dir=dashboards, pool_size=1, environ={**os.environ, "KEURMERK_SECRET": SECRET}
-    )
-    with (work / "voila.log").open("w") as log, running(launch, log=log, timeout=90):
+    with served(tiny_db, tmp_path_factory.mktemp("voila-zoekmachine"), ("zoekmachine.ipynb",), SECRET) as launch:
         yield launch
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _open(browser, url: str):

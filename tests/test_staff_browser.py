@@ -4,21 +4,18 @@ provider's dashboard, and no request leaves 127.0.0.1."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PageLog, free_port
+from browser_support import ARTIFACTS, PageLog, chromium, served
 
 from keurmerk.access import link_url, make_token
 from keurmerk.catalog import catalog
-from keurmerk.serve import VoilaLaunch, running, voila_command
+from keurmerk.serve import VoilaLaunch
 
 SECRET = "staff-browser-secret"
-DASHBOARDS = Path(__file__).resolve().parents[1] / "dashboards"
 CHARTS = 7  # five distributions, two trends
 ROWS = "[data-km=staff-table] tbody tr"
 
@@ -27,29 +24,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 @pytest.fixture(scope="module")
 def voila(tiny_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaLaunch]:
-    assert CHROMIUM.exists(), "Chromium is not installed: apt-get install chromium (./dev test does it)"
-    work = tmp_path_factory.mktemp("voila-staff")
-    dashboards = work / "dashboards"
-    dashboards.mkdir()
-    for name in ("benchmark.ipynb", "aanbieder.ipynb"):
-        shutil.copy(DASHBOARDS / name, dashboards / name)
-    launch = voila_command(
-        tiny_db, free_port(), dashboards_dir=dashboards, pool_size=1, environ={**os.environ, "KEURMERK_SECRET": SECRET}
-    )
-    with (work / "voila.log").open("w") as log, running(launch, log=log, timeout=90):
+    with served(
+        tiny_db, tmp_path_factory.mktemp("voila-staff"), ("benchmark.ipynb", "aanbieder.ipynb"), SECRET
+    ) as launch:
         yield launch
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _staff_token() -> str:
