@@ -1,6 +1,6 @@
-"""Two ways around Altair's cost of building a chart, with the same Vega-Lite as a result.
+"""Three ways around Altair's cost of building a chart, with the same Vega-Lite as a result.
 
-Profiling the report batch (bench/reports.py) showed that building ~30 charts per report spent its time in two
+Profiling the report batch (bench/reports.py) showed that building ~30 charts per report spent its time in three
 places that do no useful work for our charts:
 
 1. **Copies of layers.** Every ``LayerChart``/``VConcatChart``/``HConcatChart`` that Altair constructs (also each
@@ -12,8 +12,10 @@ places that do no useful work for our charts:
 2. **Walking the data.** ``to_dict`` visits every value of every inline data set and checks each one against a
    runtime protocol (``SchemaLike``), which costs more than the rest of the spec. :func:`detached_data` takes the
    ``values`` out before ``to_dict`` and :func:`reattach` puts the same lists back in the dict afterwards.
+3. **Strings and numbers of the spec itself** go through the same protocol check (``isinstance`` on a runtime
+   ``Protocol`` is slow on Python 3.11) before Altair returns them unchanged; :func:`install` returns them at once.
 
-``tests/test_chart_speed.py`` checks that every chart kind gives exactly the spec it gave without either.
+``tests/test_chart_speed.py`` checks that every chart kind gives exactly the spec it gave without any of them.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import altair as alt
+from altair.utils import schemapi as _schemapi
 from altair.utils.schemapi import SchemaBase, Undefined
 from altair.vegalite.v6 import api as _api
 
@@ -60,35 +63,51 @@ def _combine_subchart_params(params: Any, subcharts: list[Any]) -> tuple[Any, li
     return _ORIGINALS["_combine_subchart_params"](params, subcharts)
 
 
+_PRIMITIVES = (str, int, float, bool, type(None))
+
+
+def _todict(obj: Any, context: Any, np_opt: Any, pd_opt: Any) -> Any:
+    if type(obj) in _PRIMITIVES:  # exactly these types: Altair returns them as they are, after its checks
+        return obj
+    return _ORIGINALS["_todict"](obj, context, np_opt, pd_opt)
+
+
+_REPLACEMENTS = {
+    (_api, "_remove_duplicate_params"): _remove_duplicate_params,
+    (_api, "_combine_subchart_params"): _combine_subchart_params,
+    (_schemapi, "_todict"): _todict,
+}
+
+
 def install() -> bool:
-    """Skip Altair's parameter copies for charts without parameters; True when installed (idempotent).
+    """Skip Altair's parameter copies for charts without parameters, and its checks on plain strings and numbers;
+    True when installed (idempotent).
 
     Altair is pinned exactly (pyproject.toml); should a later version lack these functions, nothing is changed
     and charts are merely slower.
     """
     if _ORIGINALS:
         return True
-    names = ("_remove_duplicate_params", "_combine_subchart_params")
-    if not all(callable(getattr(_api, name, None)) for name in names):
+    if not all(callable(getattr(module, name, None)) for module, name in _REPLACEMENTS):
         return False
-    for name, replacement in zip(names, (_remove_duplicate_params, _combine_subchart_params), strict=True):
-        _ORIGINALS[name] = getattr(_api, name)
-        setattr(_api, name, replacement)
+    for (module, name), replacement in _REPLACEMENTS.items():
+        _ORIGINALS[name] = getattr(module, name)
+        setattr(module, name, replacement)
     return True
 
 
 @contextmanager
 def installed(active: bool) -> Iterator[None]:
-    """Run a block with the copies skipped (``active``) or with Altair's own functions; for tests and benches."""
-    saved = {name: getattr(_api, name) for name in _ORIGINALS}
+    """Run a block with the shortcuts (``active``) or with Altair's own functions; for tests and benches."""
+    saved = {(module, name): getattr(module, name) for module, name in _REPLACEMENTS}
     try:
         if not active:
-            for name, original in _ORIGINALS.items():
-                setattr(_api, name, original)
+            for module, name in _REPLACEMENTS:
+                setattr(module, name, _ORIGINALS[name])
         yield
     finally:
-        for name, function in saved.items():
-            setattr(_api, name, function)
+        for (module, name), function in saved.items():
+            setattr(module, name, function)
 
 
 # Where a chart can hold data: its own ``data``, its subcharts, and lookups in its transforms.
