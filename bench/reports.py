@@ -15,7 +15,8 @@ Then, in one run:
 3. PDF for a sample of ``--pdf-sample`` providers (headless Chromium, two passes for the page numbers of the
    contents), and the time for all providers extrapolated from it (labelled as such);
 4. the alternatives the design chose against, measured on one provider: loading one provider's cube per query
-   (``CubeSource.load``) instead of one query per chunk, and drawing the charts as SVG in Python
+   (``CubeSource.load``) instead of one query per chunk, the charts with Altair's own code paths instead of
+   :mod:`keurmerk.charts.speed` (same specs; the ratio in one run), and drawing the charts as SVG in Python
    (``vl_convert.vegalite_to_svg``) instead of in the reader's browser.
 
 Target (DESIGN §6): HTML for all providers ≤ 60 s on 2 cores.
@@ -170,7 +171,8 @@ def _kind_table(result: BatchResult) -> Table:
 
 
 def _alternatives(db: Path, period: int, provider_id: str) -> Table:
-    """One provider: per-provider cube query vs chunk query; SVG in Python vs the browser."""
+    """One provider: per-provider cube query vs chunk query; charts with and without keurmerk.charts.speed; SVG in
+    Python vs the browser."""
     import vl_convert
 
     from keurmerk.metrics import Cube, CubeSource
@@ -203,6 +205,23 @@ def _alternatives(db: Path, period: int, provider_id: str) -> Table:
             cubes = ProviderCubes.load(con, period, [provider_id], benchmark)
         data = report_data(cubes.source(provider_id), provider, period, load_policy())
     specs = chart_specs(data)
+    # the same charts with and without keurmerk.charts.speed, alternating, best of 5 each (CPU time)
+    from keurmerk.charts.speed import installed
+
+    best = {True: float("inf"), False: float("inf")}
+    for _ in range(5):
+        for active in (True, False):
+            with installed(active):
+                started = time.process_time()
+                chart_specs(data)
+                best[active] = min(best[active], time.process_time() - started)
+    table.add_row(
+        f"{len(specs)} grafieken met Altairs eigen code (zonder keurmerk.charts.speed)", number(1000 * best[False], 0)
+    )
+    table.add_row(
+        f"dezelfde met keurmerk.charts.speed (zoals de rapporten), ×{number(best[False] / best[True], 1)} sneller",
+        number(1000 * best[True], 0),
+    )
     vl_convert.vegalite_to_svg(next(iter(specs.values())))  # first call starts the engine
     started = time.perf_counter()
     for spec in specs.values():
