@@ -35,6 +35,7 @@ __all__ = ["ProviderApp", "ProviderDashboard", "FilterOptions", "Debouncer"]
 DEBOUNCE_SECONDS = 0.3
 STAFF_PROVIDER_PARAMETER = "aanbieder"  # staff links may name the provider to open
 PERIOD_PARAMETER = "periode"  # optional first period shown: "2021" or "2019-2021"
+KERNEL_DUCKDB_MEMORY = "64MB"  # per dashboard kernel (see ProviderApp.prepare)
 
 
 class Debouncer:
@@ -258,6 +259,9 @@ class ProviderApp:
         from keurmerk.serve import database_path
 
         con = open_readonly(db or database_path())
+        # A kernel asks DuckDB for small aggregates only; without a limit DuckDB keeps every block the
+        # provider's cube query scanned (≈ 55 MB of answers at national scale) cached until the kernel ends.
+        con.execute(f"SET memory_limit = '{KERNEL_DUCKDB_MEMORY}'")
         app = cls(con, Cube.load(con), load_policy())
         if warm_up:
             app.warm_up()
