@@ -19,7 +19,7 @@ from pathlib import Path
 
 import altair as alt
 import pytest
-from browser_support import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, PageLog, free_port
+from browser_support import ARTIFACTS, CHROMIUM, PageLog, chromium, free_port
 
 from keurmerk.charts import THEME_NAME, ChartWidget, to_spec
 from keurmerk.charts.widget import RUNTIME_PATH
@@ -129,14 +129,8 @@ def voila(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VoilaLaunch]:
 
 @pytest.fixture(scope="module")
 def browser(voila: VoilaLaunch) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 def _chart_texts(page, index: int) -> list[str]:
