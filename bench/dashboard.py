@@ -15,10 +15,12 @@ Then, in one run, one Chromium (Playwright; every page in a fresh browser contex
 
 1. cold: Voilà with ``--preheat_kernel=False --pool_size=0`` (``voila_command`` cannot switch pre-heating off, so
    those flags are replaced in its command line): the kernel starts when the page is requested;
+1b. the floor: the same Voilà command on a notebook that only shows one widget (``.km-dashboard``), pre-heated:
+   what Voilà and its front end cost before our dashboard does anything;
 2. pre-heated: ``--pool_size=N`` (``voila_command`` as is); each page is opened once the pool is full and its
-   kernels idle (their notebook waits in ``query_params()``). Voilà refills the pool 1 s after a request, so the
-   refill runs during the render, as in production. Also timed: page fully streamed (the notebook ran), the
-   dashboard in the page, the first chart drawn;
+   kernels idle (their notebook waits in ``query_params()``). Voilà refills the pool ``fill_delay`` (5 s in
+   ``voila_command``) after a request, as in production. Also timed: page fully streamed (the notebook ran), the
+   dashboard in the page, the first chart drawn, the first screen complete;
 3. on each pre-heated page, ``--changes`` filter changes (one dienst in ``.km-filter-services select``), timed in
    the browser from the ``change`` event until the status line (``[data-km=status]``) and the fig 3.1 chart have
    both been redrawn (includes the dashboard's 300 ms debounce), and the kernel's own "bijgewerkt in … ms";
@@ -110,6 +112,11 @@ MILESTONES = {  # on the way to the first render: what the page clock records
     "first": "eerste grafiek getekend",
     "screen": "eerste scherm compleet (elke grafiek in beeld getekend)",
 }
+# The floor: what Voilà itself costs with our template and a pre-heated kernel, for a page with one widget.
+FLOOR_CELLS = (
+    "import ipywidgets as widgets\nfrom IPython.display import display\n\nfrom keurmerk.serve import query_params",
+    "query_params()\ndisplay(widgets.HTML('<div class=\"km-dashboard\">Voilà-vloer</div>'))",
+)
 SETTINGS = ("--pool_size", "--preheat", "--MappingKernelManager.cull", "--VoilaExecutor.", "--VoilaKernelManager.")
 WS_KERNEL_ID = re.compile(r"/api/kernels/([0-9a-f-]{36})/channels")
 
@@ -496,6 +503,7 @@ async def filter_change(page, option: str | None, timeout_s: float) -> tuple[flo
 @dataclass
 class Results:
     cold_ms: list[float] = field(default_factory=list)
+    floor_ms: list[float] = field(default_factory=list)  # Voilà's floor: a page with one widget, pre-heated
     warm_ms: list[float] = field(default_factory=list)
     warm_milestones: dict[str, list[float]] = field(default_factory=dict)
     change_ms: list[float] = field(default_factory=list)
@@ -587,6 +595,32 @@ async def run(args: argparse.Namespace, db: Path, everyone: list[Provider], work
                 await browser.close(context, page)
                 print(f"koud {i + 1}/{args.repeat}: {integer(round(visit.render_ms))} ms", flush=True)
         read_log(log, results)
+
+        # 1b. the floor: Voilà with our template and a pre-heated kernel, a page that shows one widget
+        import nbformat
+
+        floor_dir = work / "floor"
+        floor_dir.mkdir()
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in FLOOR_CELLS])
+        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        nbformat.write(notebook, floor_dir / "vloer.ipynb")
+        floor = voila_command(db, free_port(), dashboards_dir=floor_dir, pool_size=1, environ=os.environ)
+        floor = dataclasses.replace(floor, argv=floor.argv + tuple(args.voila_arg))
+        log = work / "voila-floor.log"
+        with log.open("w") as out, running(floor, log=out, timeout=120) as process:
+            voila = psutil.Process(process.pid)
+            served_floor: set[str] = set()
+            for i in range(args.repeat):
+                await wait_for_pool(voila, 1, log, timeout, served_floor)
+                served_floor.update(kernels(voila))
+                context = await browser.chromium.new_context(viewport=VIEWPORT, locale="nl-NL")
+                page = await context.new_page()
+                issued = time.time()
+                await page.goto(f"{floor.url}voila/render/vloer.ipynb", wait_until="commit", timeout=timeout * 1000)
+                await page.wait_for_selector(".km-dashboard", timeout=timeout * 1000)
+                results.floor_ms.append((time.time() - issued) * 1000)
+                await context.close()
+                print(f"vloer {i + 1}/{args.repeat}: {integer(round(results.floor_ms[-1]))} ms", flush=True)
 
         # 2.-6. pre-heated pool
         launch = command(args.pool)
@@ -724,6 +758,7 @@ def print_table(args: argparse.Namespace, results: Results, rows: int, provider:
     row(f"Eerste weergave, voorverwarmd (pool {args.pool}), s", results.warm_ms, seconds, target_s, warm_ok)
     for key, label in MILESTONES.items():
         row(f"  waarvan tot {label}, s", results.warm_milestones.get(key, []), seconds)
+    row("Voilà-vloer: pagina met één widget, voorverwarmd (zelfde template), s", results.floor_ms, seconds)
     row("Filterwijziging (1 dienst) → grafieken bijgewerkt, ms¹", results.change_ms, whole)
     row("  waarvan in de kernel ('bijgewerkt in … ms')", results.change_kernel_ms, whole)
     row("HTTP per pagina, over de lijn (incl. headers), kB", results.http_kb, whole)
@@ -786,8 +821,8 @@ def print_table(args: argparse.Namespace, results: Results, rows: int, provider:
         f"Load average (1/5/15 min), {os.cpu_count()} kernen: {loads}. Andere processen (tests, benchmarks) "
         "draaiden tegelijk: de tijden zijn ruisgevoelig.",
         "Eerste weergave: navigatie gestart → alle grafieken getekend, elke pagina in een nieuwe browsercontext "
-        "(lege cache). Voorverwarmd: Voilà vult de pool bij na fill_delay (standaard 1 s) na het verzoek, dus "
-        "tijdens de weergave.",
+        "(lege cache). Voorverwarmd: Voilà vult de pool bij na fill_delay (5 s in keurmerk serve) na het verzoek. "
+        "Voilà-vloer: dezelfde Voilà en template, een notebook dat alleen één widget toont.",
         "¹ Van het change-event tot statusregel én fig 3.1 opnieuw getekend, inclusief 300 ms debounce.",
         "RSS telt gedeelde pagina's per kernel mee: het totaal overschat het geheugen iets. Kernels van eerder "
         "gesloten pagina's tellen niet mee in de piek.",
