@@ -71,6 +71,25 @@ def test_widget_updates_spec_and_sends_runtime_once() -> None:
     assert len(sent) == 1 and "vegaEmbed" in sent[0]["code"]
 
 
+def test_deferred_chart_is_built_when_the_browser_asks() -> None:
+    built: list[str] = []
+
+    def build(mark: str):
+        built.append(mark)
+        return _bar_chart().mark_point() if mark == "point" else _bar_chart()
+
+    widget = ChartWidget()
+    widget.defer(lambda: build("bar"))
+    widget.defer(lambda: build("point"))  # a newer chart replaces the one not asked for yet
+    assert (widget.spec, widget.pending, built) == ({}, 2, [])
+    widget._on_custom_msg(widget, {"type": "keurmerk:spec?"}, [])
+    assert widget.spec["mark"]["type"] == "point" and built == ["point"]
+    widget.defer(lambda: build("bar"))  # asked for once: later charts go out at once
+    assert widget.spec["mark"]["type"] == "bar" and widget.pending == 2
+    widget._on_custom_msg(widget, {"type": "keurmerk:spec?"}, [])  # asking again builds nothing new
+    assert built == ["point", "bar"]
+
+
 def test_runtime_bundle_is_self_contained() -> None:
     code = RUNTIME_PATH.read_text(encoding="utf-8")
     assert "export{" in code.replace(" ", "")[-200:]

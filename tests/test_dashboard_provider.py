@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import ipywidgets as widgets
 import pytest
 
 from keurmerk.access import QUERY_PARAMETER, make_token
+from keurmerk.charts import ChartWidget
 from keurmerk.dashboard import Debouncer, ProviderApp
+from keurmerk.dashboard.provider import FIRST_SCREEN
 from keurmerk.metrics import registry
 from keurmerk.synth import XSS_PROBE, XSS_PROVIDER
 
@@ -24,6 +27,11 @@ def app(tiny_db: Path) -> ProviderApp:
 @pytest.fixture(autouse=True)
 def secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KEURMERK_SECRET", SECRET)
+
+
+def _browser_asks(chart: ChartWidget) -> None:
+    """What chart_widget.js sends when a deferred chart comes into view or the page is idle."""
+    chart._on_custom_msg(chart, {"type": "keurmerk:spec?"}, [])
 
 
 def _params(provider: str | None, role: str = "provider", days: float = 30, **extra: str) -> dict[str, str]:
@@ -75,9 +83,15 @@ def test_dashboard_draws_every_figure_of_the_registry(app: ProviderApp, tiny_db:
     shown = [m.id for m in registry() if m.figure.section != "inburgering" or dashboard.options.has_inburgering]
     assert list(dashboard.views) == shown
     assert set(frames) == {m.id for m in registry()}
-    charts = [v.chart for v in dashboard.views.values() if v.chart is not None]
+    charts = {fid: v.chart for fid, v in dashboard.views.items() if v.chart is not None}
     assert len(charts) == len([m for m in registry() if m.chart != "keurmerk_table" and m.id in shown])
-    assert all(c.spec for c in charts)
+    first = {m.id for m in registry() if m.figure.section in FIRST_SCREEN}
+    # the first screen's charts go out with the page; the others wait until the browser asks for them
+    assert all(charts[fid].spec for fid in first)
+    assert all(c.spec == {} and c.pending == 1 for fid, c in charts.items() if fid not in first)
+    for chart in charts.values():
+        _browser_asks(chart)
+    assert all(c.spec for c in charts.values())
     table = dashboard.table.value
     for cell in ("43", "18", "41,9", "8,0", "25,0", "9,0", "20,0", "8,3", "51,7", "7,9", "38", "23,7", "8,2"):
         assert f">{cell}<" in table
@@ -90,11 +104,15 @@ def test_filter_change_recomputes_with_other_numbers(app: ProviderApp) -> None:
     dashboard = app.dashboard(verify(_params("P0000")[QUERY_PARAMETER]), "P0000")
     dashboard.period.index = (0, 0)
     before = dashboard.refresh()["fig_3_1"]
+    chart = dashboard.views["fig_3_1"].chart
+    _browser_asks(chart)
+    assert "Totaal (n = 18)" in json.dumps(chart.spec, ensure_ascii=False)
     dashboard.services.value = (8,)  # the widget's observer recomputes at once outside an event loop
     after = dashboard.frames["fig_3_1"]
     total = lambda f: f.filter(f["service"].is_null())["n"].item()  # noqa: E731
     assert (total(before), total(after)) == (18, 15)
-    assert dashboard.views["fig_3_1"].chart.spec != {}
+    # asked for once, the chart follows the filter at once
+    assert "Totaal (n = 15)" in json.dumps(chart.spec, ensure_ascii=False)
 
 
 def test_widgets_offer_only_the_providers_own_choices(app: ProviderApp) -> None:

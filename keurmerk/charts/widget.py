@@ -17,6 +17,7 @@ the kernel sends it once over the widget comm.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -59,6 +60,9 @@ class ChartWidget(anywidget.AnyWidget):
 
     spec = traitlets.Dict().tag(sync=True)
     embed_options = traitlets.Dict().tag(sync=True)
+    # A deferred chart (``defer``): the browser asks for its spec when the chart comes into view or the page is
+    # idle; ``pending`` counts the charts deferred so far, so that a newer one is asked for again.
+    pending = traitlets.Int(0).tag(sync=True)
 
     def __init__(
         self,
@@ -70,6 +74,8 @@ class ChartWidget(anywidget.AnyWidget):
         options = _default_embed_options() if embed_options is None else embed_options
         super().__init__(embed_options=options, **kwargs)
         self._chart: alt.TopLevelMixin | dict[str, Any] | None = None
+        self._build: Callable[[], alt.TopLevelMixin | dict[str, Any] | None] | None = None
+        self._asked = False  # the browser has asked for a deferred spec: later charts go out at once
         self._runtime_sent = False
         self.on_msg(self._on_custom_msg)
         if chart is not None:
@@ -83,11 +89,34 @@ class ChartWidget(anywidget.AnyWidget):
     @chart.setter
     def chart(self, chart: alt.TopLevelMixin | dict[str, Any]) -> None:
         spec = to_spec(chart)
-        self._chart = chart
+        self._chart, self._build = chart, None
         self.spec = spec
 
+    def defer(self, build: Callable[[], alt.TopLevelMixin | dict[str, Any] | None]) -> None:
+        """Build the chart only when the browser asks for it (a chart below the first screen): the page's
+        first widget state stays small and the kernel answers the visitor sooner. Once the browser has asked,
+        later charts are built at once (a filter change redraws a page that is already there)."""
+        if self._asked:
+            chart = build()
+            if chart is not None:
+                self.chart = chart
+            return
+        self._build = build
+        self.pending += 1
+
+    def _send_deferred(self) -> None:
+        self._asked = True
+        build, self._build = self._build, None
+        if build is not None and (chart := build()) is not None:
+            self.chart = chart
+
     def _on_custom_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        if not isinstance(content, dict) or content.get("type") != "keurmerk:vega-runtime?":
+        if not isinstance(content, dict):
+            return
+        if content.get("type") == "keurmerk:spec?":  # the browser may ask any time: it only gets this chart
+            self._send_deferred()
+            return
+        if content.get("type") != "keurmerk:vega-runtime?":
             return
         if self._runtime_sent:  # one answer per widget: the browser cannot make the kernel resend 0.9 MB
             return

@@ -36,6 +36,7 @@ DEBOUNCE_SECONDS = 0.3
 STAFF_PROVIDER_PARAMETER = "aanbieder"  # staff links may name the provider to open
 PERIOD_PARAMETER = "periode"  # optional first period shown: "2021" or "2019-2021"
 KERNEL_DUCKDB_MEMORY = "64MB"  # per dashboard kernel (see ProviderApp.prepare)
+FIRST_SCREEN = ("samenvatting",)  # sections whose charts are sent with the page; the others when asked for
 
 
 class Debouncer:
@@ -193,8 +194,10 @@ class ProviderDashboard:
         if view.frame is not None and view.frame.equals(frame):
             return  # building a chart costs tens of milliseconds; many figures do not change with a filter
         view.frame = frame
-        if view.chart is not None:
+        if view.chart is not None and view.figure.section in FIRST_SCREEN:
             view.chart.chart = chart_for(view.figure.chart, frame, self.provider_name)
+        elif view.chart is not None:  # built when the browser asks: the page reaches the visitor sooner
+            view.chart.defer(lambda kind=view.figure.chart, frame=frame: chart_for(kind, frame, self.provider_name))
         extra = html.texts_list(frame)
         if view.figure.chart == "strengths":
             extra = html.strengths_list(frame, self.provider_name)

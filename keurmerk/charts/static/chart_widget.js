@@ -13,6 +13,9 @@
 // into view or until the page is idle, and the waiting charts then draw one per idle moment. A dashboard
 // holds ~30 charts (~40 ms of Vega each on the main thread); the visitor sees the first screen complete
 // before the rest are drawn, and every chart is still drawn without scrolling.
+//
+// A deferred chart (`pending` > 0, no spec yet: ChartWidget.defer) asks the kernel for its spec at the same
+// moment it would have drawn: the page's first widget state carries only the charts of the first screen.
 
 const RUNTIME_KEY = "__keurmerkVegaRuntime";
 const COMM_TIMEOUT_MS = 60000;
@@ -102,7 +105,20 @@ function render({ model, el }) {
     });
   }
 
+  let askedFor = 0; // the `pending` count this view asked the kernel for
+
+  async function ask() {
+    const wanted = model.get("pending");
+    if (!wanted || wanted <= askedFor) return;
+    await turn();
+    if (wanted <= askedFor) return;
+    askedFor = wanted;
+    model.send({ type: "keurmerk:spec?" });
+  }
+
   async function draw() {
+    const spec = model.get("spec");
+    if (!spec || Object.keys(spec).length === 0) return ask(); // deferred: nothing to draw yet
     const mine = ++generation;
     try {
       const [{ vegaEmbed }] = await Promise.all([loadRuntime(model), turn()]);
@@ -110,7 +126,7 @@ function render({ model, el }) {
       const started = performance.now();
       const node = document.createElement("div");
       node.className = "keurmerk-chart-view";
-      const result = await vegaEmbed(node, model.get("spec"), { ...model.get("embed_options") });
+      const result = await vegaEmbed(node, spec, { ...model.get("embed_options") });
       if (mine !== generation) {
         result.finalize();
         return;
@@ -144,6 +160,7 @@ function render({ model, el }) {
 
   model.on("change:spec", draw);
   model.on("change:embed_options", draw);
+  model.on("change:pending", ask);
   draw();
   return () => {
     generation += 1;
@@ -151,6 +168,7 @@ function render({ model, el }) {
     wake?.();
     model.off("change:spec", draw);
     model.off("change:embed_options", draw);
+    model.off("change:pending", ask);
     current?.result.finalize();
     current = null;
   };
