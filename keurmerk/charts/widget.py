@@ -109,6 +109,8 @@ class ChartWidget(anywidget.AnyWidget):
         build, self._build = self._build, None
         if build is not None and (chart := build()) is not None:
             self.chart = chart
+        elif self.spec:  # asked again: the browser missed the update, send the spec once more
+            self.send_state("spec")
 
     def _on_custom_msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
         if not isinstance(content, dict):

@@ -19,6 +19,7 @@
 
 const RUNTIME_KEY = "__keurmerkVegaRuntime";
 const COMM_TIMEOUT_MS = 60000;
+const ASK_AGAIN_MS = 15000;
 
 function runtimeUrl() {
   const meta = document.querySelector('meta[name="keurmerk-vega-runtime"]');
@@ -106,6 +107,7 @@ function render({ model, el }) {
   }
 
   let askedFor = 0; // the `pending` count this view asked the kernel for
+  let disposed = false;
 
   async function ask() {
     const wanted = model.get("pending");
@@ -114,6 +116,14 @@ function render({ model, el }) {
     if (wanted <= askedFor) return;
     askedFor = wanted;
     model.send({ type: "keurmerk:spec?" });
+    // Nothing lost on a busy server: no spec after a while, ask again (the kernel resends what it has).
+    setTimeout(() => {
+      const spec = model.get("spec");
+      if (!disposed && askedFor === wanted && (!spec || Object.keys(spec).length === 0)) {
+        askedFor = 0;
+        ask();
+      }
+    }, ASK_AGAIN_MS);
   }
 
   async function draw() {
@@ -163,6 +173,7 @@ function render({ model, el }) {
   model.on("change:pending", ask);
   draw();
   return () => {
+    disposed = true;
     generation += 1;
     observer.disconnect();
     wake?.();
