@@ -32,20 +32,14 @@ from rich.console import Console
 from rich.table import Table
 
 from keurmerk.charts.widget import RUNTIME_PATH
+from keurmerk.chromium import ARGS as CHROMIUM_ARGS
+from keurmerk.chromium import DEBIAN_CHROMIUM
 from keurmerk.formatting import integer, number
 from keurmerk.serve import running, voila_command
 
 REPO = Path(__file__).resolve().parents[1]
 PLACEHOLDER = REPO / "tests" / "fixtures" / "chart_path_demo.ipynb"  # sample charts, not a product dashboard
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+CHROMIUM = str(DEBIAN_CHROMIUM)
 CHARTS = 3
 RUNTIME_MARKER = b"vega.github.io/editor"  # occurs once in the Vega runtime bundle (vega-embed's action link)
 JUPYTERCHART_OVERRIDE = """

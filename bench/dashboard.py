@@ -75,6 +75,8 @@ from rich.console import Console
 from rich.table import Table
 
 from keurmerk.access import link_url, make_token
+from keurmerk.chromium import ARGS as CHROMIUM_ARGS
+from keurmerk.chromium import DEBIAN_CHROMIUM
 from keurmerk.formatting import integer, number
 from keurmerk.metrics import registry
 from keurmerk.serve import VoilaLaunch, running, voila_command
@@ -83,15 +85,7 @@ REPO = Path(__file__).resolve().parents[1]
 VAR = REPO / "var" / "bench-dashboard"
 NOTEBOOK = REPO / "dashboards" / "aanbieder.ipynb"
 SCREENSHOT = REPO / "artifacts" / "bench_dashboard.png"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+CHROMIUM = str(DEBIAN_CHROMIUM)
 VIEWPORT = {"width": 1250, "height": 1400}
 DEFAULT_SECRET = "bench-dashboard-secret"
 CLOSE_WAIT_S = 20  # how long closed pages' kernels get to go away before they are counted
@@ -172,28 +166,9 @@ PAGE_CLOCK = """
 
 def warehouse(scale: str) -> Path:
     """var/bench-dashboard/<scale>/warehouse.duckdb, generated and ingested once (cached)."""
-    from keurmerk.ingest import ingest
-    from keurmerk.synth import generate
+    from keurmerk.synth import cached_warehouse
 
-    root = VAR / scale
-    files, db, done = root / "files", root / "warehouse.duckdb", root / ".ingested"
-    if not (files / ".done").exists():
-        shutil.rmtree(files, ignore_errors=True)
-        started = time.perf_counter()
-        generate(scale, files)
-        (files / ".done").touch()
-        print(f"generate --scale {scale}: {number(time.perf_counter() - started, 1)} s")
-        done.unlink(missing_ok=True)
-    if not done.exists() or not db.exists():
-        for stale in (db, db.with_name(db.name + ".lock")):
-            stale.unlink(missing_ok=True)
-        started = time.perf_counter()
-        report = ingest(db, sorted(p for p in files.iterdir() if p.suffix in (".csv", ".parquet")))
-        if report.nothing_loaded:
-            raise SystemExit(f"ingest laadde niets: {report.quarantine.head(3)}")
-        done.touch()
-        print(f"ingest: {number(time.perf_counter() - started, 1)} s, {integer(report.rows_loaded)} rijen")
-    return db
+    return cached_warehouse(scale, VAR / scale / "files", VAR / scale / "warehouse.duckdb", echo=print)
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import shutil
 import statistics
 import subprocess
 import sys
@@ -44,11 +43,11 @@ from rich.table import Table
 from keurmerk.catalog import catalog
 from keurmerk.filters import Filters
 from keurmerk.formatting import integer, number
-from keurmerk.metrics import Cube, CubeSource, WarehouseSource, compute_all, store_cube
-from keurmerk.metrics.source import _sql, _stored_cube_is_fresh
+from keurmerk.metrics import Cube, CubeSource, WarehouseSource, compute_all
+from keurmerk.metrics.source import _sql
 from keurmerk.metrics.stats import t_quantile, z_quantile
 from keurmerk.policy import Policy
-from keurmerk.warehouse import open_readonly, writer
+from keurmerk.warehouse import open_readonly
 
 VAR = Path("var/bench")
 
@@ -61,32 +60,9 @@ def rss_mb() -> float:
 
 def warehouse(scale: str) -> Path:
     """var/bench/<scale>.duckdb: generated, ingested and with its benchmark cube stored (cached)."""
-    from keurmerk.ingest import ingest
-    from keurmerk.synth import generate
+    from keurmerk.synth import cached_warehouse
 
-    files_dir, db = VAR / scale, VAR / f"{scale}.duckdb"
-    if not (files_dir / ".done").exists():
-        shutil.rmtree(files_dir, ignore_errors=True)
-        started = time.perf_counter()
-        generate(scale, files_dir)
-        print(f"generate --scale {scale}: {time.perf_counter() - started:.1f} s")
-        (files_dir / ".done").touch()
-    if not db.exists():
-        started = time.perf_counter()
-        files = sorted(p for p in files_dir.iterdir() if p.suffix in (".csv", ".parquet"))
-        report = ingest(db, files)
-        if report.quarantine.height:
-            db.unlink()
-            raise SystemExit(f"ingest zette {report.quarantine.height} rijen in quarantaine: {report.quarantine.head(3)}")
-        print(f"ingest: {time.perf_counter() - started:.1f} s")
-    with open_readonly(db) as con:
-        fresh = _stored_cube_is_fresh(con)
-    if not fresh:
-        started = time.perf_counter()
-        with writer(db) as con:
-            store_cube(con)
-        print(f"store_cube: {time.perf_counter() - started:.1f} s")
-    return db
+    return cached_warehouse(scale, VAR / scale, VAR / f"{scale}.duckdb", echo=print)
 
 
 def choices(con: duckdb.DuckDBPyConnection, k: int, seed: int) -> list[Filters]:

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import statistics
 import tempfile
 import time
@@ -54,33 +53,9 @@ console = Console(width=None if os.isatty(1) else 150)
 
 def warehouse(scale: str) -> Path:
     """var/bench-reports/<scale>.duckdb: generated, ingested and with its benchmark cube stored (cached)."""
-    from keurmerk.ingest import ingest
-    from keurmerk.metrics import store_cube
-    from keurmerk.metrics.source import _stored_cube_is_fresh
-    from keurmerk.synth import generate
-    from keurmerk.warehouse import open_readonly, writer
+    from keurmerk.synth import cached_warehouse
 
-    files_dir, db = VAR / scale, VAR / f"{scale}.duckdb"
-    if not (files_dir / ".done").exists():
-        shutil.rmtree(files_dir, ignore_errors=True)
-        started = time.perf_counter()
-        generate(scale, files_dir)
-        console.print(f"generate --scale {scale}: {time.perf_counter() - started:.1f} s")
-        (files_dir / ".done").touch()
-    if not db.exists():
-        started = time.perf_counter()
-        files = sorted(p for p in files_dir.iterdir() if p.suffix in (".csv", ".parquet"))
-        report = ingest(db, files)
-        if report.quarantine.height:
-            db.unlink()
-            raise SystemExit(f"ingest zette {report.quarantine.height} rijen in quarantaine")
-        console.print(f"ingest: {time.perf_counter() - started:.1f} s")
-    with open_readonly(db) as con:
-        fresh = _stored_cube_is_fresh(con)
-    if not fresh:
-        with writer(db) as con:
-            store_cube(con)
-    return db
+    return cached_warehouse(scale, VAR / scale, VAR / f"{scale}.duckdb", echo=console.print)
 
 
 def _run(

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import shutil
 import statistics
 import sys
 import time
@@ -45,28 +44,9 @@ TARGET_SECONDS = 1.0
 
 def warehouse(scale: str) -> Path:
     """var/bench-staff/<scale>.duckdb: generated (with results) and ingested once, then reused."""
-    from keurmerk.ingest import ingest
-    from keurmerk.synth import generate
+    from keurmerk.synth import cached_warehouse
 
-    files_dir, db = VAR / scale, VAR / f"{scale}.duckdb"
-    if not (files_dir / ".done").exists():
-        shutil.rmtree(files_dir, ignore_errors=True)
-        db.unlink(missing_ok=True)
-        started = time.perf_counter()
-        generate(scale, files_dir)
-        print(f"generate --scale {scale}: {time.perf_counter() - started:.1f} s", flush=True)
-        (files_dir / ".done").touch()
-    if not db.exists():
-        started = time.perf_counter()
-        files = sorted(p for p in files_dir.iterdir() if p.suffix in (".csv", ".parquet"))
-        report = ingest(db, files)
-        if report.quarantine.height:
-            db.unlink()
-            raise SystemExit(
-                f"ingest zette {report.quarantine.height} rijen in quarantaine: {report.quarantine.head(3)}"
-            )
-        print(f"ingest: {time.perf_counter() - started:.1f} s", flush=True)
-    return db
+    return cached_warehouse(scale, VAR / scale, VAR / f"{scale}.duckdb", echo=print)
 
 
 def choices(cells: StatusCells, count: int, seed: int) -> list[Filters]:

@@ -11,18 +11,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from keurmerk.chromium import ARGS as CHROMIUM_ARGS
+from keurmerk.chromium import DEBIAN_CHROMIUM
 from keurmerk.serve import VoilaLaunch, running, voila_command
 
-CHROMIUM = Path("/usr/bin/chromium")
-# As root, without a sandbox; no background traffic (it would be refused by the closed network anyway).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+CHROMIUM = DEBIAN_CHROMIUM  # ./dev test installs Debian's chromium
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
 DASHBOARDS = Path(__file__).resolve().parents[1] / "dashboards"
 LOCAL_HOSTS = {"127.0.0.1"}

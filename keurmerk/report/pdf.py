@@ -14,24 +14,13 @@ Playwright's own. One :class:`PdfPrinter` keeps one browser for many reports.
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 from types import TracebackType
 
-__all__ = ["CHROMIUM_ENV", "PdfPrinter", "named_destinations", "page_count"]
+from keurmerk import chromium
 
-CHROMIUM_ENV = "KEURMERK_CHROMIUM"
-DEBIAN_CHROMIUM = Path("/usr/bin/chromium")
-_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-dev-shm-usage",
-]
+__all__ = ["PdfPrinter", "named_destinations", "page_count"]
+
 _READY = "document.documentElement.dataset.kmReady === '1'"
 _FILL_TOC = """(pages) => {
   for (const el of document.querySelectorAll('.km-toc-page')) {
@@ -39,12 +28,6 @@ _FILL_TOC = """(pages) => {
     el.textContent = page === undefined ? '' : String(page);
   }
 }"""
-
-
-def _chromium() -> str | None:
-    if os.environ.get(CHROMIUM_ENV):
-        return os.environ[CHROMIUM_ENV]
-    return str(DEBIAN_CHROMIUM) if DEBIAN_CHROMIUM.exists() else None
 
 
 # --- a little PDF reading: Chromium (Skia) writes plain objects, no object streams ---------------------------
@@ -136,12 +119,12 @@ class PdfPrinter:
 
         self._playwright = sync_playwright().start()
         try:
-            self._browser = self._playwright.chromium.launch(executable_path=_chromium(), args=_ARGS)
+            self._browser = self._playwright.chromium.launch(executable_path=chromium.executable(), args=chromium.ARGS)
         except Error as error:
             self.close()
             raise RuntimeError(
                 f"Chromium kon niet starten voor de PDF ({error.message.splitlines()[0]}); installeer het "
-                f"(apt-get install chromium) of wijs het aan met ${CHROMIUM_ENV}"
+                f"(apt-get install chromium) of wijs het aan met ${chromium.CHROMIUM_ENV}"
             ) from error
 
     def close(self) -> None:
