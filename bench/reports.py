@@ -32,11 +32,10 @@ import time
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from keurmerk.formatting import integer, number
-from keurmerk.report.batch import STAGES, BatchResult, write_all
+from keurmerk.report.batch import STAGES, BatchResult, write_all_with_bar
 
 VAR = Path("var/bench-reports")
 STAGE_LABELS = {
@@ -61,20 +60,8 @@ def warehouse(scale: str) -> Path:
 def _run(
     db: Path, period: int, out: Path, fmt: str, workers: int, providers: list[str] | None = None, label: str = ""
 ) -> BatchResult:
-    columns = [
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    ]
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task(label or f"{fmt.upper()}-rapporten", total=None)
-
-        def step(done: int, total: int, provider_id: str, ok: bool) -> None:
-            progress.update(task, completed=done, total=total, description=f"{label} {provider_id}")
-
-        return write_all(db, period, out=out, fmt=fmt, workers=workers, providers=providers, progress=step)
+    label = label or f"{fmt.upper()}-rapporten"
+    return write_all_with_bar(console, label, db, period, out=out, fmt=fmt, workers=workers, providers=providers)
 
 
 def _stage_table(result: BatchResult, title: str, extrapolate_to: int | None = None) -> Table:

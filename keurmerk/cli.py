@@ -221,24 +221,9 @@ def report(
         console.print(f"geschreven: {path} ({integer(path.stat().st_size)} bytes)")
         return
 
-    from rich.progress import MofNCompleteColumn, TimeRemainingColumn
+    from keurmerk.report.batch import write_all_with_bar
 
-    from keurmerk.report import write_all
-
-    columns = [
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TimeRemainingColumn(),
-    ]
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task(f"rapporten {period} ({fmt})", total=None)
-
-        def step(done: int, total: int, provider_id: str, ok: bool) -> None:
-            progress.update(task, completed=done, total=total, description=f"rapporten {period} ({fmt}): {provider_id}")
-
-        result = write_all(db, period, out=out, fmt=fmt, workers=workers, progress=step)
+    result = write_all_with_bar(console, f"rapporten {period} ({fmt})", db, period, out=out, fmt=fmt, workers=workers)
     console.print(
         f"{integer(len(result.written))} van {integer(len(result.results))} rapporten geschreven naar {result.out} "
         f"in {result.seconds:.1f} s met {result.workers} werkprocessen; index: {result.index}"

@@ -39,7 +39,7 @@ from keurmerk.policy import Policy, load_policy
 from keurmerk.report.loader import ProviderInfo, providers_in_period
 from keurmerk.report.single import FORMATS, report_filename
 
-__all__ = ["STAGES", "BatchResult", "ProviderResult", "write_all"]
+__all__ = ["STAGES", "BatchResult", "ProviderResult", "write_all", "write_all_with_bar"]
 
 CRASHED = "het werkproces stopte onverwacht bij deze aanbieder"
 
@@ -375,6 +375,23 @@ thead th { background: #f5f7fa; vertical-align: bottom; }
 .ok { color: #1e7b34; } .fail { color: #c0392b; font-weight: 600; }
 .note { color: #52606d; }
 </style>"""
+
+
+def write_all_with_bar(console: Any, label: str, db: str | Path, period: int, **options: Any) -> BatchResult:
+    """``write_all`` with a rich progress bar on ``console`` (per provider, elapsed and remaining time); the
+    bar's text is ``label`` and the provider being done. For ``keurmerk report --all`` and bench/reports.py."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import Progress as Bar
+
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+               TimeRemainingColumn()]  # fmt: skip
+    with Bar(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+
+        def step(done: int, total: int, provider_id: str, ok: bool) -> None:
+            bar.update(task, completed=done, total=total, description=f"{label}: {provider_id}")
+
+        return write_all(db, period, progress=step, **options)
 
 
 def write_index(out: Path, period: int, fmt: str, results: Sequence[ProviderResult], generated: date) -> Path:
