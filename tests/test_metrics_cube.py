@@ -1,4 +1,5 @@
-"""The stored benchmark cube: read when current, ignored when the warehouse changed after it was stored."""
+"""The stored cubes (benchmark, and every provider's own cells and free texts): read when current, ignored when
+the warehouse changed after they were stored."""
 
 from __future__ import annotations
 
@@ -19,17 +20,33 @@ def _answer_cells(cube: Cube) -> int:
     return int(sum(frame["n"].sum() for frame in cube.answers.values()))
 
 
+def _same(a: dict[int, pl.DataFrame], b: dict[int, pl.DataFrame]) -> bool:
+    """The same cells per period, whatever their row order."""
+    return a.keys() == b.keys() and all(a[p].sort(pl.all()).equals(b[p].sort(pl.all())) for p in a)
+
+
+def _undeliverable(cube: Cube) -> int:
+    return cube.invitations[2021].filter(pl.col("status") == "undeliverable")["n"].sum()
+
+
 def test_a_stored_cube_is_used_while_current_and_ignored_after_a_change(tmp_path: Path) -> None:
     db = write_sample_warehouse(tmp_path / "sample.duckdb")
     with open_readonly(db) as con:
         assert not _stored_cube_is_fresh(con)
         computed = Cube.load(con)
+        computed_own = CubeSource.load(con, "P0000", computed)
     with writer(db) as con:
         store_cube(con)
     with open_readonly(db) as con:
         assert _stored_cube_is_fresh(con)
         stored = Cube.load(con)
         assert _answer_cells(stored) == _answer_cells(computed)
+        assert _same(stored.invitations, computed.invitations)
+        stored_own = CubeSource.load(con, "P0000", stored)  # read from metrics_provider_* tables
+        assert _same(stored_own.own.answers, computed_own.own.answers)
+        assert _same(stored_own.own.invitations, computed_own.own.invitations)
+        assert stored_own.texts.equals(computed_own.texts) and stored_own.texts.height > 0
+        stored_p0001 = Cube.load(con, Filters(provider="P0001"))
         frames = compute_all(CubeSource.load(con, "P0000", stored), PIW)
         assert all(frame.equals(compute_all(WarehouseSource(con), PIW)[fid]) for fid, frame in frames.items())
     with writer(db) as con:  # a later load without refreshing the cube
@@ -38,5 +55,6 @@ def test_a_stored_cube_is_used_while_current_and_ignored_after_a_change(tmp_path
                     "'P0001', 'client', 8, 'PV27', 'regular', 'client', 'post', false, 'undeliverable', false, 7)")
     with open_readonly(db) as con:
         assert not _stored_cube_is_fresh(con)
-        invited = Cube.load(con).invitations[2021].filter(pl.col("status") == "undeliverable")["n"].sum()
-        assert invited == computed.invitations[2021].filter(pl.col("status") == "undeliverable")["n"].sum() + 1
+        assert _undeliverable(Cube.load(con)) == _undeliverable(computed) + 1
+        # the stale stored cells of P0001 would miss its new invitation: they are not used
+        assert _undeliverable(Cube.load(con, Filters(provider="P0001"))) == _undeliverable(stored_p0001) + 1

@@ -1,11 +1,11 @@
 """Batch loading for reports: every provider's own cube of one period in one scan, next to one benchmark cube.
 
-A dashboard kernel loads one provider's cube with :meth:`keurmerk.metrics.CubeSource.load` (one query per
-provider). A batch of 500 reports would then scan the answers 500 times; :class:`ProviderCubes` scans them once
-per period, grouped by provider as well, and splits the result by ``provider_id``. The cells are those of the
-metrics' own cube queries (``keurmerk/metrics/sql/cube_*.sql`` and ``texts.sql``, read from the package and
-grouped by provider too), so a report computed here has the numbers of the dashboard
-(tests/test_report_loader.py checks every figure against :class:`keurmerk.metrics.WarehouseSource`).
+A dashboard kernel loads one provider's cube with :meth:`keurmerk.metrics.CubeSource.load` (one small read per
+provider). :class:`ProviderCubes` reads the cells of many providers of one period at once and splits them by
+``provider_id``. Both read :func:`keurmerk.metrics.source.provider_cells`: the per-provider cells a publication
+stores, or the metrics' own cube queries grouped by provider when none are stored, so a report computed here
+has the numbers of the dashboard
+(tests/test_report_batch.py checks every figure against :class:`keurmerk.metrics.WarehouseSource`).
 
 Privacy is that of :class:`~keurmerk.metrics.CubeSource`: :meth:`ProviderCubes.source` hands out one provider's
 cells and free texts, and the benchmark cube, which has no provider and no free text.
@@ -13,41 +13,17 @@ cells and free texts, and the benchmark cube, which has no provider and no free 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache
-from importlib.resources import files
 
 import duckdb
 import polars as pl
 
 from keurmerk.filters import Filters
 from keurmerk.metrics import Cube, CubeSource
+from keurmerk.metrics.source import PROVIDER, provider_cells
 
 __all__ = ["ProviderCubes", "ProviderInfo", "providers_in_period"]
-
-PROVIDER = "provider_id"
-
-
-@cache
-def _per_provider_sql(name: str) -> str:
-    """``keurmerk/metrics/sql/<name>.sql`` with ``i.provider_id`` as its first column (GROUP BY ALL keeps it)."""
-    sql = files("keurmerk.metrics").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
-    grouped, count = re.subn(r"^SELECT\b", "SELECT\n    i.provider_id,", sql, count=1, flags=re.MULTILINE)
-    if count != 1:  # the metrics' query changed shape: fail loudly rather than load something else
-        raise RuntimeError(f"keurmerk/metrics/sql/{name}.sql: geen SELECT aan het begin van een regel")
-    return grouped
-
-
-def _query(
-    con: duckdb.DuckDBPyConnection, name: str, filters: Filters, providers: Sequence[str] | None
-) -> pl.DataFrame:
-    where, params = filters.to_sql(alias="i")
-    if providers is not None:
-        where += " AND i.provider_id IN (SELECT unnest($report_providers))"
-        params = {**params, "report_providers": list(providers)}
-    return con.sql(_per_provider_sql(name).replace("{filters}", where), params=params).pl()
 
 
 @dataclass(frozen=True)
@@ -97,7 +73,7 @@ class ProviderCubes:
     ) -> ProviderCubes:
         benchmark = benchmark or Cube.load(con)
         filters = Filters(period=period)
-        frames = [_query(con, name, filters, providers) for name in ("cube_invitations", "cube_answers", "texts")]
+        frames = [provider_cells(con, name, filters, providers) for name in ("cube_invitations", "cube_answers", "texts")]
         split = [
             {pid: part for (pid,), part in frame.partition_by(PROVIDER, as_dict=True, include_key=False).items()}
             for frame in frames
