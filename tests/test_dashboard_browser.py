@@ -60,10 +60,25 @@ def _open(browser, url: str, expect_figures: int | None):
     return context, page, log
 
 
-def _expected(has_inburgering: bool) -> tuple[list[str], int, int]:
-    shown = [m for m in registry() if m.figure.section != "inburgering" or has_inburgering]
-    sections = [label for key, label in catalog().sections.items() if key != "inburgering" or has_inburgering]
-    return sections, len(shown), len([m for m in shown if m.chart != "keurmerk_table"])
+def _expected(has_inburgering: bool) -> dict[str, tuple[str, int, int]]:
+    """Per chapter shown: (tab label, figures, charts)."""
+    shown = {}
+    for key, label in catalog().sections.items():
+        if key == "inburgering" and not has_inburgering:
+            continue
+        figures = [m for m in registry() if m.figure.section == key]
+        shown[key] = (label, len(figures), len([m for m in figures if m.chart != "keurmerk_table"]))
+    return shown
+
+
+def _open_chapter(page, key: str, label: str, charts: int) -> None:
+    """Click a chapter's tab, as a visitor does, and wait until all its charts are drawn."""
+    page.locator(".km-tabs .lm-TabBar-tab", has_text=label).click()
+    page.wait_for_function(
+        "([key, n]) => document.querySelectorAll(`.km-section-${key} .km-figure .keurmerk-chart svg`).length >= n",
+        arg=[key, charts],
+        timeout=90_000,
+    )
 
 
 def _fig_3_1_labels(page) -> list[str]:
@@ -71,19 +86,27 @@ def _fig_3_1_labels(page) -> list[str]:
 
 
 def test_provider_dashboard_renders_filters_and_stays_local(voila: VoilaLaunch, browser, tiny_db: Path) -> None:
-    sections, figures, charts = _expected(has_inburgering=False)
-    context, page, log = _open(browser, _url(voila, _token("P0000"), periode="2021"), charts)
-
-    assert page.locator(".km-page h2").all_text_contents() == sections
-    assert page.locator(".km-figure").count() == figures
-    assert page.locator(".km-figure .keurmerk-chart svg").count() == charts
+    chapters = _expected(has_inburgering=False)
+    first_charts = chapters["samenvatting"][2]
+    context, page, log = _open(browser, _url(voila, _token("P0000"), periode="2021"), first_charts)
+    assert page.locator(".km-tabs .lm-TabBar-tab").all_text_contents() == [c[0] for c in chapters.values()]
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "dashboard_provider_top.png"))
+    # every chapter is built when its tab is first opened; together they draw every figure of the registry
+    for key, (label, figures, charts) in chapters.items():
+        _open_chapter(page, key, label, charts)
+        assert page.locator(f".km-section-{key} .km-page h2").all_text_contents() == [label]
+        assert page.locator(f".km-section-{key} .km-figure").count() == figures
+        assert page.locator(f".km-section-{key} .km-figure .keurmerk-chart svg").count() == charts
+    assert page.locator(".km-figure").count() == sum(c[1] for c in chapters.values())
+    page.locator(".km-tabs .lm-TabBar-tab", has_text=chapters["respons"][0]).click()
     table = page.locator("[data-km=table_1_1]").inner_text()
     for value in ("43", "18", "41,9", "8,0", "9,0", "8,3", "7,9", "38", "23,7", "8,2"):
         assert re.search(rf"(^|\s){re.escape(value)}(\s|$)", table), value
+    page.screenshot(path=str(ARTIFACTS / "dashboard_provider_respons.png"))
+    page.locator(".km-tabs .lm-TabBar-tab", has_text=chapters["clienten"][0]).click()
     labels = _fig_3_1_labels(page)
     assert any(re.search(r"\bn = 18\b", t) for t in labels), labels
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "dashboard_provider_top.png"))
 
     # A filter change (only dienst 8) recomputes: the total of fig 3.1 now rests on 15 questionnaires.
     page.locator(".km-filter-services select").select_option(label=catalog().service_label(8))
@@ -102,7 +125,9 @@ def test_provider_dashboard_renders_filters_and_stays_local(voila: VoilaLaunch, 
 
 
 def test_free_text_with_a_script_is_shown_as_text(voila: VoilaLaunch, browser) -> None:
-    context, page, log = _open(browser, _url(voila, _token(XSS_PROVIDER), periode="2021-2022"), 10)
+    chapters = _expected(has_inburgering=False)
+    context, page, log = _open(browser, _url(voila, _token(XSS_PROVIDER), periode="2021-2022"), 1)
+    _open_chapter(page, "clienten", *chapters["clienten"][::2])
     texts = page.locator(".km-fig_3_5 [data-km=texts]")
     texts.wait_for(timeout=30_000)
     assert XSS_PROBE in texts.inner_text()  # the markup is visible as characters

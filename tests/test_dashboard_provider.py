@@ -10,6 +10,7 @@ import ipywidgets as widgets
 import pytest
 
 from keurmerk.access import QUERY_PARAMETER, make_token
+from keurmerk.catalog import catalog
 from keurmerk.charts import ChartWidget
 from keurmerk.dashboard import Debouncer, ProviderApp
 from keurmerk.dashboard.provider import FIRST_SCREEN
@@ -43,6 +44,16 @@ def _texts(widget: widgets.Widget) -> str:
     if isinstance(widget, widgets.HTML):
         return widget.value
     return "".join(_texts(child) for child in getattr(widget, "children", ()))
+
+
+def _tabs(widget: widgets.Widget) -> widgets.Tab | None:
+    """The chapter tabs in a page's widget tree."""
+    if isinstance(widget, widgets.Tab):
+        return widget
+    for child in getattr(widget, "children", ()):
+        if (tabs := _tabs(child)) is not None:
+            return tabs
+    return None
 
 
 @pytest.mark.parametrize(
@@ -80,6 +91,11 @@ def test_dashboard_draws_every_figure_of_the_registry(app: ProviderApp, tiny_db:
     dashboard = app.dashboard(verify(access_params[QUERY_PARAMETER]), "P0000")
     dashboard.period.index = (0, 0)  # 2021, the seed's period
     frames = dashboard.refresh()
+    # only the first chapter is built with the page; the browser opens the others by their tabs
+    assert list(dashboard.views) == [m.id for m in registry() if m.figure.section in FIRST_SCREEN]
+    assert dashboard.tabs.titles == tuple(label for key, label in catalog().sections.items() if key != "inburgering")
+    for index in range(len(dashboard.tabs.children)):
+        dashboard.tabs.selected_index = index
     shown = [m.id for m in registry() if m.figure.section != "inburgering" or dashboard.options.has_inburgering]
     assert list(dashboard.views) == shown
     assert set(frames) == {m.id for m in registry()}
@@ -104,6 +120,7 @@ def test_filter_change_recomputes_with_other_numbers(app: ProviderApp) -> None:
     dashboard = app.dashboard(verify(_params("P0000")[QUERY_PARAMETER]), "P0000")
     dashboard.period.index = (0, 0)
     before = dashboard.refresh()["fig_3_1"]
+    dashboard.open_section("clienten")
     chart = dashboard.views["fig_3_1"].chart
     _browser_asks(chart)
     assert "Totaal (n = 18)" in json.dumps(chart.spec, ensure_ascii=False)
@@ -131,6 +148,7 @@ def test_free_text_with_markup_is_escaped(app: ProviderApp) -> None:
     dashboard = app.dashboard(verify(_params(XSS_PROVIDER)[QUERY_PARAMETER]), XSS_PROVIDER)
     dashboard.period.index = (0, len(dashboard.period.options) - 1)
     dashboard.refresh()
+    dashboard.open_section("clienten")
     shown = dashboard.views["fig_3_5"].extra.value
     assert "<script>" not in shown and "&lt;script&gt;" in shown
     assert XSS_PROBE not in _texts(dashboard.widget)
@@ -165,6 +183,8 @@ def test_debouncer_coalesces_a_burst() -> None:
 
 def test_link_may_name_the_periods_to_show(app: ProviderApp) -> None:
     page = app.open(_params("P0000", periode="2021"))
+    _tabs(page).selected_index = 1  # Respons en keurmerk: table 1.1
     assert ">43<" in _texts(page) and ">41,9<" in _texts(page)
     page = app.open(_params("P0000", periode="1999"))  # not this provider's: the default (latest) stays
-    assert ">43<" not in _texts(page)
+    _tabs(page).selected_index = 1
+    assert 'data-km="table_1_1"' in _texts(page) and ">43<" not in _texts(page)

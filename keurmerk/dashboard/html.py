@@ -45,6 +45,8 @@ STYLE = """
 .km-refusal { border: 1px solid #c0392b; background: #fdf2f1; padding: 16px 20px; border-radius: 4px; max-width: 640px; }
 .km-list { margin: 4px 0 8px; padding-left: 20px; }
 .km-status { color: #52606d; font-size: 13px; min-height: 18px; }
+/* chapter tabs: the whole title, not ipywidgets' fixed 144 px */
+.jupyter-widgets.km-tabs > .lm-TabBar .lm-TabBar-tab.lm-TabBar-tab { flex: 0 0 auto; max-width: none; padding: 0 16px; font-size: 14px; }
 </style>
 """
 

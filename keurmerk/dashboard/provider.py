@@ -4,6 +4,10 @@
 benchmark cube) while a pre-heated kernel waits for a visitor; ``ProviderApp.open(params)`` then checks the
 signed link and builds the dashboard for that provider only. The provider id comes from the verified token,
 never from a widget (the browser can write widget state).
+
+The report's chapters are tabs, in the report's order, under one set of filters. Only the first chapter is built
+with the page; a chapter's widgets are made when its tab is first opened (the page reaches the visitor with ~40
+widget models instead of ~170, and the browser draws 3 charts instead of 31 before the first screen is complete).
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ DEBOUNCE_SECONDS = 0.3
 STAFF_PROVIDER_PARAMETER = "aanbieder"  # staff links may name the provider to open
 PERIOD_PARAMETER = "periode"  # optional first period shown: "2021" or "2019-2021"
 KERNEL_DUCKDB_MEMORY = "64MB"  # per dashboard kernel (see ProviderApp.prepare)
-FIRST_SCREEN = ("samenvatting",)  # sections whose charts are sent with the page; the others when asked for
+FIRST_SCREEN = ("samenvatting",)  # the first tab: built, charts included, with the page; the others when opened
 
 
 class Debouncer:
@@ -128,13 +132,15 @@ class ProviderDashboard:
         )
         self.questionnaire = widgets.Dropdown(
             options=[("Alle", None)] + [(cat.questionnaires[q], q) for q in cat.form("client").questionnaires],
+            index=0,  # "Alle": its value None would otherwise read as no selection and show an empty box
             description="Vragenlijst",
             layout=widgets.Layout(width="260px"),
         )
         self.status = widgets.HTML(value="", layout=widgets.Layout(min_height="20px"))
         self.progress = widgets.IntProgress(min=0, max=1, layout=widgets.Layout(width="300px", visibility="hidden"))
         self.table = self._html()
-        self.views: dict[str, _FigureView] = {}
+        self.views: dict[str, _FigureView] = {}  # the figures of the chapters opened so far
+        self.sections: dict[str, widgets.VBox] = {}  # every chapter shown, built or not (empty until opened)
         self.frames: dict[str, pl.DataFrame] = {}
         self._debouncer = Debouncer(self.refresh)
         for name, control in (("period", self.period), ("services", self.services), ("provinces", self.provinces),
@@ -203,6 +209,26 @@ class ProviderDashboard:
             extra = html.strengths_list(frame, self.provider_name)
         view.extra.value = extra
 
+    # --- chapters -----------------------------------------------------------------------------------------
+    def open_section(self, key: str) -> None:
+        """Build one chapter's figures (once) and draw them for the current filters."""
+        box = self.sections[key]
+        if box.children:
+            return
+        label = catalog().sections[key]
+        views = [self._figure_view(m.figure) for m in registry() if m.figure.section == key]
+        heading = self._html(f'<div class="km-page"><h2>{html.escape(label)}</h2></div>')
+        for view in views:
+            self.views[view.figure.id] = view
+            if view.figure.id in self.frames:
+                self._draw(view, self.frames[view.figure.id])
+        box.children = [heading, *(view.box for view in views)]
+
+    def _tab_opened(self, change: dict) -> None:
+        # the index comes from the browser: it can only pick one of this provider's own chapters
+        if isinstance(change["new"], int) and 0 <= change["new"] < len(self.sections):
+            self.open_section(list(self.sections)[change["new"]])
+
     # --- layout -------------------------------------------------------------------------------------------
     def _html(self, value: str = "") -> widgets.HTML:
         return widgets.HTML(value, layout=self._plain, style=self._html_style)
@@ -228,25 +254,22 @@ class ProviderDashboard:
             [widgets.VBox([self.period, self.questionnaire]), self.services, self.provinces],
             layout=widgets.Layout(flex_flow="row wrap", justify_content="flex-start"),
         )
-        sections = []
-        for section, label in cat.sections.items():
-            if section == "inburgering" and not self.options.has_inburgering:
-                continue
-            views = []
-            for metric in registry():
-                if metric.figure.section != section:
-                    continue
-                view = self._figure_view(metric.figure)
-                self.views[metric.id] = view
-                views.append(view.box)
-            heading = self._html(f'<div class="km-page"><h2>{html.escape(label)}</h2></div>')
-            sections.append(widgets.VBox([heading, *views], layout=self._plain))
+        labels = {key: label for key, label in cat.sections.items()
+                  if key != "inburgering" or self.options.has_inburgering}
+        for key in labels:
+            self.sections[key] = widgets.VBox(layout=self._plain)
+            self.sections[key].add_class(f"km-section-{key}")
+        self.tabs = widgets.Tab(children=list(self.sections.values()), titles=list(labels.values()))
+        self.tabs.add_class("km-tabs")
+        self.tabs.observe(self._tab_opened, names="selected_index")
+        for key in FIRST_SCREEN:
+            self.open_section(key)
         footer = self._html(
             '<div class="km-note">Alleen volledig ingevulde vragenlijsten tellen mee. Groepen van minder dan '
             f"{integer(self.policy.min_n)} respondenten worden niet getoond. Provinciegrenzen: CBS "
             "Gebiedsindelingen 2023 via PDOK (CC BY 4.0), vereenvoudigd door cartomap/nl.</div>"
         )
-        page = widgets.VBox([header, filters, widgets.HBox([self.status, self.progress]), *sections, footer])
+        page = widgets.VBox([header, filters, widgets.HBox([self.status, self.progress]), self.tabs, footer])
         page.add_class("km-dashboard")
         return page
 
