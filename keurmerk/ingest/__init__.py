@@ -420,7 +420,7 @@ def ingest(db: str | Path, paths: Sequence[str | Path], progress: Progress | Non
                 "no_opinion_values": [*cat.no_opinion, cat.not_applicable],
             },
         )
-        say("benchmarkkubus voor de dashboards opslaan")
+        say("kubussen voor de dashboards opslaan (benchmark, en per aanbieder)")
         store_cube(con)
         say("publiceren")
     empty = pl.DataFrame(
