@@ -165,6 +165,7 @@ def test_a_name_opens_the_providers_dashboard(voila: VoilaLaunch, browser) -> No
     log.attach(dashboard)
     dashboard.wait_for_selector(".km-dashboard", timeout=90_000)
     assert "Partner in Werk" in dashboard.locator(".km-page h1").first.inner_text()
+    dashboard.locator(".km-tabs .lm-TabBar-tab", has_text="Respons en keurmerk").click()  # table 1.1's chapter
     dashboard.wait_for_selector("[data-km=table_1_1]", timeout=60_000)
     dashboard.screenshot(path=str(ARTIFACTS / "staff_opens_provider_dashboard.png"))
     assert log.external() == [], log.external()
