@@ -459,16 +459,28 @@ class Browser:
             await context.close()
 
 
-async def open_chapter(page, provider: Provider, timeout_s: float) -> float:
-    """Click the tab of ``CHAPTER`` and return the ms until all its charts are drawn (built on demand)."""
+CHAPTER_SCREEN = """key => {
+  const inView = [...document.querySelectorAll(`.km-section-${key} .km-figure`)].filter((el) => {
+    const r = el.getBoundingClientRect();
+    return r.bottom > 0 && r.top < innerHeight && r.height > 0 && el.querySelector('.keurmerk-chart');
+  });
+  return inView.length > 0 && inView.every((el) => el.querySelector('.keurmerk-chart svg'));
+}"""
+
+
+async def open_chapter(page, provider: Provider, timeout_s: float) -> tuple[float, float]:
+    """Click the tab of ``CHAPTER``; return the ms until its charts in view are drawn, and until all are (the
+    chapter is built on demand)."""
     started = time.perf_counter()
     await page.locator(".km-tabs .lm-TabBar-tab", has_text=catalog().sections[CHAPTER]).click()
+    await page.wait_for_function(CHAPTER_SCREEN, arg=CHAPTER, timeout=timeout_s * 1000)
+    screen = (time.perf_counter() - started) * 1000
     await page.wait_for_function(
         "([key, n]) => document.querySelectorAll(`.km-section-${key} .km-figure .keurmerk-chart svg`).length >= n",
         arg=[CHAPTER, provider.chapter_charts],
         timeout=timeout_s * 1000,
     )
-    return (time.perf_counter() - started) * 1000
+    return screen, (time.perf_counter() - started) * 1000
 
 
 async def filter_change(page, option: str | None, timeout_s: float) -> tuple[float, float | None]:
@@ -497,6 +509,7 @@ class Results:
     floor_ms: list[float] = field(default_factory=list)  # Voilà's floor: a page with one widget, pre-heated
     warm_ms: list[float] = field(default_factory=list)
     warm_milestones: dict[str, list[float]] = field(default_factory=dict)
+    chapter_screen_ms: list[float] = field(default_factory=list)  # a chapter's tab clicked → its charts in view
     chapter_ms: list[float] = field(default_factory=list)  # a chapter's tab clicked → all its charts drawn
     change_ms: list[float] = field(default_factory=list)
     change_kernel_ms: list[float] = field(default_factory=list)
@@ -650,7 +663,9 @@ async def run(args: argparse.Namespace, db: Path, everyone: list[Provider], work
                 if i == 0:
                     SCREENSHOT.parent.mkdir(exist_ok=True)
                     await page.screenshot(path=str(SCREENSHOT))
-                results.chapter_ms.append(await open_chapter(page, main, timeout))  # fig 3.1 is in it
+                screen_ms, all_ms = await open_chapter(page, main, timeout)  # fig 3.1 is in it
+                results.chapter_screen_ms.append(screen_ms)
+                results.chapter_ms.append(all_ms)
                 labels = await page.locator(".km-filter-services select option").all_text_contents()
                 for k in range(args.changes):
                     option = labels[k % len(labels)] if len(labels) > 1 or k % 2 == 0 else None
@@ -752,11 +767,8 @@ def print_table(args: argparse.Namespace, results: Results, rows: int, provider:
     for key, label in MILESTONES.items():
         row(f"  waarvan tot {label}, s", results.warm_milestones.get(key, []), seconds)
     row("Voilà-vloer: pagina met één widget, voorverwarmd (zelfde template), s", results.floor_ms, seconds)
-    row(
-        f"Tab {catalog().sections[CHAPTER]} openen → zijn {provider.chapter_charts} grafieken getekend, ms",
-        results.chapter_ms,
-        whole,
-    )
+    row(f"Tab {catalog().sections[CHAPTER]} openen → grafieken in beeld getekend, ms", results.chapter_screen_ms, whole)
+    row(f"  … → alle {provider.chapter_charts} grafieken getekend, ms", results.chapter_ms, whole)
     row("Filterwijziging (1 dienst) → grafieken bijgewerkt, ms¹", results.change_ms, whole)
     row("  waarvan in de kernel ('bijgewerkt in … ms')", results.change_kernel_ms, whole)
     row("HTTP per pagina, over de lijn (incl. headers), kB", results.http_kb, whole)
