@@ -199,8 +199,8 @@ def store_cube(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM ({query}) ORDER BY {order}")
     for kind, table in _CUBE_TABLES.items():
         source = _PROVIDER_TABLES[f"cube_{kind}"]
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * EXCLUDE (n, provider_id), CAST(sum(n) AS BIGINT) AS n "
-                    f"FROM {source} GROUP BY ALL")
+        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * EXCLUDE (n, provider_id), "
+                    f"CAST(sum(n) AS BIGINT) AS n FROM {source} GROUP BY ALL")  # count(*)'s type
     con.execute(f"CREATE OR REPLACE TABLE {_STAMP_TABLE} AS " + _STAMP)
 
 

@@ -1,11 +1,11 @@
-"""Batch loading for reports: every provider's own cube of one period in one scan, next to one benchmark cube.
+"""Batch loading for reports: every provider's own cube of one period in one read, next to one benchmark cube.
 
 A dashboard kernel loads one provider's cube with :meth:`keurmerk.metrics.CubeSource.load` (one small read per
 provider). :class:`ProviderCubes` reads the cells of many providers of one period at once and splits them by
 ``provider_id``. Both read :func:`keurmerk.metrics.source.provider_cells`: the per-provider cells a publication
 stores, or the metrics' own cube queries grouped by provider when none are stored, so a report computed here
-has the numbers of the dashboard
-(tests/test_report_batch.py checks every figure against :class:`keurmerk.metrics.WarehouseSource`).
+has the numbers of the dashboard (tests/test_report_batch.py checks every figure against
+:class:`keurmerk.metrics.WarehouseSource`).
 
 Privacy is that of :class:`~keurmerk.metrics.CubeSource`: :meth:`ProviderCubes.source` hands out one provider's
 cells and free texts, and the benchmark cube, which has no provider and no free text.
