@@ -93,11 +93,13 @@ def test_dashboard_draws_every_figure_of_the_registry(app: ProviderApp, tiny_db:
     frames = dashboard.refresh()
     # only the first chapter is built with the page; the browser opens the others by their tabs
     assert list(dashboard.views) == [m.id for m in registry() if m.figure.section in FIRST_SCREEN]
+    assert "wordt geladen" in _texts(dashboard.sections["clienten"])
     assert dashboard.tabs.titles == tuple(label for key, label in catalog().sections.items() if key != "inburgering")
     for index in range(len(dashboard.tabs.children)):
         dashboard.tabs.selected_index = index
     shown = [m.id for m in registry() if m.figure.section != "inburgering" or dashboard.options.has_inburgering]
     assert list(dashboard.views) == shown
+    assert "wordt geladen" not in _texts(dashboard.widget)
     assert set(frames) == {m.id for m in registry()}
     charts = {fid: v.chart for fid, v in dashboard.views.items() if v.chart is not None}
     assert len(charts) == len([m for m in registry() if m.chart != "keurmerk_table" and m.id in shown])

@@ -140,7 +140,8 @@ class ProviderDashboard:
         self.progress = widgets.IntProgress(min=0, max=1, layout=widgets.Layout(width="300px", visibility="hidden"))
         self.table = self._html()
         self.views: dict[str, _FigureView] = {}  # the figures of the chapters opened so far
-        self.sections: dict[str, widgets.VBox] = {}  # every chapter shown, built or not (empty until opened)
+        self.sections: dict[str, widgets.VBox] = {}  # every chapter shown, opened or not
+        self.opened: set[str] = set()  # the chapters whose figures are built
         self.frames: dict[str, pl.DataFrame] = {}
         self._debouncer = Debouncer(self.refresh)
         for name, control in (("period", self.period), ("services", self.services), ("provinces", self.provinces),
@@ -212,9 +213,9 @@ class ProviderDashboard:
     # --- chapters -----------------------------------------------------------------------------------------
     def open_section(self, key: str) -> None:
         """Build one chapter's figures (once) and draw them for the current filters."""
-        box = self.sections[key]
-        if box.children:
+        if key in self.opened:
             return
+        self.opened.add(key)
         label = catalog().sections[key]
         views = [self._figure_view(m.figure) for m in registry() if m.figure.section == key]
         heading = self._html(f'<div class="km-page"><h2>{html.escape(label)}</h2></div>')
@@ -222,7 +223,7 @@ class ProviderDashboard:
             self.views[view.figure.id] = view
             if view.figure.id in self.frames:
                 self._draw(view, self.frames[view.figure.id])
-        box.children = [heading, *(view.box for view in views)]
+        self.sections[key].children = [heading, *(view.box for view in views)]
 
     def _tab_opened(self, change: dict) -> None:
         # the index comes from the browser: it can only pick one of this provider's own chapters
@@ -256,8 +257,10 @@ class ProviderDashboard:
         )
         labels = {key: label for key, label in cat.sections.items()
                   if key != "inburgering" or self.options.has_inburgering}
+        # what an unopened chapter shows until its figures arrive (one widget, shown in every such tab)
+        loading = self._html('<div class="km-page"><div class="km-note">Dit hoofdstuk wordt geladen…</div></div>')
         for key in labels:
-            self.sections[key] = widgets.VBox(layout=self._plain)
+            self.sections[key] = widgets.VBox([loading], layout=self._plain)
             self.sections[key].add_class(f"km-section-{key}")
         self.tabs = widgets.Tab(children=list(self.sections.values()), titles=list(labels.values()))
         self.tabs.add_class("km-tabs")
