@@ -41,6 +41,7 @@ STAFF_PROVIDER_PARAMETER = "aanbieder"  # staff links may name the provider to o
 PERIOD_PARAMETER = "periode"  # optional first period shown: "2021" or "2019-2021"
 KERNEL_DUCKDB_MEMORY = "64MB"  # per dashboard kernel (see ProviderApp.prepare)
 FIRST_SCREEN = ("samenvatting",)  # the first tab: built, charts included, with the page; the others when opened
+CHARTS_IN_VIEW = 3  # a chapter opened later builds its first charts at once: they are on screen when it shows
 
 
 class Debouncer:
@@ -89,6 +90,7 @@ class _FigureView:
     chart: ChartWidget | None
     extra: widgets.HTML
     box: widgets.VBox
+    eager: bool = False  # built with its chapter; otherwise when the browser asks (ChartWidget.defer)
     frame: pl.DataFrame | None = None  # what is drawn now: an unchanged frame is not drawn again
 
 
@@ -201,7 +203,7 @@ class ProviderDashboard:
         if view.frame is not None and view.frame.equals(frame):
             return  # building a chart costs tens of milliseconds; many figures do not change with a filter
         view.frame = frame
-        if view.chart is not None and view.figure.section in FIRST_SCREEN:
+        if view.chart is not None and view.eager:
             view.chart.chart = chart_for(view.figure.chart, frame, self.provider_name)
         elif view.chart is not None:  # built when the browser asks: the page reaches the visitor sooner
             view.chart.defer(lambda kind=view.figure.chart, frame=frame: chart_for(kind, frame, self.provider_name))
@@ -218,6 +220,9 @@ class ProviderDashboard:
         self.opened.add(key)
         label = catalog().sections[key]
         views = [self._figure_view(m.figure) for m in registry() if m.figure.section == key]
+        charts = [view for view in views if view.chart is not None]
+        for view in charts if key in FIRST_SCREEN else charts[:CHARTS_IN_VIEW]:
+            view.eager = True
         heading = self._html(f'<div class="km-page"><h2>{html.escape(label)}</h2></div>')
         for view in views:
             self.views[view.figure.id] = view
