@@ -118,14 +118,15 @@ def _ids(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, column: str) -> No
 def _flag_duplicates(frame: pl.DataFrame, key: list[str], signature: pl.Expr) -> pl.DataFrame:
     """Mark repeats of a key within the file: same data (harmless) or other data (a conflict).
 
-    Repeats are rare, so the detail is computed on the repeated keys only; the full frame gets two flags.
+    Repeats are rare, so the detail (``signature``: the row's data as one string) is computed on the repeated keys
+    only; the full frame gets two flags.
     """
-    frame = frame.with_columns(_sig=signature)
     has_key = pl.all_horizontal(pl.col(k).is_not_null() for k in key)
     repeated = frame.filter(has_key & pl.struct(key).is_duplicated())
     conflict_rows: list[int] = []
     same_rows: list[int] = []
     if repeated.height:
+        repeated = repeated.with_columns(_sig=signature)
         first_sig = pl.col("_sig").first().over(key)
         repeat = pl.col(ROW) != pl.col(ROW).min().over(key)
         flags = repeated.select(
@@ -146,7 +147,8 @@ def _without(frame: pl.DataFrame, failed: pl.DataFrame) -> pl.DataFrame:
 
 def _load_invitations(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: int) -> tuple[pl.DataFrame, int]:
     frame = normalise_invitations(table.frame)
-    frame = _flag_duplicates(frame, ["respondent_id_v"], _signature(_INVITATION_SIGNATURE))
+    signature = _signature(_INVITATION_SIGNATURE)
+    frame = _flag_duplicates(frame, ["respondent_id_v"], signature).with_columns(_sig=signature)
     _ids(con, frame, "respondent_id_v")
     existing = con.sql(
         """SELECT respondent_id AS respondent_id_v, period AS period_v, provider_id AS provider_id_v,
@@ -266,7 +268,8 @@ def _load_answers(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: int)
 
 def _load_results(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: int) -> tuple[pl.DataFrame, int]:
     key = ["period_v", "provider_id_v", "service_v"]
-    frame = _flag_duplicates(normalise_results(table.frame), key, _signature(["completed_v", "successful_v"]))
+    signature = _signature(["completed_v", "successful_v"])
+    frame = _flag_duplicates(normalise_results(table.frame), key, signature).with_columns(_sig=signature)
     providers = con.sql("SELECT provider_id AS provider_id_v FROM providers").pl()
     existing = (
         con.sql(
