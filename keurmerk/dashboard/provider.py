@@ -16,6 +16,7 @@ import asyncio
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -203,10 +204,12 @@ class ProviderDashboard:
         if view.frame is not None and view.frame.equals(frame):
             return  # building a chart costs tens of milliseconds; many figures do not change with a filter
         view.frame = frame
-        if view.chart is not None and view.eager:
-            view.chart.chart = chart_for(view.figure.chart, frame, self.provider_name)
-        elif view.chart is not None:  # built when the browser asks: the page reaches the visitor sooner
-            view.chart.defer(lambda kind=view.figure.chart, frame=frame: chart_for(kind, frame, self.provider_name))
+        if view.chart is not None:
+            build = partial(chart_for, view.figure.chart, frame, self.provider_name)
+            if view.eager:
+                view.chart.chart = build()
+            else:  # built when the browser asks: the page reaches the visitor sooner
+                view.chart.defer(build)
         extra = html.texts_list(frame)
         if view.figure.chart == "strengths":
             extra = html.strengths_list(frame, self.provider_name)
@@ -231,8 +234,9 @@ class ProviderDashboard:
         self.sections[key].children = [heading, *(view.box for view in views)]
 
     def _tab_opened(self, change: dict) -> None:
-        # the index comes from the browser: it can only pick one of this provider's own chapters
-        if isinstance(change["new"], int) and 0 <= change["new"] < len(self.sections):
+        # the index comes from the browser, but ipywidgets' Tab only accepts one of its own children (or None):
+        # it can only pick one of this provider's own chapters
+        if change["new"] is not None:
             self.open_section(list(self.sections)[change["new"]])
 
     # --- layout -------------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ __all__ = [
     "Selection",
     "Source",
     "WarehouseSource",
+    "OWN_CELLS",
     "per_provider_sql",
     "provider_cells",
     "select",
@@ -211,20 +212,23 @@ def _stored_cube_is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
     return con.sql(f"SELECT * FROM {_STAMP_TABLE}").fetchall() == con.sql(_STAMP).fetchall()
 
 
-def provider_cells(con: duckdb.DuckDBPyConnection, name: str, filters: Filters,
-                   providers: Sequence[str] | None = None) -> pl.DataFrame:
-    """The rows of ``sql/<name>.sql`` per provider (``provider_id`` first) under ``filters``, for ``providers``
-    (default all): from the stored tables while they are current, else straight from the warehouse."""
-    if _stored_cube_is_fresh(con):
+OWN_CELLS = ("cube_invitations", "cube_answers", "texts")  # what a provider's own view is made of
+
+
+def provider_cells(con: duckdb.DuckDBPyConnection, filters: Filters, providers: Sequence[str] | None = None,
+                   names: Sequence[str] = OWN_CELLS) -> list[pl.DataFrame]:
+    """Per name, the rows of ``sql/<name>.sql`` per provider (``provider_id`` first) under ``filters``, for
+    ``providers`` (default all): from the stored tables while they are current, else straight from the warehouse."""
+    if stored := _stored_cube_is_fresh(con):  # checked once for all names
         where, params = filters.to_sql()  # the stored tables have the filter columns under the same names
-        query = f"SELECT * FROM {_PROVIDER_TABLES[name]} WHERE {{filters}}"
     else:
         where, params = filters.to_sql(alias="i")
-        query = per_provider_sql(name)
     if providers is not None:
         where += f" AND {PROVIDER} IN (SELECT unnest($cells_providers))"
         params = {**params, "cells_providers": list(providers)}
-    return con.sql(query.replace("{filters}", where), params=params).pl()
+    queries = [f"SELECT * FROM {_PROVIDER_TABLES[n]} WHERE {{filters}}" if stored else per_provider_sql(n)
+               for n in names]
+    return [con.sql(query.replace("{filters}", where), params=params).pl() for query in queries]
 
 
 @dataclass(frozen=True)
@@ -255,8 +259,8 @@ class Cube:
         if filters == Filters() and _stored_cube_is_fresh(con):
             return cls.from_frames(*(con.sql(f"SELECT * FROM {t}").pl() for t in _CUBE_TABLES.values()))
         if filters.provider is not None and filters == Filters(provider=filters.provider):  # its own cells
-            return cls.from_frames(*(provider_cells(con, name, filters).drop(PROVIDER)
-                                     for name in ("cube_invitations", "cube_answers")))
+            own = provider_cells(con, filters, names=("cube_invitations", "cube_answers"))
+            return cls.from_frames(*(frame.drop(PROVIDER) for frame in own))
         where, params = filters.to_sql(alias="i")
         return cls.from_frames(_query(con, "cube_invitations", where, params),
                                _query(con, "cube_answers", where, params))
@@ -303,8 +307,8 @@ class CubeSource:
         if provider is None:
             where, params = mine.to_sql(alias="i")
             return cls(benchmark, benchmark, _query(con, "texts", where, params), None)
-        texts = provider_cells(con, "texts", mine).drop(PROVIDER)
-        return cls(benchmark, Cube.load(con, mine), texts, provider)
+        invitations, answers, texts = (frame.drop(PROVIDER) for frame in provider_cells(con, mine))
+        return cls(benchmark, Cube.from_frames(invitations, answers), texts, provider)
 
     def select(self, filters: Filters) -> Selection:
         if filters.provider != self.provider:

@@ -73,7 +73,7 @@ class ProviderCubes:
     ) -> ProviderCubes:
         benchmark = benchmark or Cube.load(con)
         filters = Filters(period=period)
-        frames = [provider_cells(con, name, filters, providers) for name in ("cube_invitations", "cube_answers", "texts")]
+        frames = provider_cells(con, filters, providers)  # own invitations, answers, texts
         split = [
             {pid: part for (pid,), part in frame.partition_by(PROVIDER, as_dict=True, include_key=False).items()}
             for frame in frames
