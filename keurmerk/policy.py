@@ -94,6 +94,11 @@ class Policy:
     contact_organisation: str = "Stichting Blik op Werk"
     contact_details: str = "www.blikopwerk.nl"
 
+    # --- hoor en wederhoor (seed 004 §5: "de eerste drie weken na publicatie"; keurmerk.reactions) -----------
+    reaction_window_days: int = 21    # a provider may react this long after a period's results are published
+    reaction_max_chars: int = 4000    # longest reaction (and staff answer) accepted
+    reaction_daily_limit: int = 20    # reactions one provider may send per calendar day (stops floods)
+
     def __post_init__(self) -> None:
         if self.mean_interval not in _MEAN_INTERVALS:
             raise ValueError(f"mean_interval moet een van {_MEAN_INTERVALS} zijn, niet {self.mean_interval!r}")

@@ -425,6 +425,7 @@ def ingest(db: str | Path, paths: Sequence[str | Path], progress: Progress | Non
         )
         say("kubussen voor de dashboards opslaan (benchmark, en per aanbieder)")
         store_cube(con)
+        run_script(con, "record_publications.sql", {"now": dt.datetime.now(dt.UTC).replace(tzinfo=None)})
         say("publiceren")
     empty = pl.DataFrame(
         schema={
