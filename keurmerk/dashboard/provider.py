@@ -28,7 +28,7 @@ from keurmerk.access import QUERY_PARAMETER, Access, AccessDenied, verify
 from keurmerk.catalog import Figure, catalog
 from keurmerk.charts import ChartWidget, to_spec
 from keurmerk.charts.figures import chart_for
-from keurmerk.dashboard import html
+from keurmerk.dashboard import html, reactions
 from keurmerk.filters import Filters
 from keurmerk.formatting import integer
 from keurmerk.metrics import Cube, CubeSource, compute_all, registry
@@ -351,4 +351,5 @@ class ProviderApp:
             return widgets.HTML(html.refusal(str(denied)))
         dashboard.select_periods(params.get(PERIOD_PARAMETER))
         dashboard.refresh()
+        reactions.add_to_provider_page(dashboard, access, self.con)  # hoor en wederhoor: a tab of its own
         return dashboard.widget

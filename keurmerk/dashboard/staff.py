@@ -32,7 +32,7 @@ from keurmerk.access import QUERY_PARAMETER, AccessDenied, link_url, verify
 from keurmerk.catalog import catalog
 from keurmerk.charts import ChartWidget, to_spec
 from keurmerk.charts.staff import Reference, aspect_distribution, provider_distribution, trend_chart
-from keurmerk.dashboard import html
+from keurmerk.dashboard import html, reactions
 from keurmerk.dashboard.provider import Debouncer
 from keurmerk.filters import Filters
 from keurmerk.metrics import texts
@@ -782,6 +782,7 @@ class StaffApp:
             return widgets.HTML(html.refusal(message))
         explorer = StaffExplorer(self.cells, token, self.policy)
         explorer.refresh()
+        reactions.add_to_staff_page(explorer, access, self.con)  # hoor en wederhoor, under the summary
         return explorer.widget
 
 
