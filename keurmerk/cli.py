@@ -292,5 +292,39 @@ def link(
     print(link_url(base_url, dashboard, token, **params))
 
 
+reactions_app = typer.Typer(help="Hoor en wederhoor: reacties van aanbieders op hun resultaten.", no_args_is_help=True)
+app.add_typer(reactions_app, name="reactions")
+
+
+@reactions_app.command("list")
+def reactions_list(
+    db: DbOption,
+    status: Annotated[
+        str | None, typer.Option(help="open (nog niet beslist) | ontvangen | in_behandeling | toegekend | afgewezen")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", help="json | csv")] = "json",
+    store: Annotated[
+        Path | None, typer.Option(help="De reactiestore (standaard: $KEURMERK_REACTIONS of naast het warehouse).")
+    ] = None,
+) -> None:
+    """Alle reacties (hoor en wederhoor), de open eerst, met status en antwoord: voor medewerkers."""
+    from keurmerk.reactions import ReactionStore, store_path, write_list
+
+    if fmt not in ("json", "csv"):
+        raise typer.BadParameter("kies uit json, csv", param_hint="--format")
+    found = ReactionStore(store or store_path(db))
+    names: dict[str, str] = {}
+    if db.exists():
+        from keurmerk.warehouse import open_readonly
+
+        with open_readonly(db) as con:
+            names = dict(con.execute("SELECT provider_id, any_value(provider_name) FROM providers GROUP BY 1").fetchall())
+    try:
+        reactions = found.listing(status)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--status") from exc
+    write_list(reactions, fmt, sys.stdout, names)
+
+
 if __name__ == "__main__":
     app()

@@ -22,13 +22,16 @@ reads all and decides. Viewing never creates the store: it is made by the first 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -53,6 +56,7 @@ __all__ = [
     "store_path",
     "subject_choices",
     "subject_label",
+    "write_list",
 ]
 
 REACTIONS_ENV = "KEURMERK_REACTIONS"
@@ -243,7 +247,14 @@ class Event:
 def _reaction(row: tuple) -> Reaction:
     reference, provider_id, period, subject, text, created, status, answer, updated, _action = row
     return Reaction(
-        reference, provider_id, period, subject, text, dt.datetime.fromisoformat(created), status, answer,
+        reference,
+        provider_id,
+        period,
+        subject,
+        text,
+        dt.datetime.fromisoformat(created),
+        status,
+        answer,
         dt.datetime.fromisoformat(updated),
     )
 
@@ -257,9 +268,7 @@ def _sort_key(reaction: Reaction) -> tuple:
 class ReactionStore:
     """The reactions of one warehouse. ``clock`` gives the time (tests inject it; nobody waits three weeks)."""
 
-    def __init__(
-        self, path: str | Path, policy: Policy | None = None, clock: Callable[[], dt.datetime] | None = None
-    ):
+    def __init__(self, path: str | Path, policy: Policy | None = None, clock: Callable[[], dt.datetime] | None = None):
         self.path = Path(path)
         self.policy = policy or load_policy()
         self.clock = clock or _now
@@ -341,8 +350,7 @@ class ReactionStore:
             if now < _utc(window.published_at):
                 raise ReactionRefused(f"De resultaten van {window.period} zijn nog niet gepubliceerd.")
             raise ReactionRefused(
-                f"De termijn voor hoor en wederhoor over {window.period} is gesloten sinds "
-                f"{local_time(window.closes)}."
+                f"De termijn voor hoor en wederhoor over {window.period} is gesloten sinds {local_time(window.closes)}."
             )
         if subject not in {value for _, value in subject_choices("")}:
             raise ReactionRefused("Kies waar uw reactie over gaat: het rapport als geheel, of één figuur of tabel.")
@@ -414,6 +422,11 @@ class ReactionStore:
                 return []
         return self._select(status=status, provider_id=provider_id)
 
+    def listing(self, status: str | None = None) -> list[Reaction]:
+        """Every reaction, open ones first, for tools on the server (the CLI, the reports): whoever can read the
+        store's file can read it all, so no link is asked."""
+        return self._select(status=status, provider_id=None)
+
     def granted(self, period: int, provider_id: str | None = None) -> list[Reaction]:
         """The granted reactions of ``period`` (for the reports, which run on the server without a link)."""
         found = self._select(status="toegekend", provider_id=provider_id)
@@ -450,3 +463,31 @@ class ReactionStore:
         elif status is not None:
             found = [r for r in found if r.status == status]
         return sorted(found, key=_sort_key)
+
+
+# --- the list for staff (`keurmerk reactions list`) ----------------------------------------------------------
+LIST_FORMATS = ("json", "csv")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: object) -> object:
+    # a spreadsheet would run a text that starts like a formula: the provider wrote it, so it is shown as text
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def write_list(reactions: Sequence[Reaction], fmt: str, out: TextIO, names: dict[str, str] | None = None) -> None:
+    """The reactions as JSON (a list of objects) or CSV (a header and one row each), with the provider's name."""
+    if fmt not in LIST_FORMATS:
+        raise ValueError(f"onbekend formaat {fmt!r}; kies uit {', '.join(LIST_FORMATS)}")
+    names = names or {}
+    records = [{**r.as_record(), "provider_name": names.get(r.provider_id)} for r in reactions]
+    if fmt == "json":
+        json.dump(records, out, ensure_ascii=False, indent=2)
+        out.write("\n")
+        return
+    columns = [*Reaction.__dataclass_fields__, "provider_name"]
+    writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: _csv_cell(v) for k, v in record.items()} for record in records)

@@ -56,7 +56,9 @@ def _style() -> str:
 
 def warehouse_file(con: duckdb.DuckDBPyConnection) -> Path:
     """The file of the warehouse this connection reads (the store's default place is beside it)."""
-    return Path(con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0])
+    return Path(
+        con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()").fetchone()[0]
+    )
 
 
 def _message(text: str, ok: bool) -> str:
@@ -119,7 +121,9 @@ class ProviderReactions:
         if self.can_send:
             latest = max(self.open_windows, key=lambda w: w.period)
             self.period = widgets.Dropdown(
-                options=[(f"Resultaten {w.period}", w.period) for w in sorted(self.open_windows, key=lambda w: w.period)],
+                options=[
+                    (f"Resultaten {w.period}", w.period) for w in sorted(self.open_windows, key=lambda w: w.period)
+                ],
                 value=latest.period,
                 description="Over de resultaten van",
                 layout=widgets.Layout(display="" if len(self.open_windows) > 1 else "none"),
@@ -279,14 +283,23 @@ class StaffReactions:
         open_count = sum(r.is_open for r in self.reactions)
         self.heading.value = (
             f'{_style()}<div class="km-page"><h2>{TITLE} <span class="km-count" data-km="open-count">'
-            f"({integer(open_count)} open)</span></h2><div class=\"km-sub\">Reacties van aanbieders op hun gepubliceerde "
+            f'({integer(open_count)} open)</span></h2><div class="km-sub">Reacties van aanbieders op hun gepubliceerde '
             "resultaten, de open reacties eerst. Een toegekende reactie komt als bijlage bij het rapport van die "
             "periode; de aanbieder ziet uw beslissing en antwoord bij zijn volgende bezoek.</div></div>"
         )
         if self.reactions:
             head = "".join(
                 f"<th>{h}</th>"
-                for h in ("Referentie", "Aanbieder", "Periode", "Onderwerp", "Reactie", "Verstuurd", "Status", "Antwoord")
+                for h in (
+                    "Referentie",
+                    "Aanbieder",
+                    "Periode",
+                    "Onderwerp",
+                    "Reactie",
+                    "Verstuurd",
+                    "Status",
+                    "Antwoord",
+                )
             )
             rows = "".join(
                 f'<tr data-reference="{escape(r.reference)}"><td>{escape(r.reference)}</td>'
@@ -347,4 +360,3 @@ def add_to_staff_page(
     at = children.index(explorer.summary) + 1 if explorer.summary in children else len(children)
     explorer.widget.children = [*children[:at], panel.widget, *children[at:]]
     return panel
-

@@ -27,7 +27,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from html import escape
 from multiprocessing.util import Finalize
@@ -92,6 +92,7 @@ class _Worker:
     ):
         from keurmerk.metrics import Cube
         from keurmerk.report import document  # noqa: F401  (imports Altair and the chart code once, up front)
+        from keurmerk.report.reactions import granted_by_provider
         from keurmerk.warehouse import open_readonly
 
         _exit_with_parent()
@@ -100,6 +101,7 @@ class _Worker:
         self.con = open_readonly(db)
         Finalize(self, self.con.close, exitpriority=5)  # closed before the interpreter tears DuckDB down
         self.benchmark = Cube.load(self.con)
+        self.granted = granted_by_provider(db, period)  # hoor en wederhoor: the report's appendix
         self.printer = None
         self.setup = time.time() - pool_started  # process start, imports, benchmark cube
         self.setup_reported = False
@@ -129,6 +131,7 @@ class _Worker:
             clock = now
 
         data = report_data(cubes.source(provider.provider_id), provider, self.period, self.policy, self.generated)
+        data = replace(data, reactions=self.granted.get(provider.provider_id, ()))
         lap("compute")
         specs = chart_specs(data, timings)
         clock = time.process_time()

@@ -40,6 +40,7 @@ from keurmerk.dashboard import html as pieces
 from keurmerk.formatting import LOCALE, integer, number, percent
 from keurmerk.metrics import registry
 from keurmerk.policy import Policy
+from keurmerk.report import reactions
 from keurmerk.report.outline import (
     CHAPTERS,
     SERVICES_TABLE,
@@ -70,6 +71,7 @@ class ReportData:
     frames: dict[str, pl.DataFrame]
     policy: Policy
     generated: date = field(default_factory=date.today)
+    reactions: tuple[Any, ...] = ()  # granted reactions of the period (keurmerk.reactions.Reaction): the appendix
 
     @property
     def facts(self) -> Facts:
@@ -498,7 +500,9 @@ class _Page:
             self.chapter(ch, [f for s, ids in extra.items() if by_section.get(s) is ch for f in ids]) for ch in CHAPTERS
         ]
         colophon = self.colophon(str(len(CHAPTERS) + 1))
-        return cover + front + self.table_of_contents() + "".join(chapters) + colophon
+        if appendix := reactions.appendix(self.data.reactions, self.data.provider_name, self.data.period):
+            self.toc.append(("chapter", reactions.ANCHOR, reactions.TITLE))
+        return cover + front + self.table_of_contents() + "".join(chapters) + colophon + appendix
 
 
 def _shared_config(specs: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any] | None]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from keurmerk.metrics import Cube, CubeSource, compute_all
 from keurmerk.policy import Policy, load_policy
 from keurmerk.report.document import ReportData, chart_specs, render_html
 from keurmerk.report.loader import ProviderCubes, ProviderInfo, providers_in_period
+from keurmerk.report.reactions import granted_by_provider
 from keurmerk.warehouse import open_readonly
 
 __all__ = ["FORMATS", "provider_info", "report_data", "report_filename", "write_report"]
@@ -56,6 +58,7 @@ def write_report(
         provider = provider_info(con, provider_id, period)
         cubes = ProviderCubes.load(con, period, [provider_id], benchmark=Cube.load(con))
     data = report_data(cubes.source(provider_id), provider, period, policy, generated)
+    data = replace(data, reactions=granted_by_provider(db, period).get(provider_id, ()))  # hoor en wederhoor
     html = render_html(data, chart_specs(data))
     directory = Path(out)
     directory.mkdir(parents=True, exist_ok=True)
