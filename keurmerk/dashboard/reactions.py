@@ -319,8 +319,9 @@ class StaffReactions:
         self.choice.options = [
             (f"{r.reference} — {self._name(r.provider_id)} ({r.status_label})", r.reference) for r in self.reactions
         ]
-        if chosen in {r.reference for r in self.reactions}:
-            self.choice.value = chosen
+        references = [r.reference for r in self.reactions]
+        # the one chosen before stays chosen; otherwise the first, the reaction that waits longest
+        self.choice.value = chosen if chosen in references else (references[0] if references else None)
         self.form.layout.display = "" if self.reactions else "none"
         return self.reactions
 
