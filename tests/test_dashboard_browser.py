@@ -89,7 +89,9 @@ def test_provider_dashboard_renders_filters_and_stays_local(voila: VoilaLaunch, 
     chapters = _expected(has_inburgering=False)
     first_charts = chapters["samenvatting"][2]
     context, page, log = _open(browser, _url(voila, _token("P0000"), periode="2021"), first_charts)
-    assert page.locator(".km-tabs .lm-TabBar-tab").all_text_contents() == [c[0] for c in chapters.values()]
+    # the report's chapters, then hoor en wederhoor (tests/test_reactions_browser.py)
+    tabs = [c[0] for c in chapters.values()] + ["Hoor en wederhoor"]
+    assert page.locator(".km-tabs .lm-TabBar-tab").all_text_contents() == tabs
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "dashboard_provider_top.png"))
     # every chapter is built when its tab is first opened; together they draw every figure of the registry

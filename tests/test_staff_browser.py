@@ -95,6 +95,7 @@ def test_staff_page_renders_sorts_searches_and_filters(voila: VoilaLaunch, brows
     rows = page.locator(ROWS)
     assert rows.count() == 8  # every provider of the tiny warehouse in the latest period
     assert page.locator(".km-page h2").all_inner_texts() == [
+        "Hoor en wederhoor (0 open)",  # the reactions of providers (tests/test_reactions.py), under the summary
         "Verdeling van aanbieders",
         "Alle aanbieders",
         "Aandacht nodig vóór de audit",
