@@ -326,5 +326,24 @@ def reactions_list(
     write_list(reactions, fmt, sys.stdout, names)
 
 
+@reactions_app.command("backup")
+def reactions_backup(
+    db: DbOption,
+    out: Annotated[Path, typer.Option(help="Het bestand voor de kopie, bijvoorbeeld backup/reacties-2026-12-01.sqlite.")],
+    store: Annotated[
+        Path | None, typer.Option(help="De reactiestore (standaard: $KEURMERK_REACTIONS of naast het warehouse).")
+    ] = None,
+) -> None:
+    """Maak een consistente kopie van de reactiestore, ook terwijl dashboards erin schrijven."""
+    from keurmerk.reactions import ReactionStore, store_path
+
+    try:
+        written = ReactionStore(store or store_path(db)).backup(out)
+    except FileNotFoundError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from exc
+    console.print(f"geschreven: {written} ({integer(written.stat().st_size)} bytes)")
+
+
 if __name__ == "__main__":
     app()

@@ -422,6 +422,17 @@ class ReactionStore:
                 return []
         return self._select(status=status, provider_id=provider_id)
 
+    def backup(self, target: str | Path) -> Path:
+        """A consistent copy of the store at ``target`` while kernels keep writing (SQLite's online backup: a
+        plain file copy could miss what is still in the WAL file)."""
+        target = Path(target)
+        if not self.path.exists():
+            raise FileNotFoundError(f"Er is nog geen reactiestore op {self.path}: er is nog niets om te bewaren.")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with closing(self._open()) as source, closing(sqlite3.connect(target)) as copy:
+            source.backup(copy)
+        return target
+
     def listing(self, status: str | None = None) -> list[Reaction]:
         """Every reaction, open ones first, for tools on the server (the CLI, the reports): whoever can read the
         store's file can read it all, so no link is asked."""

@@ -379,3 +379,20 @@ def test_the_report_lists_granted_reactions_in_an_appendix(tiny_db: Path, store_
     assert refused.reference not in html and later.reference not in html
     other = write_report(tiny_db, "P0001", 2021, out=tmp_path / "rapporten").read_text(encoding="utf-8")
     assert "bijlage-hoor-en-wederhoor" not in other
+
+
+def test_backup_copies_every_reaction_while_the_store_is_in_use(
+    tiny_db: Path, store_file: Path, tmp_path: Path
+) -> None:
+    from keurmerk.cli import app as cli
+
+    store = ReactionStore(store_file, clock=lambda: PUBLISHED)
+    sent = [store.submit(_provider("P0000"), _window("P0000"), "rapport", f"Reactie {i}").reference for i in range(3)]
+    reader = sqlite3.connect(store_file)  # a kernel that has the store open
+    reader.execute("SELECT count(*) FROM reactions").fetchone()
+    result = CliRunner().invoke(cli, ["reactions", "backup", "--db", str(tiny_db), "--out", str(tmp_path / "b.sqlite")])
+    reader.close()
+    assert result.exit_code == 0, result.output
+    copy = ReactionStore(tmp_path / "b.sqlite")
+    assert [r.reference for r in copy.listing()] == sent
+    assert len(copy.history(_staff(), sent[0])) == 1
