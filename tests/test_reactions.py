@@ -85,8 +85,11 @@ def _find(widget: widgets.Widget, kind: type) -> list[widgets.Widget]:
 
 
 def _reaction_tab(page: widgets.Widget) -> widgets.Widget:
+    """The tab "Hoor en wederhoor", opened as a visitor opens it (its widgets are made then)."""
     tabs = _find(page, widgets.Tab)[0]
     assert tabs.titles[-1] == TITLE
+    assert tabs.children[-1].children == ()  # not built with the page
+    tabs.selected_index = len(tabs.children) - 1
     return tabs.children[-1]
 
 
@@ -396,3 +399,16 @@ def test_backup_copies_every_reaction_while_the_store_is_in_use(
     copy = ReactionStore(tmp_path / "b.sqlite")
     assert [r.reference for r in copy.listing()] == sent
     assert len(copy.history(_staff(), sent[0])) == 1
+
+
+@pytest.mark.slow
+def test_the_batch_of_reports_has_the_appendix_too(tiny_db: Path, store_file: Path, tmp_path: Path) -> None:
+    from keurmerk.report import write_all
+
+    store = ReactionStore(store_file, clock=lambda: PUBLISHED)
+    granted = store.submit(_provider("P0000"), _window("P0000"), "rapport", "Over het hele rapport")
+    store.decide(_staff(), granted.reference, "toegekend", "Toegekend in de batch")
+    result = write_all(tiny_db, 2021, out=tmp_path, workers=1, providers=["P0000", "P0001"])
+    pages = {r.provider_id: r.path.read_text(encoding="utf-8") for r in result.written}
+    assert "Toegekend in de batch" in pages["P0000"] and 'id="bijlage-hoor-en-wederhoor"' in pages["P0000"]
+    assert "bijlage-hoor-en-wederhoor" not in pages["P0001"]

@@ -216,21 +216,35 @@ class ProviderReactions:
 
 def add_to_provider_page(
     dashboard: Any, access: Access, con: duckdb.DuckDBPyConnection, store: ReactionStore | None = None
-) -> ProviderReactions:
+) -> widgets.VBox:
     """Give a provider dashboard (keurmerk.dashboard.ProviderDashboard) its tab "Hoor en wederhoor".
 
-    Reads the publication dates from ``con`` now: the app closes the warehouse once the page is built.
+    The publication dates are read from ``con`` now (the app closes the warehouse once the page is built); the
+    tab's widgets are made when it is first opened, like the report's chapters, so that the first screen does not
+    carry them. Returns the tab; ``tab.panel`` is the :class:`ProviderReactions` once opened.
     """
     policy = dashboard.policy
     store = store or ReactionStore.beside(warehouse_file(con), policy=policy)
     windows = publication_windows(con, dashboard.provider_id, policy)
-    panel = ProviderReactions(store, access, dashboard.provider_id, dashboard.provider_name, windows, policy)
-    # a tab of its own that counts as opened: the dashboard builds figures only for the report's chapters
-    dashboard.sections[SECTION_KEY] = panel.widget
+    tab = widgets.VBox([], layout=dashboard._plain)
+    tab.panel = None
+    tabs = dashboard.tabs
+    # counts as opened: the dashboard builds figures only for the report's chapters
+    dashboard.sections[SECTION_KEY] = tab
     dashboard.opened.add(SECTION_KEY)
-    dashboard.tabs.children = [*dashboard.tabs.children, panel.widget]
-    dashboard.tabs.set_title(len(dashboard.tabs.children) - 1, TITLE)
-    return panel
+    tabs.children = [*tabs.children, tab]
+    tabs.set_title(len(tabs.children) - 1, TITLE)
+    index = len(tabs.children) - 1
+
+    def opened(change: dict) -> None:
+        if change["new"] == index and tab.panel is None:
+            tab.panel = ProviderReactions(
+                store, access, dashboard.provider_id, dashboard.provider_name, windows, policy
+            )
+            tab.children = [tab.panel.widget]
+
+    tabs.observe(opened, names="selected_index")
+    return tab
 
 
 # --- staff ----------------------------------------------------------------------------------------------------
