@@ -88,7 +88,7 @@ def _reaction_tab(page: widgets.Widget) -> widgets.Widget:
     """The tab "Hoor en wederhoor", opened as a visitor opens it (its widgets are made then)."""
     tabs = _find(page, widgets.Tab)[0]
     assert tabs.titles[-1] == TITLE
-    assert tabs.children[-1].children == ()  # not built with the page
+    assert tabs.children[-1].panel is None and not _find(tabs.children[-1], widgets.Button)  # not with the page
     tabs.selected_index = len(tabs.children) - 1
     return tabs.children[-1]
 

@@ -117,6 +117,7 @@ def test_provider_sends_staff_answer_provider_sees_the_answer(voila: VoilaLaunch
         timeout=30_000,
     )
     assert "Beslissing opgeslagen" in section.locator("[data-km=reaction-message]").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "reactions_staff_answered.png"))
     assert store.listing()[0].status == "toegekend" and store.listing()[0].answer == ANSWER
     assert log.external() == [] and not log.errors, (log.external(), log.errors)
     context.close()
@@ -124,6 +125,8 @@ def test_provider_sends_staff_answer_provider_sees_the_answer(voila: VoilaLaunch
     # 3. the provider's next visit shows the decision and the answer, also on a phone
     for viewport, name in ((WIDE, "reactions_provider_answer.png"), (NARROW, "reactions_provider_answer_phone.png")):
         context, page, log = _provider_tab(browser, voila, viewport)
+        if viewport is NARROW:
+            page.screenshot(path=str(ARTIFACTS / "reactions_provider_phone_tab.png"))
         card = page.locator(f"[data-km=reaction][data-reference='{sent.reference}']")
         assert "toegekend" in card.inner_text()
         assert ANSWER in card.locator("[data-km=answer]").inner_text()

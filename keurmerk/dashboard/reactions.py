@@ -226,7 +226,8 @@ def add_to_provider_page(
     policy = dashboard.policy
     store = store or ReactionStore.beside(warehouse_file(con), policy=policy)
     windows = publication_windows(con, dashboard.provider_id, policy)
-    tab = widgets.VBox([], layout=dashboard._plain)
+    style = dashboard._html(_style())  # with the page: it also lets the tab bar wrap on a phone
+    tab = widgets.VBox([style], layout=dashboard._plain)
     tab.panel = None
     tabs = dashboard.tabs
     # counts as opened: the dashboard builds figures only for the report's chapters
@@ -241,7 +242,7 @@ def add_to_provider_page(
             tab.panel = ProviderReactions(
                 store, access, dashboard.provider_id, dashboard.provider_name, windows, policy
             )
-            tab.children = [tab.panel.widget]
+            tab.children = [style, tab.panel.widget]
 
     tabs.observe(opened, names="selected_index")
     return tab
