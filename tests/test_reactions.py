@@ -412,3 +412,12 @@ def test_the_batch_of_reports_has_the_appendix_too(tiny_db: Path, store_file: Pa
     pages = {r.provider_id: r.path.read_text(encoding="utf-8") for r in result.written}
     assert "Toegekend in de batch" in pages["P0000"] and 'id="bijlage-hoor-en-wederhoor"' in pages["P0000"]
     assert "bijlage-hoor-en-wederhoor" not in pages["P0001"]
+
+
+def test_a_double_click_sends_once_and_keeps_the_confirmation(tmp_path: Path) -> None:
+    store = ReactionStore(tmp_path / "r.sqlite", clock=lambda: PUBLISHED)
+    panel = ProviderReactions(store, _provider("P0001"), "P0001", "Aanbieder Een", {2021: _window("P0001")})
+    panel.text.value = "Eén reactie"
+    panel.send_button.click()
+    panel.send_button.click()  # handled after the first: the field is empty by then
+    assert len(store.listing()) == 1 and "ontvangen onder referentienummer" in panel.message.value

@@ -13,6 +13,7 @@ store checks every action again. Every text from the store is escaped.
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 from functools import cache
 from html import escape
 from importlib.resources import files
@@ -43,6 +44,7 @@ __all__ = ["ProviderReactions", "StaffReactions", "TITLE", "add_to_provider_page
 
 TITLE = "Hoor en wederhoor"
 SECTION_KEY = "hoor_en_wederhoor"
+BUSY = "Dit kon nu niet worden opgeslagen. Probeer het over een minuut opnieuw; uw tekst staat nog in het veld."
 STAFF_VIEW_NOTE = (
     "U bekijkt deze pagina als medewerker: alleen de aanbieder zelf kan hier reageren. Beantwoorden doet u in de "
     "benchmarkverkenner, onder Hoor en wederhoor."
@@ -135,7 +137,8 @@ class ProviderReactions:
                 layout=widgets.Layout(width="100%"),
             )
             self.counter = widgets.HTML(self._count(""))
-            self.text.observe(lambda change: setattr(self.counter, "value", self._count(change["new"])), "value")
+            self.text.observe(self._typed, "value")
+            self._just_sent = False
             self.send_button = widgets.Button(description="Reactie versturen", button_style="primary", icon="")
             self.send_button.layout.width = "auto"
             self.send_button.on_click(self.send)
@@ -149,6 +152,11 @@ class ProviderReactions:
         self.widget.add_class("km-reactions")
         self.widget.add_class(f"km-section-{SECTION_KEY}")
         self.reload()
+
+    def _typed(self, change: dict) -> None:
+        self.counter.value = self._count(change["new"])
+        if change["new"]:
+            self._just_sent = False
 
     def _count(self, text: str) -> str:
         return (
@@ -193,6 +201,8 @@ class ProviderReactions:
         """Send the text in "Uw reactie" about the chosen subject; the confirmation or the reason shows above."""
         if not self.can_send:
             return None
+        if self._just_sent and not self.text.value.strip():
+            return None  # a second click of a double click: the confirmation stays
         window = next((w for w in self.open_windows if w.period == self.period.value), None)
         self.send_button.disabled = True  # no second reaction from a double click
         try:
@@ -202,9 +212,13 @@ class ProviderReactions:
         except ReactionRefused as refused:
             self.message.value = _message(str(refused), ok=False)
             return None
+        except sqlite3.Error:
+            self.message.value = _message(BUSY, ok=False)
+            return None
         finally:
             self.send_button.disabled = False
         self.text.value = ""
+        self._just_sent = True
         self.message.value = _message(
             f"Uw reactie is ontvangen onder referentienummer {reaction.reference}. Blik op Werk beoordeelt haar "
             "en antwoordt op deze pagina.",
@@ -350,6 +364,9 @@ class StaffReactions:
             reaction = self.store.decide(self.access, self.choice.value, self.decision.value, self.answer.value)
         except ReactionRefused as refused:
             self.message.value = _message(str(refused), ok=False)
+            return None
+        except sqlite3.Error:
+            self.message.value = _message(BUSY, ok=False)
             return None
         finally:
             self.save_button.disabled = False
