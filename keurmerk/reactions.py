@@ -27,7 +27,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -182,10 +182,13 @@ def publication_windows(
 
 
 # --- subjects: the report as a whole, or one of its figures and tables ---------------------------------------
-def subject_choices(provider_name: str) -> list[tuple[str, str]]:
-    """(label, subject) for every subject a reaction can be about, in the report's order."""
+def subject_choices(provider_name: str, sections: Collection[str] | None = None) -> list[tuple[str, str]]:
+    """(label, subject) for every subject a reaction can be about, in the report's order; ``sections``: only the
+    figures of these chapters (those the provider's dashboard shows)."""
     return [("Het rapport als geheel", REPORT_SUBJECT)] + [
-        (figure.caption(provider_name), figure.id) for figure in catalog().figures
+        (figure.caption(provider_name), figure.id)
+        for figure in catalog().figures
+        if sections is None or figure.section in sections
     ]
 
 

@@ -15,6 +15,7 @@ from reactions_writers import PUBLISHED, send_many
 from typer.testing import CliRunner
 
 from keurmerk.access import QUERY_PARAMETER, Access, make_token
+from keurmerk.catalog import catalog
 from keurmerk.dashboard import ProviderApp, StaffApp
 from keurmerk.dashboard.reactions import TITLE, ProviderReactions, StaffReactions
 from keurmerk.policy import Policy
@@ -257,6 +258,8 @@ def test_provider_sends_staff_answers_provider_sees_it_next_visit(
     send = _find(tab, widgets.Button)[0]
     assert (text.description, send.description) == ("Uw reactie", "Reactie versturen")
     assert subject.options[0] == ("Het rapport als geheel", "rapport")
+    inburgering = {f.id for f in catalog().figures if f.section == "inburgering"}  # P0000 has no such clients
+    assert inburgering and not inburgering & {value for _, value in subject.options}
     subject.value = "fig_3_1"
     text.value = PROBE
     send.click()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
+from collections.abc import Collection
 from functools import cache
 from html import escape
 from importlib.resources import files
@@ -100,6 +101,7 @@ class ProviderReactions:
         provider_name: str,
         windows: dict[int, Window],
         policy: Policy | None = None,
+        sections: Collection[str] | None = None,
     ):
         self.store, self.access, self.provider_name = store, access, provider_name
         self.provider_id = provider_id  # from the verified link (or the provider a staff link opened)
@@ -130,7 +132,7 @@ class ProviderReactions:
                 description="Over de resultaten van",
                 layout=widgets.Layout(display="" if len(self.open_windows) > 1 else "none"),
             )
-            self.subject = widgets.Dropdown(options=subject_choices(provider_name), description="Onderwerp")
+            self.subject = widgets.Dropdown(options=subject_choices(provider_name, sections), description="Onderwerp")
             self.text = widgets.Textarea(
                 description="Uw reactie",
                 placeholder=f"Uw reactie, maximaal {integer(self.policy.reaction_max_chars)} tekens",
@@ -253,8 +255,9 @@ def add_to_provider_page(
 
     def opened(change: dict) -> None:
         if change["new"] == index and tab.panel is None:
+            chapters = set(dashboard.sections) - {SECTION_KEY}  # figures of the chapters this provider has
             tab.panel = ProviderReactions(
-                store, access, dashboard.provider_id, dashboard.provider_name, windows, policy
+                store, access, dashboard.provider_id, dashboard.provider_name, windows, policy, chapters
             )
             tab.children = [style, tab.panel.widget]
 
