@@ -308,7 +308,7 @@ def reactions_list(
     ] = None,
 ) -> None:
     """Alle reacties (hoor en wederhoor), de open eerst, met status en antwoord: voor medewerkers."""
-    from keurmerk.reactions import ReactionStore, store_path, write_list
+    from keurmerk.reactions import ReactionStore, provider_names, store_path, write_list
 
     if fmt not in ("json", "csv"):
         raise typer.BadParameter("kies uit json, csv", param_hint="--format")
@@ -318,7 +318,7 @@ def reactions_list(
         from keurmerk.warehouse import open_readonly
 
         with open_readonly(db) as con:
-            names = dict(con.execute("SELECT provider_id, any_value(provider_name) FROM providers GROUP BY 1").fetchall())
+            names = provider_names(con)
     try:
         reactions = found.listing(status)
     except ValueError as exc:

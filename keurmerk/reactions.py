@@ -52,6 +52,7 @@ __all__ = [
     "ReactionStore",
     "Window",
     "local_time",
+    "provider_names",
     "publication_windows",
     "store_path",
     "subject_choices",
@@ -179,6 +180,11 @@ def publication_windows(
         ).fetchall()
         rows = [(period, at.astimezone(dt.UTC)) for period, at in rows if at is not None]
     return {int(period): Window(provider_id, int(period), _utc(at), days) for period, at in sorted(rows) if at}
+
+
+def provider_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """Provider id → name, from the warehouse (for the staff list and `keurmerk reactions list`)."""
+    return dict(con.execute("SELECT provider_id, any_value(provider_name) FROM providers GROUP BY 1").fetchall())
 
 
 # --- subjects: the report as a whole, or one of its figures and tables ---------------------------------------

@@ -8,6 +8,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
+import duckdb
 import pytest
 from browser_support import ARTIFACTS, PageLog, chromium, served
 
@@ -28,6 +29,8 @@ def warehouse(tiny_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the tiny warehouse in a directory of its own: the store beside it belongs to this test only."""
     copy = tmp_path_factory.mktemp("hoor-en-wederhoor") / "tiny.duckdb"
     shutil.copy(tiny_db, copy)
+    with duckdb.connect(str(copy)) as con:  # P0001's results were published 30 days ago: its window is closed
+        con.execute("UPDATE publications SET published_at = published_at - INTERVAL 30 DAY WHERE provider_id = 'P0001'")
     return copy
 
 
@@ -61,8 +64,8 @@ def _open(browser, url: str, viewport: dict[str, int]):
     return context, page, log
 
 
-def _provider_tab(browser, voila: VoilaLaunch, viewport: dict[str, int]):
-    url = link_url(voila.url, "aanbieder", make_token("P0000", secret=SECRET.encode()))
+def _provider_tab(browser, voila: VoilaLaunch, viewport: dict[str, int], provider: str = "P0000"):
+    url = link_url(voila.url, "aanbieder", make_token(provider, secret=SECRET.encode()))
     context, page, log = _open(browser, url, viewport)
     page.locator(".km-tabs .lm-TabBar-tab", has_text="Hoor en wederhoor").click()
     page.wait_for_selector(".km-section-hoor_en_wederhoor [data-km=reactions]", state="visible", timeout=30_000)
@@ -134,3 +137,15 @@ def test_provider_sends_staff_answer_provider_sees_the_answer(voila: VoilaLaunch
         page.screenshot(path=str(ARTIFACTS / name))
         assert log.external() == [] and not log.errors, (log.external(), log.errors)
         context.close()
+
+
+def test_a_closed_window_says_since_when_and_offers_no_form(voila: VoilaLaunch, browser) -> None:
+    context, page, log = _provider_tab(browser, voila, WIDE, provider="P0001")
+    tab = page.locator(".km-section-hoor_en_wederhoor")
+    note = tab.locator("[data-km=window-closed]").inner_text()
+    assert "De termijn voor hoor en wederhoor is gesloten sinds" in note
+    assert tab.locator("textarea").count() == 0 and tab.get_by_role("button").count() == 0
+    assert "U heeft nog geen reacties verstuurd." in tab.inner_text()
+    page.screenshot(path=str(ARTIFACTS / "reactions_provider_closed.png"))
+    assert log.external() == [] and not log.errors, (log.external(), log.errors)
+    context.close()

@@ -36,6 +36,7 @@ from keurmerk.reactions import (
     ReactionStore,
     Window,
     local_time,
+    provider_names,
     publication_windows,
     subject_choices,
     subject_label,
@@ -390,8 +391,7 @@ def add_to_staff_page(
     """Put the reactions on the staff page (keurmerk.dashboard.StaffExplorer), right under its summary."""
     policy = explorer.policy
     store = store or ReactionStore.beside(warehouse_file(con), policy=policy)
-    names = dict(con.execute("SELECT provider_id, any_value(provider_name) FROM providers GROUP BY 1").fetchall())
-    panel = StaffReactions(store, access, names, policy)
+    panel = StaffReactions(store, access, provider_names(con), policy)
     children = list(explorer.widget.children)
     at = children.index(explorer.summary) + 1 if explorer.summary in children else len(children)
     explorer.widget.children = [*children[:at], panel.widget, *children[at:]]
