@@ -183,7 +183,10 @@ def test_closed_window_says_since_when_and_the_list_stays_readable(tmp_path: Pat
     clock.now = PUBLISHED + dt.timedelta(days=22)  # the next visit, after the window closed
     later = ProviderReactions(store, _provider("P0001", clock.now), "P0001", "Aanbieder Een", windows)
     assert not _find(later.widget, widgets.Textarea) and not _find(later.widget, widgets.Button)
-    assert "gesloten sinds 23-03-2026 10:00" in later.window_note.value
+    assert "gesloten sinds 23-03-2026 10:00 (resultaten van 2021," in later.window_note.value
+    together = {p: Window("P0001", p, PUBLISHED, 21) for p in (2021, 2022, 2023)}  # one ingest published all three
+    note = ProviderReactions(store, _provider("P0001", clock.now), "P0001", "Een", together).window_note.value
+    assert "gesloten sinds 23-03-2026 10:00 (resultaten van 2021, 2022 en 2023," in note
     assert "Graag een toelichting op tabel 1.1." in later.listing.value
     assert later.send() is None and len(store.listing()) == 1
 

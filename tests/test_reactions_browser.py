@@ -143,7 +143,7 @@ def test_a_closed_window_says_since_when_and_offers_no_form(voila: VoilaLaunch, 
     context, page, log = _provider_tab(browser, voila, WIDE, provider="P0001")
     tab = page.locator(".km-section-hoor_en_wederhoor")
     note = tab.locator("[data-km=window-closed]").inner_text()
-    assert "De termijn voor hoor en wederhoor is gesloten sinds" in note
+    assert "De termijn voor hoor en wederhoor is gesloten sinds" in note and "resultaten van 2021 en 2022" in note
     assert tab.locator("textarea").count() == 0 and tab.get_by_role("button").count() == 0
     assert "U heeft nog geen reacties verstuurd." in tab.inner_text()
     page.screenshot(path=str(ARTIFACTS / "reactions_provider_closed.png"))

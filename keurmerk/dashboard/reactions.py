@@ -178,9 +178,13 @@ class ProviderReactions:
         closed = [w for w in self.windows.values() if w.closes <= now]
         if closed:
             last = max(closed, key=lambda w: w.closes)
+            periods = [
+                str(p) for p in sorted(w.period for w in closed if w.closes == last.closes)
+            ]  # published together
+            named = periods[0] if len(periods) == 1 else f"{', '.join(periods[:-1])} en {periods[-1]}"
             text = (
                 f"De termijn voor hoor en wederhoor is gesloten sinds {local_time(last.closes)} (resultaten van "
-                f"{last.period}, gepubliceerd op {local_time(last.published_at, False)}). Uw reacties en de "
+                f"{named}, gepubliceerd op {local_time(last.published_at, False)}). Uw reacties en de "
                 "antwoorden van Blik op Werk blijven hieronder leesbaar."
             )
         else:
