@@ -66,7 +66,7 @@ class Policy:
     # --- relatief goed / relatief minder goed (front page) ---------------------------------------------------
     strength_min_diff: float = 5.0  # percentage points of share satisfied above/below the benchmark
     strength_min_n: int = 5         # respondents with an opinion on the aspect
-    strength_max_items: int = 5     # at most this many per list, largest difference first
+    strength_max_items: int = 0     # at most this many per list, largest difference first; 0: all (the seed)
 
     # --- the results norm (seed 000: trajectories completed, and completed successfully) -------------------
     results_min_success_pct: float = 50.0  # success rate (successful / completed trajectories, %) per dienst

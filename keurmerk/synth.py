@@ -35,6 +35,7 @@ bounded at the ``x10`` scale.
 from __future__ import annotations
 
 import calendar
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -216,8 +217,8 @@ _CHOICES: dict[tuple[str, str], _Choice] = {
 # Satisfaction items: mean offset (how well the item does in general) and chance of "geen mening".
 _ITEM_MEAN = {
     "contact_respect": 0.5, "contact_expertise": 0.3, "contact_empathy": 0.2, "contact_listening": 0.1,
-    "contact_clarity": 0.1, "contact_agreements": 0.2, "office_intake_speed": 0.0,
-    "office_response_speed": -0.3, "office_phone": -0.4, "office_first_meeting": 0.3, "office_location": 0.2,
+    "contact_clarity": 0.1, "contact_agreements": 0.2, "office_intake_speed": -0.3,
+    "office_response_speed": -0.2, "office_phone": -0.4, "office_first_meeting": 0.2, "office_location": 0.3,
     "guidance_fit": -0.1, "guidance_information": -0.2, "guidance_pace": -0.2, "guidance_result": -0.3,
     "lesson_teacher": 0.4, "lesson_material": -0.2,
 }
@@ -276,6 +277,13 @@ _PIW_COMMISSIONERS: _PiwGroup = (
     (8.5, 8.0, 9.0, 7.5, 8.0, 8.8, 8.0, 9.0, 7.0), (0, 0, 1, 0, 2, 0, 1, 0, 2), (5.5, 6.0), 27,
     (UNDELIVERABLE, DUPLICATE),
 )
+# The seed's front page (its answers wherever the seed fixes them): every completed client is 'tevreden' on
+# respectvolle houding (the pie: 100% tevreden), the four office items are relatief goed in the seed's order,
+# and no other satisfaction item stands out. How many are satisfied on an item depends on the benchmark, so it
+# is chosen per item against the other providers' completed clients of the same period (_partner_front).
+_PIW_ALL_SATISFIED = ("contact_respect",)
+_PIW_STRONG = ("office_intake_speed", "office_response_speed", "office_first_meeting", "office_location")
+_PIW_MIN_DIFF = 5.0  # Policy.strength_min_diff: the front page's threshold (percentage points)
 _PIW_MIX = {8: 0.62, 7: 0.25, 3: 0.13}
 _PIW_PROVINCES = {"PV28": 0.82, "PV26": 0.07, "PV27": 0.06, "PV30": 0.05}
 
@@ -772,9 +780,59 @@ def _tenths(x: np.ndarray, decimal: np.ndarray, any_decimal: np.ndarray) -> np.n
     return np.clip(t, 10, 100).astype(np.int64)
 
 
+def _round1(x: float) -> float:
+    """One decimal, half away from zero (as every displayed figure)."""
+    return math.copysign(math.floor(abs(x) * 10 + 0.5 + 1e-9) / 10, x)
+
+
+def partner_satisfied(others_satisfied: int, others_opinion: int, n: int, item: str,
+                      ceiling: float = math.inf) -> int:
+    """How many of Partner in Werk's ``n`` completed clients are satisfied on ``item`` (the rest: ontevreden).
+
+    The difference judged is the front page's: the displayed share minus the displayed benchmark, the benchmark
+    pooled over every completed client (Partner in Werk's own included). Items of the seed's lists reach at
+    least ``_PIW_MIN_DIFF`` and at most ``ceiling`` (the previous item's difference, so that the list comes out
+    in the seed's order); every other item stays as close to the benchmark as n allows.
+    """
+    def diff(k: int) -> float:
+        bench = 100 * (others_satisfied + k) / max(others_opinion + n, 1)
+        return _round1(_round1(100 * k / n) - _round1(bench))
+
+    if item in _PIW_ALL_SATISFIED:
+        return n
+    if item in _PIW_STRONG:
+        fits = [k for k in range(n, -1, -1) if _PIW_MIN_DIFF <= diff(k) <= ceiling]
+        return fits[0] if fits else n
+    return min(range(n + 1), key=lambda k: (abs(diff(k)), -k))
+
+
+def _partner_front(q: Question, rows: np.ndarray, inv: _Invitations, outcome: np.ndarray, vcode: np.ndarray,
+                   asked: np.ndarray, codes: _Codes, su: _Setup, ceilings: dict[str, float]) -> None:
+    """Partner in Werk's answers on satisfaction item ``q`` in the seed's period (in place; see _PIW_STRONG)."""
+    cat = su.cat
+    piw = np.flatnonzero((inv.prov[rows] == 0) & (outcome == COMPLETE))
+    if len(piw) == 0:
+        return
+    others = asked & (outcome == COMPLETE) & (inv.prov[rows] != 0)
+    satisfied = np.isin(vcode, codes.values.codes(cat.satisfied))
+    opinion = ~np.isin(vcode, codes.values.codes(cat.no_opinion))
+    group = q.id.split("_")[0]  # one order per list: contact_* (staff), office_* (organisation)
+    k = partner_satisfied(int((others & satisfied).sum()), int((others & opinion).sum()), len(piw), q.id,
+                          ceilings.get(group, math.inf))
+    if q.id in _PIW_STRONG:
+        bench = 100 * (int((others & satisfied).sum()) + k) / (int((others & opinion).sum()) + len(piw))
+        ceilings[group] = _round1(_round1(100 * k / len(piw)) - _round1(bench))
+    # the least satisfied clients (lowest latent satisfaction) give the 'ontevreden' answers
+    order = piw[np.argsort(inv.s[rows[piw]], kind="stable")]
+    unsatisfied = next(c for c in cat.satisfaction if c not in cat.satisfied and c not in cat.no_opinion)
+    vcode[order] = codes.values.code(cat.satisfied[-1])  # 'tevreden', as the seed's pie
+    vcode[order[: len(piw) - k]] = codes.values.code(unsatisfied)
+    asked[piw] = True
+
+
 def _form_answers(form: str, rows: np.ndarray, inv: _Invitations, P: _Providers, su: _Setup,
                   codes: _Codes, rng: np.random.Generator, out: _Answers,
-                  force_other: tuple[int, str, str] | None) -> None:
+                  force_other: tuple[int, str, str] | None, partner: bool = False) -> None:
     """Answers of the respondents `rows` (invitation indices, ascending) to questionnaire `form`."""
     cat, fm = su.cat, _FORM_MODEL[form]
     m = len(rows)
@@ -802,6 +860,7 @@ def _form_answers(form: str, rows: np.ndarray, inv: _Invitations, P: _Providers,
         forced = int(hit[0]) if len(hit) else -1
 
     given: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    ceilings: dict[str, float] = {}
     for pos, q in enumerate(qs):
         asked = (stop > pos) & (skip != pos)
         if q.services:
@@ -844,6 +903,8 @@ def _form_answers(form: str, rows: np.ndarray, inv: _Invitations, P: _Providers,
             if cat.no_opinion:
                 none = rng.random(m) < _NO_OPINION.get(q.id, _DEFAULT_NO_OPINION)
                 vcode = np.where(none, codes.values.code(cat.no_opinion[0]), vcode)
+            if partner and form == FORM_CLIENT:
+                _partner_front(q, rows, inv, outcome, vcode, asked, codes, su, ceilings)
         elif q.kind == "choice":
             spec = su.choice(form, q)
             k = len(spec.weights)
@@ -886,7 +947,8 @@ def _period_answers(period: int, inv: _Invitations, P: _Providers, su: _Setup, c
         FORM_COMMISSIONER: responded & (inv.audience == 1),
     }
     for form, mask in form_rows.items():
-        _form_answers(form, np.flatnonzero(mask), inv, P, su, codes, rng, out, force_other)
+        _form_answers(form, np.flatnonzero(mask), inv, P, su, codes, rng, out, force_other,
+                      partner=period == PARTNER_PERIOD)
     return out
 
 

@@ -67,6 +67,7 @@ __all__ = [
     "map_attribution",
     "province_map",
     "satisfaction_items",
+    "strength_pie",
     "strengths",
 ]
 
@@ -1068,6 +1069,35 @@ def strengths(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: s
     return _titled(chart, title)
 
 
+def strength_pie(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: str | None = None
+                 ) -> alt.TopLevelMixin:
+    """The front page's pie: the provider's answer shares on the item that heads the staff list (seed:
+    respectvolle houding), every category in the legend with its share, 0% included, as the seed prints it."""
+    records = [r for r in _records(frame.sort("position")) if not r.get("suppressed") and r.get("share") is not None]
+    if not records:
+        return _message(NO_STANDOUTS, title)
+    item = records[0]["item"]
+    domain = [f"{r['category'][:1].upper()}{r['category'][1:]}: {number(r['share'], 0)}%" for r in records]
+    rows = [{**r, "label": label} for r, label in zip(records, domain, strict=True)]
+    positive = [c for c in catalog().satisfaction if c not in catalog().no_opinion]
+    shades = dict(zip(positive, DIVERGING_COLOURS[: len(positive)], strict=False))
+    colours = [shades.get(r["category"], NEUTRAL_COLOUR) for r in records]
+    chart = (
+        alt.Chart(alt.Data(values=rows), width=180, height=180)
+        .transform_calculate(_t_share=_pct("share"))
+        .mark_arc(stroke="white", strokeWidth=1)
+        .encode(
+            theta=alt.Theta("share:Q", stack=True),
+            color=alt.Color("label:N", sort=domain, scale=alt.Scale(domain=domain, range=colours), title=None,
+                            legend=alt.Legend(symbolOpacity=1, orient="right", labelLimit=0)),
+            order=alt.Order("position:Q"),
+            tooltip=_tooltip([("category", ANSWER_TITLE), ("_t_share", SHARE_TITLE), ("n", N_TITLE)]),
+        )
+    )
+    n = records[0].get("base_n")
+    return _titled(chart, title, _n_label(item, n))
+
+
 # --- dispatch -------------------------------------------------------------------------------------------------
 _BUILDERS: dict[str, Callable[..., alt.TopLevelMixin]] = {
     "grade_tile": grade_tile,
@@ -1079,6 +1109,7 @@ _BUILDERS: dict[str, Callable[..., alt.TopLevelMixin]] = {
     "province_map": province_map,
     "funnel": funnel,
     "strengths": strengths,
+    "strength_pie": strength_pie,
 }
 CHART_KINDS: tuple[str, ...] = tuple(_BUILDERS)
 

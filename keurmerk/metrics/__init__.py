@@ -18,6 +18,7 @@ from keurmerk.metrics.figures import (
     measure,
     province_map,
     satisfaction_items,
+    strength_pie,
     strengths,
 )
 from keurmerk.metrics.registry import METRICS, FigureMetric, compute_all, figure_frame, registry
@@ -51,5 +52,6 @@ __all__ = [
     "satisfaction_items",
     "select",
     "store_cube",
+    "strength_pie",
     "strengths",
 ]
