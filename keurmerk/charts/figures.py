@@ -909,7 +909,8 @@ def _segment(record: dict[str, Any]) -> str:
 
 def funnel(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: str | None = None) -> alt.TopLevelMixin:
     """The invitation funnel per audience: invited, net sample and completed as bars stacked by mode and
-    reminder, with the count and the share of the invited (and that of all participants) at the end of each."""
+    reminder, with the count and its share at the end of each: the net sample of the invited, completed of the
+    net sample (the response of table 1.1), each labelled, and that of all participants."""
     if frame.height == 0 or frame.get_column("n").drop_nulls().sum() == 0:
         notes = [n for n in frame.get_column("note").to_list() if n] if "note" in frame.columns else []
         return _message(notes[0] if notes else texts.no_respondents(), title)
@@ -953,8 +954,9 @@ def funnel(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: str 
         tips = [
             ("stage_label", STAGE_TITLE),
             ("_t_n", N_TITLE),
-            ("_t_share", f"{SHARE_TITLE} van {first_stage.lower() if first_stage else ''}: {provider_name}"),
-            ("_t_bench", f"{SHARE_TITLE} van {first_stage.lower() if first_stage else ''}: {BENCHMARK.lower()}"),
+            ("share_label", SHARE_TITLE),
+            ("_t_share", provider_name),
+            ("_t_bench", BENCHMARK),
             ("_t_bench_n", f"{N_TITLE} {BENCHMARK.lower()}"),
             ("_t_note", NOTE_TITLE),
         ]
@@ -973,11 +975,11 @@ def funnel(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: str 
             )
         )
         totals_rows = [r for r in rows if r["layer"] == "total"]
-        # at the end of each stage: its count, then (after the first stage) the share of the invited and, on a
-        # second line, that of all participants
+        # at the end of each stage: its count, then (after the first stage) its share named for what it is ("41,9%
+        # respons": completed of the net sample, as table 1.1) and, on a second line, that of all participants
         first = f"datum.stage_label === '{_js(first_stage or '')}'"
         totals = base.transform_filter("datum.layer === 'total'").transform_calculate(
-            own=f"format(datum.n, ',d') + ({first} ? '' : ' · ' + ({_pct('share')}))",
+            own=f"format(datum.n, ',d') + ({first} ? '' : ' · ' + ({_pct('share')}) + ' ' + datum.share_label)",
             bench=f"{first} ? '' : '{BENCHMARK.lower()}: ' + ({_pct('bench_share')})",
         )
         text = totals.mark_text(align="left", dx=5, dy=0, fontSize=11, color=INK).encode(

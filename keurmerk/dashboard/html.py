@@ -10,7 +10,9 @@ from html import escape
 
 import polars as pl
 
+from keurmerk.catalog import catalog
 from keurmerk.formatting import integer, number, percent
+from keurmerk.metrics.texts import STRENGTH_KINDS
 from keurmerk.policy import Policy
 
 __all__ = [
@@ -132,23 +134,25 @@ def texts_list(frame: pl.DataFrame) -> str:
 
 
 def strengths_list(frame: pl.DataFrame, provider_name: str) -> str:
-    """ "{aanbieder} scoort relatief goed op …" and the mirror list, as on the report's front page."""
+    """The front page's lists as the seed words them: per list (the staff's items of fig. 3.9, the organisation's
+    of fig. 3.10) "… scoren/scoort relatief goed op de volgende punten:", then the mirror list "relatief minder
+    goed"; a sentence when nothing qualifies."""
     parts = []
-    for kind, heading in (("strength", "relatief goed"), ("weakness", "relatief minder goed")):
-        rows = frame.filter(pl.col("kind") == kind) if not frame.is_empty() else frame
-        if rows.is_empty():
-            parts.append(
-                note(f"{provider_name} scoort op geen enkel aspect {heading} ten opzichte van alle deelnemers.")
+    for front in catalog().front_lists:
+        for kind, label in STRENGTH_KINDS.items():
+            rows = frame.filter((pl.col("list") == front.key) & (pl.col("kind") == kind)) if frame.height else frame
+            if rows.is_empty():
+                parts.append(f'<div class="km-note" data-km="{front.key}-{kind}-none">'
+                             f"{escape(front.none(provider_name, label))}</div>")
+                continue
+            mark = "✓" if kind == "strength" else "!"
+            items = "".join(
+                f"<li>{mark} {escape(r['item'])} <span class=\"km-bench\">({percent(r['share_satisfied'])} tevreden; "
+                f"alle deelnemers {percent(r['bench_share_satisfied'])})</span></li>"
+                for r in rows.iter_rows(named=True)
             )
-            continue
-        mark = "✓" if kind == "strength" else "!"
-        items = "".join(
-            f"<li>{mark} {escape(r['item'])} ({percent(r['share_satisfied'])} tevreden; alle deelnemers "
-            f"{percent(r['bench_share_satisfied'])})</li>"
-            for r in rows.iter_rows(named=True)
-        )
-        parts.append(
-            f'<div class="km-caption">{escape(provider_name)} scoort {heading} op:</div>'
-            f'<ul class="km-list" data-km="{kind}">{items}</ul>'
-        )
+            parts.append(
+                f'<div class="km-caption">{escape(front.heading(provider_name, label, rows.height))}</div>'
+                f'<ul class="km-list" data-km="{front.key}-{kind}">{items}</ul>'
+            )
     return "".join(parts)

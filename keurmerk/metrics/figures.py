@@ -386,9 +386,12 @@ def _funnel_rows(sel: Selection, figures: Sequence[Figure], policy: Policy) -> p
         shown = pl.DataFrame({"audience": list(cat.audiences)}).with_columns(
             mode=pl.lit(_ALL), reminded=pl.lit(None, pl.Boolean),
             **{c: pl.lit(0, pl.Int64) for c in cells.columns if c not in keys})
+    # each stage's share is of the stage its label names: completed of the net sample is the response of table
+    # 1.1 (DESIGN §5: one definition of response), the net sample of the invited
     stages = pl.concat([
         shown.select(*keys, stage=pl.lit(stage), position=pl.lit(i, pl.Int32), n=pl.col(stage),
-                     bench_n=pl.col(f"bench_{stage}"), base_n=pl.col("invited"), bench_base_n=pl.col("bench_invited"))
+                     bench_n=pl.col(f"bench_{stage}"), base_n=pl.col(texts.STAGE_BASES[stage]),
+                     bench_base_n=pl.col(f"bench_{texts.STAGE_BASES[stage]}"))
         for i, stage in enumerate(texts.STAGES, start=1)
     ])
     return _rows(stages, "share", protect_own=False, protect_bench=False,
@@ -404,6 +407,7 @@ def _funnel_finish(frame: pl.DataFrame, policy: Policy) -> pl.DataFrame:
         pl.when(~total).then(pl.col("mode")).alias("mode"),
         _labels("mode", cat.modes, default=texts.TOTAL).alias("mode_label"), "reminded", "stage",
         _labels("stage", texts.STAGES).alias("stage_label"), "position", "n", pl.col("value").alias("share"),
+        _labels("stage", texts.STAGE_SHARES).alias("share_label"),
         "bench_n", pl.col("bench_value").alias("bench_share"), "note",
     )
 

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from keurmerk.policy import Policy
 
-__all__ = ["NORM_BASIS", "STAGES", "STRENGTH_KINDS", "TOTAL", "bench_too_few", "no_respondents", "too_few"]
+__all__ = ["NORM_BASIS", "STAGES", "STAGE_BASES", "STAGE_SHARES", "STRENGTH_KINDS", "TOTAL", "bench_too_few", "no_respondents", "too_few"]
 
 TOTAL = "Totaal"
 
 # fig. 1: the stages of the invitation funnel, in order
 STAGES = {"invited": "Uitgenodigd", "net_sample": "Netto steekproef", "completed": "Ingevuld"}
+# the stage each share is of, and what the share is called (completed ÷ net sample is the response of table 1.1)
+STAGE_BASES = {"invited": "invited", "net_sample": "invited", "completed": "net_sample"}
+STAGE_SHARES = {"invited": "", "net_sample": "van uitgenodigd", "completed": "respons"}
 
 # front page: relatief goed / relatief minder goed
 STRENGTH_KINDS = {"strength": "relatief goed", "weakness": "relatief minder goed"}

@@ -194,7 +194,7 @@ def _norm_rule(facts: Facts) -> str:
         "de beoordeling is dan gecorrigeerd voor erg lage rapportcijfers. Bij kleine aantallen ingevulde "
         "vragenlijsten kan een rapportcijfer 1 namelijk een ongewenst grote invloed hebben op het gemiddelde. "
         f"In dat geval telt elk cijfer onder de {floor} als een {floor}: alle onvoldoendes wegen even zwaar, "
-        "of het nu om een 1 gaat of om een 4."
+        f"ongeacht of het om een 1 gaat of om een {floor}."
     )
 
 
