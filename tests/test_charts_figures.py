@@ -30,6 +30,7 @@ from keurmerk.charts.figures import (
     map_attribution,
 )
 from keurmerk.charts.theme import BENCHMARK_COLOUR, LOCALE, NORM_COLOUR, PROVIDER_COLOUR, to_spec
+from keurmerk.formatting import number
 from keurmerk.metrics import texts
 from keurmerk.policy import Policy, load_policy
 
@@ -50,6 +51,7 @@ VALUES: dict[str, tuple[str, ...]] = {
     "province_map": ("share", "bench_share"),
     "funnel": ("n", "share", "bench_share"),
     "strengths": ("share_satisfied", "bench_share_satisfied", "satisfied_diff"),
+    "strength_pie": ("share",),
 }
 # the column whose null means "nothing of the provider's to draw" on a row
 MAIN = {
@@ -133,7 +135,7 @@ def test_figure_builds_a_valid_spec_with_provider_and_benchmark(
 
     main = MAIN.get(kind)
     drawable = frame if main is None else frame.filter(~pl.col("suppressed") & pl.col(main).is_not_null())
-    if kind == "strengths" and frame.height == 0 or main and drawable.height == 0:
+    if kind in ("strengths", "strength_pie") and frame.height == 0 or main and drawable.height == 0:
         return  # a message chart: see the tests below
     pairs = _pairs(spec)
     for record in drawable.to_dicts():
@@ -144,10 +146,11 @@ def test_figure_builds_a_valid_spec_with_provider_and_benchmark(
     assert PROVIDER_COLOUR in text
     # the funnel compares in text (its bars are the provider's own counts by mode), strengths draw the difference
     # and satisfaction items colour the answer categories (the benchmark's bar is labelled and lighter)
-    if kind not in ("funnel", "strengths", "satisfaction_items"):
+    if kind not in ("funnel", "strengths", "satisfaction_items", "strength_pie"):
         assert BENCHMARK_COLOUR in text
         assert NAME in text and BENCHMARK in text
-    for title in ("Aantal (n)", "Opmerking") if kind != "strengths" else ("Aantal (n)", "Verschil", "Significant"):
+    titles = {"strengths": ("Aantal (n)", "Verschil", "Significant"), "strength_pie": ("Aantal (n)", "Antwoord")}
+    for title in titles.get(kind, ("Aantal (n)", "Opmerking")):
         assert title in text, f"{figure_id}: tooltip {title!r} missing"
 
 
@@ -236,7 +239,7 @@ def test_empty_and_all_suppressed_frames_give_a_text_chart(
     frame = frames[figure_id]
     empty = to_spec(chart_for(kind, frame.clear(), NAME))
     _valid(empty)
-    assert _is_message(empty, NO_STANDOUTS if kind == "strengths" else texts.no_respondents())
+    assert _is_message(empty, NO_STANDOUTS if kind in ("strengths", "strength_pie") else texts.no_respondents())
     if "suppressed" in frame.columns:
         nothing = frame.with_columns(suppressed=pl.lit(True), note=pl.lit(TOO_FEW))
         spec = to_spec(chart_for(kind, nothing, NAME))
@@ -302,7 +305,7 @@ def test_strengths_without_rows_say_that_nothing_stands_out(frames: dict[str, pl
 # --- rendered the way the static report renders ------------------------------------------------------------------
 
 
-RENDERED = ("front_provinces", "front_grade", "front_strengths", "fig_1", "fig_3_1", "fig_3_2", "fig_3_3", "fig_3_9",
+RENDERED = ("front_provinces", "front_grade", "front_strengths", "front_pie", "fig_1", "fig_3_1", "fig_3_2", "fig_3_3", "fig_3_9",
             "fig_4_4", "fig_5_1")  # fmt: skip
 
 
@@ -323,7 +326,10 @@ def test_every_chart_kind_renders_to_svg_in_dutch(frames: dict[str, pl.DataFrame
     assert "100,0% tevreden" in svgs["fig_3_9"]
     assert ">8,0<" in svgs["front_grade"]
     assert "Provinciegrenzen" in svgs["front_provinces"]
-    assert "alle deelnemers: 35,9%" in svgs["fig_1"]
+    # fig 1 names its shares: the clients' response is table 1.1's (completed of the net sample; issue 11)
+    clients = frames["table_1_1"].filter(pl.col("service").is_null() & (pl.col("form") == "client")).row(0, named=True)
+    assert f"18 · {number(clients['response_pct'])}% respons" in svgs["fig_1"]
+    assert "alle deelnemers: 38,9%" in svgs["fig_1"]
 
 
 def test_a_withheld_benchmark_draws_the_provider_alone(frames: dict[str, pl.DataFrame]) -> None:

@@ -26,7 +26,7 @@ def test_defaults_are_design_section_5() -> None:
     assert (p.norm_total, p.norm_service, p.correction_floor) == (6.5, 5.5, 5.0)
     assert (p.publish_min_completed, p.publish_min_response_pct, p.publish_always) == (10, 25.0, ("commissioner",))
     assert (p.promoter_question, p.promoter_answers) == ("recommended", ("ja",))
-    assert (p.strength_min_diff, p.strength_min_n, p.strength_max_items) == (5.0, 5, 5)
+    assert (p.strength_min_diff, p.strength_min_n, p.strength_max_items) == (5.0, 5, 0)  # 0: uncapped (issue 11)
     assert (p.min_n, p.confidence, p.mean_interval, p.share_interval, p.decimals) == (5, 0.95, "t", "wilson", 1)
 
 

@@ -1075,9 +1075,11 @@ def strength_pie(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title
                  ) -> alt.TopLevelMixin:
     """The front page's pie: the provider's answer shares on the item that heads the staff list (seed:
     respectvolle houding), every category in the legend with its share, 0% included, as the seed prints it."""
-    records = [r for r in _records(frame.sort("position")) if not r.get("suppressed") and r.get("share") is not None]
-    if not records:
+    if frame.height == 0:
         return _message(NO_STANDOUTS, title)
+    if message := _blocked(frame, "share"):
+        return _message(message, title)
+    records = _drawable(_records(frame.sort("position")), "share")
     item = records[0]["item"]
     domain = [f"{r['category'][:1].upper()}{r['category'][1:]}: {number(r['share'], 0)}%" for r in records]
     rows = [{**r, "label": label} for r, label in zip(records, domain, strict=True)]
