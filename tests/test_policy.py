@@ -95,3 +95,42 @@ def test_the_interval_method_follows_the_policy(con) -> None:
     wald = figure_frame(con, "fig_3_3", filters, Policy(share_interval="wald")).row(0, named=True)
     assert (t["ci_low"], t["ci_high"]) == (24.6, 66.3)
     assert (wald["ci_low"], wald["ci_high"]) == (21.5, 67.4)  # 44,4 ± 1,96 · √(0,444 · 0,556 / 18)
+
+
+# --- choices of Blik op Werk, not of the seeds (issue 11): each a setting, and changing it changes the verdict ------
+
+def _norm_met(con, form: str, provider: str, policy: Policy) -> bool:
+    table = figure_frame(con, "table_1_1", Filters(provider=provider, period=2021), policy)
+    return table.filter((pl.col("form") == form) & pl.col("service").is_null())["norm_met"].item()
+
+
+def test_the_commissioner_norm_is_a_setting(con) -> None:
+    # Werkwijs' commissioners: 7, 7,5, 6, 8, 7, 7 → 7,1
+    assert Policy().norm_total_of("commissioner") == 6.5
+    assert _norm_met(con, "commissioner", "P0001", Policy()) is True
+    assert _norm_met(con, "commissioner", "P0001", Policy(norm_total_commissioner=7.2)) is False
+    assert _norm_met(con, "client", "P0001", Policy(norm_total_commissioner=7.2)) is True  # clients: the seed's 6,5
+
+
+def test_the_inburgering_norm_is_a_setting(con) -> None:
+    # Werkwijs' inburgering clients: 6, 7, 7, 8, 8, 9 → 7,5
+    assert Policy().norm_total_of("inburgering") == 6.5
+    assert _norm_met(con, "inburgering", "P0001", Policy()) is True
+    assert _norm_met(con, "inburgering", "P0001", Policy(norm_total_inburgering=7.6)) is False
+
+
+def test_the_benchmark_definition_is_a_setting(con) -> None:
+    from keurmerk.metrics.status import StatusCells, status_table
+
+    cells = StatusCells.load(con)
+
+    def werkwijs(policy: Policy) -> dict:
+        table = status_table(cells, Filters(period=2021), policy)
+        return table.filter(pl.col("provider_id") == "P0001").row(0, named=True)
+
+    # pooled: 348 grades in tenths of 48 clients → 7,25 → 7,3; providers: (5,9 + 8,0 + 7,25) / 3 = 7,05 → 7,1
+    pooled, providers = werkwijs(Policy()), werkwijs(Policy(benchmark="providers"))
+    assert (pooled["bench_grade"], pooled["grade_diff"]) == (7.3, 0.0)
+    assert (providers["bench_grade"], providers["grade_diff"]) == (7.1, 0.2)
+    with pytest.raises(ValueError, match="benchmark"):
+        Policy(benchmark="median")

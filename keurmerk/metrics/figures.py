@@ -342,7 +342,8 @@ def _table_finish(frame: pl.DataFrame, policy: Policy) -> pl.DataFrame:
         response_pct=rounded(share("completed", "net_sample"), d),
         bench_response_pct=rounded(share("bench_completed", "bench_net_sample"), d),
         corrected_grade=rounded(mean("n", "corrected"), d),
-        norm=pl.when(is_total).then(pl.lit(policy.norm_total)).otherwise(pl.lit(policy.norm_service)),
+        norm=pl.when(is_total).then(_labels("form", {x.id: policy.norm_total_of(x.id) for x in cat.forms})
+                                    .cast(pl.Float64)).otherwise(pl.lit(policy.norm_service)),
     ).with_columns(
         published=pl.col("audience").is_in(policy.publish_always)
         | ((pl.col("completed") >= policy.publish_min_completed)

@@ -194,7 +194,9 @@ def _norm_rule(facts: Facts) -> str:
         "de beoordeling is dan gecorrigeerd voor erg lage rapportcijfers. Bij kleine aantallen ingevulde "
         "vragenlijsten kan een rapportcijfer 1 namelijk een ongewenst grote invloed hebben op het gemiddelde. "
         f"In dat geval telt elk cijfer onder de {floor} als een {floor}: alle onvoldoendes wegen even zwaar, "
-        f"ongeacht of het om een 1 gaat of om een {floor}."
+        f"ongeacht of het om een 1 gaat of om een {floor}. Voor het totaal van de opdrachtgevers geldt een "
+        f"gemiddeld rapportcijfer van {number(p.norm_total_commissioner)}, voor dat van de inburgeraars "
+        f"{number(p.norm_total_inburgering)}: die normen zijn een keuze van Blik op Werk."
     )
 
 
