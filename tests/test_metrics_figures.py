@@ -107,16 +107,19 @@ def test_table_1_1_is_shown_in_full_to_the_provider_even_for_one_respondent(piw)
     diagnosis = row(piw["table_1_1"], service=3)
     assert (diagnosis["completed"], diagnosis["grade"], diagnosis["published"]) == (1, 9.0, False)
     assert diagnosis["bench_grade"] is None  # the benchmark of one respondent is withheld
-    assert row(piw["fig_3_1"], service=3)["grade"] is None  # the figure follows the small-group rule
+    # fig 3.1 shows the per-dienst grades of table 1.1, marked indicative below 5 (issue 11; was withheld)
+    assert (row(piw["fig_3_1"], service=3)["grade"], row(piw["fig_3_1"], service=3)["indicative"]) == (9.0, True)
 
 
 # --- small groups and empty selections -----------------------------------------------------------------------
 
 def test_suppression_under_a_narrow_filter(con) -> None:
     narrow = compute_all(con, PIW.replace(provinces=("Utrecht",)))  # one completed client of P0000 in PV26
-    total = row(narrow["fig_3_1"], label="Totaal")
-    assert (total["n"], total["grade"], total["suppressed"], total["note"]) == (1, None, True, FEW)
-    assert total["bench_grade"] is not None  # 6 respondents of Werkwijs there: the benchmark stays
+    total = row(narrow["fig_3_1"], label="Totaal")  # as table 1.1 (issue 11): in full, indicative
+    assert (total["n"], total["grade"], total["suppressed"], total["indicative"]) == (1, 8.5, False, True)
+    spread = narrow["fig_3_2"]  # every other figure withholds the provider's small group
+    assert set(spread["suppressed"]) == {True} and set(spread["note"]) == {FEW}
+    assert spread["bench_share"].drop_nulls().len() > 0  # 6 respondents of Werkwijs there: the benchmark stays
     shares = narrow["fig_3_3"]
     assert shares["n"].to_list() == [None] * 3 and shares["base_n"].to_list() == [1] * 3
     assert shares["promoter_score"].to_list() == [None] * 3
@@ -300,3 +303,15 @@ def test_metric_functions_are_pure_functions_of_a_selection(con, piw) -> None:
 @pytest.mark.parametrize(("value", "expected"), [(8.25, 8.3), (8.249, 8.2), (6.45, 6.5), (-0.05, -0.1), (7.95, 8.0)])
 def test_rounding_is_half_away_from_zero(value: float, expected: float) -> None:
     assert pl.select(rounded(pl.lit(value))).item() == expected
+
+
+def test_withheld_runs_are_consecutive_withheld_figures() -> None:
+    from keurmerk.metrics import withheld_runs
+
+    def frame(*suppressed: bool) -> pl.DataFrame:
+        return pl.DataFrame({"suppressed": list(suppressed)})
+
+    frames = {"a": frame(True), "b": frame(True, True), "c": frame(True, False), "d": frame(True), "e": frame(True),
+              "f": frame(True), "g": pl.DataFrame({"x": [1]}), "h": frame(True)}
+    assert withheld_runs(frames, list("abcdefgh")) == [["a", "b"], ["d", "e", "f"]]
+    assert withheld_runs(frames, list("abcdefgh"), min_run=3) == [["d", "e", "f"]]

@@ -95,6 +95,7 @@ SATISFIED_TITLE = "Aandeel tevreden (zonder geen mening)"
 SATISFIED_DIFF_AXIS = "Verschil met alle deelnemers in % tevreden (procentpunten)"
 PROMOTER = "Actuele promotor score"
 NO_STANDOUTS = "geen aspecten die er duidelijk uitspringen"
+INDICATIVE = "indicatief"  # fig. 3.1: a grade of fewer than min_n respondents, shown as table 1.1 shows it
 REMINDED = {True: "met herinnering", False: "zonder herinnering"}
 
 # --- layout ------------------------------------------------------------------------------------------------
@@ -172,12 +173,14 @@ def _titled(chart: alt.TopLevelMixin, title: str | None, subtitle: str | None = 
     return chart.properties(title=params)
 
 
-def _blocked(frame: pl.DataFrame, value: str) -> str | None:
-    """The message to show instead of a chart, or None when at least one row has a number to draw."""
+def _blocked(frame: pl.DataFrame, value: str, bench_visible: bool = False) -> str | None:
+    """The message to show instead of a chart, or None when at least one row has a number to draw: the
+    provider's own or, for charts that draw it alone (``bench_visible``: the paired bars), the benchmark's,
+    which stays visible when only the provider's group is withheld (DESIGN §5)."""
     if frame.height == 0:
         return texts.no_respondents()
     records = _records(frame)
-    if _drawable(records, value):
+    if _drawable(records, value) or bench_visible and any(r.get(f"bench_{value}") is not None for r in records):
         return None
     notes = [r["note"] for r in records if r.get("note")]
     if not notes:
@@ -203,6 +206,13 @@ def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
         for column in nested:
             del record[column]
     return records
+
+
+def _bench_only(record: dict[str, Any], row: str, who: str, value: str) -> dict[str, Any]:
+    """The benchmark's bar of a row whose own group is withheld: the benchmark's numbers only, none of the
+    provider's."""
+    keep = {k: v for k, v in record.items() if k.startswith("bench_") or k in ("label", "item", "category", "note")}
+    return {**keep, "row": row, "who": who, "value": record[value], "low": None, "high": None}
 
 
 def _note_row(row: dict[str, Any], key: str, label: str) -> dict[str, Any]:
@@ -376,8 +386,12 @@ def _grade_rows(
         if _is_withheld(record, "grade"):
             row = _wrap(record[label])
             notes.append(_note_row(record, "row", row))
+            if record.get("bench_grade") is not None:  # the benchmark stays visible (DESIGN §5)
+                rows.append(_bench_only(record, row, BENCHMARK, "bench_grade"))
         else:
-            row = _wrap(record[label], n=record.get("n"))
+            # fig. 3.1 shows a small group as table 1.1 does, marked indicative
+            text = f"{record[label]} ({INDICATIVE})" if record.get("indicative") else record[label]
+            row = _wrap(text, n=record.get("n"))
             for who, value, low, high in (
                 (provider_name, record["grade"], record.get("ci_low"), record.get("ci_high")),
                 (BENCHMARK, record.get("bench_grade"), None, None),
@@ -399,7 +413,7 @@ def grade_bars(
 ) -> alt.TopLevelMixin:
     """Mean grade (rapportcijfer) per dienst and in total: provider and benchmark bars, the provider's 95%
     interval, and the norm of each row (policy: 6,5 for the total, 5,5 per dienst) as a red tick."""
-    if message := _blocked(frame, "grade"):
+    if message := _blocked(frame, "grade", bench_visible=True):
         return _message(message, title)
     policy = policy or load_policy()
 
@@ -431,7 +445,7 @@ def aspect_scores(
 ) -> alt.TopLevelMixin:
     """Commissioners' grade per aspect (fig. 4.4): provider and benchmark bars with the provider's interval;
     the number of n.v.t. answers in the tooltip."""
-    if message := _blocked(frame, "grade"):
+    if message := _blocked(frame, "grade", bench_visible=True):
         return _message(message, title)
     rows, notes, order, _ = _grade_rows(frame, provider_name, "item", None)
     calc, tips = _comparison(provider_name, "grade", "bench_grade", share=False)
@@ -469,7 +483,7 @@ def answer_shares(
 ) -> alt.TopLevelMixin:
     """Share of each answer category (in catalogue order): provider and benchmark bars with the provider's 95%
     interval; on the recommend figures the actuele promotor score of both in the (sub)title."""
-    if message := _blocked(frame, "share"):
+    if message := _blocked(frame, "share", bench_visible=True):
         return _message(message, title)
     frame = frame.sort("position")
     drawable = _drawable(_records(frame), "share")
@@ -481,6 +495,8 @@ def answer_shares(
         order.append(row)
         if _is_withheld(record, "share"):
             notes.append(_note_row(record, "row", row))
+            if record.get("bench_share") is not None:  # the benchmark stays visible (DESIGN §5)
+                rows.append(_bench_only(record, row, bench, "bench_share"))
             continue
         for who, value, low, high in (
             (provider, record["share"], record.get("ci_low"), record.get("ci_high")),

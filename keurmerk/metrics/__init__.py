@@ -20,6 +20,8 @@ from keurmerk.metrics.figures import (
     satisfaction_items,
     strength_pie,
     strengths,
+    withheld,
+    withheld_runs,
 )
 from keurmerk.metrics.registry import METRICS, FigureMetric, compute_all, figure_frame, registry
 from keurmerk.metrics.source import Cube, CubeSource, Selection, Source, WarehouseSource, select, store_cube
@@ -54,4 +56,6 @@ __all__ = [
     "store_cube",
     "strength_pie",
     "strengths",
+    "withheld",
+    "withheld_runs",
 ]

@@ -47,6 +47,8 @@ __all__ = [
     "satisfaction_items",
     "strength_pie",
     "strengths",
+    "withheld",
+    "withheld_runs",
 ]
 
 TOTAL = 0  # internal service key of a total row; null in the output
@@ -517,7 +519,11 @@ def _mean_rows(sel: Selection, figures: Sequence[Figure], policy: Policy) -> pl.
         items.filter("by_service").join(own_services, on="form"),
     ])
     frame = grid.join(cells, on=[*keys, "service"], how="left").join(not_applicable, on=keys, how="left")
-    return _rows(_fill(frame, "n", "total", "squares", "not_applicable_n"), "mean")
+    # the small-group rule (DESIGN §5): a figure split per dienst (fig. 3.1) shows the grades of table 1.1, the
+    # official result, in full to the provider itself (marked indicative below min_n); every other grade figure
+    # withholds a small group
+    return _rows(_fill(frame, "n", "total", "squares", "not_applicable_n"), "mean").with_columns(
+        protect_own=~pl.col("by_service"))
 
 
 def _grade_finish(frame: pl.DataFrame, policy: Policy) -> pl.DataFrame:
@@ -525,7 +531,27 @@ def _grade_finish(frame: pl.DataFrame, policy: Policy) -> pl.DataFrame:
         "figure_id", _null_total(), _service_label(), "n", pl.col("value").alias("grade"), "ci_low", "ci_high",
         "bench_n", pl.col("bench_value").alias("bench_grade"), "diff", "significant", "suppressed",
         "bench_suppressed", "note",
+        # shown although the group is small (fig. 3.1 as table 1.1): indicative
+        ((n > 0) & (n < policy.min_n) & ~pl.col("suppressed")).alias("indicative"),
     )
+
+
+def withheld(frame: pl.DataFrame) -> bool:
+    """Whether a figure's frame shows nothing of the provider's own: every row withheld by the small-group rule."""
+    return "suppressed" in frame.columns and frame.height > 0 and bool(frame["suppressed"].fill_null(False).all())
+
+
+def withheld_runs(frames: dict[str, pl.DataFrame], figure_ids: Sequence[str], min_run: int = 2
+                  ) -> list[list[str]]:
+    """Runs of at least ``min_run`` consecutive figures (in ``figure_ids`` order) that are all withheld: the
+    dashboard shows one notice for each run instead of a notice per figure (DESIGN §5)."""
+    runs: list[list[str]] = [[]]
+    for figure_id in figure_ids:
+        if figure_id in frames and withheld(frames[figure_id]):
+            runs[-1].append(figure_id)
+        elif runs[-1]:
+            runs.append([])
+    return [run for run in runs if len(run) >= min_run]
 
 
 @cache

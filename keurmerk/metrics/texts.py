@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from keurmerk.policy import Policy
 
-__all__ = ["NORM_BASIS", "STAGES", "STAGE_BASES", "STAGE_SHARES", "STRENGTH_KINDS", "TOTAL", "bench_too_few", "no_respondents", "too_few"]
+__all__ = ["NORM_BASIS", "STAGES", "STAGE_BASES", "STAGE_SHARES", "STRENGTH_KINDS", "TOTAL", "bench_too_few", "no_respondents",
+           "small_group_rule", "too_few", "widen_selection"]
 
 TOTAL = "Totaal"
 
@@ -35,3 +36,26 @@ def too_few(policy: Policy) -> str:
 
 def bench_too_few(policy: Policy) -> str:
     return f"vergelijking niet getoond: te weinig respondenten in de vergelijkingsgroep (n < {policy.min_n})"
+
+
+def small_group_rule(policy: Policy) -> str:
+    """The small-group rule (DESIGN §5), stated once: the dashboard's footer and the report say exactly this."""
+    n = policy.min_n
+    return (
+        f"Tabel 1.1 en de rapportcijfers per dienst in figuur 3.1 tonen uw volledige resultaat, zoals het "
+        f"officiële rapport; rust een cijfer op minder dan {n} respondenten, dan is het indicatief. Elke andere "
+        f"figuur die bij de gekozen selectie op minder dan {n} respondenten zou rusten, toont "
+        f"'{too_few(policy)}'; het gemiddelde van alle deelnemers blijft dan zichtbaar. Volgen meerdere van zulke "
+        "figuren elkaar op, dan staat er één melding met het voorstel de selectie te verruimen. Het gemiddelde van "
+        f"alle deelnemers wordt weggelaten als het op minder dan {n} respondenten rust of als de andere deelnemers "
+        f"er samen minder dan {n} aan bijdragen."
+    )
+
+
+def widen_selection(policy: Policy, captions: list[str]) -> str:
+    """The one notice for a run of withheld figures."""
+    names = captions[0] if len(captions) == 1 else ", ".join(captions[:-1]) + " en " + captions[-1]
+    return (
+        f"Te weinig respondenten (n < {policy.min_n}) in deze selectie voor {len(captions)} figuren: {names}. "
+        "Kies een ruimere selectie (meer perioden, diensten of provincies) om ze te zien."
+    )

@@ -20,6 +20,7 @@ import polars as pl
 
 from keurmerk.catalog import catalog
 from keurmerk.formatting import integer, number, percent
+from keurmerk.metrics.texts import small_group_rule
 from keurmerk.policy import Policy
 
 __all__ = ["CHAPTERS", "Chapter", "Facts", "Paragraph", "Text", "SERVICES_TABLE", "period_text"]
@@ -232,14 +233,7 @@ def _promoter_text(figure_id: str, who: str) -> Callable[[Facts], str | None]:
 
 
 def _small_groups(facts: Facts) -> str:
-    n = integer(facts.policy.min_n)
-    return (
-        f"Een figuur of een staaf die op minder dan {n} respondenten zou rusten, wordt niet getoond: daar staat "
-        f"'te weinig respondenten (n < {n})'. Zo blijven antwoorden van individuele cliënten onherkenbaar. "
-        f"Ook het gemiddelde van alle deelnemers wordt weggelaten als het op minder dan {n} respondenten rust, of "
-        f"als de andere deelnemers er samen minder dan {n} aan bijdragen. Tabel 1.1 toont wel altijd uw "
-        "volledige resultaat."
-    )
+    return small_group_rule(facts.policy) + " Zo blijven antwoorden van individuele cliënten onherkenbaar."
 
 
 # --- the outline -------------------------------------------------------------------------------------------------
