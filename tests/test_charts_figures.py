@@ -331,7 +331,9 @@ def test_every_chart_kind_renders_to_svg_in_dutch(frames: dict[str, pl.DataFrame
             to_spec(chart_for(kind, frames[figure_id], NAME)), format_locale=LOCALE
         )
         assert svgs[figure_id].startswith("<svg"), figure_id
-    assert ">8,0<" in svgs["fig_3_1"] and ">7,3<" in svgs["fig_3_1"]  # total: provider and benchmark
+    # total: provider and benchmark; 8,0 (7,5–8,4) is significantly above 7,3: ▲ (issue 11)
+    assert ">8,0 ▲<" in svgs["fig_3_1"] and ">7,3<" in svgs["fig_3_1"]
+    assert ">95%-interval<" in svgs["fig_3_1"]  # the interval line has a legend entry
     assert "(indicatief)" in svgs["fig_3_1"]  # diensten 3 and 7 as table 1.1 shows them
     assert ">44,4%<" in svgs["fig_3_3"] and "Actuele promotor score: 44,4" in svgs["fig_3_3"]
     assert "100,0% tevreden" in svgs["fig_3_9"]
@@ -373,3 +375,17 @@ def test_staff_frames_without_the_small_group_rule_build(tiny_db: Path) -> None:
     pairs = _pairs(to_spec(chart_for("grade_bars", frames["fig_3_1"], NAME)))
     assert ("grade", 9.0) in pairs  # dienst 3: one respondent, shown to staff
     assert _is_message(to_spec(chart_for("grade_bars", frames["fig_5_1"], NAME)), texts.no_respondents())
+
+
+def test_significant_values_carry_a_marker_explained_once(frames: dict[str, pl.DataFrame]) -> None:
+    """▲ / ▼ on the provider's value when its interval excludes the benchmark; nothing otherwise (issue 11)."""
+    frame = frames["fig_3_1"].filter(pl.col("service").is_null())
+    assert frame["significant"].item() is True and frame["diff"].item() > 0
+    svg = vl_convert.vegalite_to_svg(to_spec(chart_for("grade_bars", frame, NAME)), format_locale=LOCALE)
+    assert "8,0 ▲" in svg and "▼" not in svg
+    lower = frame.with_columns(diff=-pl.col("diff"))
+    assert "▼" in vl_convert.vegalite_to_svg(to_spec(chart_for("grade_bars", lower, NAME)), format_locale=LOCALE)
+    same = frame.with_columns(significant=pl.lit(False))
+    svg = vl_convert.vegalite_to_svg(to_spec(chart_for("grade_bars", same, NAME)), format_locale=LOCALE)
+    assert "▲" not in svg and "▼" not in svg
+    assert "▲" in texts.significance_note() and texts.INTERVAL_LEGEND in texts.significance_note()

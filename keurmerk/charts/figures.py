@@ -307,8 +307,10 @@ def _paired_bars(
     ``row`` (the axis label), ``value``, ``low``, ``high``."""
     y = alt.Y("row:N", sort=order, axis=_band_axis(), scale=alt.Scale(domain=order))
     step = _step(order)
-    colour_extra = {NORM_TITLE: NORM_COLOUR} if norms else None
-    colour = alt.Color("who:N", scale=_who_scale(provider, bench, colour_extra), title=None, legend=_LEGEND)
+    # the interval line has a legend entry of its own (what the line on a bar is: issue 11)
+    colour_extra = {texts.INTERVAL_LEGEND: INK, **({NORM_TITLE: NORM_COLOUR} if norms else {})}
+    who_scale = _who_scale(provider, bench, colour_extra)
+    colour = alt.Color("who:N", scale=who_scale, title=None, legend=_LEGEND)
     offset = alt.YOffset("who:N", sort=[provider, bench], scale=alt.Scale(domain=[provider, bench], paddingOuter=0.3))
     factor = 100.0 if share else 1.0
     x_scale = alt.Scale(domain=[x_domain[0] / factor, x_domain[1] / factor], nice=False)
@@ -321,8 +323,10 @@ def _paired_bars(
     errors = (
         alt.Chart()
         .transform_filter("isValid(datum.low) && isValid(datum.high)")
-        .mark_rule(color=INK, strokeWidth=1.2, opacity=0.8)
-        .encode(x=alt.X("x_low:Q"), x2=alt.X2("x_high:Q"), y=y, yOffset=offset)
+        .transform_calculate(interval=f"'{texts.INTERVAL_LEGEND}'")
+        .mark_rule(strokeWidth=1.2, opacity=0.8)
+        .encode(x=alt.X("x_low:Q"), x2=alt.X2("x_high:Q"), y=y, yOffset=offset,
+                color=alt.Color("interval:N", scale=who_scale, title=None, legend=_LEGEND))
     )
     # the values as a column right of the plot, clear of bars and intervals
     labels = (
@@ -367,12 +371,20 @@ def _paired_bars(
             x=f"datum.value / {factor:g}",
             x_low=f"datum.low / {factor:g}",
             x_high=f"datum.high / {factor:g}",
-            _t_value=_pct("value") if share else _fmt("value"),
+            _t_value=f"({_pct('value') if share else _fmt('value')}) + ({_marker(provider)})",
             **calc,
         )
         .encode(tooltip=tooltip)
     )
     return _with_data(chart, rows)
+
+
+def _marker(provider: str) -> str:
+    """▲ / ▼ after the provider's value when it differs significantly from the benchmark (texts.significance_note)."""
+    up, down = texts.SIGNIFICANT_MARKS["up"], texts.SIGNIFICANT_MARKS["down"]
+    return (f"datum.who === '{_js(provider)}' && datum.significant === true "
+            "&& (isValid(datum.bench_grade) || isValid(datum.bench_share)) ? "
+            f"(datum.diff > 0 ? ' {up}' : datum.diff < 0 ? ' {down}' : '') : ''")
 
 
 def _grade_rows(

@@ -318,6 +318,7 @@ class ProviderDashboard:
             self.open_section(key)
         footer = self._html(
             '<div class="km-note" data-km="footer">Alleen volledig ingevulde vragenlijsten tellen mee. '
+            f"{html.escape(texts.significance_note())} "
             f"{html.escape(texts.small_group_rule(self.policy))} Provinciegrenzen: CBS "
             "Gebiedsindelingen 2023 via PDOK (CC BY 4.0), vereenvoudigd door cartomap/nl.</div>"
         )

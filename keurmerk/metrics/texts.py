@@ -9,7 +9,8 @@ from __future__ import annotations
 from keurmerk.policy import Policy
 
 __all__ = ["NORM_BASIS", "STAGES", "STAGE_BASES", "STAGE_SHARES", "STRENGTH_KINDS", "TOTAL", "bench_too_few", "no_respondents",
-           "small_group_rule", "too_few", "widen_selection"]
+           "INTERVAL_LEGEND", "SIGNIFICANT_MARKS", "significance_note", "small_group_rule", "too_few",
+           "widen_selection"]
 
 TOTAL = "Totaal"
 
@@ -58,4 +59,18 @@ def widen_selection(policy: Policy, captions: list[str]) -> str:
     return (
         f"Te weinig respondenten (n < {policy.min_n}) in deze selectie voor {len(captions)} figuren: {names}. "
         "Kies een ruimere selectie (meer perioden, diensten of provincies) om ze te zien."
+    )
+
+
+# significance (DESIGN §5, uncertainty): the marker on a value and the one sentence that explains it
+SIGNIFICANT_MARKS = {"up": "▲", "down": "▼"}
+INTERVAL_LEGEND = "95%-interval"
+
+
+def significance_note() -> str:
+    """Explained once per page and in the report (2.2 Leeswijzer)."""
+    return (
+        f"De dunne lijn bij een staaf is het {INTERVAL_LEGEND}: de marge waarbinnen de uitkomst met 95% zekerheid "
+        f"ligt. {SIGNIFICANT_MARKS['up']} of {SIGNIFICANT_MARKS['down']} achter een waarde: significant hoger of "
+        "lager dan alle deelnemers (het interval sluit het gemiddelde van alle deelnemers uit)."
     )

@@ -20,7 +20,7 @@ import polars as pl
 
 from keurmerk.catalog import catalog
 from keurmerk.formatting import integer, number, percent
-from keurmerk.metrics.texts import small_group_rule
+from keurmerk.metrics.texts import significance_note, small_group_rule
 from keurmerk.policy import Policy
 
 __all__ = ["CHAPTERS", "Chapter", "Facts", "Paragraph", "Text", "SERVICES_TABLE", "period_text"]
@@ -328,8 +328,7 @@ CHAPTERS: tuple[Chapter, ...] = (
                     "personen (n) dat de vraag beantwoord heeft. Dat aantal kan kleiner zijn dan het aantal ingevulde "
                     "vragenlijsten, omdat sommige vragen alleen aan een deel van de respondenten zijn voorgelegd, naar "
                     "aanleiding van een eerder antwoord of van de afgenomen dienst.",
-                    "De dunne lijn bij een staaf van {aanbieder} geeft het 95%-betrouwbaarheidsinterval: de marge "
-                    "waarbinnen de uitkomst met 95% zekerheid ligt. Alle cijfers zijn afgerond op één decimaal.",
+                    lambda facts: significance_note() + " Alle cijfers zijn afgerond op één decimaal.",
                     _small_groups,
                 ),
             ),
