@@ -362,4 +362,4 @@ def test_front_page_lists_and_the_rules_as_the_seed_words_them(piw: str) -> None
     assert "front_pie" in charts_json(piw)["specs"]
     assert "ongeacht of het om een 1 gaat of om een 5" in piw
     assert piw.count(escape(texts.significance_note(), quote=False)) == 1
-    assert escape(texts.small_group_rule(load_policy()), quote=False) in piw
+    assert escape(texts.small_group_rule(load_policy())) in piw
