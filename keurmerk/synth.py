@@ -25,7 +25,7 @@ The model, in short:
   trajectories as invited clients, a success rate that depends on the dienst (to-work diensten succeed less
   often) and on the provider's quality, so that weak providers and weak diensten fail the results norm.
 - "Partner in Werk" (``P0000``) exists at every scale; its period 2021 reproduces table 1.1 of the seed
-  report (see ``_PIW_CLIENTS``).
+  report (see ``PARTNER_CLIENTS``).
 
 Everything is vectorised with numpy per period (no loop per answer) and deterministic for a seed: the same
 seed and scale give byte-identical files. Periods are generated and written one at a time, so memory stays
@@ -48,12 +48,17 @@ import polars as pl
 from keurmerk.catalog import Catalog, Question, catalog
 
 __all__ = [
+    "PARTNER_CLIENTS",
+    "PARTNER_COMMISSIONERS",
     "PARTNER_IN_WERK",
+    "PARTNER_SATISFIED",
+    "PartnerFront",
     "SCALES",
     "XSS_PROBE",
     "XSS_PROVIDER",
     "Scale",
     "cached_warehouse",
+    "partner_unsatisfied",
     "generate",
 ]
 
@@ -267,13 +272,13 @@ _GENERIC_TEXTS = ("Zie toelichting", "Weet ik niet meer", "Iets anders", "Combin
 # `recommended` (index into its categories: 0 = ja), grades of partial questionnaires, delivered
 # non-responders, and invitations outside the net sample.
 _PiwGroup = tuple[tuple[float, ...], tuple[int, ...], tuple[float, ...], int, tuple[int, ...]]
-_PIW_CLIENTS: dict[int, _PiwGroup] = {
+PARTNER_CLIENTS: dict[int, _PiwGroup] = {
     3: ((9.0,), (0,), (4.0,), 2, (UNDELIVERABLE,)),
     7: ((8.0, 8.5), (1, 0), (5.0, 6.0), 6, (INCOMPLETE,)),
     8: ((10, 9, 9, 8, 8, 8, 8, 8, 8, 8, 7, 7, 7, 7, 6), (0, 0, 0, 0, 0, 0, 1, 1, 2, 1, 2, 1, 2, 1, 2),
         (3.0, 6.0, 7.0), 11, (UNDELIVERABLE, UNDELIVERABLE, DUPLICATE)),
 }
-_PIW_COMMISSIONERS: _PiwGroup = (
+PARTNER_COMMISSIONERS: _PiwGroup = (
     (8.5, 8.0, 9.0, 7.5, 8.0, 8.8, 8.0, 9.0, 7.0), (0, 0, 1, 0, 2, 0, 1, 0, 2), (5.5, 6.0), 27,
     (UNDELIVERABLE, DUPLICATE),
 )
@@ -284,6 +289,13 @@ _PIW_COMMISSIONERS: _PiwGroup = (
 _PIW_ALL_SATISFIED = ("contact_respect",)
 _PIW_STRONG = ("office_intake_speed", "office_response_speed", "office_first_meeting", "office_location")
 _PIW_MIN_DIFF = 5.0  # Policy.strength_min_diff: the front page's threshold (percentage points)
+PARTNER_SATISFIED = "tevreden"  # the seed's pie: 100% 'tevreden', 0% 'zeer tevreden'
+
+
+def partner_unsatisfied() -> str:
+    """The answer of Partner in Werk's clients who are not satisfied on an item: the first unsatisfied category."""
+    cat = catalog()
+    return next(c for c in cat.satisfaction if c not in cat.satisfied and c not in cat.no_opinion)
 _PIW_MIX = {8: 0.62, 7: 0.25, 3: 0.13}
 _PIW_PROVINCES = {"PV28": 0.82, "PV26": 0.07, "PV27": 0.06, "PV30": 0.05}
 
@@ -678,13 +690,13 @@ def _partner_2021(P: _Providers, su: _Setup, rng: np.random.Generator, mu: float
                   mu_c: float) -> _Invitations:
     """Partner in Werk's invitations of 2021, reproducing table 1.1 of the seed report."""
     rows: list[tuple[int, int, int, int, float, int]] = []  # audience, service, status, outcome, grade, rec
-    for service, (grades, recs, partials, silent, outside) in _PIW_CLIENTS.items():
+    for service, (grades, recs, partials, silent, outside) in PARTNER_CLIENTS.items():
         rows += [(0, service, DELIVERED, COMPLETE, g, r) for g, r in zip(grades, recs, strict=True)]
         rows += [(0, service, DELIVERED, PARTIAL, g, -1) for g in partials]
         rows += [(0, service, DELIVERED, NONE, 0.0, -1)] * silent
         rows += [(0, service, st, NONE, 0.0, -1) for st in outside]
     n_cli = len(rows)
-    grades, recs, partials, silent, outside = _PIW_COMMISSIONERS
+    grades, recs, partials, silent, outside = PARTNER_COMMISSIONERS
     rows += [(1, 0, DELIVERED, COMPLETE, g, r) for g, r in zip(grades, recs, strict=True)]
     rows += [(1, 0, DELIVERED, PARTIAL, g, -1) for g in partials]
     rows += [(1, 0, DELIVERED, NONE, 0.0, -1)] * silent
@@ -785,30 +797,41 @@ def _round1(x: float) -> float:
     return math.copysign(math.floor(abs(x) * 10 + 0.5 + 1e-9) / 10, x)
 
 
-def partner_satisfied(others_satisfied: int, others_opinion: int, n: int, item: str,
-                      ceiling: float = math.inf) -> int:
-    """How many of Partner in Werk's ``n`` completed clients are satisfied on ``item`` (the rest: ontevreden).
+class PartnerFront:
+    """How many of Partner in Werk's completed clients of 2021 are satisfied on each satisfaction item, so that its
+    front page is the seed's whatever the benchmark (the rest answer 'ontevreden'; nobody 'geen mening').
 
-    The difference judged is the front page's: the displayed share minus the displayed benchmark, the benchmark
-    pooled over every completed client (Partner in Werk's own included). Items of the seed's lists reach at
-    least ``_PIW_MIN_DIFF`` and at most ``ceiling`` (the previous item's difference, so that the list comes out
-    in the seed's order); every other item stays as close to the benchmark as n allows.
+    Call :meth:`satisfied` item by item in questionnaire order. The difference judged is the front page's: the
+    displayed share minus the displayed benchmark, pooled over every completed client, Partner in Werk's own
+    included. The pie's item gets everyone satisfied; the items of the seed's organisation list reach at least
+    ``_PIW_MIN_DIFF`` and at most the previous one's difference (the list comes out in the seed's order); every
+    other item stays as close to the benchmark as n allows. The generator and the hand-made sample
+    (keurmerk.metrics.sample) both use it: one Partner in Werk.
     """
-    def diff(k: int) -> float:
-        bench = 100 * (others_satisfied + k) / max(others_opinion + n, 1)
-        return _round1(_round1(100 * k / n) - _round1(bench))
 
-    if item in _PIW_ALL_SATISFIED:
-        return n
-    if item in _PIW_STRONG:
-        fits = [k for k in range(n, -1, -1) if _PIW_MIN_DIFF <= diff(k) <= ceiling]
-        return fits[0] if fits else n
-    return min(range(n + 1), key=lambda k: (abs(diff(k)), -k))
+    def __init__(self) -> None:
+        self.ceilings: dict[str, float] = {}  # per list (contact_*, office_*): the last strong item's difference
+
+    def satisfied(self, item: str, others_satisfied: int, others_opinion: int, n: int) -> int:
+        def diff(k: int) -> float:
+            bench = 100 * (others_satisfied + k) / max(others_opinion + n, 1)
+            return _round1(_round1(100 * k / n) - _round1(bench))
+
+        group = item.split("_")[0]
+        if item in _PIW_ALL_SATISFIED:
+            return n
+        if item in _PIW_STRONG:
+            ceiling = self.ceilings.get(group, math.inf)
+            fits = [k for k in range(n, -1, -1) if _PIW_MIN_DIFF <= diff(k) <= ceiling]
+            k = fits[0] if fits else n
+            self.ceilings[group] = diff(k)
+            return k
+        return min(range(n + 1), key=lambda k: (abs(diff(k)), -k))
 
 
 def _partner_front(q: Question, rows: np.ndarray, inv: _Invitations, outcome: np.ndarray, vcode: np.ndarray,
-                   asked: np.ndarray, codes: _Codes, su: _Setup, ceilings: dict[str, float]) -> None:
-    """Partner in Werk's answers on satisfaction item ``q`` in the seed's period (in place; see _PIW_STRONG)."""
+                   asked: np.ndarray, codes: _Codes, su: _Setup, front: PartnerFront) -> None:
+    """Partner in Werk's answers on satisfaction item ``q`` in the seed's period (in place; see PartnerFront)."""
     cat = su.cat
     piw = np.flatnonzero((inv.prov[rows] == 0) & (outcome == COMPLETE))
     if len(piw) == 0:
@@ -816,17 +839,11 @@ def _partner_front(q: Question, rows: np.ndarray, inv: _Invitations, outcome: np
     others = asked & (outcome == COMPLETE) & (inv.prov[rows] != 0)
     satisfied = np.isin(vcode, codes.values.codes(cat.satisfied))
     opinion = ~np.isin(vcode, codes.values.codes(cat.no_opinion))
-    group = q.id.split("_")[0]  # one order per list: contact_* (staff), office_* (organisation)
-    k = partner_satisfied(int((others & satisfied).sum()), int((others & opinion).sum()), len(piw), q.id,
-                          ceilings.get(group, math.inf))
-    if q.id in _PIW_STRONG:
-        bench = 100 * (int((others & satisfied).sum()) + k) / (int((others & opinion).sum()) + len(piw))
-        ceilings[group] = _round1(_round1(100 * k / len(piw)) - _round1(bench))
+    k = front.satisfied(q.id, int((others & satisfied).sum()), int((others & opinion).sum()), len(piw))
     # the least satisfied clients (lowest latent satisfaction) give the 'ontevreden' answers
     order = piw[np.argsort(inv.s[rows[piw]], kind="stable")]
-    unsatisfied = next(c for c in cat.satisfaction if c not in cat.satisfied and c not in cat.no_opinion)
-    vcode[order] = codes.values.code(cat.satisfied[-1])  # 'tevreden', as the seed's pie
-    vcode[order[: len(piw) - k]] = codes.values.code(unsatisfied)
+    vcode[order] = codes.values.code(PARTNER_SATISFIED)
+    vcode[order[: len(piw) - k]] = codes.values.code(partner_unsatisfied())
     asked[piw] = True
 
 
@@ -860,7 +877,7 @@ def _form_answers(form: str, rows: np.ndarray, inv: _Invitations, P: _Providers,
         forced = int(hit[0]) if len(hit) else -1
 
     given: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    ceilings: dict[str, float] = {}
+    front = PartnerFront()
     for pos, q in enumerate(qs):
         asked = (stop > pos) & (skip != pos)
         if q.services:
@@ -904,7 +921,7 @@ def _form_answers(form: str, rows: np.ndarray, inv: _Invitations, P: _Providers,
                 none = rng.random(m) < _NO_OPINION.get(q.id, _DEFAULT_NO_OPINION)
                 vcode = np.where(none, codes.values.code(cat.no_opinion[0]), vcode)
             if partner and form == FORM_CLIENT:
-                _partner_front(q, rows, inv, outcome, vcode, asked, codes, su, ceilings)
+                _partner_front(q, rows, inv, outcome, vcode, asked, codes, su, front)
         elif q.kind == "choice":
             spec = su.choice(form, q)
             k = len(spec.weights)
