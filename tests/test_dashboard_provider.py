@@ -227,3 +227,20 @@ def test_a_run_of_withheld_figures_collapses_into_one_notice(app: ProviderApp) -
     assert hidden == ["fig_3_18"]
     # the footer states the one rule
     assert texts.small_group_rule(dashboard.policy).split(";")[0] in _texts(dashboard.widget)
+
+
+def test_samenvatting_shows_the_seed_front_page_in_its_order(app: ProviderApp) -> None:
+    """Issue 11: the staff list, the pie of its first item, then the organisation list, each in the seed's words."""
+    from keurmerk.access import verify
+
+    dashboard = app.dashboard(verify(_params("P0000")[QUERY_PARAMETER]), "P0000")
+    dashboard.period.index = (0, 0)
+    dashboard.refresh()
+    text = _texts(dashboard.sections["samenvatting"])
+    staff = text.index("De medewerkers van Partner in Werk scoren relatief goed op het volgende punt:")
+    pie = text.index("Antwoorden op het eerste punt waarop de medewerkers van Partner in Werk relatief goed scoren")
+    organisation = text.index("Partner in Werk scoort relatief goed op de volgende punten:")
+    assert staff < pie < organisation
+    assert "✓ Respectvolle houding" in text[staff:pie]
+    assert [item in text[organisation:] for item in ("Snelheid van kennismaking", "De eerste kennismaking")] == [True] * 2
+    assert dashboard.frames["front_pie"]["item"].unique().to_list() == ["Respectvolle houding"]

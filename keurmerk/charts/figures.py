@@ -1116,6 +1116,7 @@ def strength_pie(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title
     colours = [shades.get(r["category"], NEUTRAL_COLOUR) for r in records]
     chart = (
         alt.Chart(alt.Data(values=rows), width=180, height=180)
+        .transform_filter("datum.share > 0")  # a 0% slice would draw a stray line; the legend still lists it
         .transform_calculate(_t_share=_pct("share"))
         .mark_arc(stroke="white", strokeWidth=1)
         .encode(

@@ -209,6 +209,8 @@ class ProviderDashboard:
 
     def _draw(self, view: _FigureView, frame: pl.DataFrame) -> None:
         if view.frame is not None and view.frame.equals(frame):
+            if view.figure.chart == "strength_pie" and view.collapsed is None:  # its lists follow front_strengths
+                view.extra.value = self._extra(view, frame)
             return  # building a chart costs tens of milliseconds; many figures do not change with a filter
         view.frame = frame
         if view.chart is not None:
@@ -222,8 +224,9 @@ class ProviderDashboard:
 
     def _extra(self, view: _FigureView, frame: pl.DataFrame) -> str:
         """The HTML under a chart: free texts, or on the front page the seed's lists."""
-        if view.figure.chart == "strengths":
-            return html.strengths_list(frame, self.provider_name)
+        if view.figure.chart in ("strengths", "strength_pie"):
+            strengths = next(f.id for f in catalog().figures if f.chart == "strengths")
+            return html.front_lists(view.figure.chart, self.frames, strengths, self.provider_name)
         return html.texts_list(frame)
 
     def _collapse(self) -> None:
