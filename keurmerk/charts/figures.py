@@ -1122,7 +1122,7 @@ def strength_pie(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title
         .encode(
             theta=alt.Theta("share:Q", stack=True),
             color=alt.Color("label:N", sort=domain, scale=alt.Scale(domain=domain, range=colours), title=None,
-                            legend=alt.Legend(symbolOpacity=1, orient="right", labelLimit=0)),
+                            legend=alt.Legend(symbolOpacity=1, orient="bottom", direction="vertical", labelLimit=0)),
             order=alt.Order("position:Q"),
             tooltip=_tooltip([("category", ANSWER_TITLE), ("_t_share", SHARE_TITLE), ("n", N_TITLE)]),
         )
