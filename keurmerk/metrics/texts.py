@@ -55,9 +55,10 @@ def small_group_rule(policy: Policy) -> str:
 
 def widen_selection(policy: Policy, captions: list[str]) -> str:
     """The one notice for a run of withheld figures."""
-    names = captions[0] if len(captions) == 1 else ", ".join(captions[:-1]) + " en " + captions[-1]
+    # a run is consecutive: its first and last figure name it
+    names = " en ".join(captions) if len(captions) <= 2 else f"{captions[0]} t/m {captions[-1]}"
     return (
-        f"Te weinig respondenten (n < {policy.min_n}) in deze selectie voor {len(captions)} figuren: {names}. "
+        f"Te weinig respondenten (n < {policy.min_n}) in deze selectie voor {len(captions)} figuren ({names}). "
         "Kies een ruimere selectie (meer perioden, diensten of provincies) om ze te zien."
     )
 
