@@ -210,7 +210,7 @@ def pandas_figures(invitations: pd.DataFrame, answers: pd.DataFrame, f: Filters,
     diff = _r(s["share_satisfied"]) - _r(s["share_satisfied_bench"])
     candidates = s[(s["opinion"] >= policy.strength_min_n) & (diff.abs() >= policy.strength_min_diff)]
     result["strengths"] = candidates.assign(diff=diff).sort_values("diff", key=abs, ascending=False).groupby(
-        np.sign(diff)).head(policy.strength_max_items)
+        np.sign(diff)).head(policy.strength_max_items or len(candidates))  # 0: no cap (the seed's lists)
     return result
 
 

@@ -15,6 +15,7 @@ __all__ = [
     "Catalog",
     "Figure",
     "Form",
+    "FrontList",
     "Province",
     "Question",
     "Service",
@@ -93,6 +94,25 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class FrontList:
+    """One list of the front page: the items of one satisfaction figure, and the sentence's subject."""
+
+    key: str
+    figure: str
+    subject: str
+
+    def heading(self, provider_name: str, kind_label: str, count: int) -> str:
+        """ "De medewerkers van X scoren relatief goed op het volgende punt:" (the seed's wording)."""
+        what = "het volgende punt" if count == 1 else "de volgende punten"
+        return f"{self.subject.replace('{aanbieder}', provider_name)} {kind_label} op {what}:"
+
+    def none(self, provider_name: str, kind_label: str) -> str:
+        """The sentence when no item qualifies."""
+        return (f"{self.subject.replace('{aanbieder}', provider_name)} op geen enkel punt {kind_label} "
+                "ten opzichte van alle deelnemers.")
+
+
+@dataclass(frozen=True)
 class Catalog:
     services: tuple[Service, ...]
     provinces: tuple[Province, ...]
@@ -109,6 +129,7 @@ class Catalog:
     no_opinion: tuple[str, ...]
     not_applicable: str
     other_category: str
+    front_lists: tuple[FrontList, ...] = ()
     _questions_by_key: dict[tuple[str, str], Question] = field(repr=False, compare=False, default_factory=dict)
 
     # --- look-ups -------------------------------------------------------------------------------------
@@ -201,5 +222,6 @@ def catalog() -> Catalog:
         no_opinion=tuple(scales["no_opinion"]),
         not_applicable=scales["not_applicable"],
         other_category=scales["other_category"],
+        front_lists=tuple(FrontList(key, **v) for key, v in raw.get("front_lists", {}).items()),
         _questions_by_key={(q.form, q.id): q for q in questions},
     )

@@ -39,6 +39,7 @@ POLICY_ENV = "KEURMERK_POLICY"
 
 _MEAN_INTERVALS = ("t", "normal")
 _SHARE_INTERVALS = ("wilson", "wald")
+_BENCHMARKS = ("pooled", "providers")
 
 
 @dataclass(frozen=True)
@@ -50,9 +51,13 @@ class Policy:
     completed_no_opinion_answers: bool = True  # 'geen mening' and 'n.v.t.' count as answered
 
     # --- the norm of the Keurmerk (table 1.1) ---------------------------------------------------------------
-    norm_total: float = 6.5        # the total grade of a form must reach this
-    norm_service: float = 5.5      # and the grade of every dienst this
-    correction_floor: float = 5.0  # corrected mean: every grade below this counts as this
+    norm_total: float = 6.5        # seed: the clients' total grade must reach this
+    norm_service: float = 5.5      # seed: and the grade of every dienst this
+    correction_floor: float = 5.0  # corrected mean: every grade below this counts as this ("een 1 of een 5")
+    # Choices of Blik op Werk, not of the seeds (DESIGN §5): the seed states 6,5 for the clients' total only.
+    # The totals of the commissioners and of the inburgering clients are judged against these.
+    norm_total_commissioner: float = 6.5
+    norm_total_inburgering: float = 6.5
 
     # --- publication (table 1.1, zoekmachine) --------------------------------------------------------------
     publish_min_completed: int = 10
@@ -66,9 +71,17 @@ class Policy:
     # --- relatief goed / relatief minder goed (front page) ---------------------------------------------------
     strength_min_diff: float = 5.0  # percentage points of share satisfied above/below the benchmark
     strength_min_n: int = 5         # respondents with an opinion on the aspect
-    strength_max_items: int = 5     # at most this many per list, largest difference first
+    strength_max_items: int = 0     # at most this many per list, largest difference first; 0: all (the seed)
+
+    # --- the benchmark ("alle deelnemers") -------------------------------------------------------------------
+    # A choice of Blik op Werk: the seed compares with "het gemiddelde van alle deelnemers" without saying how.
+    # "pooled": every respondent of every provider weighs the same (today's default; every provider view);
+    # "providers": the mean of the providers' own means, every provider weighs the same (the staff explorer's
+    # headline benchmark; provider views hold no per-provider cells and stay pooled).
+    benchmark: str = "pooled"
 
     # --- the results norm (seed 000: trajectories completed, and completed successfully) -------------------
+    # A choice of Blik op Werk: seed 000 names the norm for results, not its threshold.
     results_min_success_pct: float = 50.0  # success rate (successful / completed trajectories, %) per dienst
     # per dienst exceptions to the threshold above, as (dienst code, %) pairs; in TOML a table {"9" = 45.0}
     results_min_success_pct_per_service: tuple[tuple[int, float], ...] = ()
@@ -102,6 +115,8 @@ class Policy:
     def __post_init__(self) -> None:
         if self.mean_interval not in _MEAN_INTERVALS:
             raise ValueError(f"mean_interval moet een van {_MEAN_INTERVALS} zijn, niet {self.mean_interval!r}")
+        if self.benchmark not in _BENCHMARKS:
+            raise ValueError(f"benchmark moet een van {_BENCHMARKS} zijn, niet {self.benchmark!r}")
         if self.share_interval not in _SHARE_INTERVALS:
             raise ValueError(f"share_interval moet een van {_SHARE_INTERVALS} zijn, niet {self.share_interval!r}")
         if not 0 < self.completed_aspect_share <= 1:
@@ -115,6 +130,11 @@ class Policy:
             raise ValueError("een drempel voor het resultaat (results_min_success_pct…) ligt tussen 0 en 100")
         per_service = tuple(sorted((int(code), float(pct)) for code, pct in self.results_min_success_pct_per_service))
         object.__setattr__(self, "results_min_success_pct_per_service", per_service)
+
+    def norm_total_of(self, form: str) -> float:
+        """The total grade form ``form`` must reach: the seed's 6,5 for clients, the policy's for the others."""
+        return {"commissioner": self.norm_total_commissioner,
+                "inburgering": self.norm_total_inburgering}.get(form, self.norm_total)
 
     def results_threshold(self, service: int) -> float:
         """The success rate (%) that dienst ``service`` must reach for the results norm."""

@@ -25,7 +25,7 @@ The model, in short:
   trajectories as invited clients, a success rate that depends on the dienst (to-work diensten succeed less
   often) and on the provider's quality, so that weak providers and weak diensten fail the results norm.
 - "Partner in Werk" (``P0000``) exists at every scale; its period 2021 reproduces table 1.1 of the seed
-  report (see ``_PIW_CLIENTS``).
+  report (see ``PARTNER_CLIENTS``).
 
 Everything is vectorised with numpy per period (no loop per answer) and deterministic for a seed: the same
 seed and scale give byte-identical files. Periods are generated and written one at a time, so memory stays
@@ -35,6 +35,7 @@ bounded at the ``x10`` scale.
 from __future__ import annotations
 
 import calendar
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -47,12 +48,17 @@ import polars as pl
 from keurmerk.catalog import Catalog, Question, catalog
 
 __all__ = [
+    "PARTNER_CLIENTS",
+    "PARTNER_COMMISSIONERS",
     "PARTNER_IN_WERK",
+    "PARTNER_SATISFIED",
+    "PartnerFront",
     "SCALES",
     "XSS_PROBE",
     "XSS_PROVIDER",
     "Scale",
     "cached_warehouse",
+    "partner_unsatisfied",
     "generate",
 ]
 
@@ -216,8 +222,8 @@ _CHOICES: dict[tuple[str, str], _Choice] = {
 # Satisfaction items: mean offset (how well the item does in general) and chance of "geen mening".
 _ITEM_MEAN = {
     "contact_respect": 0.5, "contact_expertise": 0.3, "contact_empathy": 0.2, "contact_listening": 0.1,
-    "contact_clarity": 0.1, "contact_agreements": 0.2, "office_intake_speed": 0.0,
-    "office_response_speed": -0.3, "office_phone": -0.4, "office_first_meeting": 0.3, "office_location": 0.2,
+    "contact_clarity": 0.1, "contact_agreements": 0.2, "office_intake_speed": -0.3,
+    "office_response_speed": -0.2, "office_phone": -0.4, "office_first_meeting": 0.2, "office_location": 0.3,
     "guidance_fit": -0.1, "guidance_information": -0.2, "guidance_pace": -0.2, "guidance_result": -0.3,
     "lesson_teacher": 0.4, "lesson_material": -0.2,
 }
@@ -266,16 +272,30 @@ _GENERIC_TEXTS = ("Zie toelichting", "Weet ik niet meer", "Iets anders", "Combin
 # `recommended` (index into its categories: 0 = ja), grades of partial questionnaires, delivered
 # non-responders, and invitations outside the net sample.
 _PiwGroup = tuple[tuple[float, ...], tuple[int, ...], tuple[float, ...], int, tuple[int, ...]]
-_PIW_CLIENTS: dict[int, _PiwGroup] = {
+PARTNER_CLIENTS: dict[int, _PiwGroup] = {
     3: ((9.0,), (0,), (4.0,), 2, (UNDELIVERABLE,)),
     7: ((8.0, 8.5), (1, 0), (5.0, 6.0), 6, (INCOMPLETE,)),
     8: ((10, 9, 9, 8, 8, 8, 8, 8, 8, 8, 7, 7, 7, 7, 6), (0, 0, 0, 0, 0, 0, 1, 1, 2, 1, 2, 1, 2, 1, 2),
         (3.0, 6.0, 7.0), 11, (UNDELIVERABLE, UNDELIVERABLE, DUPLICATE)),
 }
-_PIW_COMMISSIONERS: _PiwGroup = (
+PARTNER_COMMISSIONERS: _PiwGroup = (
     (8.5, 8.0, 9.0, 7.5, 8.0, 8.8, 8.0, 9.0, 7.0), (0, 0, 1, 0, 2, 0, 1, 0, 2), (5.5, 6.0), 27,
     (UNDELIVERABLE, DUPLICATE),
 )
+# The seed's front page (its answers wherever the seed fixes them): every completed client is 'tevreden' on
+# respectvolle houding (the pie: 100% tevreden), the four office items are relatief goed in the seed's order,
+# and no other satisfaction item stands out. How many are satisfied on an item depends on the benchmark, so it
+# is chosen per item against the other providers' completed clients of the same period (_partner_front).
+_PIW_ALL_SATISFIED = ("contact_respect",)
+_PIW_STRONG = ("office_intake_speed", "office_response_speed", "office_first_meeting", "office_location")
+_PIW_MIN_DIFF = 5.0  # Policy.strength_min_diff: the front page's threshold (percentage points)
+PARTNER_SATISFIED = "tevreden"  # the seed's pie: 100% 'tevreden', 0% 'zeer tevreden'
+
+
+def partner_unsatisfied() -> str:
+    """The answer of Partner in Werk's clients who are not satisfied on an item: the first unsatisfied category."""
+    cat = catalog()
+    return next(c for c in cat.satisfaction if c not in cat.satisfied and c not in cat.no_opinion)
 _PIW_MIX = {8: 0.62, 7: 0.25, 3: 0.13}
 _PIW_PROVINCES = {"PV28": 0.82, "PV26": 0.07, "PV27": 0.06, "PV30": 0.05}
 
@@ -670,13 +690,13 @@ def _partner_2021(P: _Providers, su: _Setup, rng: np.random.Generator, mu: float
                   mu_c: float) -> _Invitations:
     """Partner in Werk's invitations of 2021, reproducing table 1.1 of the seed report."""
     rows: list[tuple[int, int, int, int, float, int]] = []  # audience, service, status, outcome, grade, rec
-    for service, (grades, recs, partials, silent, outside) in _PIW_CLIENTS.items():
+    for service, (grades, recs, partials, silent, outside) in PARTNER_CLIENTS.items():
         rows += [(0, service, DELIVERED, COMPLETE, g, r) for g, r in zip(grades, recs, strict=True)]
         rows += [(0, service, DELIVERED, PARTIAL, g, -1) for g in partials]
         rows += [(0, service, DELIVERED, NONE, 0.0, -1)] * silent
         rows += [(0, service, st, NONE, 0.0, -1) for st in outside]
     n_cli = len(rows)
-    grades, recs, partials, silent, outside = _PIW_COMMISSIONERS
+    grades, recs, partials, silent, outside = PARTNER_COMMISSIONERS
     rows += [(1, 0, DELIVERED, COMPLETE, g, r) for g, r in zip(grades, recs, strict=True)]
     rows += [(1, 0, DELIVERED, PARTIAL, g, -1) for g in partials]
     rows += [(1, 0, DELIVERED, NONE, 0.0, -1)] * silent
@@ -772,9 +792,64 @@ def _tenths(x: np.ndarray, decimal: np.ndarray, any_decimal: np.ndarray) -> np.n
     return np.clip(t, 10, 100).astype(np.int64)
 
 
+def _round1(x: float) -> float:
+    """One decimal, half away from zero (as every displayed figure)."""
+    return math.copysign(math.floor(abs(x) * 10 + 0.5 + 1e-9) / 10, x)
+
+
+class PartnerFront:
+    """How many of Partner in Werk's completed clients of 2021 are satisfied on each satisfaction item, so that its
+    front page is the seed's whatever the benchmark (the rest answer 'ontevreden'; nobody 'geen mening').
+
+    Call :meth:`satisfied` item by item in questionnaire order. The difference judged is the front page's: the
+    displayed share minus the displayed benchmark, pooled over every completed client, Partner in Werk's own
+    included. The pie's item gets everyone satisfied; the items of the seed's organisation list reach at least
+    ``_PIW_MIN_DIFF`` and at most the previous one's difference (the list comes out in the seed's order); every
+    other item stays as close to the benchmark as n allows. The generator and the hand-made sample
+    (keurmerk.metrics.sample) both use it: one Partner in Werk.
+    """
+
+    def __init__(self) -> None:
+        self.ceilings: dict[str, float] = {}  # per list (contact_*, office_*): the last strong item's difference
+
+    def satisfied(self, item: str, others_satisfied: int, others_opinion: int, n: int) -> int:
+        def diff(k: int) -> float:
+            bench = 100 * (others_satisfied + k) / max(others_opinion + n, 1)
+            return _round1(_round1(100 * k / n) - _round1(bench))
+
+        group = item.split("_")[0]
+        if item in _PIW_ALL_SATISFIED:
+            return n
+        if item in _PIW_STRONG:
+            ceiling = self.ceilings.get(group, math.inf)
+            fits = [k for k in range(n, -1, -1) if _PIW_MIN_DIFF <= diff(k) <= ceiling]
+            k = fits[0] if fits else n
+            self.ceilings[group] = diff(k)
+            return k
+        return min(range(n + 1), key=lambda k: (abs(diff(k)), -k))
+
+
+def _partner_front(q: Question, rows: np.ndarray, inv: _Invitations, outcome: np.ndarray, vcode: np.ndarray,
+                   asked: np.ndarray, codes: _Codes, su: _Setup, front: PartnerFront) -> None:
+    """Partner in Werk's answers on satisfaction item ``q`` in the seed's period (in place; see PartnerFront)."""
+    cat = su.cat
+    piw = np.flatnonzero((inv.prov[rows] == 0) & (outcome == COMPLETE))
+    if len(piw) == 0:
+        return
+    others = asked & (outcome == COMPLETE) & (inv.prov[rows] != 0)
+    satisfied = np.isin(vcode, codes.values.codes(cat.satisfied))
+    opinion = ~np.isin(vcode, codes.values.codes(cat.no_opinion))
+    k = front.satisfied(q.id, int((others & satisfied).sum()), int((others & opinion).sum()), len(piw))
+    # the least satisfied clients (lowest latent satisfaction) give the 'ontevreden' answers
+    order = piw[np.argsort(inv.s[rows[piw]], kind="stable")]
+    vcode[order] = codes.values.code(PARTNER_SATISFIED)
+    vcode[order[: len(piw) - k]] = codes.values.code(partner_unsatisfied())
+    asked[piw] = True
+
+
 def _form_answers(form: str, rows: np.ndarray, inv: _Invitations, P: _Providers, su: _Setup,
                   codes: _Codes, rng: np.random.Generator, out: _Answers,
-                  force_other: tuple[int, str, str] | None) -> None:
+                  force_other: tuple[int, str, str] | None, partner: bool = False) -> None:
     """Answers of the respondents `rows` (invitation indices, ascending) to questionnaire `form`."""
     cat, fm = su.cat, _FORM_MODEL[form]
     m = len(rows)
@@ -802,6 +877,7 @@ def _form_answers(form: str, rows: np.ndarray, inv: _Invitations, P: _Providers,
         forced = int(hit[0]) if len(hit) else -1
 
     given: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    front = PartnerFront()
     for pos, q in enumerate(qs):
         asked = (stop > pos) & (skip != pos)
         if q.services:
@@ -844,6 +920,8 @@ def _form_answers(form: str, rows: np.ndarray, inv: _Invitations, P: _Providers,
             if cat.no_opinion:
                 none = rng.random(m) < _NO_OPINION.get(q.id, _DEFAULT_NO_OPINION)
                 vcode = np.where(none, codes.values.code(cat.no_opinion[0]), vcode)
+            if partner and form == FORM_CLIENT:
+                _partner_front(q, rows, inv, outcome, vcode, asked, codes, su, front)
         elif q.kind == "choice":
             spec = su.choice(form, q)
             k = len(spec.weights)
@@ -886,7 +964,8 @@ def _period_answers(period: int, inv: _Invitations, P: _Providers, su: _Setup, c
         FORM_COMMISSIONER: responded & (inv.audience == 1),
     }
     for form, mask in form_rows.items():
-        _form_answers(form, np.flatnonzero(mask), inv, P, su, codes, rng, out, force_other)
+        _form_answers(form, np.flatnonzero(mask), inv, P, su, codes, rng, out, force_other,
+                      partner=period == PARTNER_PERIOD)
     return out
 
 

@@ -30,6 +30,7 @@ from keurmerk.charts.figures import (
     map_attribution,
 )
 from keurmerk.charts.theme import BENCHMARK_COLOUR, LOCALE, NORM_COLOUR, PROVIDER_COLOUR, to_spec
+from keurmerk.formatting import number
 from keurmerk.metrics import texts
 from keurmerk.policy import Policy, load_policy
 
@@ -38,6 +39,7 @@ NAME = "Partner in Werk"
 FIGURES = [(spec.id, spec.chart) for spec in registry()]
 CHART_FIGURES = [(fid, kind) for fid, kind in FIGURES if kind not in TABLE_KINDS]
 TOO_FEW = texts.too_few(load_policy())
+BENCH_STAYS = ("grade_bars", "aspect_scores", "answer_shares")  # paired bars: the benchmark's bar stays alone
 
 # the columns holding the provider's and the benchmark's value of a row, per chart kind
 VALUES: dict[str, tuple[str, ...]] = {
@@ -50,6 +52,7 @@ VALUES: dict[str, tuple[str, ...]] = {
     "province_map": ("share", "bench_share"),
     "funnel": ("n", "share", "bench_share"),
     "strengths": ("share_satisfied", "bench_share_satisfied", "satisfied_diff"),
+    "strength_pie": ("share",),
 }
 # the column whose null means "nothing of the provider's to draw" on a row
 MAIN = {
@@ -133,7 +136,7 @@ def test_figure_builds_a_valid_spec_with_provider_and_benchmark(
 
     main = MAIN.get(kind)
     drawable = frame if main is None else frame.filter(~pl.col("suppressed") & pl.col(main).is_not_null())
-    if kind == "strengths" and frame.height == 0 or main and drawable.height == 0:
+    if kind in ("strengths", "strength_pie") and frame.height == 0 or main and drawable.height == 0:
         return  # a message chart: see the tests below
     pairs = _pairs(spec)
     for record in drawable.to_dicts():
@@ -144,10 +147,11 @@ def test_figure_builds_a_valid_spec_with_provider_and_benchmark(
     assert PROVIDER_COLOUR in text
     # the funnel compares in text (its bars are the provider's own counts by mode), strengths draw the difference
     # and satisfaction items colour the answer categories (the benchmark's bar is labelled and lighter)
-    if kind not in ("funnel", "strengths", "satisfaction_items"):
+    if kind not in ("funnel", "strengths", "satisfaction_items", "strength_pie"):
         assert BENCHMARK_COLOUR in text
         assert NAME in text and BENCHMARK in text
-    for title in ("Aantal (n)", "Opmerking") if kind != "strengths" else ("Aantal (n)", "Verschil", "Significant"):
+    titles = {"strengths": ("Aantal (n)", "Verschil", "Significant"), "strength_pie": ("Aantal (n)", "Antwoord")}
+    for title in titles.get(kind, ("Aantal (n)", "Opmerking")):
         assert title in text, f"{figure_id}: tooltip {title!r} missing"
 
 
@@ -163,6 +167,13 @@ def test_figures_without_provider_numbers_say_why(frames: dict[str, pl.DataFrame
     kinds = dict(FIGURES)
     for figure_id, message in expected.items():
         spec = to_spec(chart_for(kinds[figure_id], frames[figure_id], NAME))
+        bench = frames[figure_id].get_column("bench_share") if "bench_share" in frames[figure_id].columns else None
+        if kinds[figure_id] in BENCH_STAYS and message == TOO_FEW and bench is not None and bench.drop_nulls().len():
+            # the note where the provider's bars would be, and the benchmark's bars alone (issue 11)
+            assert TOO_FEW in json.dumps(spec, ensure_ascii=False), figure_id
+            numbered = [r for r in _data_records(spec) if any(isinstance(v, int | float) for v in r.values())]
+            assert numbered and all(r["who"].startswith(BENCHMARK) for r in numbered), figure_id
+            continue
         assert _is_message(spec, message), figure_id
         assert not any(isinstance(v, int | float) for r in _data_records(spec) for v in r.values())
 
@@ -170,17 +181,15 @@ def test_figures_without_provider_numbers_say_why(frames: dict[str, pl.DataFrame
 # --- the small-group rule ----------------------------------------------------------------------------------------
 
 
-def test_suppressed_rows_show_their_note_and_no_numbers(frames: dict[str, pl.DataFrame]) -> None:
-    """fig. 3.1: diensten 3 and 7 have 1 and 2 respondents; their rows show the label and the note only."""
-    frame = frames["fig_3_1"]
-    assert frame.get_column("suppressed").sum() == 2
-    spec = to_spec(chart_for("grade_bars", frame, NAME))
-    withheld = set(frame.filter("suppressed").get_column("label"))
-    notes = [r for r in _data_records(spec) if r.get("note") == TOO_FEW and "row" in r]
-    assert {r["row"].replace("\n", " ") for r in notes} == withheld
-    for record in _data_records(spec):
-        if record.get("label") in withheld or record.get("row", "").replace("\n", " ") in withheld:
-            assert set(record) <= {"row", "note"}, record
+def test_fig_3_1_shows_the_grades_of_table_1_1_small_groups_indicative(frames: dict[str, pl.DataFrame]) -> None:
+    """fig. 3.1: diensten 3 and 7 have 1 and 2 respondents; shown as table 1.1 shows them, marked indicative (the
+    small-group rule of DESIGN §5; before issue 11 they read "te weinig respondenten")."""
+    frame, table = frames["fig_3_1"], frames["table_1_1"].filter(pl.col("form") == "client")
+    assert frame.select("service", "n", "grade").rows() == table.select("service", "n", "grade").rows()
+    assert frame.get_column("suppressed").sum() == 0
+    assert set(frame.filter("indicative").get_column("n")) == {1, 2}
+    text = json.dumps(to_spec(chart_for("grade_bars", frame, NAME)), ensure_ascii=False)
+    assert text.count("(indicatief)") >= 2 and TOO_FEW not in text
 
 
 SENTINEL_FLOAT, SENTINEL_INT = 77.77, 7777
@@ -189,7 +198,8 @@ SENTINEL_FLOAT, SENTINEL_INT = 77.77, 7777
 def _leaky(frame: pl.DataFrame, rows: pl.Expr) -> pl.DataFrame:
     """The frame with some rows marked suppressed but (wrongly) still carrying numbers: sentinels."""
     numbers = [c for c, t in frame.schema.items() if t.is_numeric() and c not in ("position", "item_position")]
-    numbers = [c for c in numbers if c not in ("score", "service")]
+    # the benchmark's numbers stay: it is shown when only the provider's group is withheld (DESIGN §5, issue 11)
+    numbers = [c for c in numbers if c not in ("score", "service") and not c.startswith("bench_")]
     return frame.with_columns(
         *(
             pl.when(rows).then(pl.lit(SENTINEL_FLOAT if frame.schema[c].is_float() else SENTINEL_INT)).otherwise(c)
@@ -236,12 +246,16 @@ def test_empty_and_all_suppressed_frames_give_a_text_chart(
     frame = frames[figure_id]
     empty = to_spec(chart_for(kind, frame.clear(), NAME))
     _valid(empty)
-    assert _is_message(empty, NO_STANDOUTS if kind == "strengths" else texts.no_respondents())
+    assert _is_message(empty, NO_STANDOUTS if kind in ("strengths", "strength_pie") else texts.no_respondents())
     if "suppressed" in frame.columns:
         nothing = frame.with_columns(suppressed=pl.lit(True), note=pl.lit(TOO_FEW))
         spec = to_spec(chart_for(kind, nothing, NAME))
         _valid(spec)
-        assert _is_message(spec, TOO_FEW)
+        if kind in BENCH_STAYS:  # the provider's bars make way for the note; the benchmark's stay (issue 11)
+            assert TOO_FEW in json.dumps(spec, ensure_ascii=False) and BENCHMARK_COLOUR in json.dumps(spec)
+            assert not _is_message(spec, TOO_FEW)
+        else:
+            assert _is_message(spec, TOO_FEW)
 
 
 # --- particular charts ----------------------------------------------------------------------------------------
@@ -302,7 +316,7 @@ def test_strengths_without_rows_say_that_nothing_stands_out(frames: dict[str, pl
 # --- rendered the way the static report renders ------------------------------------------------------------------
 
 
-RENDERED = ("front_provinces", "front_grade", "front_strengths", "fig_1", "fig_3_1", "fig_3_2", "fig_3_3", "fig_3_9",
+RENDERED = ("front_provinces", "front_grade", "front_strengths", "front_pie", "fig_1", "fig_3_1", "fig_3_2", "fig_3_3", "fig_3_9",
             "fig_4_4", "fig_5_1")  # fmt: skip
 
 
@@ -317,13 +331,18 @@ def test_every_chart_kind_renders_to_svg_in_dutch(frames: dict[str, pl.DataFrame
             to_spec(chart_for(kind, frames[figure_id], NAME)), format_locale=LOCALE
         )
         assert svgs[figure_id].startswith("<svg"), figure_id
-    assert ">8,0<" in svgs["fig_3_1"] and ">7,3<" in svgs["fig_3_1"]  # total: provider and benchmark
-    assert ">te weinig respondenten (n &lt; 5)<" in svgs["fig_3_1"]
+    # total: provider and benchmark; 8,0 (7,5–8,4) is significantly above 7,3: ▲ (issue 11)
+    assert ">8,0 ▲<" in svgs["fig_3_1"] and ">7,3<" in svgs["fig_3_1"]
+    assert ">95%-interval<" in svgs["fig_3_1"]  # the interval line has a legend entry
+    assert "(indicatief)" in svgs["fig_3_1"]  # diensten 3 and 7 as table 1.1 shows them
     assert ">44,4%<" in svgs["fig_3_3"] and "Actuele promotor score: 44,4" in svgs["fig_3_3"]
     assert "100,0% tevreden" in svgs["fig_3_9"]
     assert ">8,0<" in svgs["front_grade"]
     assert "Provinciegrenzen" in svgs["front_provinces"]
-    assert "alle deelnemers: 35,9%" in svgs["fig_1"]
+    # fig 1 names its shares: the clients' response is table 1.1's (completed of the net sample; issue 11)
+    clients = frames["table_1_1"].filter(pl.col("service").is_null() & (pl.col("form") == "client")).row(0, named=True)
+    assert f"18 · {number(clients['response_pct'])}% respons" in svgs["fig_1"]
+    assert "alle deelnemers: 38,9%" in svgs["fig_1"]
 
 
 def test_a_withheld_benchmark_draws_the_provider_alone(frames: dict[str, pl.DataFrame]) -> None:
@@ -356,3 +375,17 @@ def test_staff_frames_without_the_small_group_rule_build(tiny_db: Path) -> None:
     pairs = _pairs(to_spec(chart_for("grade_bars", frames["fig_3_1"], NAME)))
     assert ("grade", 9.0) in pairs  # dienst 3: one respondent, shown to staff
     assert _is_message(to_spec(chart_for("grade_bars", frames["fig_5_1"], NAME)), texts.no_respondents())
+
+
+def test_significant_values_carry_a_marker_explained_once(frames: dict[str, pl.DataFrame]) -> None:
+    """▲ / ▼ on the provider's value when its interval excludes the benchmark; nothing otherwise (issue 11)."""
+    frame = frames["fig_3_1"].filter(pl.col("service").is_null())
+    assert frame["significant"].item() is True and frame["diff"].item() > 0
+    svg = vl_convert.vegalite_to_svg(to_spec(chart_for("grade_bars", frame, NAME)), format_locale=LOCALE)
+    assert "8,0 ▲" in svg and "▼" not in svg
+    lower = frame.with_columns(diff=-pl.col("diff"))
+    assert "▼" in vl_convert.vegalite_to_svg(to_spec(chart_for("grade_bars", lower, NAME)), format_locale=LOCALE)
+    same = frame.with_columns(significant=pl.lit(False))
+    svg = vl_convert.vegalite_to_svg(to_spec(chart_for("grade_bars", same, NAME)), format_locale=LOCALE)
+    assert "▲" not in svg and "▼" not in svg
+    assert "▲" in texts.significance_note() and texts.INTERVAL_LEGEND in texts.significance_note()

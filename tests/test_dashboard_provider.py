@@ -194,3 +194,53 @@ def test_link_may_name_the_periods_to_show(app: ProviderApp) -> None:
     page = app.open(_params("P0000", periode="1999"))  # not this provider's: the default (latest) stays
     _tabs(page).selected_index = 1
     assert 'data-km="table_1_1"' in _texts(page) and ">43<" not in _texts(page)
+
+
+def test_a_run_of_withheld_figures_collapses_into_one_notice(app: ProviderApp) -> None:
+    """DESIGN §5 (issue 11): under a narrow selection the withheld figures of a chapter that follow each other show
+    one notice suggesting a wider selection, not a "te weinig respondenten" each; widening brings them back."""
+    from keurmerk.access import verify
+    from keurmerk.metrics import texts, withheld, withheld_runs
+
+    dashboard = app.dashboard(verify(_params("P0000")[QUERY_PARAMETER]), "P0000")
+    dashboard.period.index = (0, 0)
+    dashboard.refresh()
+    dashboard.open_section("clienten")
+    dashboard.services.value = (3,)  # dienst 3: one completed client in 2021
+    ids = [f for f, view in dashboard.views.items() if view.figure.section == "clienten"]
+    runs = withheld_runs(dashboard.frames, ids)
+    assert runs and all(len(run) >= 2 and all(withheld(dashboard.frames[f]) for f in run) for run in runs)
+    for run in runs:
+        head, *rest = (dashboard.views[f] for f in run)
+        assert 'data-km="widen"' in head.extra.value and "ruimere selectie" in head.extra.value
+        assert head.chart not in head.box.children
+        assert all(view.box.layout.display == "none" for view in rest)
+    notices = [f for f in ids if 'data-km="widen"' in dashboard.views[f].extra.value]
+    assert notices == [run[0] for run in runs], (notices, runs)
+    # fig 3.1 is not part of a run: it shows table 1.1's grade of one respondent, indicative
+    assert not withheld(dashboard.frames["fig_3_1"]) and dashboard.frames["fig_3_1"]["indicative"].any()
+    dashboard.services.value = ()  # wider again: the figures come back; only the complaint figures stay small
+    wide = withheld_runs(dashboard.frames, ids)
+    assert wide == [["fig_3_17", "fig_3_18"]]
+    assert [f for f in ids if 'data-km="widen"' in dashboard.views[f].extra.value] == ["fig_3_17"]
+    hidden = [f for f, view in dashboard.views.items() if view.box.layout.display == "none"]
+    assert hidden == ["fig_3_18"]
+    # the footer states the one rule
+    assert texts.small_group_rule(dashboard.policy).split(";")[0] in _texts(dashboard.widget)
+
+
+def test_samenvatting_shows_the_seed_front_page_in_its_order(app: ProviderApp) -> None:
+    """Issue 11: the staff list, the pie of its first item, then the organisation list, each in the seed's words."""
+    from keurmerk.access import verify
+
+    dashboard = app.dashboard(verify(_params("P0000")[QUERY_PARAMETER]), "P0000")
+    dashboard.period.index = (0, 0)
+    dashboard.refresh()
+    text = _texts(dashboard.sections["samenvatting"])
+    staff = text.index("De medewerkers van Partner in Werk scoren relatief goed op het volgende punt:")
+    pie = text.index("Antwoorden op het eerste punt waarop de medewerkers van Partner in Werk relatief goed scoren")
+    organisation = text.index("Partner in Werk scoort relatief goed op de volgende punten:")
+    assert staff < pie < organisation
+    assert "✓ Respectvolle houding" in text[staff:pie]
+    assert [item in text[organisation:] for item in ("Snelheid van kennismaking", "De eerste kennismaking")] == [True] * 2
+    assert dashboard.frames["front_pie"]["item"].unique().to_list() == ["Respectvolle houding"]

@@ -61,7 +61,8 @@ def test_json_carries_free_text_verbatim_and_suppresses_small_groups(exported: d
     other = next(r for r in exported["fig_3_5"] if r["category"] == "anders, namelijk")
     assert other["texts"] == ["Via mijn huisarts"]
     outplacement = next(r for r in exported["fig_3_1"] if r["service"] == 7)
-    assert (outplacement["grade"], outplacement["note"]) == (None, "te weinig respondenten (n < 5)")
+    # fig 3.1 shows table 1.1's grade of 2 respondents, indicative (issue 11); other figures withhold n < 5
+    assert (outplacement["grade"], outplacement["indicative"]) == (8.3, True)
 
 
 def test_json_to_a_file_with_a_dienst_and_province_filter(db: Path, tmp_path: Path) -> None:

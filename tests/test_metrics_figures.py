@@ -59,21 +59,23 @@ def test_incomplete_questionnaires_are_excluded(piw) -> None:
 
 def test_undeliverable_and_duplicate_invitations_are_outside_the_net_sample(piw) -> None:
     clients = row(piw["table_1_1"], form="client", label="Totaal")
-    assert (clients["invited"], clients["net_sample"], clients["completed"]) == (49, 43, 18)
+    # the generator's Partner in Werk (issue 11: one Partner in Werk): 48 invited, 5 outside the net sample
+    assert (clients["invited"], clients["net_sample"], clients["completed"]) == (48, 43, 18)
     funnel = piw["fig_1"].filter(where(audience="client", mode=None))
-    assert funnel["n"].to_list() == [49, 43, 18]
-    assert funnel["share"].to_list() == [100.0, 87.8, 36.7]
+    assert funnel["n"].to_list() == [48, 43, 18]
+    # fig 1 shows response as table 1.1 does: completed of the net sample (issue 11; was 18 of the invited)
+    assert funnel["share"].to_list() == [100.0, 89.6, 41.9]  # 43 / 48 of the invited; 18 / 43 response
 
 
 def test_comma_decimals_arrive_as_value_num(tmp_path: Path) -> None:
     from keurmerk.ingest import ingest
 
     files = write_sample_import_files(tmp_path)
-    assert "P0000-2021-0003;grade;8,5" in files[1].read_text(encoding="utf-8")
+    assert "P0000-2021-0007;grade;8,5" in files[1].read_text(encoding="utf-8")
     ingest(tmp_path / "w.duckdb", files)
     with open_readonly(tmp_path / "w.duckdb") as ingested:
         assert ingested.sql(
-            "SELECT value_num FROM answers WHERE respondent_id = 'P0000-2021-0003' AND question_id = 'grade'"
+            "SELECT value_num FROM answers WHERE respondent_id = 'P0000-2021-0007' AND question_id = 'grade'"
         ).fetchall() == [(8.5,)]
         outplacement = row(figure_frame(ingested, "fig_3_1", PIW, suppress=False), service=7)
     assert outplacement["grade"] == 8.3  # 8 and 8,5: the seed's 8,3 needs the decimal
@@ -82,7 +84,7 @@ def test_comma_decimals_arrive_as_value_num(tmp_path: Path) -> None:
 def test_a_period_filter_keeps_other_years_out(con) -> None:
     assert row(figure_frame(con, "fig_3_1", PIW), label="Totaal")["n"] == 18
     both_years = row(figure_frame(con, "fig_3_1", PIW.replace(period=(2020, 2021))), label="Totaal")
-    assert (both_years["n"], both_years["grade"]) == (21, 7.1)  # three 2s of 2020: (144 + 6) / 21
+    assert (both_years["n"], both_years["grade"]) == (21, 7.1)  # three 2s of 2020: (143,5 + 6) / 21
 
 
 # --- table 1.1: norm and publication ------------------------------------------------------------------------
@@ -106,16 +108,19 @@ def test_table_1_1_is_shown_in_full_to_the_provider_even_for_one_respondent(piw)
     diagnosis = row(piw["table_1_1"], service=3)
     assert (diagnosis["completed"], diagnosis["grade"], diagnosis["published"]) == (1, 9.0, False)
     assert diagnosis["bench_grade"] is None  # the benchmark of one respondent is withheld
-    assert row(piw["fig_3_1"], service=3)["grade"] is None  # the figure follows the small-group rule
+    # fig 3.1 shows the per-dienst grades of table 1.1, marked indicative below 5 (issue 11; was withheld)
+    assert (row(piw["fig_3_1"], service=3)["grade"], row(piw["fig_3_1"], service=3)["indicative"]) == (9.0, True)
 
 
 # --- small groups and empty selections -----------------------------------------------------------------------
 
 def test_suppression_under_a_narrow_filter(con) -> None:
     narrow = compute_all(con, PIW.replace(provinces=("Utrecht",)))  # one completed client of P0000 in PV26
-    total = row(narrow["fig_3_1"], label="Totaal")
-    assert (total["n"], total["grade"], total["suppressed"], total["note"]) == (1, None, True, FEW)
-    assert total["bench_grade"] is not None  # 6 respondents of Werkwijs there: the benchmark stays
+    total = row(narrow["fig_3_1"], label="Totaal")  # as table 1.1 (issue 11): in full, indicative
+    assert (total["n"], total["grade"], total["suppressed"], total["indicative"]) == (1, 8.5, False, True)
+    spread = narrow["fig_3_2"]  # every other figure withholds the provider's small group
+    assert set(spread["suppressed"]) == {True} and set(spread["note"]) == {FEW}
+    assert spread["bench_share"].drop_nulls().len() > 0  # 6 respondents of Werkwijs there: the benchmark stays
     shares = narrow["fig_3_3"]
     assert shares["n"].to_list() == [None] * 3 and shares["base_n"].to_list() == [1] * 3
     assert shares["promoter_score"].to_list() == [None] * 3
@@ -144,7 +149,7 @@ def test_the_benchmark_is_withheld_when_the_other_providers_add_fewer_than_five(
 def test_an_empty_selection_says_geen_respondenten(con) -> None:
     empty = compute_all(con, Filters(provider="P0000", period=2019))
     for figure_id, frame in empty.items():
-        if figure_id == "front_strengths":
+        if figure_id in ("front_strengths", "front_pie"):
             assert frame.height == 0
             continue
         assert frame.height > 0, figure_id
@@ -158,20 +163,22 @@ def test_grade_bars_per_dienst_and_total_with_t_interval(piw) -> None:
     frame = piw["fig_3_1"]
     assert frame["label"].to_list()[-1] == "Totaal"
     assert frame["service"].to_list() == [3, 7, 8, None]
-    grades = [9.0, 8.0, 8.5, *[8.0] * 9, *[7.0] * 3, 9.0, 9.0, 7.5]
+    grades = [9.0, 8.0, 8.5, 10, 9, 9, *[8.0] * 7, *[7.0] * 4, 6]  # keurmerk.synth.PARTNER_CLIENTS
+    mean = sum(grades) / len(grades)  # 143,5 / 18 = 7,972
     half = t_quantile(17) * statistics.stdev(grades) / len(grades) ** 0.5
     assert round(t_quantile(17), 4) == 2.1098
     total = row(frame, label="Totaal")
-    assert (total["ci_low"], total["ci_high"]) == (round(8.0 - half, 1), round(8.0 + half, 1)) == (7.7, 8.3)
-    assert (total["bench_n"], total["bench_grade"], total["diff"], total["significant"]) == (48, 7.3, 0.7, True)
+    assert (total["ci_low"], total["ci_high"]) == (round(mean - half, 1), round(mean + half, 1)) == (7.5, 8.4)
+    # benchmark: (143,5 + 145 + 59) / 48 = 7,24
+    assert (total["bench_n"], total["bench_grade"], total["diff"], total["significant"]) == (48, 7.2, 0.8, True)
     dienst8 = row(frame, service=8)
     assert (dienst8["grade"], dienst8["bench_grade"], dienst8["significant"]) == (7.9, 7.7, False)
 
 
 def test_grade_distribution_rounds_half_away_from_zero(piw) -> None:
     counts = dict(piw["fig_3_2"].select("score", "n").iter_rows())
-    assert {k: v for k, v in counts.items() if v} == {7: 3, 8: 11, 9: 4}  # 7,5 → 8 and 8,5 → 9
-    assert row(piw["fig_3_2"], score=8)["share"] == 61.1
+    assert {k: v for k, v in counts.items() if v} == {6: 1, 7: 4, 8: 8, 9: 4, 10: 1}  # 8,5 → 9
+    assert row(piw["fig_3_2"], score=8)["share"] == 44.4  # 8 of 18
 
 
 def test_aspect_scores_leave_not_applicable_out(piw) -> None:
@@ -201,14 +208,16 @@ def test_free_texts_are_returned_verbatim_and_only_to_their_own_provider(con, pi
             assert frame["texts"].list.len().sum() == 0
 
 
-def test_satisfaction_items_share_satisfied_leaves_geen_mening_out(piw) -> None:
-    expertise = piw["fig_3_9"].filter(question_id="contact_expertise")
+def test_satisfaction_items_share_satisfied_leaves_geen_mening_out(con) -> None:
+    werkwijs = compute_all(con, Filters(provider="P0001", period=2021), figure_ids=["fig_3_9"])["fig_3_9"]
+    expertise = werkwijs.filter(question_id="contact_expertise")
     assert dict(expertise.select("category", "n").iter_rows()) == {
-        "zeer tevreden": 0, "tevreden": 13, "ontevreden": 4, "zeer ontevreden": 0, "geen mening": 1}
+        "zeer tevreden": 0, "tevreden": 15, "ontevreden": 4, "zeer ontevreden": 0, "geen mening": 1}
     first = expertise.row(0, named=True)
-    assert (first["base_n"], first["opinion_n"], first["share_satisfied"]) == (18, 17, 76.5)  # 13 / 17
-    assert row(expertise, category="tevreden")["share"] == 72.2  # 13 / 18
-    assert (first["bench_opinion_n"], first["bench_share_satisfied"], first["satisfied_diff"]) == (47, 78.7, -2.2)
+    assert (first["base_n"], first["opinion_n"], first["share_satisfied"]) == (20, 19, 78.9)  # 15 / 19
+    assert row(expertise, category="tevreden")["share"] == 75.0  # 15 / 20
+    # all participants: 14 of Partner in Werk's 18, 15 of Werkwijs' 19, 8 of Laag en Hoog's 10 → 37 / 47
+    assert (first["bench_opinion_n"], first["bench_share_satisfied"], first["satisfied_diff"]) == (47, 78.7, 0.2)
 
 
 def test_relative_strengths_of_partner_in_werk_as_on_the_seed_front_page(piw) -> None:
@@ -218,6 +227,10 @@ def test_relative_strengths_of_partner_in_werk_as_on_the_seed_front_page(piw) ->
                                        "Snelheid van reageren op e-mails en terugbellen", "De eerste kennismaking",
                                        "De plaats waar de gesprekken plaatsvonden"]
     assert frame["source_figure"].to_list() == ["fig_3_9"] + ["fig_3_10"] * 4
+    assert frame["list"].to_list() == ["staff"] + ["organisation"] * 4  # the seed's two lists
+    pie = piw["front_pie"]  # the answers on the staff list's first item, as the seed's pie
+    assert dict(pie.select("category", "share").iter_rows()) == {
+        "zeer tevreden": 0.0, "tevreden": 100.0, "ontevreden": 0.0, "zeer ontevreden": 0.0, "geen mening": 0.0}
     assert set(frame["satisfied_diff"]) == {16.7}  # 100 against 40 of 48
 
 
@@ -227,7 +240,8 @@ def test_relative_weaknesses_and_the_limits_of_the_list(con) -> None:
     assert frame["kind"].to_list() == ["weakness"] * 5
     assert frame["kind_label"].to_list() == ["relatief minder goed"] * 5
     assert set(frame["satisfied_diff"]) == {-13.3}  # 70 against 83,3
-    assert figure_frame(con, "front_strengths", werkwijs, Policy(strength_max_items=2)).height == 2
+    # a cap applies per list (issue 11: two lists, uncapped by default): 1 staff item + 2 of the organisation's 4
+    assert figure_frame(con, "front_strengths", werkwijs, Policy(strength_max_items=2)).height == 3
     assert figure_frame(con, "front_strengths", werkwijs, Policy(strength_min_diff=14)).height == 0
 
 
@@ -298,3 +312,15 @@ def test_metric_functions_are_pure_functions_of_a_selection(con, piw) -> None:
 @pytest.mark.parametrize(("value", "expected"), [(8.25, 8.3), (8.249, 8.2), (6.45, 6.5), (-0.05, -0.1), (7.95, 8.0)])
 def test_rounding_is_half_away_from_zero(value: float, expected: float) -> None:
     assert pl.select(rounded(pl.lit(value))).item() == expected
+
+
+def test_withheld_runs_are_consecutive_withheld_figures() -> None:
+    from keurmerk.metrics import withheld_runs
+
+    def frame(*suppressed: bool) -> pl.DataFrame:
+        return pl.DataFrame({"suppressed": list(suppressed)})
+
+    frames = {"a": frame(True), "b": frame(True, True), "c": frame(True, False), "d": frame(True), "e": frame(True),
+              "f": frame(True), "g": pl.DataFrame({"x": [1]}), "h": frame(True)}
+    assert withheld_runs(frames, list("abcdefgh")) == [["a", "b"], ["d", "e", "f"]]
+    assert withheld_runs(frames, list("abcdefgh"), min_run=3) == [["d", "e", "f"]]

@@ -346,3 +346,20 @@ def test_contact_chapter_follows_the_policy(tiny_db: Path, tmp_path: Path) -> No
     assert "contact opnemen met Bureau &lt;Onderzoek&gt; (helpdesk@bureau.nl, 079 – 322 29 97)" in colophon
     assert "Bureau <Onderzoek>" not in html
     assert "Stichting Blik op Werk" not in colophon
+
+
+def test_front_page_lists_and_the_rules_as_the_seed_words_them(piw: str) -> None:
+    """Issue 11: the seed's two lists (and their mirror sentences), the pie, the correction's wording, and the
+    significance marker and the small-group rule explained once."""
+    from html import escape
+
+    from keurmerk.metrics import texts
+    from keurmerk.policy import load_policy
+
+    assert "De medewerkers van Partner in Werk scoren relatief goed op het volgende punt:" in piw
+    assert "Partner in Werk scoort relatief goed op de volgende punten:" in piw
+    assert "scoort op geen enkel punt relatief minder goed ten opzichte van alle deelnemers." in piw
+    assert "front_pie" in charts_json(piw)["specs"]
+    assert "ongeacht of het om een 1 gaat of om een 5" in piw
+    assert piw.count(escape(texts.significance_note(), quote=False)) == 1
+    assert escape(texts.small_group_rule(load_policy())) in piw

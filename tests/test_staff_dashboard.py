@@ -16,7 +16,7 @@ import pytest
 from keurmerk.access import QUERY_PARAMETER, make_token, verify
 from keurmerk.dashboard import StaffApp
 from keurmerk.dashboard.staff import COLUMNS, StaffExplorer, provider_link
-from keurmerk.metrics.status import StatusCells
+from keurmerk.metrics.status import STATUS_LABELS, StatusCells
 
 SECRET = "staff-test-secret"
 NOTEBOOK = Path(__file__).resolve().parents[1] / "dashboards" / "benchmark.ipynb"
@@ -141,7 +141,7 @@ def test_rows_carry_sort_keys_and_dutch_texts(explorer: StaffExplorer) -> None:
     assert row["cells"]["norm"] == "voldoet (cijfer)" and row["classes"]["norm"] == "km-yes"
     assert "Outplacement: niet gepubliceerd" in row["titles"]["publication"]
     assert "alle deelnemers" in row["titles"]["success"] and "drempel 50%" in row["titles"]["success"]
-    assert row["cells"]["status"] in ("voldoet", "voldoet niet", "onvolledig")
+    assert row["cells"]["status"] in STATUS_LABELS.values()  # the wording: keurmerk.metrics.status (issue 11)
     # sort keys of every column exist on every row, so the browser can sort on any of them
     assert all(set(r["sort"]) == {c[0] for c in COLUMNS} for r in explorer.table.rows)
 

@@ -67,6 +67,7 @@ __all__ = [
     "map_attribution",
     "province_map",
     "satisfaction_items",
+    "strength_pie",
     "strengths",
 ]
 
@@ -94,6 +95,7 @@ SATISFIED_TITLE = "Aandeel tevreden (zonder geen mening)"
 SATISFIED_DIFF_AXIS = "Verschil met alle deelnemers in % tevreden (procentpunten)"
 PROMOTER = "Actuele promotor score"
 NO_STANDOUTS = "geen aspecten die er duidelijk uitspringen"
+INDICATIVE = "indicatief"  # fig. 3.1: a grade of fewer than min_n respondents, shown as table 1.1 shows it
 REMINDED = {True: "met herinnering", False: "zonder herinnering"}
 
 # --- layout ------------------------------------------------------------------------------------------------
@@ -171,12 +173,14 @@ def _titled(chart: alt.TopLevelMixin, title: str | None, subtitle: str | None = 
     return chart.properties(title=params)
 
 
-def _blocked(frame: pl.DataFrame, value: str) -> str | None:
-    """The message to show instead of a chart, or None when at least one row has a number to draw."""
+def _blocked(frame: pl.DataFrame, value: str, bench_visible: bool = False) -> str | None:
+    """The message to show instead of a chart, or None when at least one row has a number to draw: the
+    provider's own or, for charts that draw it alone (``bench_visible``: the paired bars), the benchmark's,
+    which stays visible when only the provider's group is withheld (DESIGN §5)."""
     if frame.height == 0:
         return texts.no_respondents()
     records = _records(frame)
-    if _drawable(records, value):
+    if _drawable(records, value) or bench_visible and any(r.get(f"bench_{value}") is not None for r in records):
         return None
     notes = [r["note"] for r in records if r.get("note")]
     if not notes:
@@ -202,6 +206,13 @@ def _records(frame: pl.DataFrame) -> list[dict[str, Any]]:
         for column in nested:
             del record[column]
     return records
+
+
+def _bench_only(record: dict[str, Any], row: str, who: str, value: str) -> dict[str, Any]:
+    """The benchmark's bar of a row whose own group is withheld: the benchmark's numbers only, none of the
+    provider's."""
+    keep = {k: v for k, v in record.items() if k.startswith("bench_") or k in ("label", "item", "category", "note")}
+    return {**keep, "row": row, "who": who, "value": record[value], "low": None, "high": None}
 
 
 def _note_row(row: dict[str, Any], key: str, label: str) -> dict[str, Any]:
@@ -296,8 +307,10 @@ def _paired_bars(
     ``row`` (the axis label), ``value``, ``low``, ``high``."""
     y = alt.Y("row:N", sort=order, axis=_band_axis(), scale=alt.Scale(domain=order))
     step = _step(order)
-    colour_extra = {NORM_TITLE: NORM_COLOUR} if norms else None
-    colour = alt.Color("who:N", scale=_who_scale(provider, bench, colour_extra), title=None, legend=_LEGEND)
+    # the interval line has a legend entry of its own (what the line on a bar is: issue 11)
+    colour_extra = {texts.INTERVAL_LEGEND: INK, **({NORM_TITLE: NORM_COLOUR} if norms else {})}
+    who_scale = _who_scale(provider, bench, colour_extra)
+    colour = alt.Color("who:N", scale=who_scale, title=None, legend=_LEGEND)
     offset = alt.YOffset("who:N", sort=[provider, bench], scale=alt.Scale(domain=[provider, bench], paddingOuter=0.3))
     factor = 100.0 if share else 1.0
     x_scale = alt.Scale(domain=[x_domain[0] / factor, x_domain[1] / factor], nice=False)
@@ -310,8 +323,10 @@ def _paired_bars(
     errors = (
         alt.Chart()
         .transform_filter("isValid(datum.low) && isValid(datum.high)")
-        .mark_rule(color=INK, strokeWidth=1.2, opacity=0.8)
-        .encode(x=alt.X("x_low:Q"), x2=alt.X2("x_high:Q"), y=y, yOffset=offset)
+        .transform_calculate(interval=f"'{texts.INTERVAL_LEGEND}'")
+        .mark_rule(strokeWidth=1.2, opacity=0.8, clip=True)  # a wide interval (n = 2) stays inside the plot
+        .encode(x=alt.X("x_low:Q"), x2=alt.X2("x_high:Q"), y=y, yOffset=offset,
+                color=alt.Color("interval:N", scale=who_scale, title=None, legend=_LEGEND))
     )
     # the values as a column right of the plot, clear of bars and intervals
     labels = (
@@ -356,12 +371,20 @@ def _paired_bars(
             x=f"datum.value / {factor:g}",
             x_low=f"datum.low / {factor:g}",
             x_high=f"datum.high / {factor:g}",
-            _t_value=_pct("value") if share else _fmt("value"),
+            _t_value=f"({_pct('value') if share else _fmt('value')}) + ({_marker(provider)})",
             **calc,
         )
         .encode(tooltip=tooltip)
     )
     return _with_data(chart, rows)
+
+
+def _marker(provider: str) -> str:
+    """▲ / ▼ after the provider's value when it differs significantly from the benchmark (texts.significance_note)."""
+    up, down = texts.SIGNIFICANT_MARKS["up"], texts.SIGNIFICANT_MARKS["down"]
+    return (f"datum.who === '{_js(provider)}' && datum.significant === true "
+            "&& (isValid(datum.bench_grade) || isValid(datum.bench_share)) ? "
+            f"(datum.diff > 0 ? ' {up}' : datum.diff < 0 ? ' {down}' : '') : ''")
 
 
 def _grade_rows(
@@ -375,8 +398,12 @@ def _grade_rows(
         if _is_withheld(record, "grade"):
             row = _wrap(record[label])
             notes.append(_note_row(record, "row", row))
+            if record.get("bench_grade") is not None:  # the benchmark stays visible (DESIGN §5)
+                rows.append(_bench_only(record, row, BENCHMARK, "bench_grade"))
         else:
-            row = _wrap(record[label], n=record.get("n"))
+            # fig. 3.1 shows a small group as table 1.1 does, marked indicative
+            text = f"{record[label]} ({INDICATIVE})" if record.get("indicative") else record[label]
+            row = _wrap(text, n=record.get("n"))
             for who, value, low, high in (
                 (provider_name, record["grade"], record.get("ci_low"), record.get("ci_high")),
                 (BENCHMARK, record.get("bench_grade"), None, None),
@@ -398,7 +425,7 @@ def grade_bars(
 ) -> alt.TopLevelMixin:
     """Mean grade (rapportcijfer) per dienst and in total: provider and benchmark bars, the provider's 95%
     interval, and the norm of each row (policy: 6,5 for the total, 5,5 per dienst) as a red tick."""
-    if message := _blocked(frame, "grade"):
+    if message := _blocked(frame, "grade", bench_visible=True):
         return _message(message, title)
     policy = policy or load_policy()
 
@@ -430,7 +457,7 @@ def aspect_scores(
 ) -> alt.TopLevelMixin:
     """Commissioners' grade per aspect (fig. 4.4): provider and benchmark bars with the provider's interval;
     the number of n.v.t. answers in the tooltip."""
-    if message := _blocked(frame, "grade"):
+    if message := _blocked(frame, "grade", bench_visible=True):
         return _message(message, title)
     rows, notes, order, _ = _grade_rows(frame, provider_name, "item", None)
     calc, tips = _comparison(provider_name, "grade", "bench_grade", share=False)
@@ -468,7 +495,7 @@ def answer_shares(
 ) -> alt.TopLevelMixin:
     """Share of each answer category (in catalogue order): provider and benchmark bars with the provider's 95%
     interval; on the recommend figures the actuele promotor score of both in the (sub)title."""
-    if message := _blocked(frame, "share"):
+    if message := _blocked(frame, "share", bench_visible=True):
         return _message(message, title)
     frame = frame.sort("position")
     drawable = _drawable(_records(frame), "share")
@@ -480,6 +507,8 @@ def answer_shares(
         order.append(row)
         if _is_withheld(record, "share"):
             notes.append(_note_row(record, "row", row))
+            if record.get("bench_share") is not None:  # the benchmark stays visible (DESIGN §5)
+                rows.append(_bench_only(record, row, bench, "bench_share"))
             continue
         for who, value, low, high in (
             (provider, record["share"], record.get("ci_low"), record.get("ci_high")),
@@ -908,7 +937,8 @@ def _segment(record: dict[str, Any]) -> str:
 
 def funnel(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: str | None = None) -> alt.TopLevelMixin:
     """The invitation funnel per audience: invited, net sample and completed as bars stacked by mode and
-    reminder, with the count and the share of the invited (and that of all participants) at the end of each."""
+    reminder, with the count and its share at the end of each: the net sample of the invited, completed of the
+    net sample (the response of table 1.1), each labelled, and that of all participants."""
     if frame.height == 0 or frame.get_column("n").drop_nulls().sum() == 0:
         notes = [n for n in frame.get_column("note").to_list() if n] if "note" in frame.columns else []
         return _message(notes[0] if notes else texts.no_respondents(), title)
@@ -952,8 +982,9 @@ def funnel(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: str 
         tips = [
             ("stage_label", STAGE_TITLE),
             ("_t_n", N_TITLE),
-            ("_t_share", f"{SHARE_TITLE} van {first_stage.lower() if first_stage else ''}: {provider_name}"),
-            ("_t_bench", f"{SHARE_TITLE} van {first_stage.lower() if first_stage else ''}: {BENCHMARK.lower()}"),
+            ("share_label", SHARE_TITLE),
+            ("_t_share", provider_name),
+            ("_t_bench", BENCHMARK),
             ("_t_bench_n", f"{N_TITLE} {BENCHMARK.lower()}"),
             ("_t_note", NOTE_TITLE),
         ]
@@ -972,11 +1003,11 @@ def funnel(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: str 
             )
         )
         totals_rows = [r for r in rows if r["layer"] == "total"]
-        # at the end of each stage: its count, then (after the first stage) the share of the invited and, on a
-        # second line, that of all participants
+        # at the end of each stage: its count, then (after the first stage) its share named for what it is ("41,9%
+        # respons": completed of the net sample, as table 1.1) and, on a second line, that of all participants
         first = f"datum.stage_label === '{_js(first_stage or '')}'"
         totals = base.transform_filter("datum.layer === 'total'").transform_calculate(
-            own=f"format(datum.n, ',d') + ({first} ? '' : ' · ' + ({_pct('share')}))",
+            own=f"format(datum.n, ',d') + ({first} ? '' : ' · ' + ({_pct('share')}) + ' ' + datum.share_label)",
             bench=f"{first} ? '' : '{BENCHMARK.lower()}: ' + ({_pct('bench_share')})",
         )
         text = totals.mark_text(align="left", dx=5, dy=0, fontSize=11, color=INK).encode(
@@ -1068,6 +1099,38 @@ def strengths(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: s
     return _titled(chart, title)
 
 
+def strength_pie(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: str | None = None
+                 ) -> alt.TopLevelMixin:
+    """The front page's pie: the provider's answer shares on the item that heads the staff list (seed:
+    respectvolle houding), every category in the legend with its share, 0% included, as the seed prints it."""
+    if frame.height == 0:
+        return _message(NO_STANDOUTS, title)
+    if message := _blocked(frame, "share"):
+        return _message(message, title)
+    records = _drawable(_records(frame.sort("position")), "share")
+    item = records[0]["item"]
+    domain = [f"{r['category'][:1].upper()}{r['category'][1:]}: {number(r['share'], 0)}%" for r in records]
+    rows = [{**r, "label": label} for r, label in zip(records, domain, strict=True)]
+    positive = [c for c in catalog().satisfaction if c not in catalog().no_opinion]
+    shades = dict(zip(positive, DIVERGING_COLOURS[: len(positive)], strict=False))
+    colours = [shades.get(r["category"], NEUTRAL_COLOUR) for r in records]
+    chart = (
+        alt.Chart(alt.Data(values=rows), width=180, height=180)
+        .transform_filter("datum.share > 0")  # a 0% slice would draw a stray line; the legend still lists it
+        .transform_calculate(_t_share=_pct("share"))
+        .mark_arc(stroke="white", strokeWidth=1)
+        .encode(
+            theta=alt.Theta("share:Q", stack=True),
+            color=alt.Color("label:N", sort=domain, scale=alt.Scale(domain=domain, range=colours), title=None,
+                            legend=alt.Legend(symbolOpacity=1, orient="bottom", direction="vertical", labelLimit=0)),
+            order=alt.Order("position:Q"),
+            tooltip=_tooltip([("category", ANSWER_TITLE), ("_t_share", SHARE_TITLE), ("n", N_TITLE)]),
+        )
+    )
+    n = records[0].get("base_n")
+    return _titled(chart, title, _n_label(item, n))
+
+
 # --- dispatch -------------------------------------------------------------------------------------------------
 _BUILDERS: dict[str, Callable[..., alt.TopLevelMixin]] = {
     "grade_tile": grade_tile,
@@ -1079,6 +1142,7 @@ _BUILDERS: dict[str, Callable[..., alt.TopLevelMixin]] = {
     "province_map": province_map,
     "funnel": funnel,
     "strengths": strengths,
+    "strength_pie": strength_pie,
 }
 CHART_KINDS: tuple[str, ...] = tuple(_BUILDERS)
 

@@ -10,7 +10,9 @@ from html import escape
 
 import polars as pl
 
+from keurmerk.catalog import catalog
 from keurmerk.formatting import integer, number, percent
+from keurmerk.metrics.texts import STRENGTH_KINDS
 from keurmerk.policy import Policy
 
 __all__ = [
@@ -19,6 +21,7 @@ __all__ = [
     "norm_verdict",
     "note",
     "refusal",
+    "front_lists",
     "strengths_list",
     "texts_list",
 ]
@@ -131,24 +134,41 @@ def texts_list(frame: pl.DataFrame) -> str:
     return f'<div class="km-note">Anders, namelijk:</div><ul class="km-texts" data-km="texts">{items}</ul>'
 
 
-def strengths_list(frame: pl.DataFrame, provider_name: str) -> str:
-    """ "{aanbieder} scoort relatief goed op …" and the mirror list, as on the report's front page."""
+def strengths_list(frame: pl.DataFrame, provider_name: str, lists: tuple[str, ...] | None = None) -> str:
+    """The front page's lists as the seed words them: per list (the staff's items of fig. 3.9, the organisation's
+    of fig. 3.10) "… scoren/scoort relatief goed op de volgende punten:", then the mirror list "relatief minder
+    goed"; a sentence when nothing qualifies. ``lists``: only these lists (keys of the catalogue's
+    ``front_lists``), so that a page can put the pie between them as the seed does."""
     parts = []
-    for kind, heading in (("strength", "relatief goed"), ("weakness", "relatief minder goed")):
-        rows = frame.filter(pl.col("kind") == kind) if not frame.is_empty() else frame
-        if rows.is_empty():
-            parts.append(
-                note(f"{provider_name} scoort op geen enkel aspect {heading} ten opzichte van alle deelnemers.")
-            )
+    for front in catalog().front_lists:
+        if lists is not None and front.key not in lists:
             continue
-        mark = "✓" if kind == "strength" else "!"
-        items = "".join(
-            f"<li>{mark} {escape(r['item'])} ({percent(r['share_satisfied'])} tevreden; alle deelnemers "
-            f"{percent(r['bench_share_satisfied'])})</li>"
-            for r in rows.iter_rows(named=True)
-        )
-        parts.append(
-            f'<div class="km-caption">{escape(provider_name)} scoort {heading} op:</div>'
-            f'<ul class="km-list" data-km="{kind}">{items}</ul>'
-        )
+        for kind, label in STRENGTH_KINDS.items():
+            rows = frame.filter((pl.col("list") == front.key) & (pl.col("kind") == kind)) if frame.height else frame
+            if rows.is_empty():
+                parts.append(f'<div class="km-note" data-km="{front.key}-{kind}-none">'
+                             f"{escape(front.none(provider_name, label))}</div>")
+                continue
+            mark = "✓" if kind == "strength" else "!"
+            items = "".join(
+                f"<li>{mark} {escape(r['item'])} <span class=\"km-bench\">({percent(r['share_satisfied'])} tevreden; "
+                f"alle deelnemers {percent(r['bench_share_satisfied'])})</span></li>"
+                for r in rows.iter_rows(named=True)
+            )
+            parts.append(
+                f'<div class="km-caption">{escape(front.heading(provider_name, label, rows.height))}</div>'
+                f'<ul class="km-list" data-km="{front.key}-{kind}">{items}</ul>'
+            )
     return "".join(parts)
+
+
+def front_lists(figure_chart: str, frames: dict[str, pl.DataFrame], strengths_id: str, provider_name: str) -> str:
+    """The lists a front-page figure shows under it, in the seed's order: the first list (staff) under the
+    strengths chart, the pie of its first item next, then the other lists (organisation) under the pie."""
+    keys = tuple(f.key for f in catalog().front_lists)
+    frame = frames.get(strengths_id, pl.DataFrame())
+    if figure_chart == "strengths":
+        return strengths_list(frame, provider_name, keys[:1])
+    if figure_chart == "strength_pie":
+        return strengths_list(frame, provider_name, keys[1:])
+    return ""

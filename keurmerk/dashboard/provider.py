@@ -31,7 +31,7 @@ from keurmerk.charts.figures import chart_for
 from keurmerk.dashboard import html, reactions
 from keurmerk.filters import Filters
 from keurmerk.formatting import integer
-from keurmerk.metrics import Cube, CubeSource, compute_all, registry
+from keurmerk.metrics import Cube, CubeSource, compute_all, registry, texts, withheld_runs
 from keurmerk.policy import Policy, load_policy
 from keurmerk.warehouse import open_readonly
 
@@ -93,6 +93,12 @@ class _FigureView:
     box: widgets.VBox
     eager: bool = False  # built with its chapter; otherwise when the browser asks (ChartWidget.defer)
     frame: pl.DataFrame | None = None  # what is drawn now: an unchanged frame is not drawn again
+    collapsed: str | None = None  # "head" (says the run's notice) or "hidden" while in a run of withheld figures
+
+
+def _short(figure: Figure) -> str:
+    """How a notice names a figure: "fig. 3.4", or its title when it has no number."""
+    return f"fig. {figure.number}" if figure.number else figure.title
 
 
 class ProviderDashboard:
@@ -191,6 +197,7 @@ class ProviderDashboard:
         for figure_id, view in self.views.items():
             self._draw(view, self.frames[figure_id])
             self.progress.value += 1
+        self._collapse()
         self.progress.layout.visibility = "hidden"
         elapsed = (time.perf_counter() - started) * 1000
         completed = self.frames["table_1_1"].filter(pl.col("service").is_null())["completed"].sum()
@@ -202,6 +209,8 @@ class ProviderDashboard:
 
     def _draw(self, view: _FigureView, frame: pl.DataFrame) -> None:
         if view.frame is not None and view.frame.equals(frame):
+            if view.figure.chart == "strength_pie" and view.collapsed is None:  # its lists follow front_strengths
+                view.extra.value = self._extra(view, frame)
             return  # building a chart costs tens of milliseconds; many figures do not change with a filter
         view.frame = frame
         if view.chart is not None:
@@ -210,10 +219,42 @@ class ProviderDashboard:
                 view.chart.chart = build()
             else:  # built when the browser asks: the page reaches the visitor sooner
                 view.chart.defer(build)
-        extra = html.texts_list(frame)
-        if view.figure.chart == "strengths":
-            extra = html.strengths_list(frame, self.provider_name)
-        view.extra.value = extra
+        if view.collapsed is None:
+            view.extra.value = self._extra(view, frame)
+
+    def _extra(self, view: _FigureView, frame: pl.DataFrame) -> str:
+        """The HTML under a chart: free texts, or on the front page the seed's lists."""
+        if view.figure.chart in ("strengths", "strength_pie"):
+            strengths = next(f.id for f in catalog().figures if f.chart == "strengths")
+            return html.front_lists(view.figure.chart, self.frames, strengths, self.provider_name)
+        return html.texts_list(frame)
+
+    def _collapse(self) -> None:
+        """A run of withheld figures in a chapter shows one notice that suggests widening the selection (DESIGN
+        §5): the run's first figure says it, the others are hidden until the selection shows them again."""
+        chapters: dict[str, list[str]] = {}
+        for figure_id, view in self.views.items():
+            chapters.setdefault(view.figure.section, []).append(figure_id)
+        runs = [run for ids in chapters.values() for run in withheld_runs(self.frames, ids)]
+        state = {run[0]: "head" for run in runs} | {f: "hidden" for run in runs for f in run[1:]}
+        notices = {run[0]: texts.widen_selection(self.policy, [_short(self.views[f].figure) for f in run])
+                   for run in runs}
+        for figure_id, view in self.views.items():
+            wanted = state.get(figure_id)
+            if wanted == view.collapsed and wanted != "head":
+                continue
+            view.collapsed = wanted
+            main = view.chart if view.chart is not None else self.table
+            if wanted == "head":
+                view.box.layout = self._figure_box
+                view.box.children = [view.caption, view.extra]
+                view.extra.value = f'<div class="km-note" data-km="widen">{html.escape(notices[figure_id])}</div>'
+                continue
+            # hidden (a later figure of a run) or shown: the figure as it is drawn, visible or not
+            view.box.layout = widgets.Layout(display="none") if wanted == "hidden" else self._figure_box
+            view.box.children = [view.caption, main, view.extra]
+            if view.frame is not None:
+                view.extra.value = self._extra(view, view.frame)
 
     # --- chapters -----------------------------------------------------------------------------------------
     def open_section(self, key: str) -> None:
@@ -232,6 +273,8 @@ class ProviderDashboard:
             if view.figure.id in self.frames:
                 self._draw(view, self.frames[view.figure.id])
         self.sections[key].children = [heading, *(view.box for view in views)]
+        if self.frames:
+            self._collapse()
 
     def _tab_opened(self, change: dict) -> None:
         # the index comes from the browser, but ipywidgets' Tab only accepts one of its own children (or None):
@@ -277,8 +320,9 @@ class ProviderDashboard:
         for key in FIRST_SCREEN:
             self.open_section(key)
         footer = self._html(
-            '<div class="km-note">Alleen volledig ingevulde vragenlijsten tellen mee. Groepen van minder dan '
-            f"{integer(self.policy.min_n)} respondenten worden niet getoond. Provinciegrenzen: CBS "
+            '<div class="km-note" data-km="footer">Alleen volledig ingevulde vragenlijsten tellen mee. '
+            f"{html.escape(texts.significance_note())} "
+            f"{html.escape(texts.small_group_rule(self.policy))} Provinciegrenzen: CBS "
             "Gebiedsindelingen 2023 via PDOK (CC BY 4.0), vereenvoudigd door cartomap/nl.</div>"
         )
         page = widgets.VBox([header, filters, widgets.HBox([self.status, self.progress]), self.tabs, footer])

@@ -18,7 +18,10 @@ from keurmerk.metrics.figures import (
     measure,
     province_map,
     satisfaction_items,
+    strength_pie,
     strengths,
+    withheld,
+    withheld_runs,
 )
 from keurmerk.metrics.registry import METRICS, FigureMetric, compute_all, figure_frame, registry
 from keurmerk.metrics.source import Cube, CubeSource, Selection, Source, WarehouseSource, select, store_cube
@@ -51,5 +54,8 @@ __all__ = [
     "satisfaction_items",
     "select",
     "store_cube",
+    "strength_pie",
     "strengths",
+    "withheld",
+    "withheld_runs",
 ]

@@ -45,7 +45,10 @@ __all__ = [
     "measure",
     "province_map",
     "satisfaction_items",
+    "strength_pie",
     "strengths",
+    "withheld",
+    "withheld_runs",
 ]
 
 TOTAL = 0  # internal service key of a total row; null in the output
@@ -341,7 +344,8 @@ def _table_finish(frame: pl.DataFrame, policy: Policy) -> pl.DataFrame:
         response_pct=rounded(share("completed", "net_sample"), d),
         bench_response_pct=rounded(share("bench_completed", "bench_net_sample"), d),
         corrected_grade=rounded(mean("n", "corrected"), d),
-        norm=pl.when(is_total).then(pl.lit(policy.norm_total)).otherwise(pl.lit(policy.norm_service)),
+        norm=pl.when(is_total).then(_labels("form", {x.id: policy.norm_total_of(x.id) for x in cat.forms})
+                                    .cast(pl.Float64)).otherwise(pl.lit(policy.norm_service)),
     ).with_columns(
         published=pl.col("audience").is_in(policy.publish_always)
         | ((pl.col("completed") >= policy.publish_min_completed)
@@ -385,9 +389,12 @@ def _funnel_rows(sel: Selection, figures: Sequence[Figure], policy: Policy) -> p
         shown = pl.DataFrame({"audience": list(cat.audiences)}).with_columns(
             mode=pl.lit(_ALL), reminded=pl.lit(None, pl.Boolean),
             **{c: pl.lit(0, pl.Int64) for c in cells.columns if c not in keys})
+    # each stage's share is of the stage its label names: completed of the net sample is the response of table
+    # 1.1 (DESIGN §5: one definition of response), the net sample of the invited
     stages = pl.concat([
         shown.select(*keys, stage=pl.lit(stage), position=pl.lit(i, pl.Int32), n=pl.col(stage),
-                     bench_n=pl.col(f"bench_{stage}"), base_n=pl.col("invited"), bench_base_n=pl.col("bench_invited"))
+                     bench_n=pl.col(f"bench_{stage}"), base_n=pl.col(texts.STAGE_BASES[stage]),
+                     bench_base_n=pl.col(f"bench_{texts.STAGE_BASES[stage]}"))
         for i, stage in enumerate(texts.STAGES, start=1)
     ])
     return _rows(stages, "share", protect_own=False, protect_bench=False,
@@ -403,6 +410,7 @@ def _funnel_finish(frame: pl.DataFrame, policy: Policy) -> pl.DataFrame:
         pl.when(~total).then(pl.col("mode")).alias("mode"),
         _labels("mode", cat.modes, default=texts.TOTAL).alias("mode_label"), "reminded", "stage",
         _labels("stage", texts.STAGES).alias("stage_label"), "position", "n", pl.col("value").alias("share"),
+        _labels("stage", texts.STAGE_SHARES).alias("share_label"),
         "bench_n", pl.col("bench_value").alias("bench_share"), "note",
     )
 
@@ -437,24 +445,46 @@ def _share_columns() -> list:
             pl.col("bench_value").alias("bench_share"), "bench_base_n", "diff", "significant"]
 
 
-def _strength_finish(frame: pl.DataFrame, policy: Policy) -> pl.DataFrame:
-    """At most ``strength_max_items`` per kind with |diff| ≥ ``strength_min_diff`` and n ≥ ``strength_min_n``."""
+def _standouts(frame: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """The items that stand out (DESIGN §5, *relatief goed*): |diff| ≥ ``strength_min_diff`` percentage points
+    of share satisfied from the benchmark, n ≥ ``strength_min_n`` with an opinion, not suppressed; ``kind``
+    strength or weakness, ``rank`` per list and kind, largest difference first (then the figure's order).
+    The front page's lists and its pie both read this one rule."""
     diff = pl.col("satisfied_diff")
-    candidates = frame.filter(
+    ranked = frame.filter(
         (pl.col("opinion_n") >= policy.strength_min_n) & diff.is_not_null() & ~pl.col("suppressed")
     ).with_columns(
         kind=pl.when(diff >= policy.strength_min_diff).then(pl.lit("strength"))
         .when(diff <= -policy.strength_min_diff).then(pl.lit("weakness")),
-    ).filter(pl.col("kind").is_not_null())
-    ranked = candidates.sort(
-        "figure_id", diff.abs(), "figure_position", "item_position", descending=[False, True, False, False]
-    ).with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over("figure_id", "kind"))
-    return ranked.filter(pl.col("rank") <= policy.strength_max_items).sort(
-        "figure_id", pl.col("kind") == "weakness", "rank"
-    ).select(
-        "figure_id", "kind", _labels("kind", texts.STRENGTH_KINDS).alias("kind_label"), "rank", "source_figure",
-        "question_id", "item", "opinion_n", "share_satisfied", "satisfied_ci_low", "satisfied_ci_high",
-        "bench_opinion_n", "bench_share_satisfied", "satisfied_diff", "satisfied_significant",
+    ).filter(pl.col("kind").is_not_null()).sort(
+        "figure_id", diff.abs(), "item_position", descending=[False, True, False]
+    )
+    group = ["figure_id", "kind", *(["list"] if "list" in frame.columns else [])]
+    return ranked.with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.Int32).over(group))
+
+
+def _strength_finish(frame: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """Per front-page list (staff, organisation) its strengths and weaknesses, all of them unless
+    ``strength_max_items`` caps them (0: no cap, as the seed)."""
+    ranked = _standouts(frame, policy)
+    if policy.strength_max_items:
+        ranked = ranked.filter(pl.col("rank") <= policy.strength_max_items)
+    lists = [fl.key for fl in catalog().front_lists]
+    return ranked.sort("figure_id", _order("list", lists), pl.col("kind") == "weakness", "rank").select(
+        "figure_id", "list", "kind", _labels("kind", texts.STRENGTH_KINDS).alias("kind_label"), "rank",
+        "source_figure", "question_id", "item", "opinion_n", "share_satisfied", "satisfied_ci_low",
+        "satisfied_ci_high", "bench_opinion_n", "bench_share_satisfied", "satisfied_diff", "satisfied_significant",
+    )
+
+
+def _pie_finish(frame: pl.DataFrame, policy: Policy) -> pl.DataFrame:
+    """The answer shares of the item that heads the first front-page list (seed: respectvolle houding, 100%
+    tevreden); no rows when nothing on that list is relatief goed."""
+    first = _standouts(frame, policy).filter((pl.col("kind") == "strength") & (pl.col("rank") == 1))
+    return frame.join(first.select("figure_id", "question_id"), on=["figure_id", "question_id"]).sort(
+        "figure_id", "position").select(
+        "figure_id", "source_figure", "question_id", "item", "category", "position", *_share_columns(),
+        "suppressed", "bench_suppressed", "note",
     )
 
 
@@ -489,7 +519,11 @@ def _mean_rows(sel: Selection, figures: Sequence[Figure], policy: Policy) -> pl.
         items.filter("by_service").join(own_services, on="form"),
     ])
     frame = grid.join(cells, on=[*keys, "service"], how="left").join(not_applicable, on=keys, how="left")
-    return _rows(_fill(frame, "n", "total", "squares", "not_applicable_n"), "mean")
+    # the small-group rule (DESIGN §5): a figure split per dienst (fig. 3.1) shows the grades of table 1.1, the
+    # official result, in full to the provider itself (marked indicative below min_n); every other grade figure
+    # withholds a small group
+    return _rows(_fill(frame, "n", "total", "squares", "not_applicable_n"), "mean").with_columns(
+        protect_own=~pl.col("by_service"))
 
 
 def _grade_finish(frame: pl.DataFrame, policy: Policy) -> pl.DataFrame:
@@ -497,7 +531,27 @@ def _grade_finish(frame: pl.DataFrame, policy: Policy) -> pl.DataFrame:
         "figure_id", _null_total(), _service_label(), "n", pl.col("value").alias("grade"), "ci_low", "ci_high",
         "bench_n", pl.col("bench_value").alias("bench_grade"), "diff", "significant", "suppressed",
         "bench_suppressed", "note",
+        # shown although the group is small (fig. 3.1 as table 1.1): indicative
+        ((n > 0) & (n < policy.min_n) & ~pl.col("suppressed")).alias("indicative"),
     )
+
+
+def withheld(frame: pl.DataFrame) -> bool:
+    """Whether a figure's frame shows nothing of the provider's own: every row withheld by the small-group rule."""
+    return "suppressed" in frame.columns and frame.height > 0 and bool(frame["suppressed"].fill_null(False).all())
+
+
+def withheld_runs(frames: dict[str, pl.DataFrame], figure_ids: Sequence[str], min_run: int = 2
+                  ) -> list[list[str]]:
+    """Runs of at least ``min_run`` consecutive figures (in ``figure_ids`` order) that are all withheld: the
+    dashboard shows one notice for each run instead of a notice per figure (DESIGN §5)."""
+    runs: list[list[str]] = [[]]
+    for figure_id in figure_ids:
+        if figure_id in frames and withheld(frames[figure_id]):
+            runs[-1].append(figure_id)
+        elif runs[-1]:
+            runs.append([])
+    return [run for run in runs if len(run) >= min_run]
 
 
 @cache
@@ -532,16 +586,22 @@ def _aspect_finish(frame: pl.DataFrame, policy: Policy) -> pl.DataFrame:
 # answer categories ------------------------------------------------------------------------------------------------
 
 @cache
-def _category_plan(figures: tuple[Figure, ...]) -> tuple[tuple[Figure, ...], tuple[str, ...], pl.DataFrame]:
-    """(figures whose categories to count, ids of those shown as such, strengths figure per source figure)."""
+def _category_plan(figures: tuple[Figure, ...]) -> tuple[tuple[Figure, ...], tuple[str, ...], pl.DataFrame,
+                                                          pl.DataFrame]:
+    """(figures whose categories to count, ids of those shown as such, strengths figure per source figure with
+    its front-page list, pie figure per source figure)."""
     cat = catalog()
-    shown = tuple(f for f in figures if f.chart != "strengths")
-    links = [(source.id, f.id) for f in figures if f.chart == "strengths"
-             for source in cat.figures if source.chart == "satisfaction_items" and source.form == f.form]
-    needed = {f.id for f in shown} | {source for source, _ in links}
+    front = ("strengths", "strength_pie")
+    shown = tuple(f for f in figures if f.chart not in front)
+    lists = cat.front_lists
+    links = [(fl.figure, f.id, fl.key) for f in figures if f.chart == "strengths" for fl in lists]
+    pies = [(lists[0].figure, f.id) for f in figures if f.chart == "strength_pie" and lists]
+    needed = {f.id for f in shown} | {source for source, *_ in links} | {source for source, _ in pies}
     sources = tuple(f for f in cat.figures if f.id in needed)
-    link = pl.DataFrame(links, orient="row", schema={"source_figure": pl.String, "figure_id": pl.String})
-    return sources, tuple(f.id for f in shown), link
+    link = pl.DataFrame(links, orient="row",
+                        schema={"source_figure": pl.String, "figure_id": pl.String, "list": pl.String})
+    pie = pl.DataFrame(pies, orient="row", schema={"source_figure": pl.String, "figure_id": pl.String})
+    return sources, tuple(f.id for f in shown), link, pie
 
 
 def _category_rows_of(sel: Selection, figures: Sequence[Figure], policy: Policy) -> pl.DataFrame:
@@ -550,10 +610,11 @@ def _category_rows_of(sel: Selection, figures: Sequence[Figure], policy: Policy)
     A row per (figure, item, category) with the item's base; satisfaction items add the share satisfied
     (satisfied / answers except no opinion), the promoter question the promoter count, the 'anders, namelijk'
     row the provider's own free texts. A strengths figure gets the first row of each item of its form's
-    satisfaction figures (``source_figure``).
+    satisfaction figures (``source_figure``, its front-page ``list``); a pie figure every row of the first
+    list's items (its finish keeps the item that heads that list).
     """
     cat = catalog()
-    sources, shown, link = _category_plan(tuple(figures))
+    sources, shown, link, pie = _category_plan(tuple(figures))
     item = ["figure_id", "question_id"]
     satisfied = pl.col("category").is_in(cat.satisfied)
     opinion = ~pl.col("category").is_in(cat.no_opinion)
@@ -577,6 +638,8 @@ def _category_rows_of(sel: Selection, figures: Sequence[Figure], policy: Policy)
     if link.height:
         parts.append(frame.filter(pl.col("position") == 1).rename({"figure_id": "source_figure"}).join(
             link, on="source_figure"))
+    if pie.height:
+        parts.append(frame.rename({"figure_id": "source_figure"}).join(pie, on="source_figure"))
     return pl.concat(parts, how="diagonal")
 
 
@@ -601,6 +664,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
     Kind("funnel", _funnel_rows, _funnel_finish),
     Kind("province_map", _province_rows, _province_finish),
     Kind("strengths", _category_rows_of, _strength_finish),
+    Kind("strength_pie", _category_rows_of, _pie_finish),
     Kind("grade_bars", _mean_rows, _grade_finish),
     Kind("grade_distribution", _distribution_rows, _distribution_finish),
     Kind("aspect_scores", _mean_rows, _aspect_finish),
@@ -622,6 +686,7 @@ keurmerk_table = _public(KINDS["keurmerk_table"])
 funnel = _public(KINDS["funnel"])
 province_map = _public(KINDS["province_map"])
 strengths = _public(KINDS["strengths"])
+strength_pie = _public(KINDS["strength_pie"])
 grade_bars = _public(KINDS["grade_bars"])
 grade_distribution = _public(KINDS["grade_distribution"])
 aspect_scores = _public(KINDS["aspect_scores"])

@@ -2,12 +2,14 @@
 
 Three providers, period 2021 (plus three 2020 questionnaires of the first):
 
-- ``P0000`` Partner in Werk reproduces the seed report's table 1.1 (43/18/41,9/8,0; 4/1/25,0/9,0; 10/2/20,0/8,3;
-  29/15/51,7/7,9; commissioners 38/9/23,7/8,2), its promotor score 44,4 (8 of 18 'ja') and its front page
-  (relatief goed on respectvolle houding and four office items; one 'geen mening' on deskundigheid). Its net
-  sample also holds incomplete questionnaires whose grades (1,0) must not count, and undeliverable and
-  duplicate invitations outside it.
-- ``P0001`` Werkwijs: an ordinary provider, the mirror image on the front page (relatief minder goed), with six
+- ``P0000`` Partner in Werk is the generator's (:data:`keurmerk.synth.PARTNER_CLIENTS`): the seed report's table
+  1.1 (43/18/41,9/8,0; 4/1/25,0/9,0; 10/2/20,0/8,3; 29/15/51,7/7,9; commissioners 38/9/23,7/8,2), its promotor
+  score 44,4 (8 of 18 'ja') and its front page by the generator's rule (:class:`keurmerk.synth.PartnerFront`)
+  against this sample's benchmark: relatief goed on respectvolle houding (100% tevreden, the pie) and four office
+  items. Its net sample also holds incomplete questionnaires whose grades must not count, and undeliverable,
+  duplicate and incomplete-data invitations outside it.
+- ``P0001`` Werkwijs: an ordinary provider, the mirror image on the front page (relatief minder goed; one
+  'geen mening' on deskundigheid), with six
   completed inburgering questionnaires of ten (grades 6 to 9, mean 7,5; five of six satisfied on every lesson
   aspect; three of six recommend).
 - ``P0002`` Laag en Hoog: fails the raw norm (5,9) and passes after the low-grade correction (7,1).
@@ -26,13 +28,21 @@ from pathlib import Path
 import polars as pl
 
 from keurmerk.catalog import catalog
+from keurmerk.synth import (
+    PARTNER_CLIENTS,
+    PARTNER_COMMISSIONERS,
+    PARTNER_SATISFIED,
+    STATUSES,
+    PartnerFront,
+    partner_unsatisfied,
+)
 from keurmerk.warehouse import writer
 
 __all__ = ["PROVIDERS", "sample_frames", "write_sample_import_files", "write_sample_warehouse"]
 
 PROVIDERS = {"P0000": "Partner in Werk", "P0001": "Werkwijs", "P0002": "Laag en Hoog"}
 
-# Items Partner in Werk does well on (seed front page): everyone 'tevreden'.
+# Items Werkwijs and Laag en Hoog answer apart (``strong``): the seed's front-page items of Partner in Werk.
 _STRONG = ("contact_respect", "office_intake_speed", "office_response_speed", "office_first_meeting",
            "office_location")
 
@@ -118,41 +128,44 @@ def _incomplete(grade: float) -> dict:
 def _rows() -> _Rows:
     rows = _Rows()
     piw = "P0000"
-    # Partner in Werk, clients per dienst (seed table 1.1), 8 of 18 recommended 'ja'.
-    recommended = ["ja"] * 8 + ["nee, maar dat ga ik wel doen"] * 6 + ["nee"] * 4
-    grades = {3: [9.0], 7: [8.0, 8.5], 8: [8.0] * 9 + [7.0] * 3 + [9.0] * 2 + [7.5]}  # 9 · 8,25 · 7,9 → 8,0
+    cat = catalog()
+    # Partner in Werk 2021 is the generator's (keurmerk.synth): the seed's groups per dienst, grades and
+    # recommendations; its satisfaction answers are filled in below, once the benchmark is known.
+    recommend = cat.categories("client", "recommended")
     k = 0
-    for service, service_grades in grades.items():
+    for service, (grades, recs, partials, silent, outside) in PARTNER_CLIENTS.items():
         completed = []
-        for grade in service_grades:
+        for grade, rec in zip(grades, recs, strict=True):
             extra = {}
             if k == 0:
                 extra = {"reason": "anders, namelijk", "reason_other": "Via mijn huisarts"}
             if k == 5:
                 extra = {"benefit": "anders, namelijk", "benefit_other": "Bijstand van de gemeente <b>Delft</b>"}
-            if k == 3:
-                extra = {"contact_expertise": "geen mening"}
             if k == 6:
                 extra = {"complaint": "ja", "complaint_filed": "ja", "complaint_resolved": "gedeeltelijk"}
-            completed.append(_client(grade, k, service=service, satisfied=k % 9 not in (2, 6),
-                                     recommended=recommended[k], extra=extra))
+            completed.append(_client(grade, k, service=service, recommended=recommend[rec], extra=extra))
             k += 1
         provinces = {3: ("PV28",), 7: ("PV27", "PV26"), 8: ("PV28", "PV28", "PV27")}[service]
         rows.invite(piw, "client", service, len(completed), answers=completed, completed=True,
                     provinces=provinces, modes=("email", "post"), questionnaire="regular")
-    # the rest of the net sample: incomplete questionnaires (their 1,0 must not count) and no response
-    rows.invite(piw, "client", 3, 3, answers=[_incomplete(1.0)], modes=("post",))
-    rows.invite(piw, "client", 7, 8, answers=[_incomplete(1.0), {}], modes=("email", "post"), reminded=(True, False))
-    rows.invite(piw, "client", 8, 14, answers=[{}, _incomplete(1.0)], modes=("email", "post"), questionnaire="easy")
-    # outside the net sample, with answers that must not count either
-    rows.invite(piw, "client", 8, 3, status="undeliverable", modes=("post",), reminded=(False,))
-    rows.invite(piw, "client", 7, 2, status="duplicate", answers=[_client(1.0, 0, service=7)])
-    rows.invite(piw, "client", 3, 1, status="incomplete_data", reminded=(False,))
+        # the rest of the net sample: incomplete questionnaires (their grades must not count) and no response
+        rows.invite(piw, "client", service, len(partials), answers=[_incomplete(g) for g in partials],
+                    modes=("post",))
+        rows.invite(piw, "client", service, silent, modes=("email", "post"), reminded=(True, False),
+                    questionnaire="easy" if service == 8 else "regular")
+        # outside the net sample, with answers that must not count either
+        for status in outside:
+            rows.invite(piw, "client", service, 1, status=STATUSES[status], reminded=(False,),
+                        answers=[_client(1.0, 0, service=service)])
     # commissioners: 38 net, 9 completed, mean 8,2
-    rows.invite(piw, "commissioner", 8, 9, completed=True,
-                answers=[_commissioner(g, i) for i, g in enumerate([8, 8, 8, 8, 8.5, 8.5, 8, 9, 7.8])])
-    rows.invite(piw, "commissioner", 8, 29)
-    rows.invite(piw, "commissioner", 8, 2, status="undeliverable")
+    grades, recs, partials, silent, outside = PARTNER_COMMISSIONERS
+    rows.invite(piw, "commissioner", 8, len(grades), completed=True,
+                answers=[_commissioner(g, i) | {"recommended": recommend[r]}
+                         for i, (g, r) in enumerate(zip(grades, recs, strict=True))])
+    rows.invite(piw, "commissioner", 8, len(partials), answers=[{"grade": g, "recommended": "nee"} for g in partials])
+    rows.invite(piw, "commissioner", 8, silent)
+    for status in outside:
+        rows.invite(piw, "commissioner", 8, 1, status=STATUSES[status])
     # the year before: must not enter 2021
     rows.invite(piw, "client", 8, 3, period=2020, completed=True,
                 answers=[_client(2.0, i, service=8, recommended="ja") for i in range(3)])
@@ -161,7 +174,8 @@ def _rows() -> _Rows:
     ww = "P0001"
     completed = [
         _client([7.0, 6.5, 8.0, 7.5][i % 4], i, service=[8, 9][i % 2], strong="tevreden" if i % 10 < 7 else "ontevreden",
-                satisfied=i % 5 != 4, recommended=["ja", "nee"][i % 2])
+                satisfied=i % 5 != 4, recommended=["ja", "nee"][i % 2],
+                extra={"contact_expertise": "geen mening"} if i == 3 else None)
         for i in range(20)
     ]
     rows.invite(ww, "client", 8, 10, answers=completed[0::2], completed=True, provinces=("PV27", "PV26", "PV20"))
@@ -186,7 +200,27 @@ def _rows() -> _Rows:
     rows.invite(lh, "client", 9, 10, answers=completed, completed=True, provinces=("PV30",))
     rows.invite(lh, "client", 9, 15, provinces=("PV30",))
     rows.invite(lh, "commissioner", 9, 5, completed=True, answers=[_commissioner(7.0, i) for i in range(5)])
+    _partner_front(rows)
     return rows
+
+
+def _partner_front(rows: _Rows) -> None:
+    """Partner in Werk's 2021 satisfaction answers by the generator's rule (keurmerk.synth.PartnerFront) against
+    this sample's benchmark, so that its front page is the seed's here too. The least satisfied are the clients
+    with the lowest grades."""
+    cat = catalog()
+    done = {r["respondent_id"]: r for r in rows.invitations
+            if r["completed"] and r["period"] == 2021 and r["form"] == "client"}
+    grade = {a["respondent_id"]: a["value_num"] for a in rows.answers if a["question_id"] == "grade"}
+    piw = sorted((rid for rid, r in done.items() if r["provider_id"] == "P0000"), key=lambda rid: (grade[rid], rid))
+    answers = {(a["respondent_id"], a["question_id"]): a for a in rows.answers if a["respondent_id"] in done}
+    front = PartnerFront()
+    for q in cat.aspect_questions("client"):
+        others = [answers[(rid, q.id)]["value"] for rid in done if rid not in piw and (rid, q.id) in answers]
+        satisfied = front.satisfied(q.id, sum(v in cat.satisfied for v in others),
+                                    sum(v not in cat.no_opinion for v in others), len(piw))
+        for i, rid in enumerate(piw):
+            answers[(rid, q.id)]["value"] = PARTNER_SATISFIED if i >= len(piw) - satisfied else partner_unsatisfied()
 
 
 _INVITATION_SCHEMA = {

@@ -75,7 +75,13 @@ _RESPONDENT_SUMS = (
 )
 _ASPECT_SUMS = ("opinion_n", "satisfied_n", "grade_total")
 
-STATUS_LABELS = {"met": "voldoet", "not_met": "voldoet niet", "incomplete": "onvolledig"}
+# what a status says: the two norms measured here, never the Keurmerk as a whole (the auditor's general
+# indicators of seed 000, privacy, complaints and staff quality, are not in the data)
+STATUS_LABELS = {
+    "met": "voldoet aan de tevredenheids- en resultatennorm",
+    "not_met": "voldoet niet aan de tevredenheids- of resultatennorm",
+    "incomplete": "onvolledig",
+}
 TREND_LABELS = {"up": "gestegen", "down": "gedaald", "flat": "gelijk"}
 WATCH_LABELS = {"under": "onder de norm", "near": "dicht bij de norm", "incomplete": "gegevens ontbreken"}
 WORK_AREA_SHARE = 0.10  # zoekmachine: a province is in a provider's work area from this share of its clients on
@@ -472,7 +478,8 @@ def satisfaction_rows(respondents: pl.DataFrame, policy: Policy) -> pl.DataFrame
             ci_low=rounded(pl.col("_low"), d),
             ci_high=rounded(pl.col("_high"), d),
             corrected_grade=rounded(mean("grade_n", "grade_corrected"), d),
-            norm=pl.when(is_total).then(pl.lit(policy.norm_total)).otherwise(pl.lit(policy.norm_service)),
+            norm=pl.when(is_total).then(_labels("form", {f.id: policy.norm_total_of(f.id) for f in cat.forms})
+                                        .cast(pl.Float64)).otherwise(pl.lit(policy.norm_service)),
         )
         .with_columns(
             published=pl.col("audience").is_in(policy.publish_always)
@@ -646,6 +653,14 @@ def _headline(sel: StatusSelection, form: str, policy: Policy) -> tuple[pl.DataF
         .agg(pl.col("promoter_base", "promoter_n").sum())
         .with_columns(promoter_score=rounded(_pct("promoter_n", "promoter_base"), policy.decimals))
     )
+    if policy.benchmark == "providers":  # every provider weighs the same: the mean of the providers' means
+        means = own.group_by("provider_id").agg(pl.col(_RESPONDENT_SUMS).sum()).select(
+            grade=pl.col("grade_total") / (10 * pl.when(pl.col("grade_n") > 0).then(pl.col("grade_n"))),
+            response_pct=_pct("completed", "net_sample"),
+            promoter_score=_pct("promoter_n", "promoter_base"),
+        ).mean().row(0, named=True)
+        return per, means
+    # pooled: every respondent weighs the same (the default, as every provider view)
     total = own.select(pl.col(_RESPONDENT_SUMS).sum()).row(0, named=True)
     bench = {
         "grade": total["grade_total"] / (10 * total["grade_n"]) if total["grade_n"] else None,

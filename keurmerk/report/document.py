@@ -356,8 +356,9 @@ class _Page:
             if line := n_line(figure.chart, frame, data.policy):
                 body += f'<div class="km-n" data-km="n">{escape(line)}</div>'
             body += pieces.texts_list(frame)
-            if figure.chart == "strengths":
-                body += pieces.strengths_list(frame, data.provider_name)
+            if figure.chart in ("strengths", "strength_pie"):  # the seed's order: staff list, pie, organisation
+                strengths = next(f.id for f in catalog().figures if f.chart == "strengths")
+                body += pieces.front_lists(figure.chart, data.frames, strengths, data.provider_name)
         else:
             body = f'<div class="km-notice" data-km="notice">{escape("Geen figuur voor deze gegevens.")}</div>'
         return f'<figure class="km-figure" {attributes}>{caption}{body}</figure>'

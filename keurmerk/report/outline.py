@@ -20,6 +20,7 @@ import polars as pl
 
 from keurmerk.catalog import catalog
 from keurmerk.formatting import integer, number, percent
+from keurmerk.metrics.texts import significance_note, small_group_rule
 from keurmerk.policy import Policy
 
 __all__ = ["CHAPTERS", "Chapter", "Facts", "Paragraph", "Text", "SERVICES_TABLE", "period_text"]
@@ -194,7 +195,9 @@ def _norm_rule(facts: Facts) -> str:
         "de beoordeling is dan gecorrigeerd voor erg lage rapportcijfers. Bij kleine aantallen ingevulde "
         "vragenlijsten kan een rapportcijfer 1 namelijk een ongewenst grote invloed hebben op het gemiddelde. "
         f"In dat geval telt elk cijfer onder de {floor} als een {floor}: alle onvoldoendes wegen even zwaar, "
-        "of het nu om een 1 gaat of om een 4."
+        f"ongeacht of het om een 1 gaat of om een {floor}. Voor het totaal van de opdrachtgevers geldt een "
+        f"gemiddeld rapportcijfer van {number(p.norm_total_commissioner)}, voor dat van de inburgeraars "
+        f"{number(p.norm_total_inburgering)}: die normen zijn een keuze van Blik op Werk."
     )
 
 
@@ -230,14 +233,7 @@ def _promoter_text(figure_id: str, who: str) -> Callable[[Facts], str | None]:
 
 
 def _small_groups(facts: Facts) -> str:
-    n = integer(facts.policy.min_n)
-    return (
-        f"Een figuur of een staaf die op minder dan {n} respondenten zou rusten, wordt niet getoond: daar staat "
-        f"'te weinig respondenten (n < {n})'. Zo blijven antwoorden van individuele cliënten onherkenbaar. "
-        f"Ook het gemiddelde van alle deelnemers wordt weggelaten als het op minder dan {n} respondenten rust, of "
-        f"als de andere deelnemers er samen minder dan {n} aan bijdragen. Tabel 1.1 toont wel altijd uw "
-        "volledige resultaat."
-    )
+    return small_group_rule(facts.policy) + " Zo blijven antwoorden van individuele cliënten onherkenbaar."
 
 
 # --- the outline -------------------------------------------------------------------------------------------------
@@ -332,8 +328,7 @@ CHAPTERS: tuple[Chapter, ...] = (
                     "personen (n) dat de vraag beantwoord heeft. Dat aantal kan kleiner zijn dan het aantal ingevulde "
                     "vragenlijsten, omdat sommige vragen alleen aan een deel van de respondenten zijn voorgelegd, naar "
                     "aanleiding van een eerder antwoord of van de afgenomen dienst.",
-                    "De dunne lijn bij een staaf van {aanbieder} geeft het 95%-betrouwbaarheidsinterval: de marge "
-                    "waarbinnen de uitkomst met 95% zekerheid ligt. Alle cijfers zijn afgerond op één decimaal.",
+                    lambda facts: significance_note() + " Alle cijfers zijn afgerond op één decimaal.",
                     _small_groups,
                 ),
             ),
