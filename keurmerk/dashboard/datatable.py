@@ -12,7 +12,7 @@ from html import escape
 
 import polars as pl
 
-from keurmerk.formatting import integer, number, percent
+from keurmerk.formatting import integer, number
 
 __all__ = ["COLUMNS", "data_table", "scrollable"]
 
