@@ -20,8 +20,9 @@ SECRET = "look-secret"
 OUT = Path(__file__).resolve().parents[1] / "artifacts" / "look"
 SIZES = {"desktop": (1400, 900), "phone": (390, 844)}
 # the lab template scrolls inside #rendered_cells: let the page itself grow, so a full-page screenshot shows it all
-UNCLIP = ("#main, #jp-main-content-panel, #rendered_cells { position: static !important; overflow: visible !important;"
-          " height: auto !important; } html, body { overflow: visible !important; height: auto !important; }")
+UNCLIP = ("#main, #jp-main-content-panel, #rendered_cells, .lm-BoxPanel, .lm-BoxPanel-child { position: static !important;"
+          " overflow: visible !important; height: auto !important; contain: none !important; }"
+          " html, body { overflow: visible !important; height: auto !important; }")
 DRAWN = ("() => [...document.querySelectorAll('.km-figure .keurmerk-chart')]"
          ".every(c => c.querySelector('svg, .keurmerk-chart-error'))")
 

@@ -77,6 +77,16 @@ function releaseNext() {
   if (queue.length) requestIdle(releaseNext);
 }
 
+// A chart fills its card: a single view takes its container's width (when it is drawn). Concatenated or faceted views keep their
+// own width (Vega-Lite cannot fit them) and shrink with the card through CSS; so does a chart drawn while its
+// container has no width (a chapter built for printing while its tab is hidden).
+const COMPOSED = ["hconcat", "vconcat", "concat", "facet", "repeat"];
+function fitted(spec, el) {
+  if (COMPOSED.some((key) => key in spec) || el.clientWidth < 50) return spec;
+  // the width in pixels, not "container": the view is drawn in a node that joins the page only when ready
+  return { ...spec, width: Math.floor(el.clientWidth), autosize: { type: "fit-x", contains: "padding" } };
+}
+
 function render({ model, el }) {
   el.classList.add("keurmerk-chart");
   let current = null; // { node, result }
@@ -136,7 +146,7 @@ function render({ model, el }) {
       const started = performance.now();
       const node = document.createElement("div");
       node.className = "keurmerk-chart-view";
-      const result = await vegaEmbed(node, spec, { ...model.get("embed_options") });
+      const result = await vegaEmbed(node, fitted(spec, el), { ...model.get("embed_options") });
       if (mine !== generation) {
         result.finalize();
         return;
