@@ -26,6 +26,7 @@ from keurmerk.formatting import integer
 __all__ = [
     "CheckPicker",
     "PageStyle",
+    "choose",
     "clear_button",
     "period_label",
     "period_options",
@@ -108,6 +109,14 @@ class CheckPicker(anywidget.AnyWidget):
 
     def clear(self) -> None:
         self.chosen = []
+
+
+def choose(picker: CheckPicker, text: str | None) -> None:
+    """Tick the options named in a link ("7,8" or "PV26,PV27"); names the picker does not offer are ignored."""
+    if not text:
+        return
+    wanted = {part.strip() for part in text.split(",")}
+    picker.chosen = [o["value"] for o in picker.options if str(o["value"]) in wanted]
 
 
 class PageStyle(anywidget.AnyWidget):

@@ -367,5 +367,7 @@ class ProviderApp:
         except AccessDenied as denied:
             return widgets.HTML(html.refusal(str(denied)))
         dashboard.select_periods(params.get(PERIOD_PARAMETER))
+        controls.choose(dashboard.services, params.get("diensten"))  # a staff link keeps the staff page's filters
+        controls.choose(dashboard.provinces, params.get("provincies"))
         dashboard.refresh()
         return dashboard.widget

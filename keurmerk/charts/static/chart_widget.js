@@ -81,7 +81,10 @@ function releaseNext() {
 // own width (Vega-Lite cannot fit them) and shrink with the card through CSS; so does a chart drawn while its
 // container has no width (a chapter built for printing while its tab is hidden).
 const COMPOSED = ["hconcat", "vconcat", "concat", "facet", "repeat"];
+// The figure's caption becomes the chart's description, which Vega writes as the SVG's aria-label.
 function fitted(spec, el) {
+  const caption = el.closest(".km-figure")?.querySelector(".km-caption")?.textContent?.trim();
+  if (caption && !spec.description) spec = { ...spec, description: caption };
   if (COMPOSED.some((key) => key in spec) || el.clientWidth < 50) return spec;
   // the width in pixels, not "container": the view is drawn in a node that joins the page only when ready
   return { ...spec, width: Math.floor(el.clientWidth), autosize: { type: "fit-x", contains: "padding" } };
