@@ -129,7 +129,8 @@ def test_staff_page_renders_sorts_searches_and_filters(voila: VoilaLaunch, brows
 
     # A filter change recomputes every provider in the kernel: only dienst 8.
     before = page.locator("[data-km=status]").inner_text()
-    page.locator(".km-filter-services select").select_option(label=f"8. {catalog().service_label(8)}")
+    page.locator(".km-filter-services summary").click()
+    page.locator(".km-filter-services label", has_text=f"8. {catalog().service_label(8)}").click()
     page.wait_for_function(
         "before => { const s = document.querySelector('[data-km=status]'); return s && s.innerText !== before; }",
         arg=before,

@@ -89,7 +89,7 @@ class CheckPicker(anywidget.AnyWidget):
 
     label = traitlets.Unicode("").tag(sync=True)  # "Diensten"
     all_label = traitlets.Unicode("").tag(sync=True)  # "Alle diensten"
-    options = traitlets.List().tag(sync=True)  # [{"value": ..., "label": ..., "short": ...}]
+    items = traitlets.List().tag(sync=True)  # [{"value": ..., "label": ..., "short": ...}]
     chosen = traitlets.List().tag(sync=True)  # written by the browser
     value = traitlets.Tuple()  # kernel side only: ``chosen`` checked against the options
 
@@ -98,14 +98,19 @@ class CheckPicker(anywidget.AnyWidget):
         super().__init__(
             label=label,
             all_label=all_label,
-            options=[{"label": text, "value": value, "short": short} for text, value, short in options],
+            items=[{"label": text, "value": value, "short": short} for text, value, short in options],
             **kwargs,
         )
         self.observe(self._chosen, names="chosen")
 
     def _chosen(self, _change: object = None) -> None:
         wanted = set(self.chosen)
-        self.value = tuple(o["value"] for o in self.options if o["value"] in wanted)
+        self.value = tuple(o["value"] for o in self.items if o["value"] in wanted)
+
+    @property
+    def options(self) -> list[tuple[str, object]]:
+        """(label, value) per option, as ipywidgets' selection widgets give them."""
+        return [(o["label"], o["value"]) for o in self.items]
 
     def clear(self) -> None:
         self.chosen = []
@@ -116,7 +121,7 @@ def choose(picker: CheckPicker, text: str | None) -> None:
     if not text:
         return
     wanted = {part.strip() for part in text.split(",")}
-    picker.chosen = [o["value"] for o in picker.options if str(o["value"]) in wanted]
+    picker.chosen = [value for _, value in picker.options if str(value) in wanted]
 
 
 class PageStyle(anywidget.AnyWidget):

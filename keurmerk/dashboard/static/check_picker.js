@@ -20,7 +20,7 @@ function render({ model, el }) {
 
   function summaryText() {
     const chosen = new Set(model.get("chosen").map(String));
-    const picked = model.get("options").filter((o) => chosen.has(String(o.value)));
+    const picked = model.get("items").filter((o) => chosen.has(String(o.value)));
     if (!picked.length) return model.get("all_label");
     if (picked.length <= 2) return picked.map((o) => o.short).join(", ");
     return `${picked.length} gekozen`;
@@ -38,7 +38,7 @@ function render({ model, el }) {
     value.textContent = summaryText();
     summary.append(name, value);
     list.replaceChildren();
-    for (const option of model.get("options")) {
+    for (const option of model.get("items")) {
       const label = document.createElement("label");
       label.className = "km-chip";
       const box = document.createElement("input");
@@ -49,7 +49,7 @@ function render({ model, el }) {
         const now = new Set(model.get("chosen").map(String));
         if (box.checked) now.add(String(option.value));
         else now.delete(String(option.value));
-        model.set("chosen", model.get("options").filter((o) => now.has(String(o.value))).map((o) => o.value));
+        model.set("chosen", model.get("items").filter((o) => now.has(String(o.value))).map((o) => o.value));
         model.save_changes();
       });
       const text = document.createElement("span");
@@ -67,11 +67,11 @@ function render({ model, el }) {
   }
 
   model.on("change:chosen", sync);
-  model.on("change:options", draw);
+  model.on("change:items", draw);
   draw();
   return () => {
     model.off("change:chosen", sync);
-    model.off("change:options", draw);
+    model.off("change:items", draw);
   };
 }
 
