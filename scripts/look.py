@@ -54,7 +54,7 @@ def look(browser, base: str) -> None:
                 style.evaluate("s => s.remove()")
                 print(size, i, page.evaluate("document.querySelector('#rendered_cells').scrollWidth"))
             if size == "desktop":
-                page.evaluate("window.print = () => { window.__printed = true; }")
+                page.evaluate("() => { window.print = () => { window.__printed = true; }; }")  # a function given is called
                 page.get_by_role("button", name="Afdrukken (alle hoofdstukken)").click()
                 page.wait_for_function("() => window.__printed === true", timeout=180_000)
                 page.emulate_media(media="print")

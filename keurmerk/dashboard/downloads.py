@@ -47,7 +47,7 @@ MadeFile = tuple[str, str, bytes]  # (filename, mime type, content)
 class DownloadButton(anywidget.AnyWidget):
     """``make`` returns (filename, mime, bytes); slow work (``slow=True``: the PDF's Chromium) runs in a thread,
     so the kernel keeps answering the page meanwhile. ``action="print"``: ``make`` prepares the page and
-    returns None; the browser then prints."""
+    returns the number of charts on it; the browser prints once that many are drawn."""
 
     _esm = _STATIC / "download.js"
 
@@ -68,8 +68,8 @@ class DownloadButton(anywidget.AnyWidget):
         except Exception as error:  # noqa: BLE001 - the visitor gets a Dutch line, not a traceback
             self._failed(error)
             return
-        if self.action == "print":
-            self.send({"type": "keurmerk:print"})
+        if self.action == "print":  # ``made``: how many charts the page will show, all to be drawn first
+            self.send({"type": "keurmerk:print", "charts": int(made or 0)})
             return
         if self._slow is None:
             self._deliver(made)

@@ -180,14 +180,15 @@ class ProviderDashboard:
             self._year_frames[filters] = compute_all(self.source, filters, self.policy, suppress=True)
         return self._year_frames[filters]
 
-    def open_all(self) -> None:
-        """Every chapter built and every chart drawn now (for printing the whole page)."""
+    def open_all(self) -> int:
+        """Every chapter built and every chart drawn now (for printing the whole page); returns the charts' count."""
         for key in self.sections:
             self.open_section(key)
         for figure_id, view in self.views.items():
             if view.chart is not None and not view.eager:
                 view.eager, view.frame = True, None
                 self._draw(view, self.frames[figure_id])
+        return sum(view.chart is not None for view in self.views.values())
 
     def _draw(self, view: _FigureView, frame: pl.DataFrame) -> None:
         if view.frame is not None and view.frame.equals(frame):

@@ -17,17 +17,18 @@ function save(filename, mime, buffer) {
   setTimeout(() => URL.revokeObjectURL(url), 60000);
 }
 
-function chartsDrawn() {
+function chartsDrawn(expected) {
   const charts = [...document.querySelectorAll(".km-figure .keurmerk-chart")];
-  return charts.every((c) => c.querySelector("svg, .keurmerk-chart-error"));
+  return charts.length >= expected && charts.every((c) => c.querySelector("svg, .keurmerk-chart-error"));
 }
 
-function printWhenDrawn(started = performance.now()) {
-  if (chartsDrawn() || performance.now() - started > PRINT_WAIT_MS) {
+// The chapters just built reach the page over the widget comm: wait for all `expected` charts, drawn.
+function printWhenDrawn(expected, started = performance.now()) {
+  if (chartsDrawn(expected) || performance.now() - started > PRINT_WAIT_MS) {
     window.print();
     return;
   }
-  setTimeout(() => printWhenDrawn(started), 250);
+  setTimeout(() => printWhenDrawn(expected, started), 250);
 }
 
 function render({ model, el }) {
@@ -58,7 +59,7 @@ function render({ model, el }) {
       status.textContent = `${msg.filename} is gedownload.`;
     } else if (msg.type === "keurmerk:print") {
       status.textContent = "";
-      setTimeout(() => printWhenDrawn(), 100);
+      printWhenDrawn(msg.charts || 0);
     } else if (msg.type === "keurmerk:error") {
       status.textContent = msg.message;
     } else {
