@@ -30,7 +30,8 @@ from keurmerk import formatting
 from keurmerk.access import QUERY_PARAMETER, AccessDenied, link_url, verify
 from keurmerk.catalog import catalog
 from keurmerk.charts import ChartWidget, to_spec
-from keurmerk.charts.staff import Reference, aspect_distribution, provider_distribution, trend_chart
+from keurmerk.charts.staff import Reference, aspect_distribution, provider_distribution
+from keurmerk.charts.trends import trend_panels
 from keurmerk.dashboard import controls, downloads, html
 from keurmerk.dashboard.provider import Debouncer
 from keurmerk.filters import Filters
@@ -633,14 +634,14 @@ class StaffExplorer:
             .unique(maintain_order=True)
             .to_list()
         )
-        self.charts["trend_grade"].chart = trend_chart(
+        self.charts["trend_grade"].chart = trend_panels(  # small multiples: a panel per dienst
             trends.filter(pl.col("measure") == "grade"),
             axis_title="Gemiddeld rapportcijfer",
             references=[Reference(policy.norm_total, "Norm totaal")],
             services=services,
             title="Rapportcijfer per periode",
         )
-        self.charts["trend_success"].chart = trend_chart(
+        self.charts["trend_success"].chart = trend_panels(
             trends.filter(pl.col("measure") == "success_pct"),
             axis_title="Succesvol afgerond",
             percent=True,
