@@ -92,13 +92,14 @@ class Measure:
     name: str
     read: Callable[[Mapping[str, pl.DataFrame]], Point]
     is_share: bool
+    base: str  # what n counts, for "(n = 11)"
 
 
 MEASURES: tuple[Measure, ...] = (
-    Measure("grade", "Rapportcijfer cliënten", _grade, False),
-    Measure("response", "Respons cliënten", _response, True),
-    Measure("promoter", "Promotorscore", _promoter, True),
-    Measure("satisfied", "Aandeel tevreden", _satisfied, True),
+    Measure("grade", "Rapportcijfer cliënten", _grade, False, "n = {}"),
+    Measure("response", "Respons cliënten", _response, True, "netto steekproef {}"),
+    Measure("promoter", "Promotorscore", _promoter, True, "n = {}"),
+    Measure("satisfied", "Aandeel tevreden", _satisfied, True, "{} antwoorden"),
 )
 
 
@@ -198,7 +199,7 @@ def tiles_html(points: Mapping[int, Mapping[str, Point]]) -> str:
             f'<div class="km-tile-name">{escape(measure.name)} {head["year"] or ""}</div>'
             f'<div class="km-tile-value" data-km="value">{_format(measure, head["value"])}</div>'
             f"{change_html}{_sparkline(measure, series)}"
-            f'<div class="km-tile-years">{escape(years)} (n = {integer(base)})</div></div>'
+            f'<div class="km-tile-years">{escape(years)} ({measure.base.format(integer(base))})</div></div>'
         )
     note = ('<div class="km-note">Per jaar, onder de gekozen diensten, provincies en vragenlijst. Significant: '
             "het verschil met de vorige periode is groter dan het toeval verklaart (95%). Het aandeel tevreden "
