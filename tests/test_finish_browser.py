@@ -236,3 +236,22 @@ def test_printing_gives_every_chart_unclipped(voila: VoilaLaunch, browser) -> No
         if figure.number:
             assert f"fig. {figure.number} " in text, figure.number
     context.close()
+
+
+def test_staff_table_fits_searches_by_number_and_keeps_filters(voila: VoilaLaunch, browser) -> None:
+    context, page, _ = _open(browser, _staff(voila), DESKTOP, ready=".km-staff-table table")
+    fits = page.evaluate("() => { const w = document.querySelector('.km-table-wrap'); "
+                         "return w.scrollWidth <= w.clientWidth + 1; }")
+    assert fits  # the whole table at 1.400 px: no sideways scrolling
+    rows = page.locator("[data-km=staff-table] tbody tr")
+    page.locator(".km-search").fill("p0000")
+    page.wait_for_function("() => document.querySelectorAll('[data-km=staff-table] tbody tr').length === 1")
+    assert rows.first.locator("a").inner_text() == "Partner in Werk"
+    href = rows.first.locator("a").get_attribute("href")
+    assert "aanbieder=P0000" in href and "periode=2022" in href  # the provider opens on the staff page's period
+    # commissioners have no province: the filter goes, with a word why
+    page.locator(".km-filter-audience select").select_option(label="Opdrachtgevers")
+    page.wait_for_selector("[data-km=no-province]", state="visible", timeout=30_000)
+    assert page.locator(".km-filter-provinces").is_hidden()
+    page.screenshot(path=str(ARTIFACTS / "finish_staff_commissioners.png"))
+    context.close()

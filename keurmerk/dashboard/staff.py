@@ -150,7 +150,8 @@ function render({ model, el }) {
       for (const column of columns) {
         const td = document.createElement("td");
         if (column.align.startsWith("left")) td.classList.add("km-left");
-        if (column.align.endsWith("wrap")) td.classList.add("km-wrap");
+        if (column.align.includes("wrap")) td.classList.add("km-wrap");
+        if (column.align.endsWith("small")) td.classList.add("km-small");
         const cls = row.classes && row.classes[column.key];
         if (cls) td.classList.add(...cls.split(" "));
         const title = row.titles && row.titles[column.key];
@@ -199,7 +200,8 @@ _TABLE_CSS = """
 .km-staff-table table { border-collapse: collapse; font-size: 13px; width: 100%; }
 .km-staff-table th, .km-staff-table td { padding: 4px 6px; border-bottom: 1px solid #e4e7eb; text-align: right; white-space: nowrap; }
 .km-staff-table th { white-space: normal; }
-.km-staff-table td.km-wrap { white-space: normal; min-width: 180px; max-width: 320px; font-size: 12px; }
+.km-staff-table td.km-wrap { white-space: normal; min-width: 110px; max-width: 220px; }
+.km-staff-table td.km-small { font-size: 12px; min-width: 170px; }
 .km-staff-table .km-left { text-align: left; }
 .km-staff-table thead th { position: sticky; top: 0; background: #f5f7fa; cursor: pointer; user-select: none; vertical-align: bottom; z-index: 1; }
 .km-staff-table thead th:hover { background: #e4ecf3; }
@@ -235,7 +237,7 @@ class StaffTable(anywidget.AnyWidget):
 
 # column key, label, alignment, hover text, sort descending on the first click
 COLUMNS: tuple[tuple[str, str, str, str, bool], ...] = (
-    ("name", "Aanbieder", "left", "Klik op de naam om het dashboard van de aanbieder te openen", False),
+    ("name", "Aanbieder", "left wrap", "Klik op de naam om het dashboard van de aanbieder te openen", False),
     ("completed", "Ingevuld", "right", "Volledig ingevulde vragenlijsten", True),
     ("response", "Respons", "right", "Ingevuld gedeeld door de netto steekproef", True),
     ("grade", "Cijfer", "right", "Gemiddeld rapportcijfer", True),
@@ -248,8 +250,8 @@ COLUMNS: tuple[tuple[str, str, str, str, bool], ...] = (
     ),
     ("diff", "Verschil", "right", "Verschil met alle deelnemers; * = significant (95%-interval)", True),
     ("trend", "Trend", "right", "Verandering van het cijfer ten opzichte van de vorige periode", True),
-    ("norm", "Tevredenheid", "left", "Voldoet aan de norm, en op welk gemiddelde", False),
-    ("publication", "Publicatie (dienst)", "left wrap", "Per dienst: wordt het cliëntcijfer gepubliceerd?", False),
+    ("norm", "Tevredenheid", "left wrap", "Voldoet aan de norm, en op welk gemiddelde", False),
+    ("publication", "Publicatie (dienst)", "left wrap small", "Per dienst: wordt het cliëntcijfer gepubliceerd?", False),
     ("success", "Succes", "right", "Succesvol afgeronde trajecten als deel van de voltooide", True),
     ("results", "Resultaten", "left", "Elke dienst haalt de drempel voor succesvol afgeronde trajecten", False),
     ("status", "Keurmerk", "left", "Beide normen samen", False),
