@@ -229,6 +229,9 @@ def test_printing_gives_every_chart_unclipped(voila: VoilaLaunch, browser) -> No
     assert len(charts) == len(figures), (len(charts), len(figures))
     assert all(c["shown"] for c in charts), [c["figure"] for c in charts if not c["shown"]]
     assert all(c["left"] >= 0 and c["right"] <= 720 + 0.5 and not c["clipped"] for c in charts), charts
+    table = page.evaluate("() => { const t = document.querySelector('[data-km=table_1_1]'); "
+                          "return [t.getBoundingClientRect().right, t.closest('.km-figure').getBoundingClientRect().right]; }")
+    assert table[0] <= table[1] + 0.5, table  # table 1.1 whole, all nine columns
     pdf = page.pdf(format="A4", print_background=True)
     (ARTIFACTS / "finish_print.pdf").write_bytes(pdf)
     text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()

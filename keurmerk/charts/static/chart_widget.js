@@ -87,7 +87,11 @@ function fitted(spec, el) {
   if (caption && !spec.description) spec = { ...spec, description: caption };
   if (COMPOSED.some((key) => key in spec) || el.clientWidth < 50) return spec;
   // the width in pixels, not "container": the view is drawn in a node that joins the page only when ready
-  return { ...spec, width: Math.floor(el.clientWidth), autosize: { type: "fit-x", contains: "padding" } };
+  const fit = { ...spec, width: Math.floor(el.clientWidth), autosize: { type: "fit-x", contains: "padding" } };
+  if (el.clientWidth < 480) {  // a phone: legend entries one below the other, not cut off at the right
+    fit.config = { ...spec.config, legend: { ...spec.config?.legend, direction: "vertical" } };
+  }
+  return fit;
 }
 
 function render({ model, el }) {
