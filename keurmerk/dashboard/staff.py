@@ -32,7 +32,7 @@ from keurmerk.catalog import catalog
 from keurmerk.charts import ChartWidget, to_spec
 from keurmerk.charts.staff import Reference, aspect_distribution, provider_distribution
 from keurmerk.charts.trends import trend_panels
-from keurmerk.dashboard import controls, downloads, html
+from keurmerk.dashboard import controls, downloads, html, staff_extras
 from keurmerk.dashboard.provider import Debouncer
 from keurmerk.filters import Filters
 from keurmerk.metrics import texts
@@ -437,68 +437,6 @@ def _watch_html(status: pl.DataFrame, token: str, limit: int = 60) -> str:
     )
 
 
-def _small_groups_html(status: pl.DataFrame, token: str, policy: Policy) -> str:
-    """Providers that meet the norm on fewer questionnaires than the small-group limit: flagged, not trusted."""
-    small = status.filter(pl.col("norm_met") & (pl.col("n").fill_null(0) < policy.min_n)).sort("n")
-    if small.is_empty():
-        return ""
-    rows = "".join(
-        f'<tr><td><a href="{html.escape(provider_link(token, r["provider_id"]), quote=True)}" target="_blank" '
-        f'rel="noopener noreferrer">{html.escape(r["provider_name"] or r["provider_id"])}</a></td>'
-        f'<td class="km-left"><span class="km-tag km-tag-incomplete">kleine groep</span></td>'
-        f"<td>{integer(r['n'] or 0)}</td><td>{number(r['grade'])}</td></tr>"
-        for r in small.iter_rows(named=True)
-    )
-    return (
-        f'<div class="km-caption">Voldoet, maar op minder dan {integer(policy.min_n)} ingevulde vragenlijsten '
-        '(indicatief)</div><table class="km-table" data-km="watch-small"><thead><tr><th>Aanbieder</th>'
-        f'<th class="km-left">Signaal</th><th>n</th><th>Cijfer</th></tr></thead><tbody>{rows}</tbody></table>'
-    )
-
-
-def _keep_filters(link: str, filters: Filters) -> str:
-    """A provider's dashboard opens on the staff page's period, diensten and provinces."""
-    from urllib.parse import urlencode
-
-    params = {}
-    if filters.periods:
-        first, last = filters.periods
-        params["periode"] = str(first) if first == last else f"{first}-{last}"
-    if filters.services:
-        params["diensten"] = ",".join(map(str, filters.services))
-    if filters.provinces:
-        params["provincies"] = ",".join(filters.provinces)
-    return f"{link}&{urlencode(params)}" if params else link
-
-
-def staff_export_frame(status: pl.DataFrame) -> pl.DataFrame:
-    """The staff table's figures with Dutch column names, one row per provider (the Excel/CSV download)."""
-    if status.is_empty():
-        return pl.DataFrame()
-    columns = {
-        "provider_id": "Nummer", "provider_name": "Aanbieder", "completed": "Ingevuld", "response_pct": "Respons (%)",
-        "grade": "Cijfer", "corrected_grade": "Gecorrigeerd cijfer", "grade_diff": "Verschil met alle deelnemers",
-        "grade_change": "Verandering sinds vorige periode", "norm_met": "Voldoet aan tevredenheidsnorm",
-        "success_pct": "Succesvol afgerond (%)", "results_met": "Voldoet aan resultatennorm",
-        "commissioner_grade": "Cijfer opdrachtgevers", "n": "n",
-    }
-    present = [c for c in columns if c in status.columns]
-    frame = status.select(present).rename({c: columns[c] for c in present})
-    labels = {True: "ja", False: "nee", None: "–"}
-    status_text = status["status"].replace_strict(STATUS_LABELS, default=None) if "status" in status.columns else None
-    frame = frame.with_columns(
-        pl.col(columns[c]).replace_strict(labels, default=None, return_dtype=pl.String)
-        for c in ("norm_met", "results_met") if c in present
-    )
-    if status_text is not None:
-        frame = frame.with_columns(status_text.alias("Keurmerk"))
-    if "publication" in status.columns:
-        frame = frame.with_columns(pl.Series("Publicatie (dienst)", [
-            " · ".join(f"{p['service']} {p['label']}: {'ja' if p['published'] else 'nee'}" for p in (pubs or []))
-            for pubs in status["publication"].to_list()]))
-    return frame
-
-
 def _movers_html(status: pl.DataFrame, token: str, policy: Policy) -> str:
     moved = movers(status, policy)
     if moved.is_empty():
@@ -624,10 +562,10 @@ class StaffExplorer:
         status = status_table(self.cells, filters, policy)
         self.status = status
         self.summary.value = _summary(status, filters)
-        self.table.rows = [{**row, "link": _keep_filters(row["link"], filters)}
+        self.table.rows = [{**row, "link": staff_extras.keep_filters(row["link"], filters)}
                            for row in table_rows(status, self.token, policy)]
         self._draw_distributions(status, filters)
-        self.watch.value = _watch_html(status, self.token) + _small_groups_html(status, self.token, policy)
+        self.watch.value = _watch_html(status, self.token) + staff_extras.small_groups_html(status, policy, lambda p: provider_link(self.token, p))
         self.movers.value = _movers_html(status, self.token, policy)
         trends = trend_frame(self.cells, filters, policy)
         services = (
@@ -745,7 +683,7 @@ class StaffExplorer:
     def _download(self, fmt: str) -> tuple[str, str, bytes]:
         """The table as shown (every provider of the selection), for Excel or as CSV."""
         filters = self.filters()
-        frame = staff_export_frame(self.status if self.status is not None else pl.DataFrame())
+        frame = staff_extras.export_frame(self.status if self.status is not None else pl.DataFrame())
         first, last = filters.periods or ("alle", "perioden")
         stem = f"aanbieders-{first}" + (f"-{last}" if last != first else "")
         if fmt == "csv":
