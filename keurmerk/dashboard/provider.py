@@ -223,8 +223,9 @@ class ProviderDashboard:
             self.views[view.figure.id] = view
             if view.figure.id in self.frames:
                 self._draw(view, self.frames[view.figure.id])
+        # a grid of cards (static/dashboard.css), set before the cards arrive: charts take their card's width
+        self.sections[key].add_class("km-chapter")
         self.sections[key].children = [heading, *(view.box for view in views)]
-        self.sections[key].add_class("km-chapter")  # a grid of cards (static/dashboard.css)
 
     def _tab_opened(self, change: dict) -> None:
         # the index comes from the browser, but ipywidgets' Tab only accepts one of its own children (or None):
