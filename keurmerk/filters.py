@@ -99,6 +99,28 @@ class Filters:
             return None
         return self.period if isinstance(self.period, tuple) else (self.period, self.period)
 
+    def describe(self) -> str:
+        """The selection in Dutch words, as the page, the PDF's title page and the Excel download name it:
+        "periode 2019–2021; diensten 7 en 8; provincie Utrecht; alle vragenlijsten"."""
+        cat = catalog()
+        first, last = self.periods or (None, None)
+        parts = ["alle perioden" if first is None else f"periode {first}" if first == last else f"periode {first}–{last}"]
+        if not self.services:
+            parts.append("alle diensten")
+        else:
+            names = [cat.service_label(s) for s in self.services]
+            parts.append(("dienst " if len(names) == 1 else "diensten ") + ", ".join(names))
+        if not self.provinces:
+            parts.append("alle provincies")
+        else:
+            names = [cat.province(p).name for p in self.provinces]
+            parts.append(("provincie " if len(names) == 1 else "provincies ") + ", ".join(names))
+        if self.audience is not None:
+            parts.append(f"doelgroep {cat.audiences[self.audience].lower()}")
+        parts.append("alle vragenlijsten" if self.questionnaire is None
+                     else f"vragenlijst {cat.questionnaires[self.questionnaire].lower()}")
+        return "; ".join(parts)
+
     # --- rendering ------------------------------------------------------------------------------------------
     def _terms(self) -> Iterable[tuple[str, str, dict[str, Any]]]:
         """(column, SQL with placeholders, params) per active filter, in a fixed order."""

@@ -90,3 +90,23 @@ class PageLog:
 
     def external(self) -> list[str]:
         return [url for url in self.requests + self.websockets if not is_local(url)]
+
+
+AXE = Path(__file__).resolve().parent / "axe" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def axe_violations(page, impacts: tuple[str, ...] = ("serious", "critical")) -> list[dict]:
+    """axe-core's WCAG 2.1 A/AA violations of the page as it is now, of the given impacts (``./dev test`` installs
+    axe-core from the npm registry into tests/axe)."""
+    assert AXE.exists(), "axe-core is not installed: cd tests/axe && npm ci (./dev test does it)"
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.add_script_tag(content=AXE.read_text(encoding="utf-8"))
+    result = page.evaluate(
+        "() => axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})"
+    )
+    return [
+        {"id": v["id"], "impact": v["impact"], "help": v["help"],
+         "nodes": [n["target"] for n in v["nodes"][:5]]}
+        for v in result["violations"]
+        if v["impact"] in impacts
+    ]

@@ -126,7 +126,8 @@ def test_provider_dashboard_renders_filters_and_stays_local(voila: VoilaLaunch, 
     assert any(re.search(r"\bn = 18\b", t) for t in labels), labels
 
     # A filter change (only dienst 8) recomputes: the total of fig 3.1 now rests on 15 questionnaires.
-    page.locator(".km-filter-services select").select_option(label=catalog().service_label(8))
+    page.locator(".km-filter-services summary").click()
+    page.locator(".km-filter-services label", has_text=catalog().service_label(8)).click()
     page.wait_for_function(
         "() => [...document.querySelectorAll('.km-fig_3_1 .keurmerk-chart svg text')]"
         ".some(t => /Totaal \\(n = 15\\)/.test(t.textContent))",

@@ -13,7 +13,6 @@ widget models instead of ~170, and the browser draws 3 charts instead of 31 befo
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -28,9 +27,8 @@ from keurmerk.access import QUERY_PARAMETER, Access, AccessDenied, verify
 from keurmerk.catalog import Figure, catalog
 from keurmerk.charts import ChartWidget, to_spec
 from keurmerk.charts.figures import chart_for
-from keurmerk.dashboard import html, reactions
+from keurmerk.dashboard import controls, datatable, downloads, html, reactions, yoy
 from keurmerk.filters import Filters
-from keurmerk.formatting import integer
 from keurmerk.metrics import Cube, CubeSource, compute_all, registry, texts, withheld_runs
 from keurmerk.policy import Policy, load_policy
 from keurmerk.warehouse import open_readonly
@@ -119,32 +117,20 @@ class ProviderDashboard:
         # per widget otherwise, 220 of the page's 373 widget models, each a message and a model in the browser.
         self._plain, self._html_style = widgets.Layout(), HTMLStyle()
         self._figure_box = widgets.Layout(margin="0 0 12px 0")
-        years = [(str(p), p) for p in options.periods] or [("–", None)]
-        self.period = widgets.SelectionRangeSlider(
-            options=years,
-            index=(len(years) - 1, len(years) - 1),
-            description="Periode",
-            continuous_update=False,
-            layout=widgets.Layout(width="340px"),
-        )
-        self.services = widgets.SelectMultiple(
-            options=[(cat.service_label(s), s) for s in options.services],
-            description="Diensten",
-            rows=min(5, max(2, len(options.services))),
-            layout=widgets.Layout(width="420px"),
-        )
-        self.provinces = widgets.SelectMultiple(
-            options=[(cat.province(p).name, p) for p in options.provinces],
-            description="Provincies",
-            rows=min(5, max(2, len(options.provinces))),
-            layout=widgets.Layout(width="300px"),
-        )
+        # readable controls (keurmerk.dashboard.controls): "2021" or "2019–2021", checkboxes saying "Alle diensten"
+        self.period = controls.period_picker(options.periods)
+        self.services = controls.CheckPicker(
+            "Diensten", "Alle diensten", [(f"{s}. {cat.service_label(s)}", s, str(s)) for s in options.services])
+        self.provinces = controls.CheckPicker(
+            "Provincies", "Alle provincies", [(cat.province(p).name, p, cat.province(p).name) for p in options.provinces])
         self.questionnaire = widgets.Dropdown(
             options=[("Alle", None)] + [(cat.questionnaires[q], q) for q in cat.form("client").questionnaires],
             index=0,  # "Alle": its value None would otherwise read as no selection and show an empty box
             description="Vragenlijst",
-            layout=widgets.Layout(width="260px"),
+            layout=widgets.Layout(width="auto"),
         )
+        self.tiles = self._html()  # year over year (keurmerk.dashboard.yoy)
+        self._year_frames: dict[Filters, dict[str, pl.DataFrame]] = {}
         self.status = widgets.HTML(value="", layout=widgets.Layout(min_height="20px"))
         self.progress = widgets.IntProgress(min=0, max=1, layout=widgets.Layout(width="300px", visibility="hidden"))
         self.table = self._html()
@@ -162,16 +148,7 @@ class ProviderDashboard:
     # --- state --------------------------------------------------------------------------------------------
     def select_periods(self, text: str | None) -> None:
         """Show the periods named in a link ("2021" or "2019-2021"), as far as this provider has them."""
-        if not text:
-            return
-        try:
-            first, _, last = text.partition("-")
-            wanted = (int(first), int(last or first))
-        except ValueError:
-            return
-        years = [value for _, value in self.period.options]
-        if wanted[0] in years and wanted[1] in years and wanted[0] <= wanted[1]:
-            self.period.index = (years.index(wanted[0]), years.index(wanted[1]))
+        controls.select_period(self.period, text)
 
     def filters(self) -> Filters:
         first, last = self.period.value
@@ -185,27 +162,39 @@ class ProviderDashboard:
 
     def refresh(self) -> dict[str, pl.DataFrame]:
         """Recompute every figure for the current filters and redraw what changed."""
-        started = time.perf_counter()
         self.status.value = '<span class="km-status">Bezig met bijwerken…</span>'
         filters = self.filters()
         self.frames = compute_all(self.source, filters, self.policy, suppress=True)
         self.progress.max, self.progress.value = len(self.views) + 1, 0
         self.progress.layout.visibility = "visible"
-        self.table.value = html.keurmerk_table(self.frames["table_1_1"]) + html.norm_verdict(
-            self.frames["table_1_1"], self.policy
-        )
+        self.table.value = datatable.scrollable(html.keurmerk_table(self.frames["table_1_1"]), "Tabel 1.1") + (
+            html.norm_verdict(self.frames["table_1_1"], self.policy))
+        self.tiles.value = yoy.tiles_html(yoy.year_points(self._frames_of, filters, self.options.periods))
         for figure_id, view in self.views.items():
             self._draw(view, self.frames[figure_id])
             self.progress.value += 1
         self._collapse()
         self.progress.layout.visibility = "hidden"
-        elapsed = (time.perf_counter() - started) * 1000
-        completed = self.frames["table_1_1"].filter(pl.col("service").is_null())["completed"].sum()
-        self.status.value = (
-            f'<span class="km-status" data-km="status">{integer(completed)} ingevulde vragenlijsten in deze selectie; '
-            f"bijgewerkt in {integer(round(elapsed))} ms.</span>"
-        )
+        self.status.value = controls.selection_status(self.frames["table_1_1"])
         return self.frames
+
+    def _frames_of(self, filters: Filters) -> dict[str, pl.DataFrame]:
+        """Every figure for one selection, kept: the year-over-year tiles ask for each period again."""
+        if filters not in self._year_frames:
+            if len(self._year_frames) > 64:  # a long session: keep memory bounded
+                self._year_frames.clear()
+            self._year_frames[filters] = compute_all(self.source, filters, self.policy, suppress=True)
+        return self._year_frames[filters]
+
+    def open_all(self) -> int:
+        """Every chapter built and every chart drawn now (for printing the whole page); returns the charts' count."""
+        for key in self.sections:
+            self.open_section(key)
+        for figure_id, view in self.views.items():
+            if view.chart is not None and not view.eager:
+                view.eager, view.frame = True, None
+                self._draw(view, self.frames[figure_id])
+        return sum(view.chart is not None for view in self.views.values())
 
     def _draw(self, view: _FigureView, frame: pl.DataFrame) -> None:
         if view.frame is not None and view.frame.equals(frame):
@@ -226,8 +215,12 @@ class ProviderDashboard:
         """The HTML under a chart: free texts, or on the front page the seed's lists."""
         if view.figure.chart in ("strengths", "strength_pie"):
             strengths = next(f.id for f in catalog().figures if f.chart == "strengths")
-            return html.front_lists(view.figure.chart, self.frames, strengths, self.provider_name)
-        return html.texts_list(frame)
+            extra = html.front_lists(view.figure.chart, self.frames, strengths, self.provider_name)
+        else:
+            extra = html.texts_list(frame)
+        if view.chart is not None:  # the chart's text alternative: its numbers as a table
+            extra += datatable.data_table(frame, view.figure.caption(self.provider_name))
+        return extra
 
     def _collapse(self) -> None:
         """A run of withheld figures in a chapter shows one notice that suggests widening the selection (DESIGN
@@ -272,6 +265,8 @@ class ProviderDashboard:
             self.views[view.figure.id] = view
             if view.figure.id in self.frames:
                 self._draw(view, self.frames[view.figure.id])
+        # a grid of cards (static/dashboard.css), set before the cards arrive: charts take their card's width
+        self.sections[key].add_class("km-chapter")
         self.sections[key].children = [heading, *(view.box for view in views)]
         if self.frames:
             self._collapse()
@@ -283,6 +278,27 @@ class ProviderDashboard:
             self.open_section(list(self.sections)[change["new"]])
 
     # --- layout -------------------------------------------------------------------------------------------
+    def _downloads(self) -> list[widgets.Widget]:
+        """Report (PDF) and data (Excel) of the current selection, and printing every chapter."""
+        def pdf_html() -> tuple[str, str]:
+            filters = self.filters()
+            name = downloads.file_stem(self.provider_id, filters)
+            return name, downloads.report_html(self.provider_id, self.provider_name, filters, self.frames, self.policy)
+
+        def pdf(made: tuple[str, str]) -> tuple[str, str, bytes]:
+            return f"{made[0]}.pdf", downloads.PDF, downloads.report_pdf(made[1])
+
+        def xlsx() -> tuple[str, str, bytes]:
+            filters = self.filters()
+            content = downloads.figures_workbook(self.provider_name, filters, self.frames)
+            return f"{downloads.file_stem(self.provider_id, filters)}.xlsx", downloads.XLSX, content
+
+        return [
+            downloads.DownloadButton("Download rapport (PDF)", pdf_html, slow=pdf),
+            downloads.DownloadButton("Download gegevens (Excel)", xlsx),
+            downloads.DownloadButton("Afdrukken (alle hoofdstukken)", self.open_all, action="print"),
+        ]
+
     def _html(self, value: str = "") -> widgets.HTML:
         return widgets.HTML(value, layout=self._plain, style=self._html_style)
 
@@ -304,9 +320,12 @@ class ProviderDashboard:
             f"alle deelnemers aan het onderzoek. Kies hieronder periode, diensten, provincies en vragenlijst.</div></div>"
         )
         filters = widgets.HBox(
-            [widgets.VBox([self.period, self.questionnaire]), self.services, self.provinces],
-            layout=widgets.Layout(flex_flow="row wrap", justify_content="flex-start"),
+            [self.period, self.questionnaire, self.services, self.provinces,
+             controls.clear_button(self.period, self.questionnaire, self.services, self.provinces)],
         )
+        filters.add_class("km-filterbar")
+        actions = widgets.HBox(self._downloads())
+        actions.add_class("km-actions")
         labels = {key: label for key, label in cat.sections.items()
                   if key != "inburgering" or self.options.has_inburgering}
         # what an unopened chapter shows until its figures arrive (one widget, shown in every such tab)
@@ -325,7 +344,8 @@ class ProviderDashboard:
             f"{html.escape(texts.small_group_rule(self.policy))} Provinciegrenzen: CBS "
             "Gebiedsindelingen 2023 via PDOK (CC BY 4.0), vereenvoudigd door cartomap/nl.</div>"
         )
-        page = widgets.VBox([header, filters, widgets.HBox([self.status, self.progress]), self.tabs, footer])
+        page = widgets.VBox([controls.PageStyle(), header, filters, widgets.HBox([self.status, self.progress]),
+                             actions, self.tiles, self.tabs, footer])
         page.add_class("km-dashboard")
         return page
 
@@ -394,6 +414,8 @@ class ProviderApp:
         except AccessDenied as denied:
             return widgets.HTML(html.refusal(str(denied)))
         dashboard.select_periods(params.get(PERIOD_PARAMETER))
+        controls.choose(dashboard.services, params.get("diensten"))  # a staff link keeps the staff page's filters
+        controls.choose(dashboard.provinces, params.get("provincies"))
         dashboard.refresh()
         reactions.add_to_provider_page(dashboard, access, self.con)  # hoor en wederhoor: a tab of its own
         return dashboard.widget

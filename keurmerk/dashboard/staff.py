@@ -15,7 +15,6 @@ nationally and per dienst, with the providers that changed most; and the provide
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from functools import cached_property, lru_cache
 from pathlib import Path
@@ -31,8 +30,9 @@ from keurmerk import formatting
 from keurmerk.access import QUERY_PARAMETER, AccessDenied, link_url, verify
 from keurmerk.catalog import catalog
 from keurmerk.charts import ChartWidget, to_spec
-from keurmerk.charts.staff import Reference, aspect_distribution, provider_distribution, trend_chart
-from keurmerk.dashboard import html, reactions
+from keurmerk.charts.staff import Reference, aspect_distribution, provider_distribution
+from keurmerk.charts.trends import trend_panels
+from keurmerk.dashboard import controls, downloads, html, reactions, staff_extras
 from keurmerk.dashboard.provider import Debouncer
 from keurmerk.filters import Filters
 from keurmerk.metrics import texts
@@ -77,8 +77,8 @@ function render({ model, el }) {
   const search = document.createElement("input");
   search.type = "search";
   search.className = "km-search";
-  search.placeholder = "Zoek een aanbieder op naam";
-  search.setAttribute("aria-label", "Zoek een aanbieder op naam");
+  search.placeholder = "Zoek op naam of nummer (P0123)";
+  search.setAttribute("aria-label", "Zoek een aanbieder op naam of nummer");
   const count = document.createElement("span");
   count.className = "km-count";
   bar.append(search, count);
@@ -115,14 +115,16 @@ function render({ model, el }) {
     const query = plain(model.get("query"));
     const selected = model.get("selected");
     if (search.value !== model.get("query")) search.value = model.get("query");
-    const shown = sortRows(rows.filter((r) => !query || plain(r.name).includes(query)), key, descending);
+    const shown = sortRows(rows.filter((r) => !query || plain(r.name).includes(query) || plain(r.id).includes(query)), key, descending);
 
     const head = document.createElement("thead");
     const hr = document.createElement("tr");
     for (const column of columns) {
       const th = document.createElement("th");
       th.dataset.key = column.key;
-      th.className = "km-sort" + (column.align === "left" ? " km-left" : "");
+      th.className = "km-sort" + (column.align.startsWith("left") ? " km-left" : "");
+      th.tabIndex = 0; // sortable by keyboard too (Enter)
+      th.addEventListener("keydown", (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); th.click(); } });
       if (column.title) th.title = column.title;
       const active = column.key === key;
       th.setAttribute("aria-sort", active ? (descending ? "descending" : "ascending") : "none");
@@ -147,7 +149,9 @@ function render({ model, el }) {
       if (row.id === selected) tr.classList.add("km-selected");
       for (const column of columns) {
         const td = document.createElement("td");
-        if (column.align === "left") td.classList.add("km-left");
+        if (column.align.startsWith("left")) td.classList.add("km-left");
+        if (column.align.includes("wrap")) td.classList.add("km-wrap");
+        if (column.align.endsWith("small")) td.classList.add("km-small");
         const cls = row.classes && row.classes[column.key];
         if (cls) td.classList.add(...cls.split(" "));
         const title = row.titles && row.titles[column.key];
@@ -194,7 +198,10 @@ _TABLE_CSS = """
 .km-staff-table .km-count { color: #52606d; font-size: 13px; }
 .km-staff-table .km-table-wrap { max-height: 560px; overflow: auto; border: 1px solid #e4e7eb; }
 .km-staff-table table { border-collapse: collapse; font-size: 13px; width: 100%; }
-.km-staff-table th, .km-staff-table td { padding: 4px 8px; border-bottom: 1px solid #e4e7eb; text-align: right; white-space: nowrap; }
+.km-staff-table th, .km-staff-table td { padding: 4px 6px; border-bottom: 1px solid #e4e7eb; text-align: right; white-space: nowrap; }
+.km-staff-table th { white-space: normal; }
+.km-staff-table td.km-wrap { white-space: normal; min-width: 110px; max-width: 220px; }
+.km-staff-table td.km-small { font-size: 12px; min-width: 170px; }
 .km-staff-table .km-left { text-align: left; }
 .km-staff-table thead th { position: sticky; top: 0; background: #f5f7fa; cursor: pointer; user-select: none; vertical-align: bottom; z-index: 1; }
 .km-staff-table thead th:hover { background: #e4ecf3; }
@@ -230,7 +237,7 @@ class StaffTable(anywidget.AnyWidget):
 
 # column key, label, alignment, hover text, sort descending on the first click
 COLUMNS: tuple[tuple[str, str, str, str, bool], ...] = (
-    ("name", "Aanbieder", "left", "Klik op de naam om het dashboard van de aanbieder te openen", False),
+    ("name", "Aanbieder", "left wrap", "Klik op de naam om het dashboard van de aanbieder te openen", False),
     ("completed", "Ingevuld", "right", "Volledig ingevulde vragenlijsten", True),
     ("response", "Respons", "right", "Ingevuld gedeeld door de netto steekproef", True),
     ("grade", "Cijfer", "right", "Gemiddeld rapportcijfer", True),
@@ -243,8 +250,8 @@ COLUMNS: tuple[tuple[str, str, str, str, bool], ...] = (
     ),
     ("diff", "Verschil", "right", "Verschil met alle deelnemers; * = significant (95%-interval)", True),
     ("trend", "Trend", "right", "Verandering van het cijfer ten opzichte van de vorige periode", True),
-    ("norm", "Tevredenheid", "left", "Voldoet aan de norm, en op welk gemiddelde", False),
-    ("publication", "Publicatie (dienst)", "left", "Per dienst: wordt het cliëntcijfer gepubliceerd?", False),
+    ("norm", "Tevredenheid", "left wrap", "Voldoet aan de norm, en op welk gemiddelde", False),
+    ("publication", "Publicatie (dienst)", "left wrap small", "Per dienst: wordt het cliëntcijfer gepubliceerd?", False),
     ("success", "Succes", "right", "Succesvol afgeronde trajecten als deel van de voltooide", True),
     ("results", "Resultaten", "left", "Elke dienst haalt de drempel voor succesvol afgeronde trajecten", False),
     ("status", "Keurmerk", "left", "Beide normen samen", False),
@@ -287,6 +294,9 @@ def table_rows(status: pl.DataFrame, token: str, policy: Policy) -> list[dict[st
     rows = []
     for r in status.iter_rows(named=True):
         norm_text, norm_class, norm_title = _norm_cell(r, policy)
+        if r["norm_met"] and (r["n"] or 0) < policy.min_n:  # a verdict on a handful of questionnaires
+            norm_text, norm_class = f"{norm_text} (n = {integer(r['n'] or 0)})", "km-muted"
+            norm_title = f"{norm_title}; indicatief: minder dan {integer(policy.min_n)} ingevulde vragenlijsten"
         publication = r["publication"] or []
         success_title = "; ".join(
             f"{x['label']}: {percent(x['success_pct'])}{' *' if x['significant'] else ''} (alle deelnemers "
@@ -317,7 +327,7 @@ def table_rows(status: pl.DataFrame, token: str, policy: Policy) -> list[dict[st
                     "trend": trend,
                     "norm": norm_text,
                     "publication": " · ".join(
-                        f"{p['service']} {'ja' if p['published'] else 'nee'}" for p in publication
+                        f"{p['service']} {p['label']}: {'ja' if p['published'] else 'nee'}" for p in publication
                     )
                     or "–",
                     "success": percent(r["success_pct"]),
@@ -487,33 +497,24 @@ class StaffExplorer:
     def __init__(self, cells: StatusCells, token: str, policy: Policy | None = None):
         self.cells, self.token, self.policy = cells, token, policy or load_policy()
         cat = catalog()
-        periods = list(cells.periods) or [None]
-        options = [(str(p) if p is not None else "–", p) for p in periods]
-        self.period = widgets.SelectionRangeSlider(
-            options=options,
-            index=(len(options) - 1, len(options) - 1),
-            description="Periode",
-            continuous_update=False,
-            layout=widgets.Layout(width="380px"),
-        )
+        # the controls every dashboard shares (keurmerk.dashboard.controls)
+        self.period = controls.period_picker(cells.periods)
         present = set(cells.respondents["service"].unique().to_list()) | set(cells.results["service"].to_list())
-        self.services = widgets.SelectMultiple(
-            options=[(f"{s.code}. {s.label}", s.code) for s in cat.services if s.code in present],
-            description="Diensten",
-            rows=6,
-            layout=widgets.Layout(width="460px"),
-        )
-        self.provinces = widgets.SelectMultiple(
-            options=[(p.name, p.code) for p in cat.provinces],
-            description="Provincies",
-            rows=6,
-            layout=widgets.Layout(width="300px"),
-        )
+        self.services = controls.CheckPicker(
+            "Diensten", "Alle diensten", [(f"{s.code}. {s.label}", s.code, str(s.code)) for s in cat.services
+                                          if s.code in present])
+        self.provinces = controls.CheckPicker(
+            "Provincies", "Alle provincies", [(p.name, p.code, p.name) for p in cat.provinces])
         self.audience = widgets.Dropdown(
             options=[("Alle", None), *((label, key) for key, label in cat.audiences.items())],
             description="Doelgroep",
-            layout=widgets.Layout(width="260px"),
+            layout=widgets.Layout(width="auto"),
         )
+        # commissioners have no province: the filter is hidden for them, with a word why
+        self.no_province = widgets.HTML(
+            '<div class="km-note" data-km="no-province">Opdrachtgevers hebben geen provincie: het filter op '
+            "provincie geldt niet voor hen.</div>", layout=widgets.Layout(display="none"))
+        self.audience.observe(self._audience_changed, names="value")
         self.status_line = widgets.HTML(layout=widgets.Layout(min_height="20px"))
         self.summary = widgets.HTML()
         self.table = StaffTable(
@@ -555,16 +556,16 @@ class StaffExplorer:
 
     def refresh(self) -> pl.DataFrame:
         """Recompute every provider, every chart and list for the current filters."""
-        started = time.perf_counter()
         self.status_line.value = '<span class="km-status">Bezig met bijwerken…</span>'
         filters = self.filters()
         policy = self.policy
         status = status_table(self.cells, filters, policy)
         self.status = status
         self.summary.value = _summary(status, filters)
-        self.table.rows = table_rows(status, self.token, policy)
+        self.table.rows = [{**row, "link": staff_extras.keep_filters(row["link"], filters)}
+                           for row in table_rows(status, self.token, policy)]
         self._draw_distributions(status, filters)
-        self.watch.value = _watch_html(status, self.token)
+        self.watch.value = _watch_html(status, self.token) + staff_extras.small_groups_html(status, policy, lambda p: provider_link(self.token, p))
         self.movers.value = _movers_html(status, self.token, policy)
         trends = trend_frame(self.cells, filters, policy)
         services = (
@@ -573,14 +574,14 @@ class StaffExplorer:
             .unique(maintain_order=True)
             .to_list()
         )
-        self.charts["trend_grade"].chart = trend_chart(
+        self.charts["trend_grade"].chart = trend_panels(  # small multiples: a panel per dienst
             trends.filter(pl.col("measure") == "grade"),
             axis_title="Gemiddeld rapportcijfer",
             references=[Reference(policy.norm_total, "Norm totaal")],
             services=services,
             title="Rapportcijfer per periode",
         )
-        self.charts["trend_success"].chart = trend_chart(
+        self.charts["trend_success"].chart = trend_panels(
             trends.filter(pl.col("measure") == "success_pct"),
             axis_title="Succesvol afgerond",
             percent=True,
@@ -590,16 +591,17 @@ class StaffExplorer:
         )
         if self.table.selected:
             self._select()
-        elapsed = (time.perf_counter() - started) * 1000
         self.status_line.value = (
-            f'<span class="km-status" data-km="status">{integer(status.height)} aanbieders; bijgewerkt in '
-            f"{integer(round(elapsed))} ms.</span>"
+            f'<span class="km-status" data-km="status">{integer(status.height)} aanbieders in deze selectie '
+            f"({html.escape(filters.describe())}).</span>"
         )
         return status
 
     def _draw_distributions(self, status: pl.DataFrame, filters: Filters) -> None:
         policy = self.policy
         min_n = policy.min_n
+        # the norm per dienst and the publication limit are rules for client grades: not drawn for commissioners
+        commissioners = filters.audience == "commissioner"
 
         def values(value: str, n: str) -> pl.DataFrame:
             return status.select("provider_name", value=pl.col(value), n=pl.col(n))
@@ -617,10 +619,8 @@ class StaffExplorer:
             min_n=min_n,
             title="Rapportcijfer",
             references=with_bench(
-                [
-                    Reference(policy.norm_total, "Norm totaal"),
-                    Reference(policy.norm_service, "Norm per dienst", "norm_service"),
-                ],
+                [Reference(policy.norm_total, "Norm totaal")]
+                + ([] if commissioners else [Reference(policy.norm_service, "Norm per dienst", "norm_service")]),
                 "bench_grade",
             ),
         )
@@ -632,7 +632,8 @@ class StaffExplorer:
             title="Respons",
             domain=(0, 100),
             references=with_bench(
-                [Reference(policy.publish_min_response_pct, "Publicatiegrens", "limit")], "bench_response_pct"
+                [] if commissioners else [Reference(policy.publish_min_response_pct, "Publicatiegrens", "limit")],
+                "bench_response_pct",
             ),
         )
         self.charts["promoter"].chart = provider_distribution(
@@ -672,6 +673,24 @@ class StaffExplorer:
             else "Cijfer per aspect — opdrachtgevers",
         )
 
+    def _audience_changed(self, change: dict) -> None:
+        commissioners = change["new"] == "commissioner"
+        if commissioners:
+            self.provinces.clear()
+        self.provinces.layout.display = "none" if commissioners else None
+        self.no_province.layout.display = None if commissioners else "none"
+
+    def _download(self, fmt: str) -> tuple[str, str, bytes]:
+        """The table as shown (every provider of the selection), for Excel or as CSV."""
+        filters = self.filters()
+        frame = staff_extras.export_frame(self.status if self.status is not None else pl.DataFrame())
+        first, last = filters.periods or ("alle", "perioden")
+        stem = f"aanbieders-{first}" + (f"-{last}" if last != first else "")
+        if fmt == "csv":
+            return f"{stem}.csv", downloads.CSV, downloads.table_csv(frame)
+        return f"{stem}.xlsx", downloads.XLSX, downloads.table_workbook(
+            frame, "Benchmarkverkenner — alle aanbieders", filters.describe())
+
     def _select(self, _change: object = None) -> None:
         chosen = self.table.selected  # written by the browser: only ever looked up among the rows sent
         if self.status is None or not chosen:
@@ -694,9 +713,15 @@ class StaffExplorer:
             "openen.</div></div>"
         )
         filters = widgets.HBox(
-            [widgets.VBox([self.period, self.audience]), self.services, self.provinces],
-            layout=widgets.Layout(flex_flow="row wrap"),
+            [self.period, self.audience, self.services, self.provinces, self.no_province,
+             controls.clear_button(self.period, self.audience, self.services, self.provinces)],
         )
+        filters.add_class("km-filterbar")
+        table_downloads = widgets.HBox([
+            downloads.DownloadButton("Download tabel (Excel)", lambda: self._download("xlsx")),
+            downloads.DownloadButton("Download tabel (CSV)", lambda: self._download("csv")),
+        ])
+        table_downloads.add_class("km-actions")
         charts = self.charts
         grid = widgets.HBox(
             [charts["grade"], charts["response"], charts["promoter"], charts["success"]],
@@ -714,12 +739,13 @@ class StaffExplorer:
         )
         page = widgets.VBox(
             [
+                controls.PageStyle(),
                 header,
                 filters,
                 self.status_line,
                 self.summary,
                 self._section("Verdeling van aanbieders", grid, charts["aspects"], note, key="distribution"),
-                self._section("Alle aanbieders", self.table, table_note, self.detail, key="table"),
+                self._section("Alle aanbieders", table_downloads, self.table, table_note, self.detail, key="table"),
                 self._section("Aandacht nodig vóór de audit", self.watch, key="watch"),
                 self._section(
                     "Trends",

@@ -72,6 +72,7 @@ class ReportData:
     policy: Policy
     generated: date = field(default_factory=date.today)
     reactions: tuple[Any, ...] = ()  # granted reactions of the period (keurmerk.reactions.Reaction): the appendix
+    selection: str | None = None  # the dashboard's filters in words (a download of a selection), else None
 
     @property
     def facts(self) -> Facts:
@@ -387,10 +388,15 @@ class _Page:
             keys.append(("Norm tevredenheid klanten", "gehaald" if all(met) else "niet gehaald"))
         items = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in keys)
         stamp = format_date(data.generated, "full", locale=LOCALE)
+        period_line = (
+            f'<div class="km-period" data-km="selection">selectie: {escape(data.selection)}</div>'
+            if data.selection  # a dashboard's download: its filters, which may span periods
+            else f'<div class="km-period">meetperiode: {escape(period_text(data.period))}</div>'
+        )
         return (
             '<header class="km-cover" id="titel">'
             f'<div class="km-kicker">{escape(TITLE)}</div><h1>{name}</h1>'
-            f'<div class="km-period">meetperiode: {escape(period_text(data.period))}</div>'
+            f"{period_line}"
             f'<dl class="km-keys" data-km="keys">{items}</dl>'
             f"{''.join(self.figure(f.id) for f in catalog().figures if f.section == 'samenvatting' and f.chart in COVER_KINDS)}"
             f'<div class="km-cover-foot">Rapport voor {name} ({escape(data.provider_id)}) · gemaakt op '

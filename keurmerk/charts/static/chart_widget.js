@@ -77,6 +77,23 @@ function releaseNext() {
   if (queue.length) requestIdle(releaseNext);
 }
 
+// A chart fills its card: a single view takes its container's width (when it is drawn). Concatenated or faceted views keep their
+// own width (Vega-Lite cannot fit them) and shrink with the card through CSS; so does a chart drawn while its
+// container has no width (a chapter built for printing while its tab is hidden).
+const COMPOSED = ["hconcat", "vconcat", "concat", "facet", "repeat"];
+// The figure's caption becomes the chart's description, which Vega writes as the SVG's aria-label.
+function fitted(spec, el) {
+  const caption = el.closest(".km-figure")?.querySelector(".km-caption")?.textContent?.trim();
+  if (caption && !spec.description) spec = { ...spec, description: caption };
+  if (COMPOSED.some((key) => key in spec) || el.clientWidth < 50) return spec;
+  // the width in pixels, not "container": the view is drawn in a node that joins the page only when ready
+  const fit = { ...spec, width: Math.floor(el.clientWidth), autosize: { type: "fit-x", contains: "padding" } };
+  if (el.clientWidth < 480) {  // a phone: legend entries one below the other, not cut off at the right
+    fit.config = { ...spec.config, legend: { ...spec.config?.legend, direction: "vertical" } };
+  }
+  return fit;
+}
+
 function render({ model, el }) {
   el.classList.add("keurmerk-chart");
   let current = null; // { node, result }
@@ -136,7 +153,7 @@ function render({ model, el }) {
       const started = performance.now();
       const node = document.createElement("div");
       node.className = "keurmerk-chart-view";
-      const result = await vegaEmbed(node, spec, { ...model.get("embed_options") });
+      const result = await vegaEmbed(node, fitted(spec, el), { ...model.get("embed_options") });
       if (mine !== generation) {
         result.finalize();
         return;
