@@ -7,7 +7,8 @@ How the work is split (measured at ``national`` scale: bench/reports.py):
 - each worker loads the benchmark cube once (the stored one, ~0,3 s) and, per chunk, the own cubes of the
   chunk's providers in one query (:class:`~keurmerk.report.loader.ProviderCubes`), then per provider computes
   the frames, draws the charts, writes the HTML (the Vega runtime inlined once per file) and, for PDF, prints
-  it with its own Chromium (:class:`~keurmerk.report.pdf.PdfPrinter`, started once per worker);
+  it with its own Chromium (:class:`~keurmerk.report.pdf.PdfPrinter`, started once per worker: one browser and
+  one page, the Vega runtime loaded once, for all the worker's reports);
 - every provider is done inside its own ``try``: a failure is recorded with its reason and the batch goes on;
   a worker that dies breaks the pool, and the providers not yet done are retried in a new one until the one
   that kills its worker stands alone (only it fails);
@@ -136,9 +137,11 @@ class _Worker:
         lap("html")
         path = self.out / report_filename(provider.provider_id, self.period, self.fmt)
         if self.fmt == "pdf":
-            printing = time.perf_counter()
-            content = self.pdf_printer().print(html)
+            printing, printer = time.perf_counter(), self.pdf_printer()
+            passes = printer.passes
+            content = printer.print(html)
             timings["pdf"] = time.perf_counter() - printing
+            timings["pdf_passes"] = printer.passes - passes
             clock = time.process_time()
             path.write_bytes(content)
             size = len(content)
