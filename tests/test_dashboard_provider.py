@@ -187,6 +187,45 @@ def test_debouncer_coalesces_a_burst() -> None:
     assert calls == [1]
 
 
+def test_a_discrete_choice_acts_on_the_next_turn_without_the_wait() -> None:
+    import asyncio
+
+    calls: list[int] = []
+
+    async def choices() -> None:
+        debouncer = Debouncer(lambda: calls.append(1), delay=3600)  # a wait would never end in this test
+        for _ in range(3):  # changes that arrive together act once
+            debouncer.now()
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+
+    asyncio.run(choices())
+    assert calls == [1]
+
+
+def test_a_filter_choice_redraws_without_the_debounce(app: ProviderApp) -> None:
+    import asyncio
+
+    from keurmerk.access import verify
+
+    dashboard = app.dashboard(verify(_params("P0000")[QUERY_PARAMETER]), "P0000")
+    dashboard.refresh()
+    dashboard._debouncer.delay = 3600  # anything still debounced would not be redrawn in this test
+    before = dashboard.frames["table_1_1"]
+    service = dashboard.services.options[0][1]
+
+    async def choose() -> None:
+        dashboard.services.value = (service,)  # what the browser's change does, in the kernel's event loop
+        assert dashboard.frames["table_1_1"] is before  # not inside the widget's change handler…
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+
+    asyncio.run(choose())
+    after = dashboard.frames["table_1_1"]  # …but on the loop's next turn
+    assert after is not before
+    assert set(after["service"].drop_nulls()) == {service}
+
+
 def test_link_may_name_the_periods_to_show(app: ProviderApp) -> None:
     page = app.open(_params("P0000", periode="2021"))
     _tabs(page).selected_index = 1  # Respons en keurmerk: table 1.1

@@ -46,14 +46,21 @@ CHARTS_IN_VIEW = 3  # a chapter opened later builds its first charts at once: th
 
 
 class Debouncer:
-    """Calls ``action`` once, ``delay`` seconds after the last ``trigger()``: a burst of widget changes (a range
-    slider being dragged, several diensten ticked) recomputes the dashboard once."""
+    """Calls ``action`` once, ``delay`` seconds after the last ``trigger()``: a burst of changes from a control
+    that reports while it is dragged or typed in recomputes the dashboard once. A discrete choice (``now()``)
+    acts on the next turn of the event loop, without the wait; changes that arrive together still act once."""
 
     def __init__(self, action: Callable[[], object], delay: float = DEBOUNCE_SECONDS):
         self.action, self.delay = action, delay
-        self._handle: asyncio.TimerHandle | None = None
+        self._handle: asyncio.TimerHandle | asyncio.Handle | None = None
 
     def trigger(self, _change: object = None) -> None:
+        self._schedule(self.delay)
+
+    def now(self, _change: object = None) -> None:
+        self._schedule(None)
+
+    def _schedule(self, delay: float | None) -> None:
         if self._handle is not None:
             self._handle.cancel()
         try:
@@ -61,7 +68,11 @@ class Debouncer:
         except RuntimeError:  # no event loop (plain Python, tests): act at once
             self.action()
             return
-        self._handle = loop.call_later(self.delay, self.action)
+        self._handle = loop.call_soon(self._act) if delay is None else loop.call_later(delay, self._act)
+
+    def _act(self) -> None:
+        self._handle = None
+        self.action()
 
 
 @dataclass(frozen=True)
@@ -150,7 +161,9 @@ class ProviderDashboard:
         for name, control in (("period", self.period), ("services", self.services), ("provinces", self.provinces),
                               ("questionnaire", self.questionnaire)):
             control.add_class(f"km-filter-{name}")
-            control.observe(self._debouncer.trigger, names="value")
+            # only a control that reports while dragged or typed in waits; a choice made is drawn at once
+            continuous = getattr(control, "continuous_update", False)
+            control.observe(self._debouncer.trigger if continuous else self._debouncer.now, names="value")
         self.widget = self._layout()
 
     # --- state --------------------------------------------------------------------------------------------
