@@ -319,15 +319,19 @@ class ProviderApp:
         return app
 
     def warm_up(self) -> None:
-        """Compute and draw every figure once over the benchmark alone (no provider, no free text), so that the
-        visitor's first render does not pay Altair's and polars' first-use costs. Runs in the pre-heated kernel."""
+        """Compute every figure once for a provider without rows (the benchmark's side in full, the provider's
+        side empty) and draw one chart of each kind, so that the visitor's first render does not pay Altair's
+        and polars' first-use costs. Runs in the pre-heated kernel. First use is per code path, not per row:
+        computing the whole benchmark as if it were one provider's own data, or drawing every figure, would cost
+        the server several times as much and spare the visitor nothing more."""
         latest = max(self.benchmark.invitations, default=None)
-        nobody = CubeSource.load(self.con, "\x00", benchmark=self.benchmark)  # no such provider: empty free texts
-        source = CubeSource(self.benchmark, self.benchmark, nobody.texts.clear(), None)
-        frames = compute_all(source, Filters(period=latest), self.policy, suppress=True)
+        nobody = CubeSource.load(self.con, "\x00", benchmark=self.benchmark)  # no such provider: no own rows
+        frames = compute_all(nobody, Filters(provider=nobody.provider, period=latest), self.policy, suppress=True)
+        drawn: set[str] = set()
         for metric in registry():
-            if (chart := chart_for(metric.chart, frames[metric.id], "Aanbieder")) is not None:
+            if metric.chart not in drawn and (chart := chart_for(metric.chart, frames[metric.id], "Aanbieder")):
                 to_spec(chart)
+                drawn.add(metric.chart)
 
     def close(self) -> None:
         """Close the warehouse connection once the visitor's dashboard is built: everything it shows is in memory
