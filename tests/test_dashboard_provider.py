@@ -134,8 +134,33 @@ def test_filter_change_recomputes_with_other_numbers(app: ProviderApp) -> None:
     after = dashboard.frames["fig_3_1"]
     total = lambda f: f.filter(f["service"].is_null())["n"].item()  # noqa: E731
     assert (total(before), total(after)) == (18, 15)
-    # asked for once, the chart follows the filter at once
+    # its chapter is not the tab shown: the chart waits until the browser asks (in view, or the page idle)
+    assert "Totaal (n = 18)" in json.dumps(chart.spec, ensure_ascii=False)
+    _browser_asks(chart)
     assert "Totaal (n = 15)" in json.dumps(chart.spec, ensure_ascii=False)
+
+
+def test_a_filter_change_redraws_the_charts_on_screen_first(app: ProviderApp) -> None:
+    from keurmerk.access import verify
+
+    dashboard = app.dashboard(verify(_params("P0000")[QUERY_PARAMETER]), "P0000")
+    dashboard.period.index = (0, 0)
+    dashboard.refresh()
+    sections = list(dashboard.sections)
+    dashboard.tabs.selected_index = sections.index("clienten")  # the visitor opens Cliënten
+    shown = [v for v in dashboard.views.values() if v.chart is not None and v.figure.section == "clienten"]
+    below = shown[CHARTS_IN_VIEW]  # under the chapter's first screen
+    hidden = next(v for v in dashboard.views.values() if v.chart is not None and v.figure.section == "samenvatting")
+    for view in (below, hidden):
+        _browser_asks(view.chart)
+    specs = {id(v): json.dumps(v.chart.spec) for v in (shown[0], below, hidden)}
+    dashboard.services.value = (8,)
+    # the chapter's first charts (on screen) are rebuilt at once; the rest wait for the browser to ask
+    assert json.dumps(shown[0].chart.spec) != specs[id(shown[0])]
+    for view in (below, hidden):
+        assert json.dumps(view.chart.spec) == specs[id(view)]
+        _browser_asks(view.chart)
+        assert json.dumps(view.chart.spec) != specs[id(view)], view.figure.id
 
 
 def test_widgets_offer_only_the_providers_own_choices(app: ProviderApp) -> None:

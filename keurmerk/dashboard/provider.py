@@ -201,8 +201,10 @@ class ProviderDashboard:
         self.table.value = html.keurmerk_table(self.frames["table_1_1"]) + html.norm_verdict(
             self.frames["table_1_1"], self.policy
         )
+        shown = self._shown_section()
         for figure_id, view in self.views.items():
-            self._draw(view, self.frames[figure_id])
+            # charts off screen (another tab, below the chapter's first screen) are built when the browser asks
+            self._draw(view, self.frames[figure_id], wait=not (view.eager and view.figure.section == shown))
             self.progress.value += 1
         self.progress.layout.visibility = "hidden"
         elapsed = (time.perf_counter() - started) * 1000
@@ -213,16 +215,20 @@ class ProviderDashboard:
         )
         return self.frames
 
-    def _draw(self, view: _FigureView, frame: pl.DataFrame) -> None:
+    def _shown_section(self) -> str | None:
+        index = self.tabs.selected_index if hasattr(self, "tabs") else 0
+        return None if index is None else list(self.sections)[index]
+
+    def _draw(self, view: _FigureView, frame: pl.DataFrame, wait: bool = False) -> None:
         if view.frame is not None and view.frame.equals(frame):
             return  # building a chart costs tens of milliseconds; many figures do not change with a filter
         view.frame = frame
         if view.chart is not None:
             build = partial(chart_for, view.figure.chart, frame, self.provider_name)
-            if view.eager:
+            if view.eager and not wait:
                 view.chart.chart = build()
             else:  # built when the browser asks: the page reaches the visitor sooner
-                view.chart.defer(build)
+                view.chart.defer(build, until_asked=wait)
         extra = html.texts_list(frame)
         if view.figure.chart == "strengths":
             extra = html.strengths_list(frame, self.provider_name)
