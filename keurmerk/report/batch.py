@@ -138,10 +138,12 @@ class _Worker:
         path = self.out / report_filename(provider.provider_id, self.period, self.fmt)
         if self.fmt == "pdf":
             printing, printer = time.perf_counter(), self.pdf_printer()
-            passes = printer.passes
+            passes, chromium_cpu = printer.passes + printer.probes, _descendants_cpu()
             content = printer.print(html)
             timings["pdf"] = time.perf_counter() - printing
-            timings["pdf_passes"] = printer.passes - passes
+            timings["pdf_passes"] = printer.passes + printer.probes - passes
+            if chromium_cpu is not None and (now := _descendants_cpu()) is not None:
+                timings["pdf_cpu"] = now - chromium_cpu  # Chromium's and Playwright's processes
             clock = time.process_time()
             path.write_bytes(content)
             size = len(content)
@@ -154,6 +156,24 @@ class _Worker:
         return ProviderResult(
             provider.provider_id, provider.name, path, None, timings, _summary(data.frames), os.getpid(), size
         )
+
+
+def _descendants_cpu() -> float | None:
+    """CPU seconds used so far by this worker's child processes (Playwright's driver, Chromium), or None without
+    psutil: the PDF stage's cost on a machine where other work makes wall time say little."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    # a process that ended and was reaped counts in its parent's children_* times, one still running in its own
+    total = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.Error:  # gone in between
+            continue
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
 
 
 def _summary(frames) -> dict[str, Any]:

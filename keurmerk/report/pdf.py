@@ -3,19 +3,21 @@
 The page is the same HTML file a provider opens in a browser. Chromium draws the charts (SVG, so they stay
 vector in the PDF), prints with the report's print stylesheet (``@page``: A4, page numbers in the margin boxes)
 and writes a document outline (bookmarks) from the headings. The table of contents needs the page each heading
-lands on, which only printing tells (this Chromium has no ``target-counter()``): the contents are filled in with
-the pages of the report printed before (reports of one period share their structure), printed (tagged, with the
-outline), and the PDF's named destinations (which Chromium writes for the targets of the contents' links) are
-checked against them; only when a heading landed elsewhere are the numbers filled in again and the page printed
-again. The numbers sit in boxes of fixed width, so filling them in moves nothing.
+lands on, which only printing tells (this Chromium has no ``target-counter()``). While the numbers of the
+report printed before have mostly been right lately (reports of one period often share their structure), a
+report is printed once with them (tagged, with the outline) and the PDF's named destinations (which Chromium
+writes for the targets of the contents' links) are checked against them; only when a heading landed elsewhere
+are the numbers filled in again and the page printed again. Otherwise a quick untagged pass tells the numbers
+first. The numbers sit in boxes of fixed width, so filling them in moves nothing.
 
 The browser is Debian's Chromium (``/usr/bin/chromium``) or the one named by ``$KEURMERK_CHROMIUM``, else
-Playwright's own. One :class:`PdfPrinter` keeps one browser for many reports.
+Playwright's own. One :class:`PdfPrinter` keeps one browser and one page for many reports.
 """
 
 from __future__ import annotations
 
 import re
+from collections import deque
 from types import TracebackType
 
 from keurmerk import chromium
@@ -111,8 +113,10 @@ class PdfPrinter:
         self._context = None
         self._page = None
         self._printed = 0  # reports printed on the current page
-        self._guess: dict[str, int] = {}  # the last report's contents: most reports share their page numbers
-        self.passes = 0  # PDFs printed so far (a report takes one when its contents' numbers were guessed right)
+        self._guess: dict[str, int] = {}  # the last report's contents: reports of a period often share them
+        self._outcomes: deque[bool] = deque(maxlen=_GUESS_HISTORY)  # was the guess right, per recent report
+        self.passes = 0  # tagged PDFs printed so far (one per report when its contents' numbers were right)
+        self.probes = 0  # quick untagged passes that learned the numbers first
 
     def __enter__(self) -> PdfPrinter:
         self.start()
@@ -196,23 +200,43 @@ class PdfPrinter:
             context.close()
 
     def _print_pages(self, page) -> bytes:
-        # The contents' page numbers are known only once printed. Print with the numbers of the report before
-        # (tagged, with the outline); when a heading landed elsewhere, fill in where it landed and print again.
+        # The contents' page numbers are known only once printed. When the report before's numbers have often
+        # been right lately, print with them (tagged, with the outline) and print again only if a heading landed
+        # elsewhere; otherwise learn the numbers from a quick untagged pass first, as a wrong guess would cost a
+        # second tagged pass, the dearer kind.
         layout = {"format": "A4", "print_background": True, "prefer_css_page_size": True}
-        pages = self._guess
+        guess, trusted = self._guess, self._guesses_pay()
+        if trusted:
+            pages = guess
+        else:
+            pages = named_destinations(page.pdf(**layout))
+            self.probes += 1
+            self._outcomes.append(pages == guess)
         pdf = b""
-        for _ in range(4):  # once, unless the guess was wrong or filling in the numbers moved a heading
+        for attempt in range(4):  # once, unless the guess was wrong or filling in the numbers moved a heading
             page.evaluate(_FILL_TOC, pages)
             pdf = page.pdf(**layout, outline=True, tagged=True)
             self.passes += 1
             printed = named_destinations(pdf)
+            if trusted and attempt == 0:
+                self._outcomes.append(printed == guess)
             if printed == pages:
                 break
             pages = printed
         self._guess = pages
         return pdf
 
+    def _guesses_pay(self) -> bool:
+        """Whether the recent guesses were right often enough that guessing saves passes on average."""
+        if len(self._outcomes) < _GUESS_HISTORY // 4:
+            return False
+        return sum(self._outcomes) / len(self._outcomes) >= _GUESS_WORTH
 
+
+# How many recent reports judge the guesses, and the share right above which guessing pays: a wrong guess costs
+# a second tagged pass, the probe it saves is an untagged one (cheaper, but not by much).
+_GUESS_HISTORY = 20
+_GUESS_WORTH = 0.5
 _SHELL = '<!DOCTYPE html>\n<html lang="nl"><head><meta charset="utf-8"></head><body></body></html>'
 _LOAD_RUNTIME = """async (code) => {
   const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
