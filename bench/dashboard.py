@@ -610,7 +610,7 @@ async def run(args: argparse.Namespace, db: Path, everyone: list[Provider], work
         log = work / "voila-cold.log"
         with log.open("w") as out, running(cold, log=out, timeout=120) as process:
             voila = psutil.Process(process.pid)
-            for i in range(args.repeat):
+            for i in range(0 if args.pre_heated_only else args.repeat):
                 context, page, visit = await browser.open(url(cold, main), main, timeout)
                 if visit.failure:
                     raise SystemExit(f"koude weergave mislukt: {visit.failure} (zie {log})")
@@ -637,7 +637,7 @@ async def run(args: argparse.Namespace, db: Path, everyone: list[Provider], work
         with log.open("w") as out, running(floor, log=out, timeout=120) as process:
             voila = psutil.Process(process.pid)
             served_floor: set[str] = set()
-            for i in range(args.repeat):
+            for i in range(0 if args.pre_heated_only else args.repeat):
                 await wait_for_pool(voila, 1, log, timeout, served_floor, min_cpu_s=0.2)  # it prepares nothing
                 context = await browser.chromium.new_context(viewport=VIEWPORT, locale="nl-NL")
                 page = await context.new_page()
@@ -901,6 +901,9 @@ def main() -> None:
     parser.add_argument("--scale", default="demo", choices=("tiny", "demo", "national", "x10"))
     parser.add_argument("--repeat", type=int, default=3, help="first renders per mode (cold, pre-heated)")
     parser.add_argument("--changes", type=int, default=3, help="filter changes on each pre-heated page")
+    parser.add_argument(
+        "--pre-heated-only", action="store_true", help="skip the cold renders and the floor (1, 1b): a quicker A/B"
+    )
     parser.add_argument("--sessions", type=int, default=20, help="pages opened at once, one provider each")
     parser.add_argument("--pool", type=int, default=4, help="pre-heated kernels (pool_size)")
     parser.add_argument(
