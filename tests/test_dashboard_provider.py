@@ -134,8 +134,33 @@ def test_filter_change_recomputes_with_other_numbers(app: ProviderApp) -> None:
     after = dashboard.frames["fig_3_1"]
     total = lambda f: f.filter(f["service"].is_null())["n"].item()  # noqa: E731
     assert (total(before), total(after)) == (18, 15)
-    # asked for once, the chart follows the filter at once
+    # its chapter is not the tab shown: the chart waits until the browser asks (in view, or the page idle)
+    assert "Totaal (n = 18)" in json.dumps(chart.spec, ensure_ascii=False)
+    _browser_asks(chart)
     assert "Totaal (n = 15)" in json.dumps(chart.spec, ensure_ascii=False)
+
+
+def test_a_filter_change_redraws_the_charts_on_screen_first(app: ProviderApp) -> None:
+    from keurmerk.access import verify
+
+    dashboard = app.dashboard(verify(_params("P0000")[QUERY_PARAMETER]), "P0000")
+    dashboard.period.index = (0, 0)
+    dashboard.refresh()
+    sections = list(dashboard.sections)
+    dashboard.tabs.selected_index = sections.index("clienten")  # the visitor opens Cliënten
+    shown = [v for v in dashboard.views.values() if v.chart is not None and v.figure.section == "clienten"]
+    below = shown[CHARTS_IN_VIEW]  # under the chapter's first screen
+    hidden = next(v for v in dashboard.views.values() if v.chart is not None and v.figure.section == "samenvatting")
+    for view in (below, hidden):
+        _browser_asks(view.chart)
+    specs = {id(v): json.dumps(v.chart.spec) for v in (shown[0], below, hidden)}
+    dashboard.services.value = (8,)
+    # the chapter's first charts (on screen) are rebuilt at once; the rest wait for the browser to ask
+    assert json.dumps(shown[0].chart.spec) != specs[id(shown[0])]
+    for view in (below, hidden):
+        assert json.dumps(view.chart.spec) == specs[id(view)]
+        _browser_asks(view.chart)
+        assert json.dumps(view.chart.spec) != specs[id(view)], view.figure.id
 
 
 def test_widgets_offer_only_the_providers_own_choices(app: ProviderApp) -> None:
@@ -185,6 +210,45 @@ def test_debouncer_coalesces_a_burst() -> None:
 
     asyncio.run(burst())
     assert calls == [1]
+
+
+def test_a_discrete_choice_acts_on_the_next_turn_without_the_wait() -> None:
+    import asyncio
+
+    calls: list[int] = []
+
+    async def choices() -> None:
+        debouncer = Debouncer(lambda: calls.append(1), delay=3600)  # a wait would never end in this test
+        for _ in range(3):  # changes that arrive together act once
+            debouncer.now()
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+
+    asyncio.run(choices())
+    assert calls == [1]
+
+
+def test_a_filter_choice_redraws_without_the_debounce(app: ProviderApp) -> None:
+    import asyncio
+
+    from keurmerk.access import verify
+
+    dashboard = app.dashboard(verify(_params("P0000")[QUERY_PARAMETER]), "P0000")
+    dashboard.refresh()
+    dashboard._debouncer.delay = 3600  # anything still debounced would not be redrawn in this test
+    before = dashboard.frames["table_1_1"]
+    service = dashboard.services.options[0][1]
+
+    async def choose() -> None:
+        dashboard.services.value = (service,)  # what the browser's change does, in the kernel's event loop
+        assert dashboard.frames["table_1_1"] is before  # not inside the widget's change handler…
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+
+    asyncio.run(choose())
+    after = dashboard.frames["table_1_1"]  # …but on the loop's next turn
+    assert after is not before
+    assert set(after["service"].drop_nulls()) == {service}
 
 
 def test_link_may_name_the_periods_to_show(app: ProviderApp) -> None:

@@ -336,6 +336,57 @@ def test_pdf_is_a4_with_page_numbers_contents_and_the_table(tiny_db: Path, tmp_p
         )
 
 
+def _pdf_text(pdf: bytes) -> str:
+    return subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+
+
+def _contents_match_headings(pdf: bytes) -> None:
+    """Every entry of the contents names the page its heading is on."""
+    dests = named_destinations(pdf)
+    contents = _pdf_text(pdf).split("Inhoudsopgave", 1)[1]
+    for anchor, title in (("ch-3", "3 Onderzoek onder cliënten"), ("ch-4", "4 Opdrachtgevers")):
+        assert re.search(rf"{re.escape(title)}\s*\.*\s*{dests[anchor]}\n", contents), (anchor, dests[anchor])
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_one_printer_prints_many_reports_as_each_would_alone(tiny_db: Path) -> None:
+    """The printer reuses its page (the runtime loaded once) and guesses the contents' page numbers from the
+    report before: every PDF is still the one the page loaded on its own prints, with the right numbers in its
+    contents."""
+    from keurmerk.metrics import Cube
+    from keurmerk.policy import load_policy
+    from keurmerk.report import chart_specs, render_html, report_data
+    from keurmerk.report.loader import ProviderCubes, providers_in_period
+    from keurmerk.report.pdf import PdfPrinter
+    from keurmerk.warehouse import open_readonly
+
+    with open_readonly(tiny_db) as con:
+        providers = providers_in_period(con, 2021)[:3]
+        cubes = ProviderCubes.load(con, 2021, [p.provider_id for p in providers], Cube.load(con))
+    pages = []
+    for provider in providers:
+        data = report_data(cubes.source(provider.provider_id), provider, 2021, load_policy(), DAY)
+        pages.append(render_html(data, chart_specs(data)))
+    with PdfPrinter() as printer:
+        shared = [printer.print(html) for html in pages]  # no guesses yet: a quick pass learns the numbers
+        assert (printer.probes, printer.passes) == (3, 3)
+        printer._outcomes.extend([True] * 10)  # as if its guesses had been right lately: it trusts them
+        printer._guess = {"ch-3": 99, "ch-4": 1}  # a wrong guess is found out and corrected
+        corrected = printer.print(pages[-1])
+        assert (printer.probes, printer.passes) == (3, 5)
+        again = printer.print(pages[-1])  # the same report again: its numbers guessed right, printed once
+        assert (printer.probes, printer.passes) == (3, 6)
+    with PdfPrinter() as alone:
+        own_pdfs = [alone._print_alone(html) for html in pages]  # each page loaded as the file it is
+    for pdf, own in zip(shared, own_pdfs, strict=True):
+        assert _pdf_text(pdf) == _pdf_text(own)
+        assert page_count(pdf) == page_count(own) and named_destinations(pdf) == named_destinations(own)
+        _contents_match_headings(pdf)
+    assert _pdf_text(corrected) == _pdf_text(again) == _pdf_text(shared[-1])
+    _contents_match_headings(corrected)
+
+
 def test_contact_chapter_follows_the_policy(tiny_db: Path, tmp_path: Path) -> None:
     """Who answers questions is a setting (the seed names the research bureau's helpdesk), escaped like data."""
     from keurmerk.policy import Policy

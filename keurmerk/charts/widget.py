@@ -92,11 +92,13 @@ class ChartWidget(anywidget.AnyWidget):
         self._chart, self._build = chart, None
         self.spec = spec
 
-    def defer(self, build: Callable[[], alt.TopLevelMixin | dict[str, Any] | None]) -> None:
+    def defer(self, build: Callable[[], alt.TopLevelMixin | dict[str, Any] | None], *, until_asked: bool = False) -> None:
         """Build the chart only when the browser asks for it (a chart below the first screen): the page's
         first widget state stays small and the kernel answers the visitor sooner. Once the browser has asked,
-        later charts are built at once (a filter change redraws a page that is already there)."""
-        if self._asked:
+        later charts are built at once (a filter change redraws a page that is already there), unless
+        ``until_asked``: then this one waits for the browser to ask again, which it does when the chart is in
+        view or the page is idle (a filter change redraws what is on screen first)."""
+        if self._asked and not until_asked:
             chart = build()
             if chart is not None:
                 self.chart = chart

@@ -44,14 +44,21 @@ CHARTS_IN_VIEW = 3  # a chapter opened later builds its first charts at once: th
 
 
 class Debouncer:
-    """Calls ``action`` once, ``delay`` seconds after the last ``trigger()``: a burst of widget changes (a range
-    slider being dragged, several diensten ticked) recomputes the dashboard once."""
+    """Calls ``action`` once, ``delay`` seconds after the last ``trigger()``: a burst of changes from a control
+    that reports while it is dragged or typed in recomputes the dashboard once. A discrete choice (``now()``)
+    acts on the next turn of the event loop, without the wait; changes that arrive together still act once."""
 
     def __init__(self, action: Callable[[], object], delay: float = DEBOUNCE_SECONDS):
         self.action, self.delay = action, delay
-        self._handle: asyncio.TimerHandle | None = None
+        self._handle: asyncio.TimerHandle | asyncio.Handle | None = None
 
     def trigger(self, _change: object = None) -> None:
+        self._schedule(self.delay)
+
+    def now(self, _change: object = None) -> None:
+        self._schedule(None)
+
+    def _schedule(self, delay: float | None) -> None:
         if self._handle is not None:
             self._handle.cancel()
         try:
@@ -59,7 +66,11 @@ class Debouncer:
         except RuntimeError:  # no event loop (plain Python, tests): act at once
             self.action()
             return
-        self._handle = loop.call_later(self.delay, self.action)
+        self._handle = loop.call_soon(self._act) if delay is None else loop.call_later(delay, self._act)
+
+    def _act(self) -> None:
+        self._handle = None
+        self.action()
 
 
 @dataclass(frozen=True)
@@ -142,7 +153,9 @@ class ProviderDashboard:
         for name, control in (("period", self.period), ("services", self.services), ("provinces", self.provinces),
                               ("questionnaire", self.questionnaire)):
             control.add_class(f"km-filter-{name}")
-            control.observe(self._debouncer.trigger, names="value")
+            # only a control that reports while dragged or typed in waits; a choice made is drawn at once
+            continuous = getattr(control, "continuous_update", False)
+            control.observe(self._debouncer.trigger if continuous else self._debouncer.now, names="value")
         self.widget = self._layout()
 
     # --- state --------------------------------------------------------------------------------------------
@@ -170,8 +183,10 @@ class ProviderDashboard:
         self.table.value = datatable.scrollable(html.keurmerk_table(self.frames["table_1_1"]), "Tabel 1.1") + (
             html.norm_verdict(self.frames["table_1_1"], self.policy))
         self.tiles.value = yoy.tiles_html(yoy.year_points(self._frames_of, filters, self.options.periods))
+        shown = self._shown_section()
         for figure_id, view in self.views.items():
-            self._draw(view, self.frames[figure_id])
+            # charts off screen (another tab, below the chapter's first screen) are built when the browser asks
+            self._draw(view, self.frames[figure_id], wait=not (view.eager and view.figure.section == shown))
             self.progress.value += 1
         self._collapse()
         self.progress.layout.visibility = "hidden"
@@ -196,7 +211,11 @@ class ProviderDashboard:
                 self._draw(view, self.frames[figure_id])
         return sum(view.chart is not None for view in self.views.values())
 
-    def _draw(self, view: _FigureView, frame: pl.DataFrame) -> None:
+    def _shown_section(self) -> str | None:
+        index = self.tabs.selected_index if hasattr(self, "tabs") else 0
+        return None if index is None else list(self.sections)[index]
+
+    def _draw(self, view: _FigureView, frame: pl.DataFrame, wait: bool = False) -> None:
         if view.frame is not None and view.frame.equals(frame):
             if view.figure.chart == "strength_pie" and view.collapsed is None:  # its lists follow front_strengths
                 view.extra.value = self._extra(view, frame)
@@ -204,10 +223,10 @@ class ProviderDashboard:
         view.frame = frame
         if view.chart is not None:
             build = partial(chart_for, view.figure.chart, frame, self.provider_name)
-            if view.eager:
+            if view.eager and not wait:
                 view.chart.chart = build()
             else:  # built when the browser asks: the page reaches the visitor sooner
-                view.chart.defer(build)
+                view.chart.defer(build, until_asked=wait)
         if view.collapsed is None:
             view.extra.value = self._extra(view, frame)
 
@@ -370,15 +389,19 @@ class ProviderApp:
         return app
 
     def warm_up(self) -> None:
-        """Compute and draw every figure once over the benchmark alone (no provider, no free text), so that the
-        visitor's first render does not pay Altair's and polars' first-use costs. Runs in the pre-heated kernel."""
+        """Compute every figure once for a provider without rows (the benchmark's side in full, the provider's
+        side empty) and draw one chart of each kind, so that the visitor's first render does not pay Altair's
+        and polars' first-use costs. Runs in the pre-heated kernel. First use is per code path, not per row:
+        computing the whole benchmark as if it were one provider's own data, or drawing every figure, would cost
+        the server several times as much and spare the visitor nothing more."""
         latest = max(self.benchmark.invitations, default=None)
-        nobody = CubeSource.load(self.con, "\x00", benchmark=self.benchmark)  # no such provider: empty free texts
-        source = CubeSource(self.benchmark, self.benchmark, nobody.texts.clear(), None)
-        frames = compute_all(source, Filters(period=latest), self.policy, suppress=True)
+        nobody = CubeSource.load(self.con, "\x00", benchmark=self.benchmark)  # no such provider: no own rows
+        frames = compute_all(nobody, Filters(provider=nobody.provider, period=latest), self.policy, suppress=True)
+        drawn: set[str] = set()
         for metric in registry():
-            if (chart := chart_for(metric.chart, frames[metric.id], "Aanbieder")) is not None:
+            if metric.chart not in drawn and (chart := chart_for(metric.chart, frames[metric.id], "Aanbieder")):
                 to_spec(chart)
+                drawn.add(metric.chart)
 
     def close(self) -> None:
         """Close the warehouse connection once the visitor's dashboard is built: everything it shows is in memory

@@ -7,7 +7,8 @@ How the work is split (measured at ``national`` scale: bench/reports.py):
 - each worker loads the benchmark cube once (the stored one, ~0,3 s) and, per chunk, the own cubes of the
   chunk's providers in one query (:class:`~keurmerk.report.loader.ProviderCubes`), then per provider computes
   the frames, draws the charts, writes the HTML (the Vega runtime inlined once per file) and, for PDF, prints
-  it with its own Chromium (:class:`~keurmerk.report.pdf.PdfPrinter`, started once per worker);
+  it with its own Chromium (:class:`~keurmerk.report.pdf.PdfPrinter`, started once per worker: one browser and
+  one page, the Vega runtime loaded once, for all the worker's reports);
 - every provider is done inside its own ``try``: a failure is recorded with its reason and the batch goes on;
   a worker that dies breaks the pool, and the providers not yet done are retried in a new one until the one
   that kills its worker stands alone (only it fails);
@@ -139,9 +140,13 @@ class _Worker:
         lap("html")
         path = self.out / report_filename(provider.provider_id, self.period, self.fmt)
         if self.fmt == "pdf":
-            printing = time.perf_counter()
-            content = self.pdf_printer().print(html)
+            printing, printer = time.perf_counter(), self.pdf_printer()
+            passes, chromium_cpu = printer.passes + printer.probes, _descendants_cpu()
+            content = printer.print(html)
             timings["pdf"] = time.perf_counter() - printing
+            timings["pdf_passes"] = printer.passes + printer.probes - passes
+            if chromium_cpu is not None and (now := _descendants_cpu()) is not None:
+                timings["pdf_cpu"] = now - chromium_cpu  # Chromium's and Playwright's processes
             clock = time.process_time()
             path.write_bytes(content)
             size = len(content)
@@ -154,6 +159,24 @@ class _Worker:
         return ProviderResult(
             provider.provider_id, provider.name, path, None, timings, _summary(data.frames), os.getpid(), size
         )
+
+
+def _descendants_cpu() -> float | None:
+    """CPU seconds used so far by this worker's child processes (Playwright's driver, Chromium), or None without
+    psutil: the PDF stage's cost on a machine where other work makes wall time say little."""
+    try:
+        import psutil
+    except ImportError:
+        return None
+    # a process that ended and was reaped counts in its parent's children_* times, one still running in its own
+    total = 0.0
+    for child in psutil.Process().children(recursive=True):
+        try:
+            times = child.cpu_times()
+        except psutil.Error:  # gone in between
+            continue
+        total += times.user + times.system + times.children_user + times.children_system
+    return total
 
 
 def _summary(frames) -> dict[str, Any]:

@@ -2,19 +2,22 @@
 
 The page is the same HTML file a provider opens in a browser. Chromium draws the charts (SVG, so they stay
 vector in the PDF), prints with the report's print stylesheet (``@page``: A4, page numbers in the margin boxes)
-and writes a document outline (bookmarks) from the headings. The table of contents gets its page numbers in a
-second pass: a quick first PDF (untagged) tells on which page every heading landed (its named destinations,
-which Chromium writes for the targets of the contents' links), the numbers are filled in on the page, and the
-page is printed again, tagged (accessible) and with the outline. The numbers sit in boxes of fixed width, so
-filling them in moves nothing.
+and writes a document outline (bookmarks) from the headings. The table of contents needs the page each heading
+lands on, which only printing tells (this Chromium has no ``target-counter()``). While the numbers of the
+report printed before have mostly been right lately (reports of one period often share their structure), a
+report is printed once with them (tagged, with the outline) and the PDF's named destinations (which Chromium
+writes for the targets of the contents' links) are checked against them; only when a heading landed elsewhere
+are the numbers filled in again and the page printed again. Otherwise a quick untagged pass tells the numbers
+first. The numbers sit in boxes of fixed width, so filling them in moves nothing.
 
 The browser is Debian's Chromium (``/usr/bin/chromium``) or the one named by ``$KEURMERK_CHROMIUM``, else
-Playwright's own. One :class:`PdfPrinter` keeps one browser for many reports.
+Playwright's own. One :class:`PdfPrinter` keeps one browser and one page for many reports.
 """
 
 from __future__ import annotations
 
 import re
+from collections import deque
 from types import TracebackType
 
 from keurmerk import chromium
@@ -93,15 +96,27 @@ def page_count(pdf: bytes) -> int:
 
 
 class PdfPrinter:
-    """Headless Chromium that prints report HTML to PDF; one browser for many reports (not thread-safe).
+    """Headless Chromium that prints report HTML to PDF; one browser and one page for many reports (not
+    thread-safe).
 
     ``with PdfPrinter() as printer: pdf = printer.print(html)``
+
+    The page loads the Vega runtime once; every report then replaces the page's document (head and body) and
+    runs the report's own drawing code, so the ~1 MB runtime is not parsed again for every report. The page is
+    replaced every ``reuse`` reports (Vega views are not finalized when their document goes).
     """
 
-    def __init__(self, timeout_ms: int = 120_000):
-        self.timeout_ms = timeout_ms
+    def __init__(self, timeout_ms: int = 120_000, reuse: int = 50):
+        self.timeout_ms, self.reuse = timeout_ms, reuse
         self._playwright = None
         self._browser = None
+        self._context = None
+        self._page = None
+        self._printed = 0  # reports printed on the current page
+        self._guess: dict[str, int] = {}  # the last report's contents: reports of a period often share them
+        self._outcomes: deque[bool] = deque(maxlen=_GUESS_HISTORY)  # was the guess right, per recent report
+        self.passes = 0  # tagged PDFs printed so far (one per report when its contents' numbers were right)
+        self.probes = 0  # quick untagged passes that learned the numbers first
 
     def __enter__(self) -> PdfPrinter:
         self.start()
@@ -128,6 +143,7 @@ class PdfPrinter:
             ) from error
 
     def close(self) -> None:
+        self._drop_page()
         if self._browser is not None:
             self._browser.close()
             self._browser = None
@@ -135,8 +151,43 @@ class PdfPrinter:
             self._playwright.stop()
             self._playwright = None
 
+    def _drop_page(self) -> None:
+        if self._context is not None:
+            self._context.close()
+        self._context = self._page = None
+        self._printed = 0
+
+    def _shell(self):
+        """The page reports are drawn in, with the Vega runtime loaded (a new one every ``reuse`` reports)."""
+        if self._page is not None and self._printed < self.reuse:
+            return self._page
+        from keurmerk.charts.widget import runtime_code
+
+        self._drop_page()
+        self.start()
+        self._context = self._browser.new_context(offline=True)
+        self._page = self._context.new_page()
+        self._page.set_default_timeout(self.timeout_ms)
+        self._page.set_content(_SHELL, wait_until="load")
+        self._page.evaluate(_LOAD_RUNTIME, runtime_code())
+        return self._page
+
     def print(self, html: str) -> bytes:
         """The report's PDF: A4, vector charts, page numbers, the contents with the page of each heading."""
+        split = _split(html)
+        if split is None:  # not a page this printer knows how to split: load it as it is
+            return self._print_alone(html)
+        page = self._shell()
+        self._printed += 1
+        try:
+            page.evaluate(_SWAP, list(split))
+            page.wait_for_function(_READY)
+            return self._print_pages(page)
+        except Exception:
+            self._drop_page()  # a page in an unknown state is not used again
+            raise
+
+    def _print_alone(self, html: str) -> bytes:
         self.start()
         context = self._browser.new_context(offline=True)
         try:
@@ -144,18 +195,77 @@ class PdfPrinter:
             page.set_default_timeout(self.timeout_ms)
             page.set_content(html, wait_until="load")
             page.wait_for_function(_READY)
-            layout = {"format": "A4", "print_background": True, "prefer_css_page_size": True}
-            # a quick untagged pass to learn where the headings land, then the real one: tagged (accessible),
-            # with the outline (bookmarks) and the contents filled in
-            pages = named_destinations(page.pdf(**layout))
-            pdf = b""
-            for _ in range(3):  # once, unless filling in the numbers moved a heading
-                page.evaluate(_FILL_TOC, pages)
-                pdf = page.pdf(**layout, outline=True, tagged=True)
-                printed = named_destinations(pdf)
-                if printed == pages:
-                    break
-                pages = printed
-            return pdf
+            return self._print_pages(page)
         finally:
             context.close()
+
+    def _print_pages(self, page) -> bytes:
+        # The contents' page numbers are known only once printed. When the report before's numbers have often
+        # been right lately, print with them (tagged, with the outline) and print again only if a heading landed
+        # elsewhere; otherwise learn the numbers from a quick untagged pass first, as a wrong guess would cost a
+        # second tagged pass, the dearer kind.
+        layout = {"format": "A4", "print_background": True, "prefer_css_page_size": True}
+        guess, trusted = self._guess, self._guesses_pay()
+        if trusted:
+            pages = guess
+        else:
+            pages = named_destinations(page.pdf(**layout))
+            self.probes += 1
+            self._outcomes.append(pages == guess)
+        pdf = b""
+        for attempt in range(4):  # once, unless the guess was wrong or filling in the numbers moved a heading
+            page.evaluate(_FILL_TOC, pages)
+            pdf = page.pdf(**layout, outline=True, tagged=True)
+            self.passes += 1
+            printed = named_destinations(pdf)
+            if trusted and attempt == 0:
+                self._outcomes.append(printed == guess)
+            if printed == pages:
+                break
+            pages = printed
+        self._guess = pages
+        return pdf
+
+    def _guesses_pay(self) -> bool:
+        """Whether the recent guesses were right often enough that guessing saves passes on average."""
+        if len(self._outcomes) < _GUESS_HISTORY // 4:
+            return False
+        return sum(self._outcomes) / len(self._outcomes) >= _GUESS_WORTH
+
+
+# How many recent reports judge the guesses, and the share right above which guessing pays: a wrong guess costs
+# a second tagged pass, the probe it saves is an untagged one (cheaper, but not by much).
+_GUESS_HISTORY = 20
+_GUESS_WORTH = 0.5
+_SHELL = '<!DOCTYPE html>\n<html lang="nl"><head><meta charset="utf-8"></head><body></body></html>'
+_LOAD_RUNTIME = """async (code) => {
+  const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
+  try { window.__kmVega = await import(url); } finally { URL.revokeObjectURL(url); }
+}"""
+# The report's document (without its module script) in place of the one shown, then its drawing code with the
+# runtime already loaded. The CSP meta is left out: it would only block what this printer does itself.
+_SWAP = """([html, draw]) => {
+  const doc = new DOMParser().parseFromString(html, "text/html");
+  for (const el of doc.querySelectorAll("meta[http-equiv]")) el.remove();
+  delete document.documentElement.dataset.kmReady;
+  document.documentElement.lang = doc.documentElement.lang;
+  document.head.replaceWith(document.adoptNode(doc.head));
+  document.body.replaceWith(document.adoptNode(doc.body));
+  new Function("__kmVega", draw)(window.__kmVega);
+}"""
+_MODULE = re.compile(r'<script type="module">(.*?)</script>', re.S)
+
+
+def _split(html: str) -> tuple[str, str] | None:
+    """(the page without its module script, the module's code without the inlined runtime: what draws the
+    charts); None when the page has not exactly one module script that starts with the runtime."""
+    try:
+        from keurmerk.report.document import _runtime_module
+    except ImportError:  # the page is made another way now: print it as it is
+        return None
+    runtime = _runtime_module()
+    scripts = list(_MODULE.finditer(html))
+    if len(scripts) != 1 or not scripts[0].group(1).startswith(runtime):
+        return None
+    script = scripts[0]
+    return html[: script.start()] + html[script.end() :], script.group(1)[len(runtime) :]

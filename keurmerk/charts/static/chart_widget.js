@@ -7,7 +7,10 @@
 //     <meta name="keurmerk-vega-runtime"> (a local static file, versioned, cacheable; the template also
 //     preloads it), so nothing leaves the server the page came from;
 //   * elsewhere (JupyterLab, plain notebooks), the kernel sends the bundle once over this widget's comm.
-// Setting `spec` again re-renders this chart only.
+// Setting `spec` again re-renders this chart only. When the new spec differs from the one drawn only in its
+// data sets (Altair's top-level `datasets`, keyed by a hash of their rows), the existing Vega view gets the new
+// rows (view.data + runAsync) instead of a new embed: no spec parsed, compiled and laid out again. Anything
+// else that changed (a title, an explicit sort or domain) embeds the chart anew.
 //
 // Charts on screen draw first: a chart outside the viewport (and 300 px around it) waits until it scrolls
 // into view or until the page is idle, and the waiting charts then draw one per idle moment. A dashboard
@@ -94,9 +97,26 @@ function fitted(spec, el) {
   return fit;
 }
 
+// The spec without its data: `datasets` left out and every data set's name replaced by its position, so two
+// specs that differ only in their rows give the same text. Also the data sets' names in that order.
+function shapeOf(spec) {
+  const names = Object.keys(spec.datasets || {});
+  let text = JSON.stringify({ ...spec, datasets: undefined });
+  names.forEach((name, i) => {
+    text = text.split(JSON.stringify(name)).join(`"\u0000dataset ${i}"`);
+  });
+  return { text, names };
+}
+
+// The data sets the view can take as they are: sources of the compiled Vega spec without a format to parse.
+function plainSources(result, names) {
+  const data = new Map((result.vgSpec?.data || []).map((d) => [d.name, d]));
+  return names.every((name) => data.has(name) && !data.get(name).format && !data.get(name).transform);
+}
+
 function render({ model, el }) {
   el.classList.add("keurmerk-chart");
-  let current = null; // { node, result }
+  let current = null; // { node, result, shape }
   let generation = 0;
   let onScreen = false;
   let wake = null; // resolves the draw that waits for its turn
@@ -143,6 +163,23 @@ function render({ model, el }) {
     }, ASK_AGAIN_MS);
   }
 
+  function drawn(started, how) {
+    el.dataset.renderCount = String(Number(el.dataset.renderCount || 0) + 1);
+    el.dispatchEvent(
+      new CustomEvent("keurmerk-chart-rendered", {
+        bubbles: true,
+        detail: { ms: performance.now() - started, how },
+      }),
+    );
+  }
+
+  // New rows in the view that is there, under the names it was embedded with.
+  async function update(spec, shape) {
+    const { view } = current.result;
+    current.shape.names.forEach((name, i) => view.data(name, structuredClone(spec.datasets[shape.names[i]])));
+    await view.runAsync();
+  }
+
   async function draw() {
     const spec = model.get("spec");
     if (!spec || Object.keys(spec).length === 0) return ask(); // deferred: nothing to draw yet
@@ -151,9 +188,16 @@ function render({ model, el }) {
       const [{ vegaEmbed }] = await Promise.all([loadRuntime(model), turn()]);
       if (mine !== generation) return;
       const started = performance.now();
+      const shape = shapeOf(spec);
+      if (current && current.updatable && current.shape.text === shape.text) {
+        await update(spec, shape);
+        if (mine === generation) drawn(started, "data");
+        return;
+      }
       const node = document.createElement("div");
       node.className = "keurmerk-chart-view";
       const result = await vegaEmbed(node, fitted(spec, el), { ...model.get("embed_options") });
+      el.dataset.embedCount = String(Number(el.dataset.embedCount || 0) + 1);
       if (mine !== generation) {
         result.finalize();
         return;
@@ -165,14 +209,8 @@ function render({ model, el }) {
       } else {
         el.replaceChildren(node);
       }
-      current = { node, result };
-      el.dataset.renderCount = String(Number(el.dataset.renderCount || 0) + 1);
-      el.dispatchEvent(
-        new CustomEvent("keurmerk-chart-rendered", {
-          bubbles: true,
-          detail: { ms: performance.now() - started },
-        }),
-      );
+      current = { node, result, shape, updatable: plainSources(result, shape.names) };
+      drawn(started, "embed");
     } catch (error) {
       console.error("keurmerk chart", error);
       if (mine !== generation) return;

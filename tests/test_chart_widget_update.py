@@ -1,0 +1,119 @@
+"""The chart widget's front end redraws a chart whose spec changed only in its data without a new embed.
+
+``chart_widget.js`` runs in Chromium on a bare page with a stand-in for the anywidget model (``get``/``on``/
+``off``/``send``): no Voilà needed. The specs are real ones (Altair with the house theme, through ``to_spec``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import altair as alt
+import polars as pl
+import pytest
+from browser_support import chromium
+
+from keurmerk.charts import ChartWidget, to_spec
+from keurmerk.charts import widget as widget_module
+from keurmerk.charts.widget import runtime_code
+
+ESM = (Path(widget_module.__file__).parent / "static" / "chart_widget.js").read_text(encoding="utf-8")
+
+# A model as anywidget hands it to render(): traits, change events, messages to the kernel.
+_HARNESS = """async ([runtime, esm, options]) => {
+  const blob = (code) => URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
+  window.__keurmerkVegaRuntime = import(blob(runtime));
+  const widget = (await import(blob(esm))).default;
+  window.kmCharts = [];
+  window.kmChart = (spec) => {
+    const traits = { spec, embed_options: options, pending: 0 };
+    const handlers = {};
+    const model = {
+      get: (name) => traits[name],
+      on: (event, fn) => { (handlers[event] ||= []).push(fn); },
+      off: (event, fn) => { handlers[event] = (handlers[event] || []).filter((h) => h !== fn); },
+      send: () => {},
+      set: (name, value) => { traits[name] = value; (handlers["change:" + name] || []).forEach((fn) => fn()); },
+    };
+    const el = document.createElement("div");
+    document.body.append(el);
+    widget.render({ model, el });
+    window.kmCharts.push({ model, el });
+    return window.kmCharts.length - 1;
+  };
+}"""
+
+
+def _chart(rows: list[dict], title: str = "Rapportcijfer per dienst") -> dict:
+    frame = pl.DataFrame(rows)
+    chart = alt.Chart(frame, title=title).mark_bar().encode(
+        x=alt.X("grade:Q", title="Rapportcijfer"), y=alt.Y("label:N", title=None), tooltip=["label", "grade"]
+    )
+    return to_spec(chart)
+
+
+FIRST = _chart([{"label": "Re-integratie", "grade": 7.4}, {"label": "Outplacement", "grade": 8.1}])
+NEW_ROWS = _chart([{"label": "Re-integratie", "grade": 6.2}, {"label": "Jobcoaching", "grade": 8.8},
+                   {"label": "Outplacement", "grade": 7.0}])  # fmt: skip
+NEW_TITLE = _chart([{"label": "Re-integratie", "grade": 6.2}], title="Rapportcijfer, alleen cliënten")
+
+
+@pytest.fixture(scope="module")
+def page() -> Iterator[object]:
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 900, "height": 2000})
+        page = context.new_page()
+        page.set_content("<!DOCTYPE html><html><head></head><body></body></html>")
+        page.evaluate(_HARNESS, [runtime_code(), ESM, ChartWidget().embed_options])
+        yield page
+        context.close()
+
+
+def _wait_rendered(page, index: int, count: int) -> None:
+    page.wait_for_function(
+        f"window.kmCharts[{index}].el.dataset.renderCount === '{count}'", timeout=30_000
+    )
+
+
+def _svg(page, index: int) -> str:
+    return page.evaluate(f"window.kmCharts[{index}].el.querySelector('svg').outerHTML")
+
+
+def _picture(page, index: int) -> tuple[bytes, list[str]]:
+    """The chart as drawn (pixels) and what it says (texts, marks' labels), in any DOM order: an updated view
+    appends new marks at the end of its scene graph."""
+    chart = page.locator(".keurmerk-chart").nth(index)
+    said = chart.evaluate("(el) => Array.from(el.querySelectorAll('svg text, svg [aria-label]'), "
+                          "(n) => n.getAttribute('aria-label') || n.textContent)")  # fmt: skip
+    return chart.screenshot(), sorted(said)
+
+
+def _counts(page, index: int) -> tuple[str | None, str | None]:
+    return tuple(page.evaluate(f"[window.kmCharts[{index}].el.dataset.embedCount, "
+                               f"window.kmCharts[{index}].el.dataset.renderCount]"))  # fmt: skip
+
+
+@pytest.mark.browser
+def test_a_data_only_change_updates_the_view_without_a_new_embed(page) -> None:
+    assert json.dumps({**FIRST, "datasets": None}) != json.dumps({**NEW_ROWS, "datasets": None})  # other names…
+    assert FIRST["datasets"] != NEW_ROWS["datasets"]  # …and other rows, nothing else
+    index = page.evaluate("(spec) => window.kmChart(spec)", FIRST)
+    _wait_rendered(page, index, 1)
+    assert _counts(page, index) == ("1", "1")
+
+    page.evaluate("([i, spec]) => window.kmCharts[i].model.set('spec', spec)", [index, NEW_ROWS])
+    _wait_rendered(page, index, 2)
+    assert _counts(page, index) == ("1", "2")  # redrawn, not embedded again
+    # the same picture as the new spec embedded from scratch
+    fresh = page.evaluate("(spec) => window.kmChart(spec)", NEW_ROWS)
+    _wait_rendered(page, fresh, 1)
+    assert "Jobcoaching" in _svg(page, index)
+    assert _picture(page, index) == _picture(page, fresh)
+
+    # a change beyond the data (the title) embeds the chart anew
+    page.evaluate("([i, spec]) => window.kmCharts[i].model.set('spec', spec)", [index, NEW_TITLE])
+    _wait_rendered(page, index, 3)
+    assert _counts(page, index) == ("2", "3")
+    assert "alleen cliënten" in _svg(page, index)
