@@ -5,13 +5,14 @@ provider's dashboard, and no request leaves 127.0.0.1."""
 from __future__ import annotations
 
 import re
+from urllib.parse import parse_qs, urlsplit
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from browser_support import ARTIFACTS, PageLog, chromium, served
 
-from keurmerk.access import link_url, make_token
+from keurmerk.access import link_url, make_token, verify
 from keurmerk.catalog import catalog
 from keurmerk.serve import VoilaLaunch
 
@@ -158,7 +159,8 @@ def test_a_name_opens_the_providers_dashboard(voila: VoilaLaunch, browser) -> No
     page.wait_for_function(f"() => document.querySelectorAll('{ROWS}').length === 1", timeout=10_000)
     link = page.locator(f"{ROWS} a").first
     href = link.get_attribute("href")
-    assert href.startswith("/voila/render/aanbieder.ipynb?") and "aanbieder=P0000" in href
+    assert href.startswith("/voila/render/aanbieder.ipynb?") and "aanbieder=" not in href  # a provider link
+    assert verify(parse_qs(urlsplit(href).query)["toegang"][0], secret=SECRET.encode()).provider_id == "P0000"
     with context.expect_page(timeout=30_000) as opened:
         link.click()
     dashboard = opened.value

@@ -87,7 +87,8 @@ def test_staff_link_opens_every_provider(app: StaffApp) -> None:
     assert row["name"] == "Partner in Werk"
     query = parse_qs(urlsplit(row["link"]).query)
     assert urlsplit(row["link"]).path == "/voila/render/aanbieder.ipynb"
-    assert query["aanbieder"] == ["P0000"] and verify(query[QUERY_PARAMETER][0]).is_staff
+    opened = verify(query[QUERY_PARAMETER][0])  # a fresh provider link: no staff token in the URL
+    assert "aanbieder" not in query and not opened.is_staff and opened.provider_id == "P0000"
     texts = _texts(page)
     assert "Benchmarkverkenner" in texts and 'data-km="watch"' in texts
 
@@ -181,5 +182,10 @@ def test_provider_names_are_escaped(app: StaffApp) -> None:
 
 
 def test_staff_link_helper() -> None:
-    link = provider_link("abc.def", "P0042")
-    assert link == "/voila/render/aanbieder.ipynb?toegang=abc.def&aanbieder=P0042"
+    """Staff open a provider through a fresh link for that provider only, valid for hours, never the staff token."""
+    link = provider_link("staff.token", "P0042")
+    assert urlsplit(link).path == "/voila/render/aanbieder.ipynb" and "staff.token" not in link
+    access = verify(parse_qs(urlsplit(link).query)[QUERY_PARAMETER][0])
+    assert (access.role, access.provider_id) == ("provider", "P0042")
+    hours = (access.expires - dt.datetime.now(dt.UTC)).total_seconds() / 3600
+    assert 1 < hours <= 2
