@@ -322,6 +322,11 @@ class NotFoundHandler(DutchPages, JupyterHandler):
 class SiteHandler(DutchPages, FileFindHandler):
     """The static public search: revalidated on every visit (a publication rewrites it), never a kernel."""
 
+    def parse_url_path(self, url_path: str) -> str:
+        if url_path == "" or url_path.endswith("/"):
+            url_path += "index.html"  # FileFindHandler looks files up by name: no directory default of its own
+        return super().parse_url_path(url_path)
+
     def set_headers(self) -> None:
         super().set_headers()
         self.set_header("Cache-Control", "no-cache")

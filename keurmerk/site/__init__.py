@@ -7,8 +7,9 @@ searches ``data.json`` itself.
 What may be public is decided by the publication rule in :mod:`keurmerk.metrics.status` and nothing else:
 :func:`~keurmerk.metrics.status.public_listing` gives the published client grades per dienst and the
 commissioners' grade; the client total comes from the same :func:`~keurmerk.metrics.status.satisfaction_rows`
-(its ``published`` flag). A grade that is not published is written as a label with the reason only, never with a
-number.
+(its ``published`` flag). The total is left out, with its reason, when the diensten not shown rest on fewer grades
+than a published grade needs: the total and the shown diensten with their n would give their mean away. A grade
+that is not published is written as a label with the reason only, never with a number.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def _reasons(policy: Policy) -> dict[str, str]:
         "response": f"de respons was lager dan {percent(policy.publish_min_response_pct, 0)}",
         "few": f"te weinig respondenten (minder dan {integer(policy.min_n)})",
         "none": "geen cijfers in deze periode",
-        "gives_away": "zou samen met de cijfers per dienst een niet-gepubliceerd cijfer verraden",
+        "gives_away": "zou samen met de cijfers per dienst de niet-gepubliceerde cijfers verraden",
     }
 
 
@@ -90,7 +91,7 @@ def _period_entries(cells: StatusCells, period: int, policy: Policy) -> list[dic
             for g in (r["grades"] or [])
         ]
         unpublished = []
-        hidden_per_form: dict[str, int] = {}
+        hidden_n: dict[str, int] = {}  # per form: grades behind the diensten that are not shown
         for u in r["unpublished"] or []:
             row = rows_by_key.get((pid, u["form"], u["service"]))
             unpublished.append(
@@ -100,8 +101,8 @@ def _period_entries(cells: StatusCells, period: int, policy: Policy) -> list[dic
                     "reason": _why(row, policy) if row else "none",
                 }
             )
-            if u["service"] is not None:
-                hidden_per_form[u["form"]] = hidden_per_form.get(u["form"], 0) + 1
+            if u["service"] is not None and row is not None:
+                hidden_n[u["form"]] = hidden_n.get(u["form"], 0) + (row["n"] or 0)
         total, total_reason = None, None
         for form in sorted(split_forms):
             row = rows_by_key.get((pid, form, None))
@@ -109,8 +110,9 @@ def _period_entries(cells: StatusCells, period: int, policy: Policy) -> list[dic
                 continue
             if not (row["published"] and row["grade"] is not None and row["n"] >= policy.min_n):
                 total_reason = _why(row, policy)
-            elif hidden_per_form.get(form) == 1:
-                # total and the other diensten with their n would give the one hidden dienst's mean away
+            elif 0 < hidden_n.get(form, 0) < policy.publish_min_completed:
+                # the total and the shown diensten with their n give the mean of the hidden ones away: only
+                # when those rest on as many grades as a published grade may the total be shown
                 total_reason = "gives_away"
             else:
                 total = _grade(row["grade"], row["n"])
