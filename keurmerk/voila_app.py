@@ -412,6 +412,8 @@ class KeurmerkVoila(Voila):
             handlers.append((pattern, replace.get(handler, handler), *rest))
         site = self.site_dir or os.environ.get(SITE_ENV, "")
         own = [(url_path_join(self.server_url, r"/?"), LandingHandler)]
+        if self.server_url != "/":
+            own.append((r"/", LandingHandler))  # behind nginx the landing page is "/", whichever worker serves it
         if site:
             own += [
                 (url_path_join(self.server_url, r"/zoeken"), tornado.web.RedirectHandler, {"url": "zoeken/"}),

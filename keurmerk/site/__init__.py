@@ -37,9 +37,10 @@ DATA_FILE = "data.json"
 
 
 def default_site_dir(db: str | Path) -> Path:
-    """Where a publication of ``db`` writes its public site: ``var/demo.duckdb`` → ``var/demo.zoeken/``."""
+    """Where a publication of ``db`` writes its public site: ``var/demo.duckdb`` → ``var/demo-site/zoeken/``, so
+    that a web server's root ``var/demo-site`` serves it at ``/zoeken/`` (deploy/nginx)."""
     db = Path(db)
-    return db.with_name(db.stem + ".zoeken")
+    return db.with_name(db.stem + "-site") / "zoeken"
 
 
 def _reasons(policy: Policy) -> dict[str, str]:

@@ -1,0 +1,159 @@
+"""deploy/nginx in front of two `keurmerk serve` workers, as in production but on loopback ports without TLS:
+a provider dashboard opened through nginx in Chromium draws its charts and answers a filter change over the
+proxied WebSocket; the public search comes from nginx itself and starts no kernel."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from browser_support import ARTIFACTS, DASHBOARDS, PageLog, chromium, free_port
+
+from keurmerk.access import link_url, make_token
+from keurmerk.catalog import catalog
+from keurmerk.serve import _children, running, voila_command, wait_until_listening
+from keurmerk.site import write_site
+
+SECRET = "nginx-test-secret"
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+LOCATIONS = Path(__file__).resolve().parents[1] / "deploy" / "nginx" / "keurmerk-locations.conf"
+FIGURES_DRAWN = "n => document.querySelectorAll('.km-figure .keurmerk-chart svg').length >= n"
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+# The production file's http-level parts (deploy/nginx/keurmerk.conf) for two workers, with every path nginx
+# writes in a temp dir so that it runs without root; the locations are the production file itself.
+CONFIG = """
+{user}
+worker_processes 1;
+pid {work}/nginx.pid;
+error_log {work}/error.log warn;
+daemon off;
+events {{ worker_connections 256; }}
+http {{
+    include /etc/nginx/mime.types;
+    default_type application/octet-stream;
+    access_log {work}/access.log;
+    client_body_temp_path {work}/body;
+    proxy_temp_path {work}/proxy;
+    fastcgi_temp_path {work}/fastcgi;
+    uwsgi_temp_path {work}/uwsgi;
+    scgi_temp_path {work}/scgi;
+    map $http_upgrade $keurmerk_connection {{ default upgrade; "" close; }}
+    split_clients "${{remote_addr}}${{msec}}${{request_id}}" $keurmerk_worker {{ 50% w1; * w2; }}
+    upstream keurmerk_w1 {{ server 127.0.0.1:{port1}; }}
+    upstream keurmerk_w2 {{ server 127.0.0.1:{port2}; }}
+    upstream keurmerk_any {{ server 127.0.0.1:{port1}; server 127.0.0.1:{port2}; }}
+    server {{
+        listen 127.0.0.1:{port};
+        gzip on;
+        gzip_proxied any;
+        gzip_types text/css application/javascript application/json image/svg+xml;
+        set $keurmerk_root {root};
+        include {locations};
+    }}
+}}
+"""
+
+
+@pytest.fixture(scope="module")
+def proxy(tiny_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
+    assert Path(NGINX).exists(), "nginx is not installed: apt-get install nginx (./dev test does it)"
+    work = tmp_path_factory.mktemp("nginx")
+    dashboards = work / "dashboards"
+    dashboards.mkdir()
+    shutil.copy(DASHBOARDS / "aanbieder.ipynb", dashboards / "aanbieder.ipynb")
+    site = write_site(tiny_db, work / "root" / "zoeken")
+    ports = [free_port(), free_port()]
+    launches = [
+        voila_command(
+            tiny_db,
+            ports[i],
+            dashboards_dir=dashboards,
+            pool_size=1,
+            max_kernels=3,
+            site_dir=site,
+            base_url=f"/w{i + 1}/",
+            environ={**os.environ, "KEURMERK_SECRET": SECRET},
+        )
+        for i in range(2)
+    ]
+    port = free_port()
+    (work / "nginx.conf").write_text(
+        CONFIG.format(
+            # as root, nginx's workers would drop to www-data, which cannot read pytest's private temp dirs
+            user="user root;" if os.geteuid() == 0 else "",
+            work=work,
+            port=port, port1=ports[0], port2=ports[1], root=work / "root", locations=LOCATIONS)
+    )
+    with contextlib.ExitStack() as stack:
+        workers = []
+        for i, launch in enumerate(launches):
+            log = stack.enter_context((work / f"worker{i + 1}.log").open("w"))
+            workers.append(stack.enter_context(running(launch, log=log, timeout=90)))
+        nginx = subprocess.Popen(
+            [NGINX, "-p", str(work), "-c", str(work / "nginx.conf"), "-e", str(work / "error.log")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
+        stack.callback(lambda: (nginx.terminate(), nginx.wait(10)))
+        wait_until_listening(port, 30, nginx)
+        yield {"url": f"http://127.0.0.1:{port}/", "workers": workers, "work": work}
+
+
+def kernels(proxy: dict) -> int:
+    return sum(len(_children(w.pid)) for w in proxy["workers"])
+
+
+def test_public_search_from_nginx_without_a_kernel(proxy: dict) -> None:
+    time.sleep(1)
+    before = kernels(proxy)
+    for path in ("zoeken/", "zoeken/data.json", "zoeken/zoeken.js", "zoeken/zoeken.css"):
+        request = urllib.request.Request(proxy["url"] + path, headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200 and response.headers["Cache-Control"] == "no-cache"
+            assert response.headers["Server"].startswith("nginx")  # from disk, not from a worker
+            if path != "zoeken/":
+                assert response.headers.get("Content-Encoding") == "gzip"
+    assert kernels(proxy) <= before
+    with urllib.request.urlopen(proxy["url"], timeout=30) as response:  # the landing page, from a worker
+        assert "Zoek een keurmerkhouder" in response.read().decode()
+
+
+def test_provider_dashboard_through_nginx(proxy: dict) -> None:
+    url = link_url(proxy["url"], "aanbieder", make_token("P0000", secret=SECRET.encode()), periode="2021")
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1250, "height": 1100}, locale="nl-NL")
+        log = PageLog(context)
+        page = context.new_page()
+        log.attach(page)
+        page.goto(url, wait_until="commit", timeout=90_000)
+        page.wait_for_selector(".km-dashboard", timeout=90_000)
+        page.wait_for_function(FIGURES_DRAWN, arg=3, timeout=90_000)
+        assert page.url.startswith(proxy["url"] + "w")  # sent to one worker's prefix
+        assert page.title().startswith("Partner in Werk — Uw resultaten")
+        assert any("/api/kernels/" in ws and ws.startswith(proxy["url"].replace("http", "ws") + "w") for ws in log.websockets)
+        page.locator(".km-tabs .lm-TabBar-tab", has_text=catalog().sections["clienten"]).click()
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.km-fig_3_1 .keurmerk-chart svg text')].some(t => /n = 18/.test(t.textContent))",
+            timeout=60_000,
+        )
+        # a filter change goes to the kernel over the proxied WebSocket and comes back as a redrawn chart
+        page.locator(".km-filter-services select").select_option(label=catalog().service_label(8))
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.km-fig_3_1 .keurmerk-chart svg text')]"
+            ".some(t => /Totaal \\(n = 15\\)/.test(t.textContent))",
+            timeout=60_000,
+        )
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "nginx_provider_dashboard.png"))
+        assert log.external() == [], log.external()
+        assert not log.errors, log.errors
+        context.close()
