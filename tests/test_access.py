@@ -108,3 +108,16 @@ def test_the_cli_refuses_days_0() -> None:
         result = runner.invoke(app, ["link", "--provider", "P0000", "--days", days])
         assert result.exit_code == 2 and "--days" in result.output and "toegang=" not in result.output
     assert "toegang=" in runner.invoke(app, ["link", "--staff"], env={"KEURMERK_SECRET": "x"}).output
+
+
+def test_serve_prints_how_to_get_links_never_a_token(tiny_db, monkeypatch) -> None:
+    from typer.testing import CliRunner
+
+    import keurmerk.serve
+    from keurmerk.cli import app
+
+    monkeypatch.setattr(keurmerk.serve, "serve", lambda *args, **kwargs: None)  # only what serve prints first
+    result = CliRunner().invoke(app, ["serve", "--db", str(tiny_db), "--max-kernels", "4"], env={"KEURMERK_SECRET": "x"})
+    assert result.exit_code == 0, result.output
+    assert "toegang=" not in result.output and "keurmerk link --staff" in result.output
+    assert "/zoeken/" in result.output
