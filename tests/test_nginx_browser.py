@@ -134,9 +134,16 @@ def test_provider_dashboard_through_nginx(proxy: dict) -> None:
         log = PageLog(context)
         page = context.new_page()
         log.attach(page)
+        cdp = context.new_cdp_session(page)
+        cdp.send("Network.enable")
+        wire: list[int] = []  # bytes as they came over the wire: headers and (compressed) bodies
+        cdp.on("Network.loadingFinished", lambda event: wire.append(event["encodedDataLength"]))
         page.goto(url, wait_until="commit", timeout=90_000)
         page.wait_for_selector(".km-dashboard", timeout=90_000)
         page.wait_for_function(FIGURES_DRAWN, arg=3, timeout=90_000)
+        page.wait_for_load_state("networkidle")
+        print(f"provider page over the wire: {sum(wire) / 1e6:.2f} MB in {len(wire)} responses")
+        assert sum(wire) <= 2_000_000, sum(wire)  # issue 15: <= 2 MB (6,2 MB of scripts uncompressed)
         assert page.url.startswith(proxy["url"] + "w")  # sent to one worker's prefix
         assert page.title().startswith("Partner in Werk — Uw resultaten")
         assert any("/api/kernels/" in ws and ws.startswith(proxy["url"].replace("http", "ws") + "w") for ws in log.websockets)
