@@ -22,6 +22,7 @@ The machine may be shared: the load average is printed under the table.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -62,10 +63,8 @@ def provider_ids(db: Path, count: int) -> list[str]:
 def tree_rss(pid: int) -> int:
     total = 0
     for p in [pid, *_children(pid)]:
-        try:
+        with contextlib.suppress(psutil.Error):
             total += psutil.Process(p).memory_info().rss
-        except psutil.Error:
-            pass
     return total
 
 
@@ -77,10 +76,8 @@ def settle(pid: int, kernels: int, timeout: float = 600) -> None:
         children = _children(pid)
         ticks = {}
         for c in children:
-            try:
+            with contextlib.suppress(psutil.Error):
                 ticks[c] = sum(psutil.Process(c).cpu_times()[:2])
-            except psutil.Error:
-                pass
         if len(children) != kernels or ticks != last:
             last, since = ticks, time.monotonic()
         elif time.monotonic() - since > 2:
@@ -212,7 +209,9 @@ def main() -> None:
             f"{r['hung']} | {r['kernels']} | {r['idle_mb']:.0f} | {r['peak_mb']:.0f} | {r['public_p50_ms']:.1f} | "
             f"{r['public_p95_ms']:.1f} | {r['public_kernels']} |"
         )
-    print(f"\nload average: {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores (machine may be shared)")
+    print(
+        f"\nload average: {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores (machine may be shared)"
+    )
 
 
 if __name__ == "__main__":

@@ -296,9 +296,7 @@ def serve(
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         with running(launch) as process:
-            print(
-                f"Keurmerk: {launch.url}  ·  openbare zoekpagina: {launch.url}zoeken/  (stoppen: Ctrl-C)", flush=True
-            )
+            print(f"Keurmerk: {launch.url}  ·  openbare zoekpagina: {launch.url}zoeken/  (stoppen: Ctrl-C)", flush=True)
             if open_browser:
                 webbrowser.open(launch.url)
             process.wait()

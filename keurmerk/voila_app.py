@@ -428,9 +428,7 @@ class KeurmerkVoila(Voila):
     def listen(self):
         # publications are noticed within a second, also when nobody visits
         manager = self.kernel_manager
-        self._freshness = tornado.ioloop.PeriodicCallback(
-            lambda: asyncio.ensure_future(manager.discard_stale()), 1000
-        )
+        self._freshness = tornado.ioloop.PeriodicCallback(lambda: asyncio.ensure_future(manager.discard_stale()), 1000)
         self._freshness.start()
         super().listen()
 

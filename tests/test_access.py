@@ -117,7 +117,9 @@ def test_serve_prints_how_to_get_links_never_a_token(tiny_db, monkeypatch) -> No
     from keurmerk.cli import app
 
     monkeypatch.setattr(keurmerk.serve, "serve", lambda *args, **kwargs: None)  # only what serve prints first
-    result = CliRunner().invoke(app, ["serve", "--db", str(tiny_db), "--max-kernels", "4"], env={"KEURMERK_SECRET": "x"})
+    result = CliRunner().invoke(
+        app, ["serve", "--db", str(tiny_db), "--max-kernels", "4"], env={"KEURMERK_SECRET": "x"}
+    )
     assert result.exit_code == 0, result.output
     assert "toegang=" not in result.output and "keurmerk link --staff" in result.output
     assert "/zoeken/" in result.output

@@ -91,7 +91,12 @@ def proxy(tiny_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
             # as root, nginx's workers would drop to www-data, which cannot read pytest's private temp dirs
             user="user root;" if os.geteuid() == 0 else "",
             work=work,
-            port=port, port1=ports[0], port2=ports[1], root=work / "root", locations=LOCATIONS)
+            port=port,
+            port1=ports[0],
+            port2=ports[1],
+            root=work / "root",
+            locations=LOCATIONS,
+        )
     )
     with contextlib.ExitStack() as stack:
         workers = []
@@ -146,7 +151,9 @@ def test_provider_dashboard_through_nginx(proxy: dict) -> None:
         assert sum(wire) <= 2_000_000, sum(wire)  # issue 15: <= 2 MB (6,2 MB of scripts uncompressed)
         assert page.url.startswith(proxy["url"] + "w")  # sent to one worker's prefix
         assert page.title().startswith("Partner in Werk — Uw resultaten")
-        assert any("/api/kernels/" in ws and ws.startswith(proxy["url"].replace("http", "ws") + "w") for ws in log.websockets)
+        assert any(
+            "/api/kernels/" in ws and ws.startswith(proxy["url"].replace("http", "ws") + "w") for ws in log.websockets
+        )
         page.locator(".km-tabs .lm-TabBar-tab", has_text=catalog().sections["clienten"]).click()
         page.wait_for_function(
             "() => [...document.querySelectorAll('.km-fig_3_1 .keurmerk-chart svg text')].some(t => /n = 18/.test(t.textContent))",

@@ -45,7 +45,8 @@ def _open(browser, url: str, viewport: dict = DESKTOP):
 
 def _count(page, pattern: str) -> str:
     page.wait_for_function(
-        "p => new RegExp(p).test(document.querySelector('[data-km=count]')?.innerText || '')", arg=pattern,
+        "p => new RegExp(p).test(document.querySelector('[data-km=count]')?.innerText || '')",
+        arg=pattern,
         timeout=15_000,
     )
     return page.locator("[data-km=count]").inner_text()

@@ -86,8 +86,19 @@ def test_nothing_unpublished_is_in_the_data_file(data: dict, cells: StatusCells)
             assert row["published"] and row["n"] >= policy.min_n and row["grade"] == p["commissioners"]["grade"]
     assert checked >= 5
     # no other field could carry a number: the entries have exactly these keys
-    keys = {"name", "key", "period", "services", "provinces", "grades", "unpublished", "total", "totalReason",
-            "commissioners", "commissionersReason"}
+    keys = {
+        "name",
+        "key",
+        "period",
+        "services",
+        "provinces",
+        "grades",
+        "unpublished",
+        "total",
+        "totalReason",
+        "commissioners",
+        "commissionersReason",
+    }
     grade_keys = {"grade", "text", "n", "nText"}
     for p in data["providers"]:
         assert set(p) == keys

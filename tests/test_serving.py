@@ -74,10 +74,8 @@ class Server:
         while time.monotonic() < deadline:
             ticks = {}
             for pid in self.kernels().values():
-                try:
+                with contextlib.suppress(psutil.Error):
                     ticks[pid] = sum(psutil.Process(pid).cpu_times()[:2])
-                except psutil.Error:
-                    pass
             if ticks != last:
                 last, quiet_since = ticks, time.monotonic()
             elif ticks and time.monotonic() - quiet_since > 2:
@@ -134,8 +132,16 @@ def test_landing_page_and_dutch_404s(server: Server) -> None:
     status, headers, body = get(server.url("/"), gzip_ok=True)
     assert status == 200 and 'lang="nl"' in body and 'href="zoeken/"' in body
     assert "Zoek een keurmerkhouder" in body and "toegang=" not in body
-    for odd in ("voila/tree", "voila/tree/aanbieder.ipynb", "voila/api/contents", "voila/api/contents/aanbieder.ipynb",
-                "voila/render/bestaat-niet.ipynb", "voila/templates/x", "wp-login.php", "voila/static/%2e%2e/x"):
+    for odd in (
+        "voila/tree",
+        "voila/tree/aanbieder.ipynb",
+        "voila/api/contents",
+        "voila/api/contents/aanbieder.ipynb",
+        "voila/render/bestaat-niet.ipynb",
+        "voila/templates/x",
+        "wp-login.php",
+        "voila/static/%2e%2e/x",
+    ):
         status, _, body = get(server.url(odd))
         assert status in (403, 404), (odd, status)
         assert re.search("Deze pagina bestaat niet|Geen toegang", body) and "Traceback" not in body, odd
@@ -221,7 +227,7 @@ def test_budget_busy_page_and_culling(server: Server) -> None:
 
 
 def _pool_kernel(server: Server) -> tuple[str, int]:
-    (kernel_id, pid), = server.wait_for_kernels(1).items()
+    ((kernel_id, pid),) = server.wait_for_kernels(1).items()
     return kernel_id, pid
 
 

@@ -5,9 +5,9 @@ provider's dashboard, and no request leaves 127.0.0.1."""
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, urlsplit
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from browser_support import ARTIFACTS, PageLog, chromium, served

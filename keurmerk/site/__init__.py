@@ -88,7 +88,11 @@ def _period_entries(cells: StatusCells, period: int, policy: Policy) -> list[dic
     for r in listing.iter_rows(named=True):
         pid = r["provider_id"]
         grades = [
-            {"label": g["label"] if g["form"] in split_forms else g["block"], "service": g["service"], **_grade(g["grade"], g["n"])}
+            {
+                "label": g["label"] if g["form"] in split_forms else g["block"],
+                "service": g["service"],
+                **_grade(g["grade"], g["n"]),
+            }
             for g in (r["grades"] or [])
         ]
         unpublished = []
