@@ -13,8 +13,9 @@ output (the retry page counts as failed); it hangs when it takes longer than ``-
 the visit times, the kernels running at the end (visits + refilled pool), the peak total RSS of Voilà and its
 kernels (sampled every 0,25 s) and the idle RSS before the visits (Voilà + the filled pool).
 
-Then ``--public`` concurrent GETs of the public search (``/zoeken/`` and ``/zoeken/data.json`` alternately) on the
-same server: p50/p95 and the kernels started meanwhile (must be 0).
+Then ``--public`` concurrent GETs of the public search (``/zoeken/`` and ``/zoeken/data.json`` alternately), from
+the same server and from Debian's nginx in front of it as deployed (deploy/nginx, serving the site from disk):
+p50/p95 and the kernels started meanwhile (must be 0).
 
 The machine may be shared: the load average is printed under the table.
 """
@@ -107,6 +108,54 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] if ordered else float("nan")
 
 
+def public_load(urls: list[str]) -> list[tuple[float, int]]:
+    """All ``urls`` requested at the same moment, one thread each: (seconds, status) per request."""
+    gate = threading.Barrier(len(urls))
+
+    def get(url: str) -> tuple[float, int]:
+        gate.wait()
+        started = time.monotonic()
+        request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            response.read()
+            return time.monotonic() - started, response.status
+
+    with ThreadPoolExecutor(len(urls)) as threads:
+        return list(threads.map(get, urls))
+
+
+@contextlib.contextmanager
+def nginx_in_front(work: Path, worker_port: int, root: Path):
+    """Debian's nginx with deploy/nginx (the test configuration: loopback, no TLS), serving ``root``/zoeken/."""
+    import shutil
+    import subprocess
+
+    from keurmerk.serve import wait_until_listening
+
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    port = 8980
+    conf = work / "nginx.conf"
+    template = (REPO / "deploy" / "nginx" / "local.conf.in").read_text()
+    conf.write_text(
+        template.format(
+            user="user root;" if os.geteuid() == 0 else "",
+            work=work,
+            port=port,
+            port1=worker_port,
+            port2=worker_port,
+            root=root,
+            locations=REPO / "deploy" / "nginx" / "keurmerk-locations.conf",
+        )
+    )
+    process = subprocess.Popen([nginx, "-p", str(work), "-c", str(conf), "-e", str(work / "error.log")])
+    try:
+        wait_until_listening(port, 30, process)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
 def run(scale: str, pool: int, visits: int, max_kernels: int, public: int, timeout: float) -> dict:
     db = warehouse(scale)
     work = VAR / scale / f"pool{pool}"
@@ -147,22 +196,13 @@ def run(scale: str, pool: int, visits: int, max_kernels: int, public: int, timeo
         failed = sum(1 for _, outcome in results if outcome not in ("ok", "hung"))
         hung = sum(1 for _, outcome in results if outcome == "hung")
 
-        # the public search: no kernel may start
+        # the public search: no kernel may start; from `keurmerk serve`, then from nginx as deployed
         before = set(_children(process.pid))
-        public_urls = [launch.url + ("zoeken/" if i % 2 else "zoeken/data.json") for i in range(public)]
-        gate = threading.Barrier(public)
-
-        def get(url: str) -> tuple[float, int]:
-            gate.wait()
-            started = time.monotonic()
-            request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
-            with urllib.request.urlopen(request, timeout=30) as response:
-                response.read()
-                return time.monotonic() - started, response.status
-
-        with ThreadPoolExecutor(public) as threads:
-            served = list(threads.map(get, public_urls))
+        direct = public_load([launch.url + ("zoeken/" if i % 2 else "zoeken/data.json") for i in range(public)])
+        with nginx_in_front(work, launch.port, site.parent) as proxied_url:
+            proxied = public_load([proxied_url + ("zoeken/" if i % 2 else "zoeken/data.json") for i in range(public)])
         new_kernels = len(set(_children(process.pid)) - before)
+    served = direct
     return {
         "scale": scale,
         "pool": pool,
@@ -177,7 +217,9 @@ def run(scale: str, pool: int, visits: int, max_kernels: int, public: int, timeo
         "peak_mb": max(peak) / 2**20,
         "public_p50_ms": statistics.median(t for t, _ in served) * 1000,
         "public_p95_ms": pct([t for t, _ in served], 0.95) * 1000,
-        "public_errors": sum(1 for _, status in served if status != 200),
+        "nginx_p50_ms": statistics.median(t for t, _ in proxied) * 1000,
+        "nginx_p95_ms": pct([t for t, _ in proxied], 0.95) * 1000,
+        "public_errors": sum(1 for _, status in served + proxied if status != 200),
         "public_kernels": new_kernels,
     }
 
@@ -198,7 +240,7 @@ def main() -> None:
             print(rows[-1], flush=True)
     header = (
         "| scale | pool | visits at once | p50 s | p95 s | failed | hung | kernels after | idle MB | peak MB "
-        "| public p50 ms | p95 ms | public kernels |"
+        "| public p50 ms | p95 ms | via nginx p50 ms | p95 ms | public kernels |"
     )
     print()
     print(header)
@@ -207,7 +249,7 @@ def main() -> None:
         print(
             f"| {r['scale']} | {r['pool']} | {r['visits']} | {r['p50']:.2f} | {r['p95']:.2f} | {r['failed']} | "
             f"{r['hung']} | {r['kernels']} | {r['idle_mb']:.0f} | {r['peak_mb']:.0f} | {r['public_p50_ms']:.1f} | "
-            f"{r['public_p95_ms']:.1f} | {r['public_kernels']} |"
+            f"{r['public_p95_ms']:.1f} | {r['nginx_p50_ms']:.1f} | {r['nginx_p95_ms']:.1f} | {r['public_kernels']} |"
         )
     print(
         f"\nload average: {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores (machine may be shared)"

@@ -28,39 +28,9 @@ FIGURES_DRAWN = "n => document.querySelectorAll('.km-figure .keurmerk-chart svg'
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-# The production file's http-level parts (deploy/nginx/keurmerk.conf) for two workers, with every path nginx
-# writes in a temp dir so that it runs without root; the locations are the production file itself.
-CONFIG = """
-{user}
-worker_processes 1;
-pid {work}/nginx.pid;
-error_log {work}/error.log warn;
-daemon off;
-events {{ worker_connections 256; }}
-http {{
-    include /etc/nginx/mime.types;
-    default_type application/octet-stream;
-    access_log {work}/access.log;
-    client_body_temp_path {work}/body;
-    proxy_temp_path {work}/proxy;
-    fastcgi_temp_path {work}/fastcgi;
-    uwsgi_temp_path {work}/uwsgi;
-    scgi_temp_path {work}/scgi;
-    map $http_upgrade $keurmerk_connection {{ default upgrade; "" close; }}
-    split_clients "${{remote_addr}}${{msec}}${{request_id}}" $keurmerk_worker {{ 50% w1; * w2; }}
-    upstream keurmerk_w1 {{ server 127.0.0.1:{port1}; }}
-    upstream keurmerk_w2 {{ server 127.0.0.1:{port2}; }}
-    upstream keurmerk_any {{ server 127.0.0.1:{port1}; server 127.0.0.1:{port2}; }}
-    server {{
-        listen 127.0.0.1:{port};
-        gzip on;
-        gzip_proxied any;
-        gzip_types text/css application/javascript application/json image/svg+xml;
-        set $keurmerk_root {root};
-        include {locations};
-    }}
-}}
-"""
+# The production configuration's http-level parts for two workers on loopback ports without TLS, every path nginx
+# writes in a temp dir (non-root); the locations are the production file itself.
+CONFIG = (Path(__file__).resolve().parents[1] / "deploy" / "nginx" / "local.conf.in").read_text()
 
 
 @pytest.fixture(scope="module")
