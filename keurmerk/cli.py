@@ -310,7 +310,12 @@ def link(
         float | None, typer.Option(help="Geldigheid in dagen (standaard 30 voor een aanbieder, 0,5 voor medewerkers).")
     ] = None,
     staff: Annotated[
-        bool, typer.Option("--staff", help="Medewerkerslink (alle aanbieders, benchmarkverkenner).")
+        bool,
+        typer.Option(
+            "--staff",
+            help="Medewerkerslink (alle aanbieders, benchmarkverkenner, 12 uur); met --provider een korte link "
+            "(2 uur) naar alleen die aanbieder.",
+        ),
     ] = False,
     base_url: Annotated[
         str, typer.Option(help="Adres waarop `keurmerk serve` bereikbaar is.")
@@ -329,9 +334,14 @@ def link(
         raise typer.BadParameter("moet groter zijn dan 0", param_hint="--days")
     if dashboard is None:
         dashboard = "benchmark" if staff and not provider else "aanbieder"
-    token = make_token(provider, role="staff" if staff else "provider", days=days)
-    params = {"aanbieder": provider} if staff and provider else {}
-    print(link_url(base_url, dashboard, token, **params))
+    if staff and provider:
+        # staff opening one provider get a short provider link, as from the staff page: no staff token in a URL
+        from keurmerk.access import OPENED_BY_STAFF_DAYS
+
+        token = make_token(provider, role="provider", days=days or OPENED_BY_STAFF_DAYS)
+    else:
+        token = make_token(provider, role="staff" if staff else "provider", days=days)
+    print(link_url(base_url, dashboard, token))
 
 
 if __name__ == "__main__":

@@ -147,6 +147,14 @@ def test_landing_page_and_dutch_404s(server: Server) -> None:
         assert re.search("Deze pagina bestaat niet|Geen toegang", body) and "Traceback" not in body, odd
 
 
+def test_dutch_page_shell(server: Server) -> None:
+    status, _, page = get(server.link())
+    assert status == 200 and "<title>Uw resultaten — Blik op Werk Keurmerk</title>" in page
+    assert "Het dashboard wordt klaargezet" in page
+    for english in ("Running ", "Executing ", "Loading", ">Voilà<"):
+        assert english not in page, english
+
+
 def test_compressed_and_cacheable(server: Server) -> None:
     status, headers, page = get(server.link(), gzip_ok=True)
     assert status == 200 and headers.get("Content-Encoding") == "gzip"
