@@ -147,6 +147,9 @@ class KernelBudget:
                     self.stamps.pop(id(task), None)
                     gone += 1
                     asyncio.ensure_future(self._end_pool_task(task))
+        pooled = {id(task) for pool in self._pools.values() for task in pool}
+        for key in set(self.stamps) - pooled:
+            del self.stamps[key]  # tasks taken by visitors: their ids may be reused
         if gone:
             self.refill_all(delay=0)
         return gone
