@@ -273,8 +273,8 @@ class PageHandler(DutchPages, TornadoVoilaHandler):
             if trouble is not None:
                 step.cancel()
                 self.log.warning("page %s: kernel %s %s", path, self._recorder.kernel_id, trouble)
-                await self._end_kernel()
-                return self._retry(written)
+                self._retry(written)  # the visitor first, then the kernel
+                return await self._end_kernel()
             progress_at = loop.time()
             if html:
                 release = release or RELEASE_MARKER in html
@@ -285,8 +285,8 @@ class PageHandler(DutchPages, TornadoVoilaHandler):
         if release:
             await self._end_kernel()  # a refusal: nothing on the page needs the kernel
         elif self._recorder.kernel_id is not None and (kernel is None or not await kernel.is_alive()):
-            await self._end_kernel()
             self._retry(written)
+            await self._end_kernel()
 
     def _kernel(self):
         kernel_id = self._recorder.kernel_id

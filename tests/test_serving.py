@@ -249,7 +249,7 @@ def test_a_stalled_kernel_gets_try_again_in_seconds(server: Server) -> None:
     finally:
         with contextlib.suppress(ProcessLookupError):  # the server has ended it, as it should
             os.kill(pid, signal.SIGCONT)
-    assert time.monotonic() - started < STALL_S + 5
+    assert time.monotonic() - started < STALL_S + 8  # the stall limit, and a busy shared machine
     assert "Probeer het opnieuw" in page
     time.sleep(1)
     assert pid not in server.kernels().values()
