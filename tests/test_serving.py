@@ -268,7 +268,7 @@ def test_a_dying_kernel_gets_try_again_in_seconds(server: Server) -> None:
     killed = time.monotonic()
     visit.join(timeout=30)
     assert not visit.is_alive(), "the visit hung"
-    assert time.monotonic() - killed < 4
+    assert time.monotonic() - killed < 6  # seconds, not the 10 minutes of a hung request
     assert "Probeer het opnieuw" in result["page"][2]
 
 
