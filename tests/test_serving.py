@@ -237,12 +237,15 @@ def test_budget_busy_page_and_culling(server: Server) -> None:
 
 
 def _pool_kernel(server: Server) -> tuple[str, int]:
+    """The pool's prepared kernel, once earlier visitors' kernels are culled and any refill has started."""
+    time.sleep(6)  # a refill starts 5 s after a visit
+    server.wait_for_kernels(1)
+    server.wait_for_pool()
     ((kernel_id, pid),) = server.wait_for_kernels(1).items()
     return kernel_id, pid
 
 
 def test_a_stalled_kernel_gets_try_again_in_seconds(server: Server) -> None:
-    server.wait_for_pool()
     _, pid = _pool_kernel(server)
     os.kill(pid, signal.SIGSTOP)
     started = time.monotonic()
@@ -258,8 +261,6 @@ def test_a_stalled_kernel_gets_try_again_in_seconds(server: Server) -> None:
 
 
 def test_a_dying_kernel_gets_try_again_in_seconds(server: Server) -> None:
-    server.wait_for_kernels(1)
-    server.wait_for_pool()
     _, pid = _pool_kernel(server)
     os.kill(pid, signal.SIGSTOP)  # hold the page mid-way ...
     result = {}
