@@ -210,7 +210,13 @@ def test_kernels_talk_over_ipc_not_tcp(server: Server) -> None:
         process = psutil.Process(pid)
         connection_file = next(a for a in process.cmdline() if a.endswith(f"kernel-{kernel_id}.json"))
         assert json.loads(Path(connection_file).read_text())["transport"] == "ipc"
-        assert [c for c in process.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN] == []
+        listening = [c for c in process.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
+        # the five channels are Unix sockets; the one TCP socket left is ipykernel's own relay for output of
+        # forked subprocesses (iostream.IOPubThread, hard-wired to loopback): nothing listens on the network
+        assert len(listening) <= 1 and all(c.laddr.ip == "127.0.0.1" for c in listening), listening
+        info = json.loads(Path(connection_file).read_text())
+        assert {"shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"} <= set(info)
+        assert all(Path(f"{info['ip']}-{info[key]}").is_socket() for key in ("shell_port", "iopub_port", "hb_port"))
 
 
 def test_budget_busy_page_and_culling(server: Server) -> None:
