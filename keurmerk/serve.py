@@ -1,13 +1,16 @@
 """Serve the dashboards (``dashboards/*.ipynb``) with Voilà: on 127.0.0.1 only, nothing loaded from a CDN.
 
+The server process is :mod:`keurmerk.voila_app` (Voilà with the Dutch shell, the static public search at
+``/zoeken/``, gzip, the kernel budget and its watchdog); this module builds its command line.
+
 ``voila_command`` builds the command line and environment, ``running`` starts it and stops it again (Voilà
 and its kernels), so tests and benchmarks run exactly what ``keurmerk serve`` runs; ``serve`` prints the
 address once Voilà listens and runs until Ctrl-C or SIGTERM.
 
 What the command sets, and why:
 
-- ``--Voila.ip=127.0.0.1``: never reachable from outside; TLS, gzip and exposure are the reverse proxy's
-  business. ``--Voila.port_retries=0``: a busy port fails instead of Voilà moving to another one.
+- ``--Voila.ip=127.0.0.1``: never reachable from outside; TLS and exposure are the reverse proxy's
+  business (deploy/nginx). ``--Voila.base_url=/wN/``: a worker's prefix behind nginx. ``--Voila.port_retries=0``: a busy port fails instead of Voilà moving to another one.
 - ``--template=keurmerk`` (``keurmerk/voila_template``, put on ``JUPYTER_PATH``): Voilà's ``lab`` template
   without its CDN links, serving the Vega runtime of :class:`keurmerk.charts.ChartWidget` itself. Template and
   theme overrides from the URL (``?voila-template=lab``) are disabled, or they would bring the CDN back.
@@ -20,9 +23,13 @@ What the command sets, and why:
   asks (each kernel holds 150-400 MB: size N to the machine).
 - ``--VoilaKernelManager.fill_delay=5``: the pool is refilled 5 s after a visitor takes a kernel, not 1 s, so
   that the refill does not compete with that visitor's first render.
-- ``--MappingKernelManager.cull_idle_timeout/cull_interval``: kernels left behind are shut down (pre-heated
-  kernels in the pool are exempt: Voilà skips them). A closed tab shuts its kernel down at once (the template
-  makes Voilà's closing beacon pass the XSRF check); the cull is for tabs that crashed or lost the network.
+- ``--MappingKernelManager.cull_idle_timeout=45/cull_interval=15/cull_connected=False``: a kernel whose page has
+  no WebSocket (closed, crashed, never connected) is shut down within about a minute; pre-heated kernels in the
+  pool are exempt (Voilà skips them). A closed tab shuts its kernel down at once (the template makes Voilà's
+  closing beacon pass the XSRF check).
+- ``--KeurmerkVoila.max_kernels``: the kernel budget, pool included (:func:`default_max_kernels`).
+- ``--KernelManager.transport=ipc``, ``autorestart=False``: kernel channels over Unix sockets in Voilà's private
+  connection directory; a crashed kernel is not restarted (its page is gone; the visitor is told to reload).
 - ``KEURMERK_DB``: the warehouse snapshot the kernels read (``database_path()`` inside a dashboard).
 
 Pattern for dashboard notebooks (pre-heated kernels run the cells *before* the request exists)::
