@@ -3,6 +3,7 @@ of every period, and every publication writes it."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from pathlib import Path
@@ -37,7 +38,10 @@ def cells(tiny_db: Path) -> StatusCells:
 
 
 def test_the_site_is_self_contained(site: Path) -> None:
-    assert sorted(p.name for p in site.iterdir()) == ["data.json", "index.html", "zoeken.css", "zoeken.js"]
+    names = ["data.json", "index.html", "zoeken.css", "zoeken.js"]
+    assert sorted(p.name for p in site.iterdir()) == sorted(names + [f"{n}.gz" for n in names])
+    for name in names:  # the gzipped copies nginx serves (gzip_static) are the same files
+        assert gzip.decompress((site / f"{name}.gz").read_bytes()) == (site / name).read_bytes()
     page = (site / "index.html").read_text()
     assert 'lang="nl"' in page and 'name="viewport"' in page
     for text in (page, (site / "zoeken.js").read_text(), (site / "zoeken.css").read_text()):
