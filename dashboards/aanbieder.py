@@ -9,18 +9,18 @@
 #     display_name: Python 3 (ipykernel)
 #     language: python
 #     name: python3
+#   title: Uw resultaten — Blik op Werk Keurmerk
 # ---
 
 # %%
 # Provider-independent work first: in a pre-heated kernel this runs before anyone opens the page.
-from IPython.display import display
-
 from keurmerk.dashboard import ProviderApp
-from keurmerk.serve import query_params
+from keurmerk.serve import provider_title, query_params, show
 
 app = ProviderApp.prepare()
 
 # %%
 # Blocks until the visitor's request arrives; the signed link decides what this page may show.
-display(app.open(query_params()))
+params = query_params()
+show(app.open(params), provider_title(app, params))  # a refusal is shown without a widget: the kernel ends
 app.close()  # the page's data is in memory now

@@ -10,6 +10,9 @@ The secret comes from ``KEURMERK_SECRET`` or, failing that, from the file named 
 (default ``$XDG_CONFIG_HOME/keurmerk/secret``, i.e. ``~/.config/keurmerk/secret``), which is created with a random
 secret on first use, readable by its owner only. The default does not depend on the working directory, so
 `keurmerk link` and the dashboard kernels (which run in ``dashboards/``) use the same secret.
+
+Rotating the secret (a new value in ``KEURMERK_SECRET``, or a new secret file, then restarting ``keurmerk serve``)
+invalidates every link made before at once: their signatures no longer match.
 """
 
 from __future__ import annotations
@@ -25,7 +28,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
-__all__ = ["Access", "AccessDenied", "QUERY_PARAMETER", "make_token", "verify", "link_url", "server_secret"]
+__all__ = [
+    "OPENED_BY_STAFF_DAYS",
+    "PROVIDER_DAYS",
+    "QUERY_PARAMETER",
+    "STAFF_DAYS",
+    "Access",
+    "AccessDenied",
+    "link_url",
+    "make_token",
+    "server_secret",
+    "verify",
+]
 
 QUERY_PARAMETER = "toegang"  # not "token": Jupyter server reads that one for its own authentication
 ROLES = ("provider", "staff")
@@ -74,10 +88,15 @@ def _sign(payload: str, secret: bytes) -> str:
     return _b64(hmac.new(secret, payload.encode(), hashlib.sha256).digest())
 
 
+PROVIDER_DAYS = 30.0  # a provider's personal link
+STAFF_DAYS = 0.5  # a staff link: 12 hours, so a forwarded or logged one soon stops working
+OPENED_BY_STAFF_DAYS = 2 / 24  # the provider link the staff page makes (renewed at every refresh): 2 hours
+
+
 def make_token(
     provider_id: str | None,
     role: str = "provider",
-    days: float = 30,
+    days: float | None = None,
     *,
     secret: bytes | None = None,
     now: dt.datetime | None = None,
@@ -86,6 +105,10 @@ def make_token(
         raise ValueError(f"onbekende rol {role!r}; kies uit {', '.join(ROLES)}")
     if role == "provider" and not provider_id:
         raise ValueError("een aanbiederslink hoort bij één aanbieder")
+    if days is None:
+        days = STAFF_DAYS if role == "staff" else PROVIDER_DAYS
+    if not days > 0:
+        raise ValueError("de geldigheid van een link moet groter zijn dan 0 dagen")
     now = now or dt.datetime.now(dt.UTC)
     expires = int((now + dt.timedelta(days=days)).timestamp())
     payload = _b64(json.dumps({"p": provider_id, "r": role, "exp": expires}, separators=(",", ":")).encode())
@@ -97,13 +120,15 @@ def verify(token: str | None, *, secret: bytes | None = None, now: dt.datetime |
     if not token:
         raise AccessDenied("Deze pagina opent alleen via uw persoonlijke link. Vraag Blik op Werk om een link.")
     payload, _, signature = token.partition(".")
-    if not signature or not hmac.compare_digest(signature, _sign(payload, secret or server_secret())):
+    # compare bytes: compare_digest refuses str with non-ASCII characters (a TypeError, not a refusal)
+    expected = _sign(payload, secret or server_secret()).encode()
+    if not signature or not hmac.compare_digest(signature.encode("utf-8", "surrogateescape"), expected):
         raise AccessDenied("Deze link is ongeldig. Gebruik de link zoals u die van Blik op Werk heeft gekregen.")
     try:
         claims = json.loads(_unb64(payload))
         expires = dt.datetime.fromtimestamp(int(claims["exp"]), dt.UTC)
         role, provider_id = claims["r"], claims["p"]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, OverflowError) as exc:
         raise AccessDenied("Deze link is ongeldig.") from exc
     if role not in ROLES:
         raise AccessDenied("Deze link is ongeldig.")

@@ -90,6 +90,14 @@ def ingest(
     if report.nothing_loaded:
         console.print("[bold red]Er kon niets worden geladen.[/]")
         raise typer.Exit(1)
+    _write_public_site(db)
+
+
+def _write_public_site(db: Path) -> None:
+    """Every publication also writes the public search (keurmerk.site) beside the warehouse."""
+    from keurmerk.site import write_site
+
+    console.print(f"openbare zoekpagina: {write_site(db)}")
 
 
 def _print_reasons(quarantine, examples: int = 3) -> None:
@@ -243,34 +251,71 @@ def serve(
     db: DbOption,
     port: Annotated[int, typer.Option(help="Poort op 127.0.0.1.")] = 8866,
     pool_size: Annotated[int, typer.Option(help="Voorverwarmde kernels per dashboard.")] = 1,
+    max_kernels: Annotated[
+        int | None,
+        typer.Option(
+            help="Hoogstens zoveel kernels tegelijk, de pool meegeteld; daarboven krijgt een bezoeker een "
+            "'het is even druk'-pagina. Standaard: (geheugen − 1 GB) / 400 MB, minstens 3."
+        ),
+    ] = None,
+    site: Annotated[
+        Path | None, typer.Option(help="Map van de openbare zoekpagina (standaard: naast het warehouse, <db>.zoeken).")
+    ] = None,
+    base_url: Annotated[str, typer.Option(help="Voorvoegsel van alle adressen, bv. /w1/ achter nginx.")] = "/",
 ) -> None:
-    """Serveer de dashboards met Voilà op 127.0.0.1 (alleen lokaal; TLS hoort bij de reverse proxy)."""
+    """Serveer de dashboards en de openbare zoekpagina op 127.0.0.1 (TLS hoort bij de reverse proxy)."""
+    from keurmerk.serve import default_max_kernels
     from keurmerk.serve import serve as run_serve
 
     if not db.exists():
         console.print(f"[red]Geen warehouse op {db}. Maak er een met `keurmerk ingest --db {db} …`.[/]")
         raise typer.Exit(1)
-    from keurmerk.access import link_url, make_token
-    from keurmerk.warehouse import open_readonly
+    if not (base_url.startswith("/") and base_url.endswith("/")):
+        raise typer.BadParameter("begint en eindigt met /", param_hint="--base-url")
+    budget = max_kernels if max_kernels is not None else default_max_kernels()
+    # never a token here: whatever serve prints ends up in logs
+    print(
+        f"Openbare zoekpagina: http://127.0.0.1:{port}{base_url}zoeken/\n"
+        f"Hoogstens {budget} kernels tegelijk (pool: {pool_size} per dashboard).\n"
+        "Persoonlijke links maakt u met `keurmerk link --provider ID` (aanbieder, 30 dagen) of "
+        "`keurmerk link --staff` (medewerkers, 12 uur).",
+        flush=True,
+    )
+    try:
+        run_serve(db, port=port, pool_size=pool_size, max_kernels=budget, site_dir=site, base_url=base_url)
+    except ValueError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(2) from exc
 
-    base = f"http://127.0.0.1:{port}"
-    with open_readonly(db) as con:
-        first = con.execute("SELECT provider_id, provider_name FROM providers ORDER BY provider_id LIMIT 1").fetchall()
-    if first:
-        provider_id, name = first[0]
-        print(f"Aanbieder {name} ({provider_id}), 30 dagen geldig:\n  {link_url(base, 'aanbieder', make_token(provider_id))}")
-    print(f"Medewerkers (benchmarkverkenner):\n  {link_url(base, 'benchmark', make_token(None, role='staff'))}")
-    print(f"Publiek (zoekmachine, geen link nodig):\n  {base}/voila/render/zoekmachine.ipynb")
-    print("Meer links: `keurmerk link --provider ID` of `keurmerk link --staff`.", flush=True)
-    run_serve(db, port=port, pool_size=pool_size)
+
+@app.command()
+def site(
+    db: DbOption,
+    out: Annotated[Path, typer.Option(help="Map voor de statische zoekpagina (HTML, CSS, JS en data.json).")],
+) -> None:
+    """Schrijf de openbare zoekpagina als statische site: alleen gepubliceerde cijfers, voor elke webserver."""
+    from keurmerk.site import write_site
+
+    if not db.exists():
+        console.print(f"[red]Geen warehouse op {db}.[/]")
+        raise typer.Exit(1)
+    written = write_site(db, out)
+    console.print(f"geschreven: {written}/index.html (gegevens: {written}/data.json)")
 
 
 @app.command()
 def link(
     provider: Annotated[str | None, typer.Option(help="Aanbieder-id, bijvoorbeeld P0000.")] = None,
-    days: Annotated[float, typer.Option(help="Geldigheid in dagen.")] = 30,
+    days: Annotated[
+        float | None, typer.Option(help="Geldigheid in dagen (standaard 30 voor een aanbieder, 0,5 voor medewerkers).")
+    ] = None,
     staff: Annotated[
-        bool, typer.Option("--staff", help="Medewerkerslink (alle aanbieders, benchmarkverkenner).")
+        bool,
+        typer.Option(
+            "--staff",
+            help="Medewerkerslink (alle aanbieders, benchmarkverkenner, 12 uur); met --provider een korte link "
+            "(2 uur) naar alleen die aanbieder.",
+        ),
     ] = False,
     base_url: Annotated[
         str, typer.Option(help="Adres waarop `keurmerk serve` bereikbaar is.")
@@ -285,11 +330,18 @@ def link(
 
     if not staff and not provider:
         raise typer.BadParameter("geef --provider, of --staff voor een medewerkerslink", param_hint="--provider")
+    if days is not None and not days > 0:
+        raise typer.BadParameter("moet groter zijn dan 0", param_hint="--days")
     if dashboard is None:
         dashboard = "benchmark" if staff and not provider else "aanbieder"
-    token = make_token(provider, role="staff" if staff else "provider", days=days)
-    params = {"aanbieder": provider} if staff and provider else {}
-    print(link_url(base_url, dashboard, token, **params))
+    if staff and provider:
+        # staff opening one provider get a short provider link, as from the staff page: no staff token in a URL
+        from keurmerk.access import OPENED_BY_STAFF_DAYS
+
+        token = make_token(provider, role="provider", days=days or OPENED_BY_STAFF_DAYS)
+    else:
+        token = make_token(provider, role="staff" if staff else "provider", days=days)
+    print(link_url(base_url, dashboard, token))
 
 
 reactions_app = typer.Typer(help="Hoor en wederhoor: reacties van aanbieders op hun resultaten.", no_args_is_help=True)

@@ -1,13 +1,16 @@
 """Serve the dashboards (``dashboards/*.ipynb``) with Voilà: on 127.0.0.1 only, nothing loaded from a CDN.
 
+The server process is :mod:`keurmerk.voila_app` (Voilà with the Dutch shell, the static public search at
+``/zoeken/``, gzip, the kernel budget and its watchdog); this module builds its command line.
+
 ``voila_command`` builds the command line and environment, ``running`` starts it and stops it again (Voilà
 and its kernels), so tests and benchmarks run exactly what ``keurmerk serve`` runs; ``serve`` prints the
 address once Voilà listens and runs until Ctrl-C or SIGTERM.
 
 What the command sets, and why:
 
-- ``--Voila.ip=127.0.0.1``: never reachable from outside; TLS, gzip and exposure are the reverse proxy's
-  business. ``--Voila.port_retries=0``: a busy port fails instead of Voilà moving to another one.
+- ``--Voila.ip=127.0.0.1``: never reachable from outside; TLS and exposure are the reverse proxy's
+  business (deploy/nginx). ``--Voila.base_url=/wN/``: a worker's prefix behind nginx. ``--Voila.port_retries=0``: a busy port fails instead of Voilà moving to another one.
 - ``--template=keurmerk`` (``keurmerk/voila_template``, put on ``JUPYTER_PATH``): Voilà's ``lab`` template
   without its CDN links, serving the Vega runtime of :class:`keurmerk.charts.ChartWidget` itself. Template and
   theme overrides from the URL (``?voila-template=lab``) are disabled, or they would bring the CDN back.
@@ -20,9 +23,13 @@ What the command sets, and why:
   asks (each kernel holds 150-400 MB: size N to the machine).
 - ``--VoilaKernelManager.fill_delay=5``: the pool is refilled 5 s after a visitor takes a kernel, not 1 s, so
   that the refill does not compete with that visitor's first render.
-- ``--MappingKernelManager.cull_idle_timeout/cull_interval``: kernels left behind are shut down (pre-heated
-  kernels in the pool are exempt: Voilà skips them). A closed tab shuts its kernel down at once (the template
-  makes Voilà's closing beacon pass the XSRF check); the cull is for tabs that crashed or lost the network.
+- ``--MappingKernelManager.cull_idle_timeout=45/cull_interval=15/cull_connected=False``: a kernel whose page has
+  no WebSocket (closed, crashed, never connected) is shut down within about a minute; pre-heated kernels in the
+  pool are exempt (Voilà skips them). A closed tab shuts its kernel down at once (the template makes Voilà's
+  closing beacon pass the XSRF check).
+- ``--KeurmerkVoila.max_kernels``: the kernel budget, pool included (:func:`default_max_kernels`).
+- ``--KernelManager.transport=ipc``, ``autorestart=False``: kernel channels over Unix sockets in Voilà's private
+  connection directory; a crashed kernel is not restarted (its page is gone; the visitor is told to reload).
 - ``KEURMERK_DB``: the warehouse snapshot the kernels read (``database_path()`` inside a dashboard).
 
 Pattern for dashboard notebooks (pre-heated kernels run the cells *before* the request exists)::
@@ -40,6 +47,7 @@ Pattern for dashboard notebooks (pre-heated kernels run the cells *before* the r
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -61,9 +69,12 @@ __all__ = [
     "VoilaLaunch",
     "database_path",
     "default_dashboards_dir",
+    "default_max_kernels",
     "query_params",
+    "provider_title",
     "running",
     "serve",
+    "show",
     "stop",
     "voila_command",
     "wait_until_listening",
@@ -101,6 +112,20 @@ def default_dashboards_dir() -> Path:
 
 
 FILL_DELAY_S = 5
+CULL_IDLE_TIMEOUT = 45  # + CULL_INTERVAL: a kernel without a page is gone within about a minute
+CULL_INTERVAL = 15
+KERNEL_MB = 400  # what one dashboard kernel may grow to (DESIGN §8: 250-385 MB measured), for the default budget
+RESERVED_MB = 1024  # the server itself, the OS, the warehouse's page cache
+
+
+def default_max_kernels(total_mb: int | None = None) -> int:
+    """The default kernel budget: (memory - 1 GB) / 400 MB, at least 3 (two pool kernels and one visitor)."""
+    if total_mb is None:
+        try:
+            total_mb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20
+        except (ValueError, OSError, AttributeError):
+            total_mb = 4096
+    return max(3, (total_mb - RESERVED_MB) // KERNEL_MB)
 
 
 def voila_command(
@@ -109,24 +134,39 @@ def voila_command(
     *,
     dashboards_dir: Path | None = None,
     pool_size: int = 1,
-    cull_idle_timeout: int = 600,
-    cull_interval: int = 60,
+    cull_idle_timeout: int = CULL_IDLE_TIMEOUT,
+    cull_interval: int = CULL_INTERVAL,
     open_browser: bool = False,
     environ: Mapping[str, str] | None = None,
+    max_kernels: int | None = None,
+    site_dir: Path | None = None,
+    base_url: str = "/",
 ) -> VoilaLaunch:
     """The Voilà command line and environment for serving the dashboards (see the module docstring)."""
+    from keurmerk.site import default_site_dir
+
     dashboards = (dashboards_dir or default_dashboards_dir()).resolve()
+    notebooks = len(list(dashboards.glob("*.ipynb")))
+    if max_kernels is None:
+        max_kernels = default_max_kernels()
+    if max_kernels < notebooks * pool_size + 1:
+        raise ValueError(
+            f"--max-kernels {max_kernels} is te klein: de pool alleen heeft er al {notebooks * pool_size} "
+            f"({notebooks} dashboards × pool {pool_size}), en een bezoeker heeft er één nodig"
+        )
     env = dict(os.environ if environ is None else environ)
     env[DB_ENV] = str(Path(db_path).resolve())
+    env["KEURMERK_SITE"] = str(Path(site_dir or default_site_dir(db_path)).resolve())
     env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATE_ROOT), env.get("JUPYTER_PATH", "")) if p)
     env.setdefault("PYTHONUNBUFFERED", "1")
     argv = (
         sys.executable,
         "-m",
-        "voila",
+        "keurmerk.voila_app",  # Voilà with the Dutch shell and the kernel budget
         str(dashboards),
         f"--Voila.ip={HOST}",
         f"--port={port}",
+        f"--Voila.base_url={base_url}",
         "--Voila.port_retries=0",  # a busy port is an error, not a silent move to another port
         f"--Voila.open_browser={open_browser}",
         f"--Voila.config_file_paths={TEMPLATE_ROOT}",  # voila.json there: headers; ignore ./voila.json
@@ -139,8 +179,17 @@ def voila_command(
         "--strip_sources=True",
         "--preheat_kernel=True",
         f"--pool_size={pool_size}",
+        f"--KeurmerkVoila.max_kernels={max_kernels}",
+        # Kernels talk to the server over Unix sockets in Voilà's private connection directory: no TCP ports to
+        # race for when kernels start together, nothing listening on the network.
+        "--KernelManager.transport=ipc",
+        # A dashboard kernel restarted after a crash has lost its page; the visitor is told to reload instead.
+        "--KernelManager.autorestart=False",
+        # Kernels of closed or never-connected pages (no WebSocket) end after a minute idle; an open page keeps
+        # its kernel (cull_connected=False). Pool kernels are exempt (Voilà).
         f"--MappingKernelManager.cull_idle_timeout={cull_idle_timeout}",
         f"--MappingKernelManager.cull_interval={cull_interval}",
+        "--MappingKernelManager.cull_connected=False",
         "--HTMLExporter.language_code=nl",
         # nbclient drops a cell's output when a busy kernel sends it late (4 s default; bench/dashboard.py under
         # load: 30 s still lost pages, 120 s none). A busy machine should make a page slower, never empty.
@@ -149,7 +198,7 @@ def voila_command(
         # that visitor's first render on 2 cores. 5 s lets the render finish first (bench/dashboard.py).
         f"--VoilaKernelManager.fill_delay={FILL_DELAY_S}",
     )
-    return VoilaLaunch(argv=argv, env=env, url=f"http://{HOST}:{port}/", port=port)
+    return VoilaLaunch(argv=argv, env=env, url=f"http://{HOST}:{port}{base_url}", port=port)
 
 
 def wait_until_listening(port: int, timeout: float = 60.0, process: subprocess.Popen | None = None) -> None:
@@ -222,14 +271,30 @@ def serve(
     *,
     dashboards_dir: Path | None = None,
     pool_size: int = 1,
-    cull_idle_timeout: int = 600,
+    max_kernels: int | None = None,
+    site_dir: Path | None = None,
+    base_url: str = "/",
 ) -> None:
-    """Run Voilà for the dashboards until Ctrl-C or SIGTERM; prints the address once it listens."""
+    """Run Voilà for the dashboards until Ctrl-C or SIGTERM; prints the address once it listens.
+
+    The public search is served from ``site_dir`` (default: the one every publication of ``db_path`` writes);
+    written first if it is not there yet."""
+    from keurmerk.site import DATA_FILE, default_site_dir, write_site
+
     db_path = Path(db_path)
     if not db_path.is_file():
         raise FileNotFoundError(f"warehouse not found: {db_path}")
+    site_dir = Path(site_dir or default_site_dir(db_path))
+    if not (site_dir / DATA_FILE).is_file():
+        write_site(db_path, site_dir)
     launch = voila_command(
-        db_path, port, dashboards_dir=dashboards_dir, pool_size=pool_size, cull_idle_timeout=cull_idle_timeout
+        db_path,
+        port,
+        dashboards_dir=dashboards_dir,
+        pool_size=pool_size,
+        max_kernels=max_kernels,
+        site_dir=site_dir,
+        base_url=base_url,
     )
 
     def _terminate(signum: int, frame: object) -> None:
@@ -238,7 +303,7 @@ def serve(
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         with running(launch) as process:
-            print(f"Keurmerk-dashboards: {launch.url}  (stoppen: Ctrl-C)", flush=True)
+            print(f"Keurmerk: {launch.url}  ·  openbare zoekpagina: {launch.url}zoeken/  (stoppen: Ctrl-C)", flush=True)
             if open_browser:
                 webbrowser.open(launch.url)
             process.wait()
@@ -259,6 +324,39 @@ def database_path() -> Path:
     if not value:
         raise RuntimeError(f"{DB_ENV} is not set: start the dashboards with `keurmerk serve --db PATH`")
     return Path(value)
+
+
+def show(page, title: str | None = None) -> None:
+    """Display a dashboard's page in the kernel's output.
+
+    A refusal (``html.refusal``) is shown as plain HTML, not as a widget, with the marker that tells the server to
+    end this kernel as soon as the page is out: a refused link keeps no kernel. ``title`` becomes the browser
+    tab's title.
+    """
+    from IPython.display import HTML, Javascript, display
+
+    from keurmerk.voila_app import RELEASE_MARKER
+
+    value = getattr(page, "value", None)
+    if isinstance(value, str) and 'data-km="refusal"' in value:
+        display(HTML(f'{value}<span hidden data-km="{RELEASE_MARKER}"></span>'))
+        page.close()
+        return
+    display(page)
+    if title:
+        display(Javascript(f"document.title = {json.dumps(title)};"))
+
+
+def provider_title(app, params: Mapping[str, str]) -> str | None:
+    """The tab title of a provider page ("Naam — Uw resultaten — Blik op Werk Keurmerk"), None when refused."""
+    from keurmerk.access import QUERY_PARAMETER, AccessDenied, verify
+
+    try:
+        access = verify(params.get(QUERY_PARAMETER))
+    except AccessDenied:
+        return None
+    name = app.provider_name(access.provider_id) if access.provider_id else None
+    return f"{name} — Uw resultaten — Blik op Werk Keurmerk" if name else None
 
 
 def query_params() -> dict[str, str]:

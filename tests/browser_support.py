@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from keurmerk.chromium import ARGS as CHROMIUM_ARGS
 from keurmerk.chromium import DEBIAN_CHROMIUM
 from keurmerk.serve import VoilaLaunch, running, voila_command
+from keurmerk.site import write_site
 
 CHROMIUM = DEBIAN_CHROMIUM  # ./dev test installs Debian's chromium
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
@@ -36,8 +37,14 @@ def served(db: Path, work: Path, notebooks: tuple[str, ...], secret: str) -> Ite
     dashboards.mkdir()
     for name in notebooks:
         shutil.copy(DASHBOARDS / name, dashboards / name)
+    site = write_site(db, work / "zoeken")  # what a publication writes; `keurmerk serve` serves it at /zoeken/
     launch = voila_command(
-        db, free_port(), dashboards_dir=dashboards, pool_size=1, environ={**os.environ, "KEURMERK_SECRET": secret}
+        db,
+        free_port(),
+        dashboards_dir=dashboards,
+        pool_size=1,
+        site_dir=site,
+        environ={**os.environ, "KEURMERK_SECRET": secret},
     )
     with (work / "voila.log").open("w") as log, running(launch, log=log, timeout=90):
         yield launch

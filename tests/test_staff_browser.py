@@ -7,11 +7,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from browser_support import ARTIFACTS, PageLog, chromium, served
 
-from keurmerk.access import link_url, make_token
+from keurmerk.access import link_url, make_token, verify
 from keurmerk.catalog import catalog
 from keurmerk.serve import VoilaLaunch
 
@@ -161,7 +162,8 @@ def test_a_name_opens_the_providers_dashboard(voila: VoilaLaunch, browser) -> No
     page.wait_for_function(f"() => document.querySelectorAll('{ROWS}').length === 1", timeout=10_000)
     link = page.locator(f"{ROWS} a").first
     href = link.get_attribute("href")
-    assert href.startswith("/voila/render/aanbieder.ipynb?") and "aanbieder=P0000" in href
+    assert href.startswith("/voila/render/aanbieder.ipynb?") and "aanbieder=" not in href  # a provider link
+    assert verify(parse_qs(urlsplit(href).query)["toegang"][0], secret=SECRET.encode()).provider_id == "P0000"
     with context.expect_page(timeout=30_000) as opened:
         link.click()
     dashboard = opened.value

@@ -4,6 +4,8 @@ before, the table carries every provider with working links, filters recompute, 
 from __future__ import annotations
 
 import datetime as dt
+import re
+from html import unescape as html_unescape
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -88,7 +90,8 @@ def test_staff_link_opens_every_provider(app: StaffApp) -> None:
     assert row["name"] == "Partner in Werk"
     query = parse_qs(urlsplit(row["link"]).query)
     assert urlsplit(row["link"]).path == "/voila/render/aanbieder.ipynb"
-    assert query["aanbieder"] == ["P0000"] and verify(query[QUERY_PARAMETER][0]).is_staff
+    opened = verify(query[QUERY_PARAMETER][0])  # a fresh provider link: no staff token in the URL
+    assert "aanbieder" not in query and not opened.is_staff and opened.provider_id == "P0000"
     texts = _texts(page)
     assert "Benchmarkverkenner" in texts and 'data-km="watch"' in texts
 
@@ -151,7 +154,9 @@ def test_rows_carry_sort_keys_and_dutch_texts(explorer: StaffExplorer) -> None:
 def test_selecting_a_row_shows_the_provider_with_its_link(explorer: StaffExplorer) -> None:
     explorer.table.selected = "P0000"
     assert "Partner in Werk" in explorer.detail.value and 'data-km="open-dashboard"' in explorer.detail.value
-    assert "aanbieder=P0000" in explorer.detail.value
+    href = re.search(r'href="([^"]+)"[^>]*data-km="open-dashboard"', explorer.detail.value).group(1)
+    query = parse_qs(urlsplit(html_unescape(href)).query)
+    assert "aanbieder" not in query and verify(query[QUERY_PARAMETER][0]).provider_id == "P0000"
     explorer.table.selected = "P9999"  # the browser may write anything: an unknown id shows nothing
     assert explorer.detail.value == ""
 
@@ -183,5 +188,10 @@ def test_provider_names_are_escaped(app: StaffApp) -> None:
 
 
 def test_staff_link_helper() -> None:
-    link = provider_link("abc.def", "P0042")
-    assert link == "/voila/render/aanbieder.ipynb?toegang=abc.def&aanbieder=P0042"
+    """Staff open a provider through a fresh link for that provider only, valid for hours, never the staff token."""
+    link = provider_link("staff.token", "P0042")
+    assert urlsplit(link).path == "/voila/render/aanbieder.ipynb" and "staff.token" not in link
+    access = verify(parse_qs(urlsplit(link).query)[QUERY_PARAMETER][0])
+    assert (access.role, access.provider_id) == ("provider", "P0042")
+    hours = (access.expires - dt.datetime.now(dt.UTC)).total_seconds() / 3600
+    assert 1 < hours <= 2

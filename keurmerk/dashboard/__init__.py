@@ -3,7 +3,6 @@
 import altair.utils.schemapi
 
 from keurmerk.dashboard.provider import Debouncer, FilterOptions, ProviderApp, ProviderDashboard
-from keurmerk.dashboard.public import PublicApp, PublicSearch
 from keurmerk.dashboard.staff import StaffApp, StaffExplorer
 
 # Altair validates every schema object as it is built ("debug mode"); in a dashboard kernel that is seconds of
@@ -15,8 +14,6 @@ __all__ = [
     "FilterOptions",
     "ProviderApp",
     "ProviderDashboard",
-    "PublicApp",
-    "PublicSearch",
     "StaffApp",
     "StaffExplorer",
 ]

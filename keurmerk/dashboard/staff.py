@@ -27,7 +27,7 @@ import polars as pl
 import traitlets
 
 from keurmerk import formatting
-from keurmerk.access import QUERY_PARAMETER, AccessDenied, link_url, verify
+from keurmerk.access import OPENED_BY_STAFF_DAYS, QUERY_PARAMETER, AccessDenied, link_url, make_token, verify
 from keurmerk.catalog import catalog
 from keurmerk.charts import ChartWidget, to_spec
 from keurmerk.charts.staff import Reference, aspect_distribution, provider_distribution
@@ -263,8 +263,10 @@ _STATUS_CLASS = {"met": "km-yes", "not_met": "km-no", "incomplete": "km-muted"}
 
 
 def provider_link(token: str, provider_id: str) -> str:
-    """The staff link to one provider's dashboard (the provider dashboard accepts ``aanbieder=`` for staff)."""
-    return link_url(LINK_BASE, DASHBOARD, token, aanbieder=provider_id)
+    """A fresh, short-lived link to one provider's dashboard, for that provider only: the staff ``token`` never
+    goes into a URL that could be forwarded (it is not used here)."""
+    fresh = make_token(provider_id, role="provider", days=OPENED_BY_STAFF_DAYS)
+    return link_url(LINK_BASE, DASHBOARD, fresh)
 
 
 def _signed(value: float | None) -> str:

@@ -1,0 +1,442 @@
+"""The Voilà application behind ``keurmerk serve``: Voilà 0.5 with a Dutch shell and a kernel budget.
+
+Run as ``python -m keurmerk.voila_app`` with Voilà's own options (``keurmerk.serve.voila_command`` builds them).
+What it changes in :class:`voila.app.Voila`, and why:
+
+- **The shell.** ``/`` is a short Dutch landing page; ``/zoeken/`` serves the static public search
+  (:mod:`keurmerk.site`) without any kernel; the notebook listing (``/voila/tree``) and the contents API are not
+  routed at all; every unknown URL and every error page is Dutch (templates ``404.html`` / ``error.html`` of the
+  ``keurmerk`` template), never a traceback.
+- **Compression and caching.** Tornado's ``compress_response`` gzips pages, scripts and JSON; static files of
+  Voilà whose name carries a content hash may be cached for a year, the rest revalidates by ETag.
+- **A kernel budget** (``KeurmerkVoila.max_kernels``): the pool and the visitors' kernels together never exceed
+  it. A visitor who would need a kernel beyond it gets the "het is even druk" page (HTTP 503, it retries by
+  itself) and no kernel; the pool is refilled only within the budget.
+- **Fresh pool kernels.** A pre-heated kernel remembers the snapshot (inode, mtime, size of ``$KEURMERK_DB``) it
+  was started on. When a publication replaces the file, pool kernels of the older snapshot are shut down and
+  replaced, checked every second and again when a visitor arrives, so no visitor gets an older snapshot.
+- **No kernel for a refused link.** A page that shows a refusal carries :data:`RELEASE_MARKER`
+  (``keurmerk.serve.show``); once it is streamed the server shuts the kernel down.
+- **No hang.** While a page streams, its kernel is watched: dead, restarted, or without CPU progress and without
+  output for :attr:`KeurmerkVoila.stall_timeout` seconds, and the visitor gets "probeer het opnieuw" at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+from pathlib import Path
+
+import jinja2
+import tornado.ioloop
+import tornado.web
+from jupyter_server.base.handlers import FileFindHandler, JupyterHandler
+from jupyter_server.utils import url_path_join
+from nbclient.util import ensure_async
+from traitlets import Float, Integer, Unicode
+from voila.app import Voila
+from voila.static_file_handler import MultiStaticFileHandler, TemplateStaticFileHandler
+from voila.tornado.contentshandler import VoilaContentsHandler
+from voila.tornado.handler import TornadoVoilaHandler
+from voila.tornado.treehandler import TornadoVoilaTreeHandler
+
+__all__ = ["RELEASE_MARKER", "KeurmerkVoila", "main"]
+
+RELEASE_MARKER = "keurmerk-release-kernel"  # in a page's output: the page needs its kernel no longer
+DB_ENV = "KEURMERK_DB"
+SITE_ENV = "KEURMERK_SITE"
+PAGES = Path(__file__).resolve().parent / "voila_template" / "voila" / "templates" / "keurmerk"
+ERROR_TEMPLATES = ("404.html", "error.html", "_page.html")
+HASHED = re.compile(r"[.-][0-9a-f]{12,}\.(js|css|woff2?|svg|png)$")  # webpack chunks: the name is the version
+
+
+def snapshot_stamp(path: str | os.PathLike | None) -> tuple[int, int, int] | None:
+    """What identifies a published snapshot: a publication swaps in a new file (new inode) with os.replace."""
+    if not path:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+
+# --- the kernel manager -------------------------------------------------------------------------------------
+
+
+class KernelBudget:
+    """Mixed into Voilà's pooling kernel manager (see :meth:`KeurmerkVoila.init_settings`)."""
+
+    def budget_setup(self, app: KeurmerkVoila) -> None:
+        self.max_kernels = app.max_kernels
+        self.db_path = os.environ.get(DB_ENV)
+        self.stamps: dict[int, tuple | None] = {}  # id(pool task) -> snapshot stamp when it was started
+        self.pool_target = {name: len(pool) for name, pool in self._pools.items()}
+        stamp = snapshot_stamp(self.db_path)
+        for pool in self._pools.values():
+            for task in pool:
+                self.stamps[id(task)] = stamp
+
+    # counting
+    def pending_pool(self) -> int:
+        return sum(1 for pool in self._pools.values() for task in pool if not task.done())
+
+    def kernel_count(self) -> int:
+        """Kernels running or starting (a pool kernel that is still starting may be counted twice: erring on
+        the side of refusing)."""
+        return len(self.list_kernel_ids()) + self.pending_pool()
+
+    def has_room(self) -> bool:
+        return self.max_kernels <= 0 or self.kernel_count() < self.max_kernels
+
+    # the pool
+    def fill_if_needed(self, delay=None, notebook_name=None, extra_kernel_env_variables=None, **kwargs):
+        target = self.pool_target.get(notebook_name, 0)
+        pool = self._pools.get(notebook_name, [])
+        room = target - len(pool)
+        if self.max_kernels > 0:
+            room = min(room, self.max_kernels - self.kernel_count())
+        if room <= 0:
+            return
+        before = {id(task) for task in pool}
+        stamp = snapshot_stamp(self.db_path)  # taken before the kernel opens the file: errs towards stale
+        default = dict(self.kernel_pools_config.get("default", {}))
+        self.kernel_pools_config = {"default": {**default, "pool_size": len(pool) + room}}
+        try:
+            super().fill_if_needed(
+                delay=delay,
+                notebook_name=notebook_name,
+                extra_kernel_env_variables=extra_kernel_env_variables or {},
+                **kwargs,
+            )
+        finally:
+            self.kernel_pools_config = {"default": default}
+        for task in self._pools.get(notebook_name, []):
+            if id(task) not in before:
+                self.stamps[id(task)] = stamp
+
+    def refill_all(self, delay: float | None = None) -> None:
+        for name in list(self.pool_target):
+            self.fill_if_needed(delay=delay, notebook_name=name)
+
+    async def shutdown_kernel(self, kernel_id, *args, **kwargs):
+        result = await super().shutdown_kernel(kernel_id, *args, **kwargs)
+        self.refill_all()  # a freed place in the budget goes back to the pool
+        return result
+
+    async def discard_stale(self, notebook_name: str | None = None) -> int:
+        """Shut down pool kernels of an older snapshot or whose process died; refill. How many went."""
+        current = snapshot_stamp(self.db_path)
+        gone = 0
+        for name, pool in self._pools.items():
+            if notebook_name is not None and name != notebook_name:
+                continue
+            for task in list(pool):
+                stale = self.stamps.get(id(task)) != current
+                dead = False
+                if task.done() and not stale:
+                    try:
+                        kernel_id = task.result()["kernel_id"]
+                        dead = not await self.get_kernel(kernel_id).is_alive()
+                    except Exception:
+                        dead = True
+                if stale or dead:
+                    pool.remove(task)
+                    self.stamps.pop(id(task), None)
+                    gone += 1
+                    asyncio.ensure_future(self._end_pool_task(task))
+        pooled = {id(task) for pool in self._pools.values() for task in pool}
+        for key in set(self.stamps) - pooled:
+            del self.stamps[key]  # tasks taken by visitors: their ids may be reused
+        if gone:
+            self.refill_all(delay=0)
+        return gone
+
+    async def _end_pool_task(self, task: asyncio.Task) -> None:
+        with contextlib.suppress(Exception):
+            content = await task
+            content["task"].cancel()
+            kernel_id = content["kernel_id"]
+            if kernel_id in self:
+                await super().shutdown_kernel(kernel_id, now=True)
+        self.refill_all(delay=0)
+
+
+class _Recorder:
+    """The kernel manager as one request sees it: remembers which kernel this request got."""
+
+    def __init__(self, manager) -> None:
+        self._manager = manager
+        self.kernel_id: str | None = None
+
+    def __getattr__(self, name):
+        return getattr(self._manager, name)
+
+    async def get_rendered_notebook(self, *args, **kwargs):
+        task, cache, kernel_id = await self._manager.get_rendered_notebook(*args, **kwargs)
+        self.kernel_id = kernel_id
+        return task, cache, kernel_id
+
+    async def start_kernel(self, *args, **kwargs):
+        self.kernel_id = await ensure_async(self._manager.start_kernel(*args, **kwargs))
+        return self.kernel_id
+
+
+def _cpu_ticks(pid: int | None) -> int | None:
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+# --- handlers -----------------------------------------------------------------------------------------------
+
+
+class DutchPages:
+    """Render one of the keurmerk template's own pages (Dutch, no Voilà assets needed); errors as such a page."""
+
+    def page(self, name: str, status: int = 200, **ns) -> None:
+        template = self.settings["keurmerk_pages"].get_template(name)
+        self.set_status(status)
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        base_url = self.settings.get("base_url", "/")
+        self.finish(template.render(base_url=base_url, **ns))
+
+    def write_error(self, status_code: int, **kwargs) -> None:
+        self.page("404.html" if status_code == 404 else "error.html", status_code, status_code=status_code)
+
+
+class PageHandler(DutchPages, TornadoVoilaHandler):
+    """``/voila/render/<notebook>``: Voilà's page, within the kernel budget, watched for dead kernels."""
+
+    def initialize(self, **kwargs):
+        super().initialize(**kwargs)
+        self._recorder = _Recorder(self.settings["kernel_manager"])
+
+    @property
+    def kernel_manager(self):
+        return self._recorder
+
+    async def get(self, path=None):
+        manager = self._recorder._manager
+        await manager.discard_stale(path)
+        if not manager._pools.get(path) and not manager.has_room():
+            self.set_header("Retry-After", "10")
+            self.set_header("Cache-Control", "no-store")
+            return self.page("druk.html", 503)
+        app = self.settings["keurmerk_app"]
+        loop = asyncio.get_running_loop()
+        chunks = self.get_generator(path=path).__aiter__()
+        written = release = False
+        progress_at = loop.time()  # last output or CPU progress of the kernel
+        watched_pid = ticks = None
+        while True:
+            step = asyncio.ensure_future(chunks.__anext__())
+            trouble = None
+            while trouble is None and not (await asyncio.wait({step}, timeout=1.0))[0]:
+                now = loop.time()
+                kernel = self._kernel()
+                if kernel is None:
+                    if self._recorder.kernel_id is not None:
+                        trouble = "gone"
+                    elif now - progress_at > app.start_timeout:
+                        trouble = "not started"
+                    continue
+                pid = getattr(kernel.provisioner, "pid", None)
+                if not await kernel.is_alive():
+                    trouble = "dead"
+                elif watched_pid is not None and pid != watched_pid:
+                    trouble = "restarted"
+                else:
+                    watched_pid, current = pid, _cpu_ticks(pid)
+                    if current != ticks:
+                        ticks, progress_at = current, now
+                    elif now - progress_at > app.stall_timeout:
+                        trouble = "stalled"
+            if trouble is None:
+                try:
+                    html = step.result()
+                except StopAsyncIteration:
+                    break
+                except tornado.web.HTTPError:
+                    if not written:
+                        raise  # the Dutch error page (404 for an unknown notebook)
+                    trouble = "failed"
+                except Exception:
+                    self.log.exception("page %s failed", path)
+                    trouble = "failed"
+            if trouble is not None:
+                step.cancel()
+                self.log.warning("page %s: kernel %s %s", path, self._recorder.kernel_id, trouble)
+                self._retry(written)  # the visitor first, then the kernel
+                return await self._end_kernel()
+            progress_at = loop.time()
+            if html:
+                release = release or RELEASE_MARKER in html
+                self.write(html)
+                self.flush()
+                written = True
+        kernel = self._kernel()
+        if release:
+            await self._end_kernel()  # a refusal: nothing on the page needs the kernel
+        elif self._recorder.kernel_id is not None and (kernel is None or not await kernel.is_alive()):
+            self._retry(written)
+            await self._end_kernel()
+
+    def _kernel(self):
+        kernel_id = self._recorder.kernel_id
+        manager = self._recorder._manager
+        return manager.get_kernel(kernel_id) if kernel_id and kernel_id in manager else None
+
+    async def _end_kernel(self) -> None:
+        kernel_id = self._recorder.kernel_id
+        manager = self._recorder._manager
+        if kernel_id and kernel_id in manager:
+            with contextlib.suppress(Exception):
+                await manager.shutdown_kernel(kernel_id, now=True)
+
+    def _retry(self, written: bool) -> None:
+        if not written:
+            self.set_header("Cache-Control", "no-store")
+            return self.page("opnieuw.html", 503)
+        # the page's head is out already: cover it with the same message
+        template = self.settings["keurmerk_pages"].get_template("opnieuw-fragment.html")
+        self.finish(template.render(base_url=self.base_url))
+
+
+class LandingHandler(DutchPages, JupyterHandler):
+    def get(self):
+        self.set_header("Cache-Control", "no-cache")
+        self.page("landing.html")
+
+
+class NotFoundHandler(DutchPages, JupyterHandler):
+    """Every URL that no other handler takes: the Dutch 404 page."""
+
+    def prepare(self):
+        self.page("404.html", 404)
+
+
+class SiteHandler(DutchPages, FileFindHandler):
+    """The static public search: revalidated on every visit (a publication rewrites it), never a kernel."""
+
+    def parse_url_path(self, url_path: str) -> str:
+        if url_path == "" or url_path.endswith("/"):
+            url_path += "index.html"  # FileFindHandler looks files up by name: no directory default of its own
+        return super().parse_url_path(url_path)
+
+    def set_headers(self) -> None:
+        super().set_headers()
+        self.set_header("Cache-Control", "no-cache")
+
+
+class _Cacheable(DutchPages):
+    def set_extra_headers(self, path: str) -> None:
+        if HASHED.search(path) or self.get_argument("v", None):
+            self.set_header("Cache-Control", "public, max-age=31536000, immutable")
+        else:
+            self.set_header("Cache-Control", "no-cache")  # revalidated by ETag: a 304 costs no body
+
+
+class CachedFileFindHandler(DutchPages, FileFindHandler):
+    def set_headers(self) -> None:
+        super().set_headers()
+        path = self.request.path
+        if HASHED.search(path) or self.get_argument("v", None):
+            self.set_header("Cache-Control", "public, max-age=31536000, immutable")
+
+
+class CachedStaticHandler(_Cacheable, MultiStaticFileHandler):
+    pass
+
+
+class CachedTemplateStaticHandler(_Cacheable, TemplateStaticFileHandler):
+    def parse_url_path(self, path):
+        if len(path.split("/", 2)) < 3 or path.split("/", 2)[1] != "static":
+            raise tornado.web.HTTPError(404)  # Voilà asserts here: a 500 for an odd URL
+        return super().parse_url_path(path)
+
+
+class _ErrorPages(jinja2.BaseLoader):
+    """The Dutch error pages for Jupyter's own handlers (static files, kernels API): only these names."""
+
+    def __init__(self) -> None:
+        self._files = jinja2.FileSystemLoader(str(PAGES))
+
+    def get_source(self, environment, template):
+        if template not in ERROR_TEMPLATES:
+            raise jinja2.TemplateNotFound(template)
+        return self._files.get_source(environment, template)
+
+
+# --- the application ------------------------------------------------------------------------------------------
+
+
+class KeurmerkVoila(Voila):
+    max_kernels = Integer(0, config=True, help="Most kernels at once, the pool included (0: no limit).")
+    site_dir = Unicode("", config=True, help="The static public search (keurmerk.site), served at /zoeken/.")
+    stall_timeout = Float(20, config=True, help="A page whose kernel neither outputs nor computes this long fails.")
+    start_timeout = Float(60, config=True, help="A page whose kernel is not there after this long fails.")
+
+    def init_settings(self):
+        settings = super().init_settings()
+        manager = self.kernel_manager
+        manager.__class__ = type("KeurmerkKernelManager", (KernelBudget, type(manager)), {})
+        manager.budget_setup(self)
+        pages = jinja2.Environment(loader=jinja2.FileSystemLoader(str(PAGES)), autoescape=True)
+        server_env = settings["jinja2_env"]
+        server_env.loader = jinja2.ChoiceLoader([_ErrorPages(), server_env.loader])
+        return {
+            **settings,
+            "keurmerk_app": self,
+            "keurmerk_pages": pages,
+            "compress_response": True,
+            "default_handler_class": NotFoundHandler,
+        }
+
+    def init_handlers(self):
+        replace = {
+            MultiStaticFileHandler: CachedStaticHandler,
+            TemplateStaticFileHandler: CachedTemplateStaticHandler,
+            TornadoVoilaHandler: PageHandler,
+        }
+        handlers = []
+        for spec in super().init_handlers():
+            pattern, handler, *rest = spec
+            if handler in (TornadoVoilaTreeHandler, VoilaContentsHandler):
+                continue  # no listing of the notebooks, no contents API
+            if handler is FileFindHandler and "labextensions" in pattern:
+                handler = CachedFileFindHandler
+            handlers.append((pattern, replace.get(handler, handler), *rest))
+        site = self.site_dir or os.environ.get(SITE_ENV, "")
+        own = [(url_path_join(self.server_url, r"/?"), LandingHandler)]
+        if self.server_url != "/":
+            own.append((r"/", LandingHandler))  # behind nginx the landing page is "/", whichever worker serves it
+        if site:
+            own += [
+                (url_path_join(self.server_url, r"/zoeken"), tornado.web.RedirectHandler, {"url": "zoeken/"}),
+                (
+                    url_path_join(self.server_url, r"/zoeken/(.*)"),
+                    SiteHandler,
+                    {"path": [site], "default_filename": "index.html"},
+                ),
+            ]
+        return own + handlers
+
+    def listen(self):
+        # publications are noticed within a second, also when nobody visits
+        manager = self.kernel_manager
+        self._freshness = tornado.ioloop.PeriodicCallback(lambda: asyncio.ensure_future(manager.discard_stale()), 1000)
+        self._freshness.start()
+        super().listen()
+
+
+main = KeurmerkVoila.launch_instance
+
+if __name__ == "__main__":
+    main()

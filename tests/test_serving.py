@@ -1,0 +1,306 @@
+"""`keurmerk serve` as a server, over HTTP on 127.0.0.1 (no browser): the Dutch shell, the static public search
+without a kernel, compression and caching, the kernel budget, refused links, culling, IPC kernels, dead and
+stalled kernels, and fresh pool kernels after a publication."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import gzip
+import json
+import os
+import re
+import shutil
+import signal
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psutil
+import pytest
+from browser_support import DASHBOARDS, free_port
+
+from keurmerk.access import link_url, make_token
+from keurmerk.serve import VoilaLaunch, _children, running, voila_command
+from keurmerk.site import write_site
+
+pytestmark = pytest.mark.slow
+
+SECRET = "serving-secret"
+STALL_S = 6
+
+
+@dataclasses.dataclass
+class Server:
+    launch: VoilaLaunch
+    process: object
+    log: Path
+
+    def url(self, path: str = "") -> str:
+        return self.launch.url + path.lstrip("/")
+
+    def kernels(self) -> dict[str, int]:
+        """kernel id -> pid of every kernel process of this server."""
+        found = {}
+        for pid in _children(self.process.pid):
+            try:
+                cmdline = psutil.Process(pid).cmdline()
+            except psutil.Error:
+                continue
+            for arg in cmdline:
+                if m := re.search(r"kernel-([0-9a-f-]{36})\.json$", arg):
+                    found[m.group(1)] = pid
+        return found
+
+    def link(self, provider: str = "P0000", **kwargs) -> str:
+        return link_url(self.launch.url, "aanbieder", make_token(provider, secret=SECRET.encode(), **kwargs))
+
+    def wait_for_kernels(self, count: int, timeout: float = 90) -> dict[str, int]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(found := self.kernels()) == count:
+                return found
+            time.sleep(0.25)
+        raise AssertionError(f"{len(self.kernels())} kernels, not {count}, after {timeout} s")
+
+    def wait_for_pool(self, timeout: float = 120) -> None:
+        """Until every kernel is quiet for 2 s: the pool kernel has prepared and waits for a visitor."""
+        deadline = time.monotonic() + timeout
+        last, quiet_since = None, time.monotonic()
+        while time.monotonic() < deadline:
+            ticks = {}
+            for pid in self.kernels().values():
+                with contextlib.suppress(psutil.Error):
+                    ticks[pid] = sum(psutil.Process(pid).cpu_times()[:2])
+            if ticks != last:
+                last, quiet_since = ticks, time.monotonic()
+            elif ticks and time.monotonic() - quiet_since > 2:
+                return
+            time.sleep(0.25)
+        raise AssertionError("the pool kernel did not settle")
+
+
+def get(url: str, timeout: float = 120, gzip_ok: bool = False) -> tuple[int, dict[str, str], str]:
+    request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"} if gzip_ok else {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body, status, headers = response.read(), response.status, dict(response.headers)
+    except urllib.error.HTTPError as error:
+        body, status, headers = error.read(), error.code, dict(error.headers)
+    if headers.get("Content-Encoding") == "gzip":
+        body = gzip.decompress(body)
+    return status, headers, body.decode()
+
+
+def kernel_id_of(page: str) -> str:
+    return re.search(r'"kernelId":\s*"([0-9a-f-]{36})"', page).group(1)
+
+
+@contextmanager
+def serving(db: Path, work: Path, *, max_kernels: int, extra: tuple[str, ...] = ()) -> Iterator[Server]:
+    dashboards = work / "dashboards"
+    dashboards.mkdir()
+    shutil.copy(DASHBOARDS / "aanbieder.ipynb", dashboards / "aanbieder.ipynb")
+    site = write_site(db, work / "zoeken")
+    launch = voila_command(
+        db,
+        free_port(),
+        dashboards_dir=dashboards,
+        pool_size=1,
+        max_kernels=max_kernels,
+        site_dir=site,
+        environ={**os.environ, "KEURMERK_SECRET": SECRET},
+    )
+    launch = dataclasses.replace(launch, argv=(*launch.argv, f"--KeurmerkVoila.stall_timeout={STALL_S}", *extra))
+    log = work / "voila.log"
+    with log.open("w") as out, running(launch, log=out, timeout=90) as process:
+        yield Server(launch, process, log)
+
+
+@pytest.fixture(scope="module")
+def server(tiny_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with serving(tiny_db, tmp_path_factory.mktemp("serving"), max_kernels=3) as running_server:
+        running_server.wait_for_kernels(1)
+        yield running_server
+
+
+def test_landing_page_and_dutch_404s(server: Server) -> None:
+    status, headers, body = get(server.url("/"), gzip_ok=True)
+    assert status == 200 and 'lang="nl"' in body and 'href="zoeken/"' in body
+    assert "Zoek een keurmerkhouder" in body and "toegang=" not in body
+    for odd in (
+        "voila/tree",
+        "voila/tree/aanbieder.ipynb",
+        "voila/api/contents",
+        "voila/api/contents/aanbieder.ipynb",
+        "voila/render/bestaat-niet.ipynb",
+        "voila/templates/x",
+        "wp-login.php",
+        "voila/static/%2e%2e/x",
+    ):
+        status, _, body = get(server.url(odd))
+        assert status in (403, 404), (odd, status)
+        assert re.search("Deze pagina bestaat niet|Geen toegang", body) and "Traceback" not in body, odd
+
+
+def test_dutch_page_shell(server: Server) -> None:
+    status, _, page = get(server.link())
+    assert status == 200 and "<title>Uw resultaten — Blik op Werk Keurmerk</title>" in page
+    assert "Het dashboard wordt klaargezet" in page
+    for english in ("Running ", "Executing ", "Loading", ">Voilà<"):
+        assert english not in page, english
+
+
+def test_compressed_and_cacheable(server: Server) -> None:
+    status, headers, page = get(server.link(), gzip_ok=True)
+    assert status == 200 and headers.get("Content-Encoding") == "gzip"
+    scripts = re.findall(r'src="(/voila/[^"]+\.js[^"]*)"', page)
+    assert scripts
+    status, headers, _ = get(server.url(scripts[0]), gzip_ok=True)
+    assert status == 200 and headers.get("Content-Encoding") == "gzip"
+    assert "no-cache" in headers["Cache-Control"] or "max-age" in headers["Cache-Control"]
+    assert headers.get("Etag") or "immutable" in headers["Cache-Control"]
+    status, headers, _ = get(server.url("zoeken/data.json"), gzip_ok=True)
+    assert status == 200 and headers["Content-Encoding"] == "gzip" and headers["Cache-Control"] == "no-cache"
+
+
+def test_the_public_search_starts_no_kernel(server: Server) -> None:
+    time.sleep(6)  # the pool refill after the previous tests' visits (fill delay 5 s) is under way
+    server.wait_for_pool()
+    before = set(server.kernels())
+    for _ in range(30):
+        for path in ("zoeken/", "zoeken/zoeken.js", "zoeken/data.json", "zoeken/zoeken.css"):
+            assert get(server.url(path))[0] == 200
+    assert get(server.url("zoeken"))[0] == 200  # redirected to zoeken/
+    assert set(server.kernels()) <= before
+
+
+@pytest.mark.parametrize(
+    "toegang",
+    [
+        None,  # missing
+        "bm90LWEtdG9rZW4.bm90LWEtc2lnbmF0dXJl",  # forged
+        "expired",
+        "abc.%C3%A9%E2%82%AC%F0%9F%98%80",  # malformed: non-ASCII signature
+        "%FF%FE.%00",
+    ],
+)
+def test_a_refused_link_shows_the_refusal_and_ends_its_kernel(server: Server, toegang: str | None) -> None:
+    server.wait_for_kernels(1)
+    if toegang == "expired":
+        token = make_token("P0000", secret=SECRET.encode(), now=__import__("datetime").datetime(2020, 1, 1))
+        url = link_url(server.launch.url, "aanbieder", token)
+    else:
+        url = server.url("voila/render/aanbieder.ipynb") + (f"?toegang={toegang}" if toegang else "")
+    status, _, page = get(url)
+    assert status == 200 and "Geen toegang" in page and "Traceback" not in page
+    kernel = kernel_id_of(page)
+    time.sleep(1)
+    assert kernel not in server.kernels()
+    server.wait_for_kernels(1)  # the pool is refilled
+
+
+def test_kernels_talk_over_ipc_not_tcp(server: Server) -> None:
+    kernels = server.wait_for_kernels(1)
+    for kernel_id, pid in kernels.items():
+        process = psutil.Process(pid)
+        connection_file = next(a for a in process.cmdline() if a.endswith(f"kernel-{kernel_id}.json"))
+        assert json.loads(Path(connection_file).read_text())["transport"] == "ipc"
+        listening = [c for c in process.net_connections(kind="inet") if c.status == psutil.CONN_LISTEN]
+        # the five channels are Unix sockets; the one TCP socket left is ipykernel's own relay for output of
+        # forked subprocesses (iostream.IOPubThread, hard-wired to loopback): nothing listens on the network
+        assert len(listening) <= 1 and all(c.laddr.ip == "127.0.0.1" for c in listening), listening
+        info = json.loads(Path(connection_file).read_text())
+        assert {"shell_port", "iopub_port", "stdin_port", "control_port", "hb_port"} <= set(info)
+        assert all(Path(f"{info['ip']}-{info[key]}").is_socket() for key in ("shell_port", "iopub_port", "hb_port"))
+
+
+def test_budget_busy_page_and_culling(server: Server) -> None:
+    """max_kernels 3, pool 1: three visitors get a kernel (the pool is refilled while there is room), the fourth
+    the busy page and no kernel. The pages never open a WebSocket, so their kernels are culled within about a
+    minute, and then the busy visitor gets in."""
+    server.wait_for_kernels(1)
+    visitors = set()
+    for provider in ("P0000", "P0001", "P0002"):
+        visitors.add(kernel_id_of(get(server.link(provider))[2]))
+        time.sleep(6)  # the pool refill (fill delay 5 s), if the budget has room
+    assert len(server.kernels()) == 3 and visitors == set(server.kernels())
+    status, headers, page = get(server.link("P0003"))
+    assert status == 503 and "Het is even druk" in page and 'http-equiv="refresh"' in page
+    assert headers.get("Retry-After") and "kernelId" not in page
+    time.sleep(2)
+    assert set(server.kernels()) == visitors
+    started = time.monotonic()
+    while visitors & set(server.kernels()):
+        assert time.monotonic() - started < 75, "kernels of pages without a WebSocket outlived a minute"
+        time.sleep(1)
+    server.wait_for_kernels(1)
+    assert get(server.link("P0003"))[0] == 200
+
+
+def _pool_kernel(server: Server) -> tuple[str, int]:
+    """The pool's prepared kernel, once earlier visitors' kernels are culled and any refill has started."""
+    time.sleep(6)  # a refill starts 5 s after a visit
+    server.wait_for_kernels(1)
+    server.wait_for_pool()
+    ((kernel_id, pid),) = server.wait_for_kernels(1).items()
+    return kernel_id, pid
+
+
+def test_a_stalled_kernel_gets_try_again_in_seconds(server: Server) -> None:
+    _, pid = _pool_kernel(server)
+    os.kill(pid, signal.SIGSTOP)
+    started = time.monotonic()
+    try:
+        status, _, page = get(server.link(), timeout=60)
+    finally:
+        with contextlib.suppress(ProcessLookupError):  # the server has ended it, as it should
+            os.kill(pid, signal.SIGCONT)
+    assert time.monotonic() - started < STALL_S + 8  # the stall limit, and a busy shared machine
+    assert "Probeer het opnieuw" in page
+    time.sleep(1)
+    assert pid not in server.kernels().values()
+
+
+def test_a_dying_kernel_gets_try_again_in_seconds(server: Server) -> None:
+    _, pid = _pool_kernel(server)
+    os.kill(pid, signal.SIGSTOP)  # hold the page mid-way ...
+    result = {}
+    visit = threading.Thread(target=lambda: result.update(page=get(server.link(), timeout=60)))
+    visit.start()
+    time.sleep(1.5)
+    os.kill(pid, signal.SIGKILL)  # ... and let the kernel die there
+    killed = time.monotonic()
+    visit.join(timeout=30)
+    assert not visit.is_alive(), "the visit hung"
+    assert time.monotonic() - killed < 6  # seconds, not the 10 minutes of a hung request
+    assert "Probeer het opnieuw" in result["page"][2]
+
+
+def test_fresh_after_a_publication(tiny_files: list[Path], tmp_path: Path) -> None:
+    """Serve, let the pool fill, publish a delivery that renames a provider and adds an invitation: the very next
+    visit shows the new name (the page title comes from the kernel's snapshot)."""
+    from keurmerk.ingest import ingest
+
+    db = tmp_path / "w.duckdb"
+    ingest(db, tiny_files)
+    with serving(db, tmp_path, max_kernels=3) as fresh:
+        fresh.wait_for_kernels(1)
+        fresh.wait_for_pool()
+        status, _, page = get(fresh.link("P0000"))
+        assert status == 200 and "Partner in Werk" in page and "Nieuw" not in page
+        fresh.wait_for_kernels(2)  # the refilled pool kernel is prepared on the old snapshot
+        fresh.wait_for_pool()
+        delivery = tmp_path / "hernoemd.csv"
+        delivery.write_text(
+            "period;provider_id;provider_name;respondent_id;audience;service;province;questionnaire;mode;reminded;status\n"
+            "2021;P0000;Partner in Werk Nieuw;R2021HERNOEMD;client;8;PV28;regular;email;false;delivered\n"
+        )
+        report = ingest(db, [delivery])
+        assert not report.nothing_loaded
+        status, _, page = get(fresh.link("P0000"))
+        assert status == 200 and "Partner in Werk Nieuw" in page
