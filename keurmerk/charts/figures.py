@@ -324,7 +324,7 @@ def _paired_bars(
         alt.Chart()
         .transform_filter("isValid(datum.low) && isValid(datum.high)")
         .transform_calculate(interval=f"'{texts.INTERVAL_LEGEND}'")
-        .mark_rule(strokeWidth=1.2, opacity=0.8, clip=True)  # a wide interval (n = 2) stays inside the plot
+        .mark_rule(strokeWidth=1.2, opacity=0.8, clip=True, aria=False)  # decorative: the numbers are in the table
         .encode(x=alt.X("x_low:Q"), x2=alt.X2("x_high:Q"), y=y, yOffset=offset,
                 color=alt.Color("interval:N", scale=who_scale, title=None, legend=_LEGEND))
     )

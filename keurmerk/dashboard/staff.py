@@ -254,7 +254,7 @@ COLUMNS: tuple[tuple[str, str, str, str, bool], ...] = (
     ("publication", "Publicatie (dienst)", "left wrap small", "Per dienst: wordt het cliëntcijfer gepubliceerd?", False),
     ("success", "Succes", "right", "Succesvol afgeronde trajecten als deel van de voltooide", True),
     ("results", "Resultaten", "left", "Elke dienst haalt de drempel voor succesvol afgeronde trajecten", False),
-    ("status", "Keurmerk", "left", "Beide normen samen", False),
+    ("status", "Keurmerk", "left wrap", "Beide normen samen", False),
     ("commissioner", "Opdrachtg.", "right", "Rapportcijfer van opdrachtgevers", True),
 )
 
