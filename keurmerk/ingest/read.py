@@ -3,17 +3,24 @@
 Every table that leaves here has only String columns plus ``_row`` (1 = the first data row after the header), so
 that validation reports positions the way a person finds them in the file. A row that cannot be read at all
 (wrong number of fields, bytes that are not UTF-8) becomes a ``Problem`` instead of being dropped.
+
+Only columns of the import format leave here (data minimisation, DESIGN §4): other columns are dropped on read and
+only their names are reported. A broken line keeps only the format fields that can be identified in it. A file
+that cannot be read at all raises ``UnreadableFile`` with one Dutch sentence; the caller goes on with the others.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
 import polars.selectors as cs
+
+from keurmerk.ingest.format import FORMAT_COLUMNS
 
 __all__ = ["Problem", "RawTable", "read_file", "UnreadableFile"]
 
@@ -22,7 +29,7 @@ _DELIMITERS = (";", ",", "\t")
 
 
 class UnreadableFile(ValueError):
-    """The file as a whole cannot be read (unknown extension, corrupt workbook)."""
+    """The file as a whole cannot be read (unknown extension, corrupt workbook): one Dutch sentence, no data."""
 
 
 @dataclass(frozen=True)
@@ -44,21 +51,67 @@ class RawTable:
     frame: pl.DataFrame  # String columns (normalised header names) + _row
     rows_read: int  # data rows seen, readable or not
     problems: list[Problem] = field(default_factory=list)
-    ignored_columns: tuple[str, ...] = ()
+    ignored_columns: tuple[str, ...] = ()  # names of columns outside the format: dropped, never their values
+    header: tuple[str, ...] = ()  # every column name as delivered (normalised), to recognise the kind of table
 
 
 def _header_name(name: object) -> str:
     return str(name).strip().lstrip("\ufeff").strip().lower()
 
 
-def _string_frame(frame: pl.DataFrame) -> pl.DataFrame:
-    """Text columns, except timestamps that a typed file (Parquet) already delivers as timestamps."""
-    frame = frame.rename({c: _header_name(c) for c in frame.columns})
-    return (
+def _check_header(name: str, header: list[str]) -> None:
+    doubles = sorted({h for h in header if h in FORMAT_COLUMNS and header.count(h) > 1})
+    if doubles:
+        raise UnreadableFile(f"{name}: kolom {', '.join(doubles)} staat meer dan één keer in de kop")
+
+
+def _ignored(header: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(h if h else "(naamloos)" for h in header if h not in FORMAT_COLUMNS))
+
+
+# Types that become text without loss; lists, structs and binary blobs are not the format's.
+_PLAIN_TYPES = (cs.numeric() | cs.string() | cs.boolean() | cs.temporal() | cs.categorical() | cs.enum())
+
+
+def _string_frame(name: str, frame: pl.DataFrame, header: list[str] | None = None) -> RawTable:
+    """Text columns of the format only, except timestamps that a typed file (Parquet) already delivers as such.
+
+    ``header``: every column name of the file, when ``frame`` was read with the format's columns only."""
+    if header is None:
+        header = [_header_name(c) for c in frame.columns]
+        _check_header(name, header)
+    keep = {c: _header_name(c) for c in frame.columns if _header_name(c) in FORMAT_COLUMNS}
+    frame = frame.select(list(keep)).rename(keep)
+    odd = [c for c, dtype in frame.schema.items() if dtype != pl.Null and c not in frame.select(_PLAIN_TYPES).columns]
+    if odd:
+        kinds = sorted({str(frame.schema[c]).split("(")[0] for c in odd})
+        raise UnreadableFile(
+            f"{name}: kolom {', '.join(odd)} heeft een type dat het importformaat niet kent ({', '.join(kinds)}); "
+            "lever tekst, getallen of datums"
+        )
+    frame = (
         frame.with_columns(cs.exclude(cs.datetime()).cast(pl.String))
         .with_row_index(ROW, offset=1)
         .with_columns(pl.col(ROW).cast(pl.Int64))
     )
+    return RawTable(name, frame, frame.height, ignored_columns=_ignored(header), header=tuple(header))
+
+
+def _identified(fields: list[str], header: list[str]) -> str | None:
+    """The format fields of a broken line whose place is certain, as JSON; None when there are none.
+
+    With k fields too many (or too few), a field is certain when counting from the start and from the end gives
+    the same value: wherever the stray delimiter sits, that column holds that value. Nothing else is kept, so an
+    e-mail address that slid into a format column is never stored.
+    """
+    shift = len(fields) - len(header)
+    known = {}
+    for j, column in enumerate(header):
+        if column not in FORMAT_COLUMNS or j >= len(fields) or not 0 <= j + shift < len(fields):
+            continue
+        if fields[j] == fields[j + shift]:
+            known[column] = fields[j]
+    return json.dumps(known, ensure_ascii=False) if known else None
 
 
 def _sniff_delimiter(header_line: str) -> str:
@@ -71,6 +124,8 @@ def _read_csv(path: Path) -> RawTable:
         raw = raw[3:]
     if not raw.strip():
         return RawTable(path.name, pl.DataFrame(), 0)
+    if b"\x00" in raw[:65536]:
+        raise UnreadableFile(f"{path.name}: geen tekstbestand (binaire inhoud); lever CSV als UTF-8-tekst")
     try:
         text = raw.decode("utf-8")
         valid_utf8 = True
@@ -88,6 +143,7 @@ def _read_csv(path: Path) -> RawTable:
 def _read_plain_csv(name: str, header_line: str, body: str, delimiter: str) -> RawTable:
     """Fast path for files without quotes: split lines and fields with vectorised string operations."""
     header = [_header_name(h) for h in header_line.split(delimiter)]
+    _check_header(name, header)
     lines = pl.Series("line", body.split("\n")).str.strip_suffix("\r")
     frame = (
         pl.DataFrame(lines)
@@ -98,18 +154,21 @@ def _read_plain_csv(name: str, header_line: str, body: str, delimiter: str) -> R
     )
     bad = frame.filter(pl.col("_fields") != len(header))
     problems = [
-        Problem(row, None, line, _field_count_reason(line, n, len(header), delimiter))
+        Problem(
+            row, None, _identified(line.split(delimiter), header), _field_count_reason(line, n, len(header), delimiter)
+        )
         for row, line, n in bad.select(ROW, "line", "_fields").iter_rows()
     ]
     good = frame.filter(pl.col("_fields") == len(header))
+    fields = [f"_f{j}" for j in range(len(header))]  # by position: other columns may share a name
     columns = (
         good.select(
-            ROW, pl.col("line").str.split_exact(delimiter, len(header) - 1).struct.rename_fields(header).alias("s")
+            ROW, pl.col("line").str.split_exact(delimiter, len(header) - 1).struct.rename_fields(fields).alias("s")
         )
         .unnest("s")
-        .select(*header, ROW)
+        .select(*(pl.col(f).alias(h) for f, h in zip(fields, header, strict=True) if h in FORMAT_COLUMNS), ROW)
     )
-    return RawTable(name, columns, frame.height, problems)
+    return RawTable(name, columns, frame.height, problems, _ignored(header), tuple(header))
 
 
 _DELIMITER_NAMES = {";": "puntkomma", ",": "komma", "\t": "tab"}
@@ -130,43 +189,91 @@ def _read_quoted_csv(name: str, text: str, delimiter: str) -> RawTable:
     """Careful path: quoted fields (which may hold delimiters or newlines) and bytes that are not UTF-8."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [_header_name(h) for h in next(reader)]
+    _check_header(name, header)
+    keep = [j for j, h in enumerate(header) if h in FORMAT_COLUMNS]
     rows, problems, read = [], [], 0
     for row_number, fields in enumerate(reader, start=1):
         if not any(f.strip() for f in fields):
             continue
         read += 1
         line = delimiter.join(fields)
-        if any("\udc80" <= ch <= "\udcff" for ch in line):
-            shown = line.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="backslashreplace")
+        if len(fields) != len(header):
             problems.append(
-                Problem(row_number, None, shown, "rij bevat tekens die geen UTF-8 zijn (sla het bestand op als UTF-8)")
+                Problem(
+                    row_number,
+                    None,
+                    _identified(fields, header),
+                    _field_count_reason(line, len(fields), len(header), delimiter),
+                )
             )
-        elif len(fields) != len(header):
+            continue
+        # Bytes that are not UTF-8 matter only in format columns; the others are dropped anyway.
+        bad = [j for j in keep if any("\udc80" <= ch <= "\udcff" for ch in fields[j])]
+        if bad:
+            shown = fields[bad[0]].encode("utf-8", errors="surrogateescape").decode("utf-8", errors="backslashreplace")
             problems.append(
-                Problem(row_number, None, line, _field_count_reason(line, len(fields), len(header), delimiter))
+                Problem(
+                    row_number,
+                    header[bad[0]],
+                    shown,
+                    "waarde bevat tekens die geen UTF-8 zijn (sla het bestand op als UTF-8)",
+                )
             )
         else:
-            rows.append([*fields, row_number])
+            rows.append([*(fields[j] for j in keep), row_number])
+    columns = [header[j] for j in keep]
     frame = (
-        pl.DataFrame(rows, schema=[*header, ROW], orient="row", schema_overrides={ROW: pl.Int64})
+        pl.DataFrame(rows, schema=[*columns, ROW], orient="row", schema_overrides={ROW: pl.Int64})
         if rows
-        else (pl.DataFrame(schema={**dict.fromkeys(header, pl.String), ROW: pl.Int64}))
+        else (pl.DataFrame(schema={**dict.fromkeys(columns, pl.String), ROW: pl.Int64}))
     )
-    return RawTable(name, frame.with_columns(pl.exclude(ROW).cast(pl.String)), read, problems)
+    frame = frame.with_columns(pl.exclude(ROW).cast(pl.String))
+    return RawTable(name, frame, read, problems, _ignored(header), tuple(header))
+
+
+def _read_parquet(path: Path) -> RawTable:
+    try:
+        schema = pl.read_parquet_schema(path)
+    except Exception as exc:  # pyarrow/polars raise many types for a damaged footer
+        raise UnreadableFile(f"{path.name}: geen geldig Parquet-bestand (beschadigd of afgebroken)") from exc
+    header = [_header_name(c) for c in schema]
+    _check_header(path.name, header)
+    wanted = [c for c, h in zip(schema, header, strict=True) if h in FORMAT_COLUMNS]
+    try:
+        frame = pl.read_parquet(path, columns=wanted) if wanted else pl.DataFrame({c: [] for c in schema})
+        height = frame.height if wanted else pl.scan_parquet(path).select(pl.len()).collect().item()
+    except Exception as exc:
+        raise UnreadableFile(f"{path.name}: Parquet-bestand kan niet worden gelezen (beschadigd of afgebroken)") from exc
+    if not wanted:  # only the row count is needed: every row goes to the quarantine without its values
+        frame = pl.DataFrame({ROW: pl.int_range(1, height + 1, eager=True)})
+        return RawTable(path.name, frame, height, ignored_columns=_ignored(header), header=tuple(header))
+    return _string_frame(path.name, frame, header)
+
+
+def _read_workbook(path: Path) -> list[RawTable]:
+    try:
+        sheets = pl.read_excel(path, sheet_id=0, infer_schema_length=0, raise_if_empty=False)
+    except Exception as exc:  # fastexcel raises its own error types for corrupt workbooks
+        raise UnreadableFile(f"{path.name}: werkmap kan niet worden gelezen (beschadigd, afgebroken of versleuteld)") from exc
+    return [_string_frame(f"{path.name}#{sheet}", frame) for sheet, frame in sheets.items()]
 
 
 def read_file(path: Path) -> list[RawTable]:
     """The tables in a delivered file (one, or one per sheet of a workbook)."""
+    if path.is_dir():
+        raise UnreadableFile(f"{path.name}: is een map, geen bestand")
     suffix = path.suffix.lower()
-    if suffix in (".csv", ".txt"):
-        return [_read_csv(path)]
-    if suffix == ".parquet":
-        frame = pl.read_parquet(path)
-        return [RawTable(path.name, _string_frame(frame), frame.height)]
-    if suffix in (".xlsx", ".xlsm"):
-        try:
-            sheets = pl.read_excel(path, sheet_id=0, infer_schema_length=0, raise_if_empty=False)
-        except Exception as exc:  # fastexcel raises its own error types for corrupt workbooks
-            raise UnreadableFile(f"{path.name}: werkmap kan niet worden gelezen ({exc})") from exc
-        return [RawTable(f"{path.name}#{sheet}", _string_frame(frame), frame.height) for sheet, frame in sheets.items()]
+    try:
+        if suffix in (".csv", ".txt"):
+            return [_read_csv(path)]
+        if suffix == ".parquet":
+            return [_read_parquet(path)]
+        if suffix in (".xlsx", ".xlsm"):
+            return _read_workbook(path)
+    except PermissionError as exc:
+        raise UnreadableFile(f"{path.name}: geen leesrechten") from exc
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(f"{path.name}: de kopregel is geen UTF-8-tekst") from exc
+    except csv.Error as exc:
+        raise UnreadableFile(f"{path.name}: CSV kan niet worden gelezen (aanhalingstekens niet gesloten?)") from exc
     raise UnreadableFile(f"{path.name}: onbekend bestandstype '{path.suffix}' (gebruik .csv, .parquet of .xlsx)")

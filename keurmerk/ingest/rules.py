@@ -17,6 +17,7 @@ import pandera.polars as pa
 import polars as pl
 
 from keurmerk.catalog import catalog
+from keurmerk.ingest.format import ANSWER_COLUMNS, INVITATION_COLUMNS, OPTIONAL_COLUMNS, RESULT_COLUMNS
 from keurmerk.ingest.read import ROW
 
 __all__ = [
@@ -33,22 +34,6 @@ __all__ = [
     "failures",
 ]
 
-INVITATION_COLUMNS = (
-    "period",
-    "provider_id",
-    "provider_name",
-    "respondent_id",
-    "audience",
-    "service",
-    "province",
-    "questionnaire",
-    "mode",
-    "reminded",
-    "status",
-)
-ANSWER_COLUMNS = ("respondent_id", "question_id", "value", "answered_at")
-RESULT_COLUMNS = ("period", "provider_id", "service", "completed_trajectories", "successful_trajectories")
-OPTIONAL_COLUMNS = {"answered_at", "province"}
 FIRST_PERIOD = 2009  # the survey has run since 2009 (seed report §1.2)
 
 _TRUE = ("true", "ja", "1", "yes", "waar", "y", "j")
