@@ -81,6 +81,10 @@ def _string_frame(name: str, frame: pl.DataFrame, header: list[str] | None = Non
         header = [_header_name(c) for c in frame.columns]
         _check_header(name, header)
     keep = {c: _header_name(c) for c in frame.columns if _header_name(c) in FORMAT_COLUMNS}
+    height = frame.height
+    if not keep:  # nothing of the format: only the row numbers, so that every row is accounted for
+        frame = pl.DataFrame({ROW: pl.int_range(1, height + 1, eager=True, dtype=pl.Int64)})
+        return RawTable(name, frame, height, ignored_columns=_ignored(header), header=tuple(header))
     frame = frame.select(list(keep)).rename(keep)
     odd = [c for c, dtype in frame.schema.items() if dtype != pl.Null and c not in frame.select(_PLAIN_TYPES).columns]
     if odd:
@@ -245,7 +249,7 @@ def _read_parquet(path: Path) -> RawTable:
     except Exception as exc:
         raise UnreadableFile(f"{path.name}: Parquet-bestand kan niet worden gelezen (beschadigd of afgebroken)") from exc
     if not wanted:  # only the row count is needed: every row goes to the quarantine without its values
-        frame = pl.DataFrame({ROW: pl.int_range(1, height + 1, eager=True)})
+        frame = pl.DataFrame({ROW: pl.int_range(1, height + 1, eager=True, dtype=pl.Int64)})
         return RawTable(path.name, frame, height, ignored_columns=_ignored(header), header=tuple(header))
     return _string_frame(path.name, frame, header)
 
