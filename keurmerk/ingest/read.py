@@ -101,20 +101,31 @@ def _string_frame(name: str, frame: pl.DataFrame, header: list[str] | None = Non
     return RawTable(name, frame, frame.height, ignored_columns=_ignored(header), header=tuple(header))
 
 
+# Columns where a stray delimiter is expected: free text, and every column outside the format (addresses, notes).
+_TEXT_COLUMNS = frozenset({"provider_name", "value"})
+
+
 def _identified(fields: list[str], header: list[str]) -> str | None:
     """The format fields of a broken line whose place is certain, as JSON; None when there are none.
 
-    With k fields too many (or too few), a field is certain when counting from the start and from the end gives
-    the same value: wherever the stray delimiter sits, that column holds that value. Nothing else is kept, so an
-    e-mail address that slid into a format column is never stored.
+    A stray delimiter sits in a text column (free text, a provider name, a column outside the format), so the
+    fields before the first text column are in place, and with fields too many (not a truncated line) so are
+    the fields after the last one, counted from the end. Values of columns outside the format are never kept,
+    and nothing else is: an e-mail address that slid into a format column's place is not stored.
     """
     shift = len(fields) - len(header)
+    text = [j for j, column in enumerate(header) if column in _TEXT_COLUMNS or column not in FORMAT_COLUMNS]
+    first, last = (text[0], text[-1]) if text else (len(header), -1)
     known = {}
     for j, column in enumerate(header):
-        if column not in FORMAT_COLUMNS or j >= len(fields) or not 0 <= j + shift < len(fields):
+        if column not in FORMAT_COLUMNS or column in _TEXT_COLUMNS:
             continue
-        if fields[j] == fields[j + shift]:
+        if j < first and j < len(fields):
             known[column] = fields[j]
+        elif j > last and shift > 0:
+            known[column] = fields[j + shift]
+    # A code or id with a delimiter in it is a line split the wrong way (mixed delimiters): not identified.
+    known = {c: v for c, v in known.items() if not any(d in v for d in _DELIMITERS)}
     return json.dumps(known, ensure_ascii=False) if known else None
 
 

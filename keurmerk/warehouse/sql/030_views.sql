@@ -51,7 +51,8 @@ SELECT
     a.value,
     a.value_num,
     c.position AS category_position,
-    a.answered_at
+    a.answered_at,
+    a.routing_flag            -- set: the routing question is missing or says otherwise; not in any figure's base
 FROM answers AS a
 JOIN invitations AS r USING (respondent_id)
 LEFT JOIN categories AS c ON c.form = r.form AND c.question_id = a.question_id AND c.label = a.value
