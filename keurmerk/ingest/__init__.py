@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -618,31 +620,38 @@ def _cause(exc: BaseException) -> str:
 def _load_table(
     con: duckdb.DuckDBPyConnection, table: RawTable, kind: str, load_id: int, replace: bool
 ) -> tuple[TableReport, pl.DataFrame, _Outcome | None]:
-    """Validate and load one table in its own transaction: an unexpected error undoes that table only."""
+    """Validate and load one table in its own transaction: an unexpected error undoes that table only. A large
+    table comes in parts by respondent, validated one after the other (memory bound)."""
     con.execute("BEGIN TRANSACTION")
     try:
-        outcome = (
-            _LOADERS[kind](con, table, load_id, replace)
-            if kind in _LOADERS
-            else _Outcome(_unrecognised(table), 0, [])
-        )
-        rows = _quarantine_frame(table, kind, outcome.failed, load_id)
-        _insert_quarantine(con, rows)
+        total = _Outcome(pl.DataFrame(schema=_FAILED_SCHEMA), 0, [])
+        parts = []
+        for part in table.iter_parts():
+            outcome = (
+                _LOADERS[kind](con, part, load_id, replace) if kind in _LOADERS else _Outcome(_unrecognised(part), 0, [])
+            )
+            rows = _quarantine_frame(part, kind, outcome.failed, load_id)
+            _insert_quarantine(con, rows)
+            parts.append(rows)
+            total.new += outcome.new
+            total.flagged += outcome.flagged
+            total.notes += [n for n in outcome.notes if n not in total.notes]
         con.execute("COMMIT")
     except Exception as exc:  # noqa: BLE001 - one bad table must not stop the others (DESIGN §4)
         con.execute("ROLLBACK")
         return TableReport(table.name, kind, table.rows_read, 0, 0, 0, _cause(exc), unreadable=True), _empty(), None
+    rows = pl.concat([_empty(), *parts])
     bad_rows = rows["row_number"].drop_nulls().n_unique()
     notes = [p.reason for p in table.problems if p.row is None]
     if table.rows_read == 0 and not table.problems:
         notes.append("leeg bestand (geen rijen)")
     if table.ignored_columns:
         notes.append("kolommen genegeerd (niet opgeslagen): " + ", ".join(table.ignored_columns))
-    notes += outcome.notes
+    notes += total.notes
     report = TableReport(
-        table.name, kind, table.rows_read, table.rows_read - bad_rows, outcome.new, bad_rows, "; ".join(notes)
+        table.name, kind, table.rows_read, table.rows_read - bad_rows, total.new, bad_rows, "; ".join(notes)
     )
-    return report, rows, outcome
+    return report, rows, total
 
 
 def _empty() -> pl.DataFrame:
@@ -703,15 +712,22 @@ def ingest(
     being held back. ``retry``: quarantined rows of earlier loads are offered to the rules again."""
     db = Path(db)
     say = progress or (lambda _message: None)
+    notes: list[str] = []
+    try:
+        return _ingest(db, paths, say, replace, retry, notes)
+    finally:  # the parts of large tables, spilled next to the warehouse
+        shutil.rmtree(db.with_name(f"{db.name}.work-{os.getpid()}.spill"), ignore_errors=True)
+
+
+def _ingest(db: Path, paths: Sequence[str | Path], say: Progress, replace: bool, retry: bool, notes: list[str]) -> IngestReport:
     reports: list[TableReport] = []
     quarantined: list[pl.DataFrame] = []
-    notes: list[str] = []
     recovered = flagged = 0
     with writer(db, on_cleanup=notes.append) as con:
         load_id = con.execute("SELECT coalesce(max(load_id), 0) + 1 FROM load_log").fetchall()[0][0]
         seen = dict(con.sql("SELECT sha256, min(load_id) FROM load_log WHERE sha256 IS NOT NULL GROUP BY 1").fetchall())
         pending: list[tuple[str, RawTable, str]] = []
-        for raw_path in paths:
+        for number, raw_path in enumerate(paths):
             path = Path(raw_path)
             say(f"lezen: {path.name}")
             try:
@@ -730,7 +746,8 @@ def ingest(
                         )
                     )
                     continue
-                tables = read_file(path)
+                spill = db.with_name(f"{db.name}.work-{os.getpid()}.spill") / f"{number:04d}"
+                tables = read_file(path, spill)
             except UnreadableFile as exc:
                 reports.append(TableReport(path.name, "-", 0, 0, 0, 0, str(exc), unreadable=True))
                 _log(con, load_id, reports[-1], None)

@@ -14,9 +14,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import polars.selectors as cs
 
@@ -26,6 +28,11 @@ __all__ = ["Problem", "RawTable", "read_file", "UnreadableFile"]
 
 ROW = "_row"
 _DELIMITERS = (";", ",", "\t")
+# Memory bound (issue 17): a table larger than this is spilled to Parquet and split by respondent into parts that
+# are validated one at a time. Every rule looks at one respondent's rows only, so the parts give the same result.
+PART_ROWS = 3_000_000
+PART_BYTES = 64 * 2**20  # of delivered text per part (long free texts)
+_STREAM_BYTES = 96 * 2**20  # CSV files above this are read as a stream, in batches of this much text
 
 
 class UnreadableFile(ValueError):
@@ -53,6 +60,18 @@ class RawTable:
     problems: list[Problem] = field(default_factory=list)
     ignored_columns: tuple[str, ...] = ()  # names of columns outside the format: dropped, never their values
     header: tuple[str, ...] = ()  # every column name as delivered (normalised), to recognise the kind of table
+    parts: tuple[Path, ...] = ()  # a large table: its rows, split by respondent, in spilled Parquet files
+
+    def iter_parts(self) -> Iterator[RawTable]:
+        """The table itself, or for a large one each part in turn (structural problems go with the first)."""
+        if not self.parts:
+            yield self
+            return
+        for i, part in enumerate(self.parts):
+            # DuckDB may write a part as several files, in any order: sorted back to the file's order
+            files = sorted(part.glob("*.parquet"))
+            frame = _as_strings(pl.read_parquet(files).sort(ROW)) if files else self.frame.clear()
+            yield RawTable(self.name, frame, frame.height, self.problems if i == 0 else [])
 
 
 def _header_name(name: object) -> str:
@@ -86,19 +105,51 @@ def _string_frame(name: str, frame: pl.DataFrame, header: list[str] | None = Non
         frame = pl.DataFrame({ROW: pl.int_range(1, height + 1, eager=True, dtype=pl.Int64)})
         return RawTable(name, frame, height, ignored_columns=_ignored(header), header=tuple(header))
     frame = frame.select(list(keep)).rename(keep)
-    odd = [c for c, dtype in frame.schema.items() if dtype != pl.Null and c not in frame.select(_PLAIN_TYPES).columns]
+    _odd_types(name, dict(frame.schema))
+    frame = _as_strings(frame.with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64)))
+    return RawTable(name, frame, frame.height, ignored_columns=_ignored(header), header=tuple(header))
+
+
+def _as_strings(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(cs.exclude(cs.datetime(), pl.col(ROW)).cast(pl.String))
+
+
+def _odd_types(name: str, schema: dict[str, pl.DataType]) -> None:
+    frame = pl.DataFrame(schema=schema)
+    odd = [c for c, dtype in schema.items() if dtype != pl.Null and c not in frame.select(_PLAIN_TYPES).columns]
     if odd:
-        kinds = sorted({str(frame.schema[c]).split("(")[0] for c in odd})
+        kinds = sorted({str(schema[c]).split("(")[0] for c in odd})
         raise UnreadableFile(
             f"{name}: kolom {', '.join(odd)} heeft een type dat het importformaat niet kent ({', '.join(kinds)}); "
             "lever tekst, getallen of datums"
         )
-    frame = (
-        frame.with_columns(cs.exclude(cs.datetime()).cast(pl.String))
-        .with_row_index(ROW, offset=1)
-        .with_columns(pl.col(ROW).cast(pl.Int64))
-    )
-    return RawTable(name, frame, frame.height, ignored_columns=_ignored(header), header=tuple(header))
+
+
+def _sql_text(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _partition(
+    source_sql: str, columns: dict[str, str], rows: int, text_bytes: int, spill: Path
+) -> tuple[Path, ...]:
+    """Split a large table by respondent into Parquet parts (one directory each) under ``spill``, streaming inside
+    DuckDB, which spills to disk itself. ``source_sql`` yields the delivered columns plus ``_row``; ``columns``
+    maps each delivered column name to its format name (both checked against the format: no data in the SQL)."""
+    n = max(-(-rows // PART_ROWS), -(-text_bytes // PART_BYTES), 1)
+    out = spill / "parts"
+    selected = ", ".join(f'"{src}" AS "{dst}"' for src, dst in columns.items())
+    respondent = _source_of(columns, "respondent_id")
+    with duckdb.connect(config={"memory_limit": "512MB", "temp_directory": str(spill / "duckdb.tmp")}) as con:
+        con.execute("SET preserve_insertion_order = false")
+        con.execute(
+            f'COPY (SELECT {selected}, _row, hash(trim(CAST("{respondent}" AS VARCHAR))) % {n} AS _part '
+            f"FROM {source_sql}) TO {_sql_text(out)} (FORMAT parquet, PARTITION_BY (_part))"
+        )
+    return tuple(out / f"_part={i}" for i in range(n))
+
+
+def _source_of(columns: dict[str, str], target: str) -> str:
+    return next(src for src, dst in columns.items() if dst == target)
 
 
 # Columns where a stray delimiter is expected: free text, and every column outside the format (addresses, notes).
@@ -200,6 +251,21 @@ def _field_count_reason(line: str, found: int, expected: int, delimiter: str) ->
     return f"rij heeft {found} velden, de kop {expected} (scheidingsteken {_DELIMITER_NAMES[delimiter]}; {hint})"
 
 
+def _row_problem(row_number: int, fields: list[str], header: list[str], keep: list[int], delimiter: str) -> Problem | None:
+    if len(fields) != len(header):
+        line = delimiter.join(fields)
+        reason = _field_count_reason(line, len(fields), len(header), delimiter)
+        return Problem(row_number, None, _identified(fields, header), reason)
+    # Bytes that are not UTF-8 matter only in format columns; the others are dropped anyway.
+    bad = [j for j in keep if any("\udc80" <= ch <= "\udcff" for ch in fields[j])]
+    if bad:
+        shown = fields[bad[0]].encode("utf-8", errors="surrogateescape").decode("utf-8", errors="backslashreplace")
+        return Problem(
+            row_number, header[bad[0]], shown, "waarde bevat tekens die geen UTF-8 zijn (sla het bestand op als UTF-8)"
+        )
+    return None
+
+
 def _read_quoted_csv(name: str, text: str, delimiter: str) -> RawTable:
     """Careful path: quoted fields (which may hold delimiters or newlines) and bytes that are not UTF-8."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -211,29 +277,9 @@ def _read_quoted_csv(name: str, text: str, delimiter: str) -> RawTable:
         if not any(f.strip() for f in fields):
             continue
         read += 1
-        line = delimiter.join(fields)
-        if len(fields) != len(header):
-            problems.append(
-                Problem(
-                    row_number,
-                    None,
-                    _identified(fields, header),
-                    _field_count_reason(line, len(fields), len(header), delimiter),
-                )
-            )
-            continue
-        # Bytes that are not UTF-8 matter only in format columns; the others are dropped anyway.
-        bad = [j for j in keep if any("\udc80" <= ch <= "\udcff" for ch in fields[j])]
-        if bad:
-            shown = fields[bad[0]].encode("utf-8", errors="surrogateescape").decode("utf-8", errors="backslashreplace")
-            problems.append(
-                Problem(
-                    row_number,
-                    header[bad[0]],
-                    shown,
-                    "waarde bevat tekens die geen UTF-8 zijn (sla het bestand op als UTF-8)",
-                )
-            )
+        problem = _row_problem(row_number, fields, header, keep, delimiter)
+        if problem:
+            problems.append(problem)
         else:
             rows.append([*(fields[j] for j in keep), row_number])
     columns = [header[j] for j in keep]
@@ -246,7 +292,59 @@ def _read_quoted_csv(name: str, text: str, delimiter: str) -> RawTable:
     return RawTable(name, frame, read, problems, _ignored(header), tuple(header))
 
 
-def _read_parquet(path: Path) -> RawTable:
+def _stream_csv(path: Path, spill: Path) -> RawTable:
+    """A large CSV, read as a stream: rows checked as in ``_read_quoted_csv``, written in batches to Parquet, then
+    split by respondent (or read back whole when the table has no respondents)."""
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
+        header_line = f.readline().rstrip("\r\n")
+    delimiter = _sniff_delimiter(header_line)
+    header = [_header_name(h) for h in next(csv.reader([header_line], delimiter=delimiter))]
+    _check_header(path.name, header)
+    keep = [j for j, h in enumerate(header) if h in FORMAT_COLUMNS]
+    columns = [header[j] for j in keep]
+    schema = {**dict.fromkeys(columns, pl.String), ROW: pl.Int64}
+    batches = spill / "rows"
+    batches.mkdir(parents=True, exist_ok=True)
+    problems: list[Problem] = []
+    rows: list[list] = []
+    read = size = text_bytes = written = 0
+
+    def flush() -> None:
+        nonlocal rows, size, written
+        pl.DataFrame(rows, schema=schema, orient="row").write_parquet(batches / f"{written:05d}.parquet")
+        written += 1
+        rows, size = [], 0
+
+    with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
+        reader = csv.reader(f, delimiter=delimiter)
+        next(reader)
+        for row_number, fields in enumerate(reader, start=1):
+            if not any(f.strip() for f in fields):
+                continue
+            read += 1
+            problem = _row_problem(row_number, fields, header, keep, delimiter)
+            if problem:
+                problems.append(problem)
+                continue
+            values = [fields[j] for j in keep]
+            rows.append([*values, row_number])
+            size += sum(map(len, values))
+            if size > _STREAM_BYTES:
+                text_bytes += size
+                flush()
+    text_bytes += size
+    if rows or not written:
+        flush()
+    if "respondent_id" in columns:
+        parts = _partition(
+            f"read_parquet({_sql_text(batches / '*.parquet')})", {c: c for c in columns}, read, text_bytes, spill
+        )
+        return RawTable(path.name, pl.DataFrame(schema=schema), read, problems, _ignored(header), tuple(header), parts)
+    frame = pl.read_parquet(batches / "*.parquet")
+    return RawTable(path.name, frame, read, problems, _ignored(header), tuple(header))
+
+
+def _read_parquet(path: Path, spill: Path | None = None) -> RawTable:
     try:
         schema = pl.read_parquet_schema(path)
     except Exception as exc:  # pyarrow/polars raise many types for a damaged footer
@@ -255,10 +353,25 @@ def _read_parquet(path: Path) -> RawTable:
     _check_header(path.name, header)
     wanted = [c for c, h in zip(schema, header, strict=True) if h in FORMAT_COLUMNS]
     try:
+        height = pl.scan_parquet(path).select(pl.len()).collect().item()
+        columns = {c: h for c, h in zip(schema, header, strict=True) if h in FORMAT_COLUMNS}
+        if spill is not None and height > PART_ROWS and "respondent_id" in columns.values():
+            _odd_types(path.name, {columns[c]: schema[c] for c in wanted})
+            parts = _partition(
+                f"(SELECT *, file_row_number + 1 AS _row FROM read_parquet({_sql_text(path)}, file_row_number = true))",
+                {c: columns[c] for c in wanted},
+                height,
+                0,
+                spill,
+            )
+            empty = pl.DataFrame(schema={**{columns[c]: pl.String for c in wanted}, ROW: pl.Int64})
+            return RawTable(path.name, empty, height, ignored_columns=_ignored(header), header=tuple(header), parts=parts)
         frame = pl.read_parquet(path, columns=wanted) if wanted else pl.DataFrame({c: [] for c in schema})
-        height = frame.height if wanted else pl.scan_parquet(path).select(pl.len()).collect().item()
+    except UnreadableFile:
+        raise
     except Exception as exc:
         raise UnreadableFile(f"{path.name}: Parquet-bestand kan niet worden gelezen (beschadigd of afgebroken)") from exc
+    height = frame.height if wanted else height
     if not wanted:  # only the row count is needed: every row goes to the quarantine without its values
         frame = pl.DataFrame({ROW: pl.int_range(1, height + 1, eager=True, dtype=pl.Int64)})
         return RawTable(path.name, frame, height, ignored_columns=_ignored(header), header=tuple(header))
@@ -273,16 +386,21 @@ def _read_workbook(path: Path) -> list[RawTable]:
     return [_string_frame(f"{path.name}#{sheet}", frame) for sheet, frame in sheets.items()]
 
 
-def read_file(path: Path) -> list[RawTable]:
-    """The tables in a delivered file (one, or one per sheet of a workbook)."""
+def read_file(path: Path, spill: Path | None = None) -> list[RawTable]:
+    """The tables in a delivered file (one, or one per sheet of a workbook).
+
+    ``spill``: an empty directory for the parts of a large table (see ``PART_ROWS``); without it, every table is
+    read into memory whole."""
     if path.is_dir():
         raise UnreadableFile(f"{path.name}: is een map, geen bestand")
     suffix = path.suffix.lower()
     try:
         if suffix in (".csv", ".txt"):
+            if spill is not None and path.stat().st_size > _STREAM_BYTES:
+                return [_stream_csv(path, spill)]
             return [_read_csv(path)]
         if suffix == ".parquet":
-            return [_read_parquet(path)]
+            return [_read_parquet(path, spill)]
         if suffix in (".xlsx", ".xlsm"):
             return _read_workbook(path)
     except PermissionError as exc:

@@ -116,14 +116,18 @@ def remove_dead_work_files(path: str | Path) -> list[str]:
     Called with the writer lock held, so no live writer of this warehouse can be busy; the pid check is a second
     guard. Returns one Dutch line per file removed."""
     path = Path(path)
-    pattern = re.compile(re.escape(path.name) + r"\.work-(\d+)(\.wal)?$")
+    pattern = re.compile(re.escape(path.name) + r"\.work-(\d+)(\.wal|\.spill|\.tmp)?$")
     removed = []
     for candidate in sorted(path.parent.glob(path.name + ".work-*")):
         match = pattern.fullmatch(candidate.name)
         if not match or int(match.group(1)) == os.getpid() or _alive(int(match.group(1))):
             continue
-        size = candidate.stat().st_size
-        candidate.unlink(missing_ok=True)
+        if candidate.is_dir():  # parts of a large table spilled by ingest
+            size = sum(f.stat().st_size for f in candidate.rglob("*") if f.is_file())
+            shutil.rmtree(candidate, ignore_errors=True)
+        else:
+            size = candidate.stat().st_size
+            candidate.unlink(missing_ok=True)
         removed.append(
             f"opgeruimd: {candidate.name} ({number(size / 1e6, 1)} MB), werkbestand van een afgebroken laadronde "
             f"(proces {match.group(1)} bestaat niet meer)"
@@ -152,6 +156,8 @@ def writer(
                 shutil.copyfile(path, work)
             con = duckdb.connect(str(work))
             con.execute("SET enable_progress_bar = false")  # the CLI shows its own progress
+            # Memory bound of a load (issue 17): DuckDB spills joins, sorts and aggregates to <work>.tmp beyond this.
+            con.execute("SET memory_limit = ?", [os.environ.get("KEURMERK_WRITER_MEMORY", "1GB")])
             try:
                 _apply_schema(con)
                 yield con
