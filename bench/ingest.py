@@ -173,7 +173,7 @@ def main() -> None:
             number(best["seconds"] / floor, 1) if floors else "–",
             integer(best.get("quarantined", 0)),
         )
-    Console().print(table)
+    Console(width=200).print(table)
     load = ", ".join(number(x, 2) for x in os.getloadavg())
     print(f"Belasting van de machine (load average 1/5/15 min): {load} op {os.cpu_count()} kernen")
 

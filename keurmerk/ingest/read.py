@@ -137,6 +137,7 @@ def _partition(
     maps each delivered column name to its format name (both checked against the format: no data in the SQL)."""
     n = max(-(-rows // PART_ROWS), -(-text_bytes // PART_BYTES), 1)
     out = spill / "parts"
+    spill.mkdir(parents=True, exist_ok=True)
     selected = ", ".join(f'"{src}" AS "{dst}"' for src, dst in columns.items())
     respondent = _source_of(columns, "respondent_id")
     with duckdb.connect(config={"memory_limit": "512MB", "temp_directory": str(spill / "duckdb.tmp")}) as con:
