@@ -533,3 +533,19 @@ def test_a_table_split_in_parts_gives_the_same_warehouse(
     assert whole.quarantine.height >= 5  # conflicts, routing and structure did take part
     assert _dump(tmp_path / "parted.duckdb") == _dump(tmp_path / "whole.duckdb")
     assert not list(tmp_path.glob("*.spill"))  # the parts are removed after the load
+
+
+def test_long_values_skip_the_lookup_but_follow_the_same_rules(tmp_path: Path) -> None:
+    long_text = "Via de huisarts, " + "en daarna via het UWV " * 20
+    lines = [
+        "R1;reason;anders, namelijk;",
+        f"R1;reason_other;{long_text};",
+        f"R4;grade;{'8' * 250};",
+        f"R4;recommended;{'ja ' * 100};",
+    ]
+    report = ingest(tmp_path / "w.duckdb", _write(tmp_path, INVITATIONS, ANSWERS + "\n".join(lines) + "\n"))
+    reasons = {r["row_number"]: r["reason"] for r in report.quarantine.iter_rows(named=True)}
+    assert reasons == {9: "cijfer buiten 1 tot en met 10", 10: "antwoord hoort niet bij deze vraag (niet in de catalogus)"}
+    with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
+        stored = con.execute("SELECT value FROM answers WHERE question_id = 'reason_other'").fetchall()
+    assert stored == [(long_text.strip(),)]

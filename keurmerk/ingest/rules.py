@@ -304,6 +304,8 @@ def category_frame() -> pl.DataFrame:
     )
 
 
+_LONG_VALUE = 200  # bytes; no catalogue label or number is this long
+
 TIMESTAMP_FORMATS = (
     "%Y-%m-%dT%H:%M:%S",
     "%Y-%m-%d %H:%M:%S",
@@ -350,17 +352,37 @@ def normalise_answers(frame: pl.DataFrame, respondents: pl.DataFrame) -> pl.Data
     respondents = respondents.with_columns(pl.col("respondent_id_v", "form").cast(pl.Categorical))
     respondent = pl.col("respondent_id").str.strip_chars()
     answered_at = frame["answered_at"]
+    # Long values are free texts (or wrong): they skip the categorical look-up, whose string cache would hold
+    # every text of a large delivery for the life of the process.
+    long = pl.col("value").str.len_bytes() > _LONG_VALUE
     frame = frame.with_columns(
         respondent_id_v=pl.when(respondent != "").then(respondent).cast(pl.Categorical),
         _q_raw=pl.col("question_id").cast(pl.Categorical),
-        _v_raw=pl.col("value").cast(pl.Categorical),
+        _v_raw=pl.when(~long).then(pl.col("value")).cast(pl.Categorical),
+        _long=long.fill_null(False),
         answered_at_v=_timestamps(answered_at),
         _has_answered_at=answered_at.is_not_null()
         if answered_at.dtype.is_temporal()
         else answered_at.str.strip_chars().fill_null("") != "",
     ).join(respondents, on="respondent_id_v", how="left")
     combinations = _normalise_combinations(frame.select("form", "_q_raw", "_v_raw").unique())
-    return frame.join(combinations, on=["form", "_q_raw", "_v_raw"], how="left", nulls_equal=True)
+    frame = frame.join(combinations, on=["form", "_q_raw", "_v_raw"], how="left", nulls_equal=True)
+    if not frame["_long"].any():
+        return frame
+    text = pl.col("value").str.strip_chars()
+    is_long = pl.col("_long")
+    number = pl.when(pl.col("kind").is_in(["grade", "aspect_grade"])).then(
+        text.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
+    )
+    return frame.with_columns(
+        value_v=pl.when(is_long)
+        .then(pl.when(pl.col("kind") == "text").then(text).otherwise(number.cast(pl.String)))
+        .otherwise(pl.col("value_v")),
+        value_num=pl.when(is_long).then(number).otherwise(pl.col("value_num")),
+        category=pl.when(is_long).then(None).otherwise(pl.col("category")),
+        _not_applicable=pl.when(is_long).then(False).otherwise(pl.col("_not_applicable")),
+        _has_value=pl.when(is_long).then(True).otherwise(pl.col("_has_value")),
+    )
 
 
 def _normalise_combinations(combinations: pl.DataFrame) -> pl.DataFrame:
