@@ -549,3 +549,16 @@ def test_long_values_skip_the_lookup_but_follow_the_same_rules(tmp_path: Path) -
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         stored = con.execute("SELECT value FROM answers WHERE question_id = 'reason_other'").fetchall()
     assert stored == [(long_text.strip(),)]
+
+
+def test_routing_flag_is_cleared_when_the_routing_answer_arrives_later(tmp_path: Path) -> None:
+    db = tmp_path / "w.duckdb"
+    first = ingest(db, _write(tmp_path, INVITATIONS, ANSWERS + "R1;reason_other;Via de huisarts;\n"))
+    assert first.routing_flagged == 1
+    later = tmp_path / "later"
+    later.mkdir()
+    (later / "answers.csv").write_text("respondent_id;question_id;value\nR1;reason;Anders, namelijk\n")
+    report = ingest(db, [later / "answers.csv"])
+    assert any("1 eerder gemarkeerde antwoorden" in n for n in report.notes)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(routing_flag) FROM answers").fetchall() == [(0,)]

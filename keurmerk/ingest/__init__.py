@@ -39,6 +39,7 @@ from keurmerk.ingest.rules import (
     normalise_answers,
     normalise_invitations,
     normalise_results,
+    question_frame,
     result_rules,
 )
 from keurmerk.metrics import store_cube
@@ -775,6 +776,8 @@ def _ingest(db: Path, paths: Sequence[str | Path], say: Progress, replace: bool,
         if retry:
             recovered, retry_notes = _retry(con, load_id, replace, say)
             notes += retry_notes
+        if cleared := _clear_routing_flags(con):
+            notes.append(f"routing: {integer(cleared)} eerder gemarkeerde antwoorden hebben nu hun voorgaande antwoord")
         if flagged:
             notes.append(
                 f"routing: {integer(flagged)} antwoorden zonder het antwoord dat naar hun vraag leidt, geladen met "
@@ -799,6 +802,36 @@ def _ingest(db: Path, paths: Sequence[str | Path], say: Progress, replace: bool,
     return IngestReport(
         db, load_id, tuple(reports), pl.concat([_empty(), *quarantined]), tuple(notes), recovered, flagged
     )
+
+
+def _clear_routing_flags(con: duckdb.DuckDBPyConnection) -> int:
+    """Clear the flag of answers whose routing answer arrived in a later delivery. Flagged answers are few."""
+    flagged = con.sql(
+        """SELECT a.respondent_id, a.question_id, i.form FROM answers AS a JOIN invitations AS i USING (respondent_id)
+           WHERE a.routing_flag IS NOT NULL"""
+    ).pl()
+    if flagged.height == 0:
+        return 0
+    conditions = question_frame().select(
+        pl.col("form").cast(pl.String),
+        pl.col("question_id_v").cast(pl.String).alias("question_id"),
+        "condition_question",
+        "condition_answer",
+    )
+    con.register("_flagged", flagged.join(conditions, on=["form", "question_id"]))
+    opened = con.sql(
+        """SELECT f.respondent_id, f.question_id FROM _flagged AS f
+           JOIN answers AS o ON o.respondent_id = f.respondent_id AND o.question_id = f.condition_question
+                            AND o.value = f.condition_answer"""
+    ).pl()
+    if opened.height:
+        con.register("_opened", opened)
+        con.execute(
+            """UPDATE answers SET routing_flag = NULL
+               WHERE routing_flag IS NOT NULL AND (respondent_id, question_id) IN
+                     (SELECT (respondent_id, question_id) FROM _opened)"""
+        )
+    return opened.height
 
 
 def purge_quarantine(db: str | Path, before: dt.date) -> int:
