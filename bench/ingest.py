@@ -108,7 +108,11 @@ def _bigtext(megabytes: int) -> list[Path]:
 
 def _answer_rows(files: list[Path]) -> int:
     answers = next(p for p in files if p.stem == "answers")
-    scan = pl.scan_parquet(answers) if answers.suffix == ".parquet" else pl.scan_csv(answers, separator=";", quote_char=None)
+    scan = (
+        pl.scan_parquet(answers)
+        if answers.suffix == ".parquet"
+        else pl.scan_csv(answers, separator=";", quote_char=None)
+    )
     return scan.select(pl.len()).collect().item()
 
 
@@ -129,7 +133,11 @@ def _floor(files: list[Path], workdir: Path) -> float:
     started = time.perf_counter()
     with duckdb.connect(str(workdir / "floor.duckdb")) as con:
         for path in files:
-            reader = "read_parquet(?)" if path.suffix == ".parquet" else "read_csv(?, all_varchar = true, delim = ';', quote = '')"
+            reader = (
+                "read_parquet(?)"
+                if path.suffix == ".parquet"
+                else "read_csv(?, all_varchar = true, delim = ';', quote = '')"
+            )
             con.execute(f"CREATE TABLE {path.stem} AS SELECT * FROM {reader}", [str(path)])
         con.execute("CHECKPOINT")
     return time.perf_counter() - started
@@ -146,8 +154,17 @@ def main() -> None:
     if args.bigtext_mb:
         inputs[f"CSV lange vrije teksten ({args.bigtext_mb} MB)"] = _bigtext(args.bigtext_mb)
     table = Table(title="Ingest: gevalideerd laden, per invoer (elke run een eigen proces)")
-    for column in ("Invoer", "Antwoordrijen", "MB op schijf", "Beste tijd (s)", "Antwoordrijen/s", "Piek-RSS (MB)",
-                   "Vloer DuckDB (s)", "× vloer", "Quarantaine"):
+    for column in (
+        "Invoer",
+        "Antwoordrijen",
+        "MB op schijf",
+        "Beste tijd (s)",
+        "Antwoordrijen/s",
+        "Piek-RSS (MB)",
+        "Vloer DuckDB (s)",
+        "× vloer",
+        "Quarantaine",
+    ):
         table.add_column(column, justify="left" if column == "Invoer" else "right")
     Path("var").mkdir(exist_ok=True)
     for name, files in inputs.items():

@@ -24,7 +24,14 @@ from keurmerk.cli import app
 from keurmerk.ingest import ingest
 from tests.test_ingest_bad_input import ANSWERS, BASE_ANSWERS, BASE_INVITATIONS, INVITATIONS, RESULTS, _counts, _write
 
-PERSONAL = ("Jan Jansen", "jan.jansen@example.nl", "06-12345678", "Fatima El Amrani", "fatima@voorbeeld.nl", "0612349876")
+PERSONAL = (
+    "Jan Jansen",
+    "jan.jansen@example.nl",
+    "06-12345678",
+    "Fatima El Amrani",
+    "fatima@voorbeeld.nl",
+    "0612349876",
+)
 
 
 def _rows(text: str) -> tuple[str, list[str]]:
@@ -61,7 +68,9 @@ def _personal_delivery(directory: Path) -> list[Path]:
     # CSV with extra contact columns, a line with a stray comma-like delimiter and a truncated line.
     contact = ";naam;email;telefoon"
     csv_rows = [f"{row};Jan Jansen;jan.jansen@example.nl;06-12345678" for row in rows]
-    csv_rows.append("2024;P001;Voorbeeld; Re-integratie;R7;client;8;PV27;regular;email;true;delivered;Fatima El Amrani;fatima@voorbeeld.nl;0612349876")
+    csv_rows.append(
+        "2024;P001;Voorbeeld; Re-integratie;R7;client;8;PV27;regular;email;true;delivered;Fatima El Amrani;fatima@voorbeeld.nl;0612349876"
+    )
     csv_rows.append("2024;P001;Jan Jansen;jan.jansen@example.nl")
     (directory / "invitations.csv").write_text("\n".join([header + contact, *csv_rows]) + "\n", encoding="utf-8")
     # Answers without `value`, but with an e-mail column: an unknown table, every row to quarantine.
@@ -71,7 +80,7 @@ def _personal_delivery(directory: Path) -> list[Path]:
     )
     # Quoted CSV whose contact column holds bytes that are not UTF-8.
     quoted = (
-        'respondent_id;question_id;value;answered_at;email\n"R1";"grade";"8";"";"jan.jansen@example.nl"\n'.encode()
+        b'respondent_id;question_id;value;answered_at;email\n"R1";"grade";"8";"";"jan.jansen@example.nl"\n'
         + b'"R2";"grade";"7,5";"";"fatima\xe9@voorbeeld.nl"\n'
     )
     (directory / "answers_quoted.csv").write_bytes(quoted)
@@ -118,9 +127,7 @@ def test_no_personal_data_in_any_table_or_in_the_cli_output(tmp_path: Path) -> N
         contact_sheet = con.execute(
             "SELECT count(*), count(value) FROM quarantine WHERE file = 'levering.xlsx#contact'"
         ).fetchall()
-        stray = con.execute(
-            "SELECT value FROM quarantine WHERE file = 'invitations.csv' AND row_number = 7"
-        ).fetchall()
+        stray = con.execute("SELECT value FROM quarantine WHERE file = 'invitations.csv' AND row_number = 7").fetchall()
     assert contact_sheet == [(2, 0)]  # its rows are accounted for, none of their values kept
     # The line with a stray delimiter keeps the format fields whose place is certain (counted from both ends).
     assert stray == [('{"period": "2024", "provider_id": "P001"}',)], stray
@@ -131,7 +138,9 @@ def test_broken_line_keeps_only_the_fields_whose_place_is_certain(tmp_path: Path
 
     header = ["respondent_id", "question_id", "value", "email"]
     # One field too many in `value`: respondent_id and question_id are certain, the address is not a format field.
-    assert _identified(["R1", "grade", "8", "5", "jan@x.nl"], header) == '{"respondent_id": "R1", "question_id": "grade"}'
+    assert (
+        _identified(["R1", "grade", "8", "5", "jan@x.nl"], header) == '{"respondent_id": "R1", "question_id": "grade"}'
+    )
     # A comma in the free text: the fields before it and the timestamp after it are certain.
     header = ["respondent_id", "question_id", "value", "answered_at"]
     assert _identified(["R1", "reason_other", "via", " de huisarts", "2024-03-14"], header) == (
@@ -268,11 +277,15 @@ def test_conflict_in_one_file_quarantines_both_rows(tmp_path: Path, case: Confli
     assert table.rows_read == table.rows_loaded + table.rows_quarantined
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         if case.file == "answers":
-            assert con.execute("SELECT count(*) FROM answers WHERE respondent_id = 'R1' AND question_id = 'grade'").fetchall() == [(0,)]
+            assert con.execute(
+                "SELECT count(*) FROM answers WHERE respondent_id = 'R1' AND question_id = 'grade'"
+            ).fetchall() == [(0,)]
         if case.file == "invitations":
             assert con.execute("SELECT count(*) FROM invitations WHERE respondent_id = 'R1'").fetchall() == [(0,)]
         if case.file == "results":
-            assert con.execute("SELECT count(*) FROM results WHERE provider_id = 'P001' AND service = 8").fetchall() == [(0,)]
+            assert con.execute(
+                "SELECT count(*) FROM results WHERE provider_id = 'P001' AND service = 8"
+            ).fetchall() == [(0,)]
 
 
 def test_the_same_row_twice_is_harmless(tmp_path: Path) -> None:
@@ -294,16 +307,18 @@ def test_later_change_is_held_back_unless_replaced(tmp_path: Path) -> None:
     (later / "answers.csv").write_text("respondent_id;question_id;value\nR1;grade;6\n")
     held = ingest(db, [later / "answers.csv"])
     reason = held.quarantine["reason"].to_list()
-    assert len(reason) == 1 and "al een ander antwoord (geladen in laadronde 1" in reason[0] and "--replace" in reason[0]
+    assert (
+        len(reason) == 1 and "al een ander antwoord (geladen in laadronde 1" in reason[0] and "--replace" in reason[0]
+    )
     assert _grade(db) == ["8.0"]
     # The operator accepts the held-back change: a retry with --replace, logged.
     replaced = ingest(db, [], replace=True)
     assert replaced.recovered == 1 and _grade(db) == ["6.0"]
     assert any("vervangen (--replace" in n for n in replaced.notes)
     with duckdb.connect(str(db), read_only=True) as con:
-        assert con.execute("SELECT kind, respondent_id, old_value, new_value, old_load_id FROM replacements").fetchall() == [
-            ("answers", "R1", "8.0", "6.0", 1)
-        ]
+        assert con.execute(
+            "SELECT kind, respondent_id, old_value, new_value, old_load_id FROM replacements"
+        ).fetchall() == [("answers", "R1", "8.0", "6.0", 1)]
         assert con.execute("SELECT resolved_load_id FROM quarantine").fetchall() == [(3,)]
     # And a new delivery with --replace replaces at once.
     (later / "answers2.csv").write_text("respondent_id;question_id;value\nR1;grade;9\n")
@@ -343,9 +358,7 @@ def test_routing_problem_is_loaded_flagged_and_kept_out_of_the_base(
     assert any(n.startswith("routing: 1 antwoorden") for n in report.notes)
     question = lines.split("\n")[-1].split(";")[1]
     with duckdb.connect(str(db), read_only=True) as con:
-        flags = con.execute(
-            "SELECT question_id, routing_flag FROM answers WHERE routing_flag IS NOT NULL"
-        ).fetchall()
+        flags = con.execute("SELECT question_id, routing_flag FROM answers WHERE routing_flag IS NOT NULL").fetchall()
         assert flags == [(question, flags[0][1])] and f"volgt op {opener} =" in flags[0][1]
         figure = {"reason_other": "fig_3_5", "provider_helped": "fig_3_15", "complaint_filed": "fig_3_17"}[question]
         frame = figure_frame(con, figure, Filters(provider="P001", period=2024), suppress=False)
@@ -417,7 +430,10 @@ def test_floats_that_are_whole_numbers_load_and_fractions_are_rejected(tmp_path:
         [tmp_path / "invitations.parquet", tmp_path / "answers.parquet", tmp_path / "results.csv"],
     )
     reasons = {(r["row_number"], r["column_name"]): r["reason"] for r in report.quarantine.iter_rows(named=True)}
-    assert reasons == {(7, "period"): "periode is geen geheel jaartal (een getal met decimalen)", (8, "period"): "waarde ontbreekt"}
+    assert reasons == {
+        (7, "period"): "periode is geen geheel jaartal (een getal met decimalen)",
+        (8, "period"): "waarde ontbreekt",
+    }
     assert _counts(tmp_path / "w.duckdb") == (BASE_INVITATIONS, BASE_ANSWERS)
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         assert con.execute("SELECT DISTINCT period FROM invitations").fetchall() == [(2024,)]
@@ -468,7 +484,11 @@ def test_sigkill_mid_load_leaves_the_published_file_and_the_next_ingest_cleans_u
     published = hashlib.sha256(db.read_bytes()).hexdigest()
     later = tmp_path / "later"
     later.mkdir()
-    paths = _write(later, INVITATIONS + "2024;P001;Voorbeeld Re-integratie;R7;client;8;PV27;regular;email;true;delivered\n", ANSWERS)
+    paths = _write(
+        later,
+        INVITATIONS + "2024;P001;Voorbeeld Re-integratie;R7;client;8;PV27;regular;email;true;delivered\n",
+        ANSWERS,
+    )
     process = subprocess.Popen(
         [sys.executable, "-c", _SLOW_INGEST, str(db), *map(str, paths)],
         stdout=subprocess.PIPE,
@@ -515,7 +535,9 @@ def test_a_table_split_in_parts_gives_the_same_warehouse(
     """The parts split by respondent (forced tiny here) must not change a single row or reason."""
     from keurmerk.ingest import read
 
-    answers = ANSWERS + "R1;grade;6;\nR4;provider_helped;ja;\nR2;grade;7,5;\nR99;grade;8;\nR4;grade\nR4;recommended;nee;\n"
+    answers = (
+        ANSWERS + "R1;grade;6;\nR4;provider_helped;ja;\nR2;grade;7,5;\nR99;grade;8;\nR4;grade\nR4;recommended;nee;\n"
+    )
     paths = _write(tmp_path, INVITATIONS + "2024;P001;X;R1;client;7;PV27;regular;email;true;delivered\n", answers)
     if suffix == "parquet":
         for path in paths:
@@ -545,7 +567,10 @@ def test_long_values_skip_the_lookup_but_follow_the_same_rules(tmp_path: Path) -
     ]
     report = ingest(tmp_path / "w.duckdb", _write(tmp_path, INVITATIONS, ANSWERS + "\n".join(lines) + "\n"))
     reasons = {r["row_number"]: r["reason"] for r in report.quarantine.iter_rows(named=True)}
-    assert reasons == {9: "cijfer buiten 1 tot en met 10", 10: "antwoord hoort niet bij deze vraag (niet in de catalogus)"}
+    assert reasons == {
+        9: "cijfer buiten 1 tot en met 10",
+        10: "antwoord hoort niet bij deze vraag (niet in de catalogus)",
+    }
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
         stored = con.execute("SELECT value FROM answers WHERE question_id = 'reason_other'").fetchall()
     assert stored == [(long_text.strip(),)]

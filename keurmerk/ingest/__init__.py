@@ -211,9 +211,7 @@ def _without(frame: pl.DataFrame, failed: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(~pl.col(ROW).is_in(failed[ROW].unique().to_list()))
 
 
-def _load_invitations(
-    con: duckdb.DuckDBPyConnection, table: RawTable, load_id: int, replace: bool = False
-) -> _Outcome:
+def _load_invitations(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: int, replace: bool = False) -> _Outcome:
     frame = normalise_invitations(table.frame)
     signature = _signature(_INVITATION_SIGNATURE)
     frame, in_file = _flag_duplicates(frame, ["respondent_id_v"], signature)
@@ -245,8 +243,8 @@ def _load_invitations(
         con.register("_replaced", replaced.select("respondent_id_v", "_existing_load", "_sig"))
         con.execute(
             """INSERT INTO replacements
-               SELECT ?, 'invitations', respondent_id_v, NULL, NULL, NULL, _existing_load FROM _replaced"""
-            , [load_id]
+               SELECT ?, 'invitations', respondent_id_v, NULL, NULL, NULL, _existing_load FROM _replaced""",
+            [load_id],
         )
         con.execute("DELETE FROM invitations WHERE respondent_id IN (SELECT respondent_id_v FROM _replaced)")
         notes.append(f"{integer(replaced.height)} uitnodigingen vervangen (--replace; zie tabel replacements)")
@@ -389,7 +387,9 @@ def _load_answers(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: int,
         con.register(
             "_replaced",
             replaced.select(
-                pl.col("respondent_id_v", "question_id_v").cast(pl.String), "_existing_value", "value_v",
+                pl.col("respondent_id_v", "question_id_v").cast(pl.String),
+                "_existing_value",
+                "value_v",
                 "_existing_load",
             ),
         )
@@ -541,14 +541,10 @@ def _unrecognised(table: RawTable) -> pl.DataFrame:
         + ", ".join(missing["results"])
     )
     known = [c for c in table.frame.columns if c in FORMAT_COLUMNS]
-    value = (
-        pl.struct(known).struct.json_encode() if known else pl.lit(None, pl.String)
-    )
+    value = pl.struct(known).struct.json_encode() if known else pl.lit(None, pl.String)
     if ROW not in table.frame.columns:
         return pl.DataFrame(schema=_FAILED_SCHEMA)
-    return table.frame.select(
-        ROW, column_name=pl.lit(None, pl.String), value=value, reason=pl.lit(reason)
-    )
+    return table.frame.select(ROW, column_name=pl.lit(None, pl.String), value=value, reason=pl.lit(reason))
 
 
 def _quarantine_frame(table: RawTable, kind: str, failed: pl.DataFrame, load_id: int) -> pl.DataFrame:
@@ -629,7 +625,9 @@ def _load_table(
         parts = []
         for part in table.iter_parts():
             outcome = (
-                _LOADERS[kind](con, part, load_id, replace) if kind in _LOADERS else _Outcome(_unrecognised(part), 0, [])
+                _LOADERS[kind](con, part, load_id, replace)
+                if kind in _LOADERS
+                else _Outcome(_unrecognised(part), 0, [])
             )
             rows = _quarantine_frame(part, kind, outcome.failed, load_id)
             _insert_quarantine(con, rows)
@@ -671,7 +669,11 @@ def _retry(con: duckdb.DuckDBPyConnection, load_id: int, replace: bool, say: Pro
     ).pl()
     recovered, notes = 0, []
     for kind in ("invitations", "answers", "results"):
-        part = pending.filter(pl.col("kind") == kind).with_row_index(ROW, offset=1).with_columns(pl.col(ROW).cast(pl.Int64))
+        part = (
+            pending.filter(pl.col("kind") == kind)
+            .with_row_index(ROW, offset=1)
+            .with_columns(pl.col(ROW).cast(pl.Int64))
+        )
         if part.height == 0:
             continue
         say(f"quarantaine opnieuw proberen: {integer(part.height)} {kind}")
@@ -720,7 +722,9 @@ def ingest(
         shutil.rmtree(db.with_name(f"{db.name}.work-{os.getpid()}.spill"), ignore_errors=True)
 
 
-def _ingest(db: Path, paths: Sequence[str | Path], say: Progress, replace: bool, retry: bool, notes: list[str]) -> IngestReport:
+def _ingest(
+    db: Path, paths: Sequence[str | Path], say: Progress, replace: bool, retry: bool, notes: list[str]
+) -> IngestReport:
     reports: list[TableReport] = []
     quarantined: list[pl.DataFrame] = []
     recovered = flagged = 0
@@ -740,7 +744,12 @@ def _ingest(db: Path, paths: Sequence[str | Path], say: Progress, replace: bool,
                 if sha in seen:
                     reports.append(
                         TableReport(
-                            path.name, "-", 0, 0, 0, 0,
+                            path.name,
+                            "-",
+                            0,
+                            0,
+                            0,
+                            0,
                             f"al eerder aangeleverd (laadronde {seen[sha]}); niets gewijzigd. Afgekeurde rijen "
                             "staan in de quarantaine en worden bij elke laadronde opnieuw geprobeerd",
                             skipped=True,
@@ -756,8 +765,14 @@ def _ingest(db: Path, paths: Sequence[str | Path], say: Progress, replace: bool,
             except Exception as exc:  # noqa: BLE001 - any input gets one line, never a traceback
                 reports.append(
                     TableReport(
-                        path.name, "-", 0, 0, 0, 0,
-                        f"{path.name}: kan niet worden gelezen ({type(exc).__name__})", unreadable=True,
+                        path.name,
+                        "-",
+                        0,
+                        0,
+                        0,
+                        0,
+                        f"{path.name}: kan niet worden gelezen ({type(exc).__name__})",
+                        unreadable=True,
                     )
                 )
                 _log(con, load_id, reports[-1], None)

@@ -89,7 +89,7 @@ def _ignored(header: list[str]) -> tuple[str, ...]:
 
 
 # Types that become text without loss; lists, structs and binary blobs are not the format's.
-_PLAIN_TYPES = (cs.numeric() | cs.string() | cs.boolean() | cs.temporal() | cs.categorical() | cs.enum())
+_PLAIN_TYPES = cs.numeric() | cs.string() | cs.boolean() | cs.temporal() | cs.categorical() | cs.enum()
 
 
 def _string_frame(name: str, frame: pl.DataFrame, header: list[str] | None = None) -> RawTable:
@@ -129,9 +129,7 @@ def _sql_text(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
-def _partition(
-    source_sql: str, columns: dict[str, str], rows: int, text_bytes: int, spill: Path
-) -> tuple[Path, ...]:
+def _partition(source_sql: str, columns: dict[str, str], rows: int, text_bytes: int, spill: Path) -> tuple[Path, ...]:
     """Split a large table by respondent into Parquet parts (one directory each) under ``spill``, streaming inside
     DuckDB, which spills to disk itself. ``source_sql`` yields the delivered columns plus ``_row``; ``columns``
     maps each delivered column name to its format name (both checked against the format: no data in the SQL)."""
@@ -252,7 +250,9 @@ def _field_count_reason(line: str, found: int, expected: int, delimiter: str) ->
     return f"rij heeft {found} velden, de kop {expected} (scheidingsteken {_DELIMITER_NAMES[delimiter]}; {hint})"
 
 
-def _row_problem(row_number: int, fields: list[str], header: list[str], keep: list[int], delimiter: str) -> Problem | None:
+def _row_problem(
+    row_number: int, fields: list[str], header: list[str], keep: list[int], delimiter: str
+) -> Problem | None:
     if len(fields) != len(header):
         line = delimiter.join(fields)
         reason = _field_count_reason(line, len(fields), len(header), delimiter)
@@ -366,12 +366,16 @@ def _read_parquet(path: Path, spill: Path | None = None) -> RawTable:
                 spill,
             )
             empty = pl.DataFrame(schema={**{columns[c]: pl.String for c in wanted}, ROW: pl.Int64})
-            return RawTable(path.name, empty, height, ignored_columns=_ignored(header), header=tuple(header), parts=parts)
+            return RawTable(
+                path.name, empty, height, ignored_columns=_ignored(header), header=tuple(header), parts=parts
+            )
         frame = pl.read_parquet(path, columns=wanted) if wanted else pl.DataFrame({c: [] for c in schema})
     except UnreadableFile:
         raise
     except Exception as exc:
-        raise UnreadableFile(f"{path.name}: Parquet-bestand kan niet worden gelezen (beschadigd of afgebroken)") from exc
+        raise UnreadableFile(
+            f"{path.name}: Parquet-bestand kan niet worden gelezen (beschadigd of afgebroken)"
+        ) from exc
     height = frame.height if wanted else height
     if not wanted:  # only the row count is needed: every row goes to the quarantine without its values
         frame = pl.DataFrame({ROW: pl.int_range(1, height + 1, eager=True, dtype=pl.Int64)})
@@ -383,7 +387,9 @@ def _read_workbook(path: Path) -> list[RawTable]:
     try:
         sheets = pl.read_excel(path, sheet_id=0, infer_schema_length=0, raise_if_empty=False)
     except Exception as exc:  # fastexcel raises its own error types for corrupt workbooks
-        raise UnreadableFile(f"{path.name}: werkmap kan niet worden gelezen (beschadigd, afgebroken of versleuteld)") from exc
+        raise UnreadableFile(
+            f"{path.name}: werkmap kan niet worden gelezen (beschadigd, afgebroken of versleuteld)"
+        ) from exc
     return [_string_frame(f"{path.name}#{sheet}", frame) for sheet, frame in sheets.items()]
 
 

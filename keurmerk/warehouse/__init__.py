@@ -136,9 +136,7 @@ def remove_dead_work_files(path: str | Path) -> list[str]:
 
 
 @contextmanager
-def writer(
-    path: str | Path, on_cleanup: Callable[[str], None] | None = None
-) -> Iterator[duckdb.DuckDBPyConnection]:
+def writer(path: str | Path, on_cleanup: Callable[[str], None] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection to a private copy of the warehouse, published atomically on success.
 
     Only one writer at a time (an exclusive ``flock`` on ``<path>.lock``); readers are never blocked. Work files
