@@ -57,10 +57,11 @@ def _files(scale: str) -> list[Path]:
     return sorted(p for p in out.iterdir() if p.suffix in (".csv", ".parquet"))
 
 
-_WORDS = (
+_SENTENCE = (
     "de begeleiding was prima maar het duurde lang voordat er contact kwam met de coach die mij hielp bij het "
     "zoeken naar werk en het schrijven van brieven ook de gesprekken over mijn situatie thuis waren nuttig"
-).split()
+)
+_WORDS = _SENTENCE.split()
 _TEXT_QUESTIONS = ("reason_other", "benefit_other", "complaint_filed_other", "diagnosis_type_other")
 
 
