@@ -32,7 +32,8 @@ _DELIMITERS = (";", ",", "\t")
 # are validated one at a time. Every rule looks at one respondent's rows only, so the parts give the same result.
 PART_ROWS = 3_000_000
 PART_BYTES = 64 * 2**20  # of delivered text per part (long free texts)
-_STREAM_BYTES = 96 * 2**20  # CSV files above this are read as a stream, in batches of this much text
+_STREAM_BYTES = 96 * 2**20  # CSV files above this are read as a stream
+_BATCH_BYTES = 16 * 2**20  # of text per batch written to Parquet while streaming
 
 
 class UnreadableFile(ValueError):
@@ -330,7 +331,7 @@ def _stream_csv(path: Path, spill: Path) -> RawTable:
             values = [fields[j] for j in keep]
             rows.append([*values, row_number])
             size += sum(map(len, values))
-            if size > _STREAM_BYTES:
+            if size > min(_BATCH_BYTES, _STREAM_BYTES):
                 text_bytes += size
                 flush()
     text_bytes += size
