@@ -31,7 +31,7 @@ _DELIMITERS = (";", ",", "\t")
 # Memory bound (issue 17): a table larger than this is spilled to Parquet and split by respondent into parts that
 # are validated one at a time. Every rule looks at one respondent's rows only, so the parts give the same result.
 PART_ROWS = 3_000_000
-PART_BYTES = 64 * 2**20  # of delivered text per part (long free texts)
+PART_BYTES = 32 * 2**20  # of delivered text per part (long free texts)
 _STREAM_BYTES = 96 * 2**20  # CSV files above this are read as a stream
 _BATCH_BYTES = 16 * 2**20  # of text per batch written to Parquet while streaming
 
@@ -139,7 +139,8 @@ def _partition(source_sql: str, columns: dict[str, str], rows: int, text_bytes: 
     spill.mkdir(parents=True, exist_ok=True)
     selected = ", ".join(f'"{src}" AS "{dst}"' for src, dst in columns.items())
     respondent = _source_of(columns, "respondent_id")
-    with duckdb.connect(config={"memory_limit": "512MB", "temp_directory": str(spill / "duckdb.tmp")}) as con:
+    config = {"memory_limit": "256MB", "threads": 1, "temp_directory": str(spill / "duckdb.tmp")}
+    with duckdb.connect(config=config) as con:  # one thread: one open file per part, not one per part and thread
         con.execute("SET preserve_insertion_order = false")
         con.execute(
             f'COPY (SELECT {selected}, _row, hash(trim(CAST("{respondent}" AS VARCHAR))) % {n} AS _part '
