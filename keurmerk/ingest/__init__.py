@@ -618,11 +618,12 @@ def _load_table(
     con: duckdb.DuckDBPyConnection, table: RawTable, kind: str, load_id: int, replace: bool
 ) -> tuple[TableReport, pl.DataFrame, _Outcome | None]:
     """Validate and load one table in its own transaction: an unexpected error undoes that table only. A large
-    table comes in parts by respondent, validated one after the other (memory bound)."""
+    table comes in parts by respondent, validated and committed one after the other (memory bound)."""
     con.execute("BEGIN TRANSACTION")
     try:
         total = _Outcome(pl.DataFrame(schema=_FAILED_SCHEMA), 0, [])
         parts = []
+        done_parts = 0
         for part in table.iter_parts():
             outcome = (
                 _LOADERS[kind](con, part, load_id, replace)
@@ -632,13 +633,23 @@ def _load_table(
             rows = _quarantine_frame(part, kind, outcome.failed, load_id)
             _insert_quarantine(con, rows)
             parts.append(rows)
+            if table.parts:  # DuckDB holds an open transaction's appends in memory: one per part
+                con.execute("COMMIT")
+                con.execute("BEGIN TRANSACTION")
+                done_parts += 1
             total.new += outcome.new
             total.flagged += outcome.flagged
             total.notes += [n for n in outcome.notes if n not in total.notes]
         con.execute("COMMIT")
     except Exception as exc:  # noqa: BLE001 - one bad table must not stop the others (DESIGN §4)
         con.execute("ROLLBACK")
-        return TableReport(table.name, kind, table.rows_read, 0, 0, 0, _cause(exc), unreadable=True), _empty(), None
+        message = _cause(exc)
+        if done_parts:  # a large table: its first parts are in; offering the file again loads the rest once
+            message = (
+                f"kon niet volledig worden geladen (onverwachte fout: {type(exc).__name__}); {done_parts} van "
+                f"{len(table.parts)} delen geladen, lever het bestand opnieuw aan voor de rest"
+            )
+        return TableReport(table.name, kind, table.rows_read, 0, 0, 0, message, unreadable=True), _empty(), None
     rows = pl.concat([_empty(), *parts])
     bad_rows = rows["row_number"].drop_nulls().n_unique()
     notes = [p.reason for p in table.problems if p.row is None]
