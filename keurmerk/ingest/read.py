@@ -31,7 +31,7 @@ _DELIMITERS = (";", ",", "\t")
 # Memory bound (issue 17): a table larger than this is spilled to Parquet and split by respondent into parts that
 # are validated one at a time. Every rule looks at one respondent's rows only, so the parts give the same result.
 PART_ROWS = 3_000_000
-PART_BYTES = 32 * 2**20  # of delivered text per part (long free texts)
+PART_BYTES = 16 * 2**20  # of delivered text per part (long free texts)
 _STREAM_BYTES = 96 * 2**20  # CSV files above this are read as a stream
 _BATCH_BYTES = 16 * 2**20  # of text per batch written to Parquet while streaming
 
