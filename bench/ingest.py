@@ -126,7 +126,8 @@ def _validated(files: list[Path], workdir: Path) -> dict:
         env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
     )
     if done.returncode:
-        return {"seconds": float("nan"), "rss_mb": float("nan"), "error": done.stderr.strip().splitlines()[-1:]}
+        errors = [line for line in done.stderr.splitlines() if "Error" in line]  # the cause, not DuckDB's hint
+        return {"seconds": float("nan"), "rss_mb": float("nan"), "error": errors[-3:] or done.stderr.splitlines()[-3:]}
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
