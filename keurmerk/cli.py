@@ -61,14 +61,30 @@ def generate(
 @app.command()
 def ingest(
     db: DbOption,
-    files: Annotated[list[Path], typer.Argument(help="Uitnodigingen- en antwoordenbestanden (CSV, Parquet, XLSX).")],
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="Uitnodigingen- en antwoordenbestanden (CSV, Parquet, XLSX).")
+    ] = None,
+    replace: Annotated[
+        bool,
+        typer.Option(
+            "--replace", help="Een aangeleverde rij die een geladen rij wijzigt, vervangt die (gelogd) i.p.v. te wachten."
+        ),
+    ] = False,
+    retry: Annotated[
+        bool,
+        typer.Option("--retry", help="Zonder bestanden: alleen de quarantaine opnieuw proberen (gebeurt ook bij elke lading)."),
+    ] = False,
 ) -> None:
-    """Valideer en laad aanleveringen; afgekeurde rijen gaan naar de quarantaine."""
+    """Valideer en laad aanleveringen; afgekeurde rijen gaan naar de quarantaine en worden later opnieuw geprobeerd."""
     from keurmerk.ingest import ingest as run_ingest
 
+    if not files and not retry:
+        raise typer.BadParameter("geef bestanden, of --retry om alleen de quarantaine opnieuw te proberen")
     with _progress("laden") as progress:
         task = progress.tasks[0].id
-        report = run_ingest(db, files, progress=lambda step: progress.update(task, description=step))
+        report = run_ingest(
+            db, files or [], progress=lambda step: progress.update(task, description=step), replace=replace
+        )
     table = Table(title=f"Laadronde {report.load_id} → {db}")
     for column in ("Bestand", "Soort", "Gelezen", "Geladen", "Waarvan nieuw", "Quarantaine", "Opmerking"):
         table.add_column(
@@ -77,16 +93,24 @@ def ingest(
     for t in report.tables:
         table.add_row(
             t.file,
-            t.kind,
+            "onleesbaar" if t.unreadable else t.kind,
             integer(t.rows_read),
             integer(t.rows_loaded),
             integer(t.rows_new),
             integer(t.rows_quarantined),
             t.message,
         )
-    console.print(table)
+    if report.tables:
+        console.print(table)
+    for t in report.tables:
+        if t.unreadable:  # one line per file that could not be read, so that no one misses it
+            console.print(f"[red]niet geladen: {t.message if t.message.startswith(t.file) else t.file + ': ' + t.message}[/]")
+    for note in report.notes:
+        console.print(f"[yellow]let op:[/] {note}", soft_wrap=True)
     if report.quarantine.height:
         _print_reasons(report.quarantine)
+    if not report.tables and not report.recovered:
+        console.print("Quarantaine opnieuw geprobeerd: niets hersteld.")
     if report.nothing_loaded:
         console.print("[bold red]Er kon niets worden geladen.[/]")
         raise typer.Exit(1)
@@ -98,6 +122,31 @@ def _write_public_site(db: Path) -> None:
     from keurmerk.site import write_site
 
     console.print(f"openbare zoekpagina: {write_site(db)}")
+
+
+quarantine_app = typer.Typer(help="De quarantaine: afgekeurde rijen (alleen velden van het importformaat).")
+app.add_typer(quarantine_app, name="quarantine")
+
+
+@quarantine_app.command("purge")
+def quarantine_purge(
+    db: DbOption,
+    before: Annotated[str, typer.Option("--before", help="Verwijder rijen van laadrondes vóór deze datum (JJJJ-MM-DD).")],
+) -> None:
+    """Verwijder oude quarantainerijen (bewaartermijn: zie README, import)."""
+    import datetime as dt
+
+    from keurmerk.ingest import purge_quarantine
+
+    try:
+        date = dt.date.fromisoformat(before)
+    except ValueError as exc:
+        raise typer.BadParameter(f"geen datum: '{before}' (gebruik JJJJ-MM-DD)", param_hint="--before") from exc
+    if not db.exists():
+        console.print(f"[red]Geen warehouse op {db}.[/]")
+        raise typer.Exit(1)
+    removed = purge_quarantine(db, date)
+    console.print(f"{integer(removed)} quarantainerijen van vóór {date.isoformat()} verwijderd uit {db}.")
 
 
 def _print_reasons(quarantine, examples: int = 3) -> None:
@@ -142,7 +191,9 @@ def info(db: DbOption) -> None:
         tables = Table(title=f"Warehouse {db}")
         tables.add_column("Tabel")
         tables.add_column("Rijen", justify="right")
-        for name in ("providers", "periods", "invitations", "answers", "results", "load_log", "quarantine"):
+        for name in (
+            "providers", "provider_names", "periods", "invitations", "answers", "results", "load_log", "quarantine"
+        ):
             tables.add_row(name, integer(con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]))
         console.print(tables)
         periods = con.sql(
@@ -164,11 +215,11 @@ def info(db: DbOption) -> None:
         for load_id, file, kind, read, loaded, quarantined, message in loads:
             log.add_row(str(load_id), file, kind, integer(read), integer(loaded), integer(quarantined), message or "")
         console.print(log)
-        quarantine = con.sql("SELECT * FROM quarantine").pl()
+        quarantine = con.sql("SELECT * FROM quarantine WHERE resolved_load_id IS NULL").pl()
         if quarantine.height:
             _print_reasons(quarantine)
         else:
-            console.print("Quarantaine: leeg.")
+            console.print("Quarantaine: leeg (of alles hersteld).")
 
 
 @app.command()

@@ -531,14 +531,19 @@ def test_repeated_results_row_loads_once_and_a_second_delivery_changes_nothing(t
     assert report.quarantine.height == 0
     table = next(t for t in report.tables if t.kind == "results")
     assert (table.rows_read, table.rows_loaded, table.rows_new) == (2, 2, 1)
-    # the same rows again in another file: nothing new; other counts for the same key: quarantined
-    (tmp_path / "again.csv").write_text(RESULTS_HEADER + "2024;P001;8;40;25\n2024;P001;8;41;25\n", encoding="utf-8")
-    again = ingest(tmp_path / "w.duckdb", [tmp_path / "again.csv"])
-    table = next(t for t in again.tables if t.kind == "results")
-    assert (table.rows_read, table.rows_new, table.rows_quarantined) == (2, 0, 1)
+    # the same row again in another file: nothing new; other counts for the same key: held back (issue 17)
+    (tmp_path / "again.csv").write_text(RESULTS_HEADER + "2024;P001;8;40;25\n2024;P002;8;41;25\n", encoding="utf-8")
+    (tmp_path / "changed.csv").write_text(RESULTS_HEADER + "2024;P001;8;41;25\n", encoding="utf-8")
+    again = ingest(tmp_path / "w.duckdb", [tmp_path / "again.csv", tmp_path / "changed.csv"])
+    table = next(t for t in again.tables if t.file == "again.csv")
+    assert (table.rows_read, table.rows_new) == (2, 1)
+    changed = next(t for t in again.tables if t.file == "changed.csv")
+    assert (changed.rows_read, changed.rows_new, changed.rows_quarantined) == (1, 0, 1)
     assert again.quarantine["reason"].str.contains("staan al in het warehouse").any()
     with duckdb.connect(str(tmp_path / "w.duckdb"), read_only=True) as con:
-        assert con.execute("SELECT count(*), sum(completed_trajectories) FROM results").fetchall() == [(1, 40)]
+        assert con.execute(
+            "SELECT count(*), sum(completed_trajectories) FROM results WHERE provider_id = 'P001'"
+        ).fetchall() == [(1, 40)]
 
 
 def test_results_file_without_a_column_is_not_recognised(tmp_path: Path) -> None:

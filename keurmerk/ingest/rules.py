@@ -17,6 +17,7 @@ import pandera.polars as pa
 import polars as pl
 
 from keurmerk.catalog import catalog
+from keurmerk.ingest.format import ANSWER_COLUMNS, INVITATION_COLUMNS, OPTIONAL_COLUMNS, RESULT_COLUMNS
 from keurmerk.ingest.read import ROW
 
 __all__ = [
@@ -31,25 +32,23 @@ __all__ = [
     "normalise_answers",
     "answer_rules",
     "failures",
+    "CONFLICT_IN_FILE",
+    "CONFLICT_EXISTING",
 ]
 
-INVITATION_COLUMNS = (
-    "period",
-    "provider_id",
-    "provider_name",
-    "respondent_id",
-    "audience",
-    "service",
-    "province",
-    "questionnaire",
-    "mode",
-    "reminded",
-    "status",
-)
-ANSWER_COLUMNS = ("respondent_id", "question_id", "value", "answered_at")
-RESULT_COLUMNS = ("period", "provider_id", "service", "completed_trajectories", "successful_trajectories")
-OPTIONAL_COLUMNS = {"answered_at", "province"}
 FIRST_PERIOD = 2009  # the survey has run since 2009 (seed report §1.2)
+
+# Conflicts are held back, never guessed (DESIGN §4); ingest appends which rows or which earlier load.
+CONFLICT_IN_FILE = {
+    "invitations": "respondent_id komt vaker voor in dit bestand, met andere gegevens",
+    "answers": "deze vraag is in dit bestand meer dan eens beantwoord, met verschillende antwoorden",
+    "results": "deze aanbieder, dienst en periode komen vaker voor in dit bestand, met andere aantallen",
+}
+CONFLICT_EXISTING = {
+    "invitations": "respondent_id bestaat al in het warehouse, met andere gegevens",
+    "answers": "deze vraag heeft in het warehouse al een ander antwoord",
+    "results": "deze aanbieder, dienst en periode staan al in het warehouse, met andere aantallen",
+}
 
 _TRUE = ("true", "ja", "1", "yes", "waar", "y", "j")
 _FALSE = ("false", "nee", "0", "no", "onwaar", "n")
@@ -77,6 +76,23 @@ def _present(column: str) -> pl.Expr:
     return _text(column).is_not_null()
 
 
+def _number(column: str) -> pl.Expr:
+    return _text(column).str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
+
+
+def _whole(column: str, dtype: pl.DataType = pl.Int64) -> pl.Expr:
+    """A whole number, also when delivered as a float (2023.0, as pandas writes an integer column with a gap);
+    null for 2023.5 or text, which the rules then reject."""
+    number = _number(column)
+    return pl.when(number == number.round(0)).then(number).cast(dtype, strict=False)
+
+
+def _not_whole(column: str) -> pl.Expr:
+    """True for a number with a fraction (2023.5): rejected with its own reason instead of "no number"."""
+    number = _number(column)
+    return (number != number.round(0)).fill_null(False)
+
+
 # --- invitations ------------------------------------------------------------------------------------------------
 
 
@@ -95,14 +111,12 @@ def normalise_invitations(frame: pl.DataFrame) -> pl.DataFrame:
     last_period = {s.code: s.last_period for s in cat.services if s.last_period}
     inburgering_services = [s.code for s in cat.services if s.inburgering]
     frame = frame.with_columns(
-        period_v=_text("period").cast(pl.Int32, strict=False),
+        period_v=_whole("period", pl.Int32),
         provider_id_v=_text("provider_id"),
         provider_name_v=_text("provider_name"),
         respondent_id_v=_text("respondent_id"),
         audience_v=_code("audience", {a: a for a in cat.audiences}),
-        service_v=_text("service")
-        .str.strip_suffix(".0")
-        .replace_strict(service_codes, default=None, return_dtype=pl.Int16),
+        service_v=_whole("service").cast(pl.String).replace_strict(service_codes, default=None, return_dtype=pl.Int16),
         province_v=_text("province").str.to_lowercase().replace_strict(provinces, default=None),
         questionnaire_v=_code("questionnaire", {q: q for q in cat.questionnaires}),
         mode_v=_code("mode", {m: m for m in cat.modes}),
@@ -121,7 +135,13 @@ def invitation_rules() -> list[Rule]:
     rules = [Rule(c, "waarde ontbreekt", _present(c)) for c in INVITATION_COLUMNS if c not in OPTIONAL_COLUMNS]
     client = pl.col("audience_v") == "client"
     return rules + [
-        Rule("period", "periode is geen jaartal", ~_present("period") | pl.col("period_v").is_not_null()),
+        Rule("period", "periode is geen geheel jaartal (een getal met decimalen)", ~_not_whole("period")),
+        Rule("service", "dienst is geen geheel getal (een getal met decimalen)", ~_not_whole("service")),
+        Rule(
+            "period",
+            "periode is geen jaartal",
+            ~_present("period") | _not_whole("period") | pl.col("period_v").is_not_null(),
+        ),
         Rule(
             "period", f"periode ligt vóór {FIRST_PERIOD}, toen het onderzoek begon", pl.col("period_v") >= FIRST_PERIOD
         ),
@@ -131,7 +151,11 @@ def invitation_rules() -> list[Rule]:
             "onbekende doelgroep (client of commissioner)",
             ~_present("audience") | pl.col("audience_v").is_not_null(),
         ),
-        Rule("service", "onbekende dienst (1 tot en met 13)", ~_present("service") | pl.col("service_v").is_not_null()),
+        Rule(
+            "service",
+            "onbekende dienst (1 tot en met 13)",
+            ~_present("service") | _not_whole("service") | pl.col("service_v").is_not_null(),
+        ),
         Rule(
             "service",
             "deze dienst wordt in deze periode niet meer aangeboden",
@@ -177,16 +201,8 @@ def invitation_rules() -> list[Rule]:
             "onbekende status (delivered, undeliverable, duplicate of incomplete_data)",
             ~_present("status") | pl.col("status_v").is_not_null(),
         ),
-        Rule(
-            "respondent_id",
-            "respondent_id komt vaker voor in dit bestand, met andere gegevens",
-            ~pl.col("_conflict_in_file"),
-        ),
-        Rule(
-            "respondent_id",
-            "respondent_id bestaat al in het warehouse, met andere gegevens",
-            ~pl.col("_conflict_existing"),
-        ),
+        Rule("respondent_id", CONFLICT_IN_FILE["invitations"], ~pl.col("_conflict_in_file")),
+        Rule("respondent_id", CONFLICT_EXISTING["invitations"], ~pl.col("_conflict_existing")),
     ]
 
 
@@ -197,13 +213,11 @@ def normalise_results(frame: pl.DataFrame) -> pl.DataFrame:
     service_codes = {str(s.code): s.code for s in catalog().services}
     last_period = {s.code: s.last_period for s in catalog().services if s.last_period}
     frame = frame.with_columns(
-        period_v=_text("period").cast(pl.Int32, strict=False),
+        period_v=_whole("period", pl.Int32),
         provider_id_v=_text("provider_id"),
-        service_v=_text("service")
-        .str.strip_suffix(".0")
-        .replace_strict(service_codes, default=None, return_dtype=pl.Int16),
-        completed_v=_text("completed_trajectories").str.strip_suffix(".0").cast(pl.Int64, strict=False),
-        successful_v=_text("successful_trajectories").str.strip_suffix(".0").cast(pl.Int64, strict=False),
+        service_v=_whole("service").cast(pl.String).replace_strict(service_codes, default=None, return_dtype=pl.Int16),
+        completed_v=_whole("completed_trajectories"),
+        successful_v=_whole("successful_trajectories"),
     )
     return frame.with_columns(
         _last_period=pl.col("service_v").replace_strict(last_period, default=None, return_dtype=pl.Int32)
@@ -214,7 +228,12 @@ def result_rules() -> list[Rule]:
     this_year = dt.date.today().year
     counts = ("completed_trajectories", "successful_trajectories")
     return [Rule(c, "waarde ontbreekt", _present(c)) for c in RESULT_COLUMNS] + [
-        Rule("period", "periode is geen jaartal", ~_present("period") | pl.col("period_v").is_not_null()),
+        Rule("period", "periode is geen geheel jaartal (een getal met decimalen)", ~_not_whole("period")),
+        Rule(
+            "period",
+            "periode is geen jaartal",
+            ~_present("period") | _not_whole("period") | pl.col("period_v").is_not_null(),
+        ),
         Rule("period", "periode ligt in de toekomst", pl.col("period_v") <= this_year),
         Rule(
             "provider_id",
@@ -236,16 +255,8 @@ def result_rules() -> list[Rule]:
             "meer succesvolle dan voltooide trajecten",
             pl.col("successful_v") <= pl.col("completed_v"),
         ),
-        Rule(
-            "service",
-            "deze aanbieder, dienst en periode komen vaker voor in dit bestand, met andere aantallen",
-            ~pl.col("_conflict_in_file"),
-        ),
-        Rule(
-            "service",
-            "deze aanbieder, dienst en periode staan al in het warehouse, met andere aantallen",
-            ~pl.col("_conflict_existing"),
-        ),
+        Rule("service", CONFLICT_IN_FILE["results"], ~pl.col("_conflict_in_file")),
+        Rule("service", CONFLICT_EXISTING["results"], ~pl.col("_conflict_existing")),
     ]
 
 
@@ -293,9 +304,12 @@ def category_frame() -> pl.DataFrame:
     )
 
 
+_LONG_VALUE = 200  # bytes; no catalogue label or number is this long
+
 TIMESTAMP_FORMATS = (
     "%Y-%m-%dT%H:%M:%S",
     "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M:%S%.f",  # a Parquet timestamp as text (retry of a quarantined row)
     "%Y-%m-%dT%H:%M",
     "%Y-%m-%d %H:%M",
     "%Y-%m-%d",
@@ -338,17 +352,37 @@ def normalise_answers(frame: pl.DataFrame, respondents: pl.DataFrame) -> pl.Data
     respondents = respondents.with_columns(pl.col("respondent_id_v", "form").cast(pl.Categorical))
     respondent = pl.col("respondent_id").str.strip_chars()
     answered_at = frame["answered_at"]
+    # Long values are free texts (or wrong): they skip the categorical look-up, whose string cache would hold
+    # every text of a large delivery for the life of the process.
+    long = pl.col("value").str.len_bytes() > _LONG_VALUE
     frame = frame.with_columns(
         respondent_id_v=pl.when(respondent != "").then(respondent).cast(pl.Categorical),
         _q_raw=pl.col("question_id").cast(pl.Categorical),
-        _v_raw=pl.col("value").cast(pl.Categorical),
+        _v_raw=pl.when(~long).then(pl.col("value")).cast(pl.Categorical),
+        _long=long.fill_null(False),
         answered_at_v=_timestamps(answered_at),
         _has_answered_at=answered_at.is_not_null()
         if answered_at.dtype.is_temporal()
         else answered_at.str.strip_chars().fill_null("") != "",
     ).join(respondents, on="respondent_id_v", how="left")
     combinations = _normalise_combinations(frame.select("form", "_q_raw", "_v_raw").unique())
-    return frame.join(combinations, on=["form", "_q_raw", "_v_raw"], how="left", nulls_equal=True)
+    frame = frame.join(combinations, on=["form", "_q_raw", "_v_raw"], how="left", nulls_equal=True)
+    if not frame["_long"].any():
+        return frame
+    text = pl.col("value").str.strip_chars()
+    is_long = pl.col("_long")
+    number = pl.when(pl.col("kind").is_in(["grade", "aspect_grade"])).then(
+        text.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
+    )
+    return frame.with_columns(
+        value_v=pl.when(is_long)
+        .then(pl.when(pl.col("kind") == "text").then(text).otherwise(number.cast(pl.String)))
+        .otherwise(pl.col("value_v")),
+        value_num=pl.when(is_long).then(number).otherwise(pl.col("value_num")),
+        category=pl.when(is_long).then(None).otherwise(pl.col("category")),
+        _not_applicable=pl.when(is_long).then(False).otherwise(pl.col("_not_applicable")),
+        _has_value=pl.when(is_long).then(True).otherwise(pl.col("_has_value")),
+    )
 
 
 def _normalise_combinations(combinations: pl.DataFrame) -> pl.DataFrame:
@@ -423,19 +457,12 @@ def answer_rules() -> list[Rule]:
             ~pl.col("kind").is_in(["choice", "satisfaction"]) | ~has_value | pl.col("category").is_not_null(),
         ),
         Rule(
-            "question_id",
-            "vraag is niet gesteld: hij volgt alleen op een ander antwoord (routing)",
-            ~pl.col("_unopened"),
-        ),
-        Rule(
             "answered_at",
             "ongeldig tijdstip (gebruik bijvoorbeeld 2024-03-14T10:12:00)",
             ~pl.col("_has_answered_at") | pl.col("answered_at_v").is_not_null(),
         ),
-        Rule(
-            "value", "deze vraag is in dit bestand al met een ander antwoord beantwoord", ~pl.col("_conflict_in_file")
-        ),
-        Rule("value", "deze vraag heeft in het warehouse al een ander antwoord", ~pl.col("_conflict_existing")),
+        Rule("value", CONFLICT_IN_FILE["answers"], ~pl.col("_conflict_in_file")),
+        Rule("value", CONFLICT_EXISTING["answers"], ~pl.col("_conflict_existing")),
     ]
 
 

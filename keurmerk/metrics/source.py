@@ -141,7 +141,10 @@ class WarehouseSource:
         con = duckdb.connect()
         for name, frame in (("invitations", invitations), ("answers", answers),
                             ("questions", catalog_frames()["questions"])):
-            con.register(name, frame.collect() if isinstance(frame, pl.LazyFrame) else frame)
+            frame = frame.collect() if isinstance(frame, pl.LazyFrame) else frame
+            if name == "answers" and "routing_flag" not in frame.columns:  # frames made before routing flags
+                frame = frame.with_columns(routing_flag=pl.lit(None, pl.String))
+            con.register(name, frame)
         return cls(con)
 
     def select(self, filters: Filters) -> Selection:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.resources import files
 from pathlib import Path
@@ -23,8 +24,9 @@ import duckdb
 import polars as pl
 
 from keurmerk.catalog import catalog
+from keurmerk.formatting import number
 
-__all__ = ["open_readonly", "writer", "catalog_frames", "run_script", "SQL_FILES"]
+__all__ = ["open_readonly", "writer", "catalog_frames", "run_script", "remove_dead_work_files", "SQL_FILES"]
 
 SQL_FILES = ("010_catalog.sql", "020_tables.sql", "030_views.sql")
 
@@ -98,22 +100,62 @@ def _apply_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.unregister("_catalog_rows")
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_dead_work_files(path: str | Path) -> list[str]:
+    """Remove the work files (and their ``.wal``) of writers that died (SIGKILL, power loss) before publishing.
+
+    Called with the writer lock held, so no live writer of this warehouse can be busy; the pid check is a second
+    guard. Returns one Dutch line per file removed."""
+    path = Path(path)
+    pattern = re.compile(re.escape(path.name) + r"\.work-(\d+)(\.wal|\.spill|\.tmp)?$")
+    removed = []
+    for candidate in sorted(path.parent.glob(path.name + ".work-*")):
+        match = pattern.fullmatch(candidate.name)
+        if not match or int(match.group(1)) == os.getpid() or _alive(int(match.group(1))):
+            continue
+        if candidate.is_dir():  # parts of a large table spilled by ingest
+            size = sum(f.stat().st_size for f in candidate.rglob("*") if f.is_file())
+            shutil.rmtree(candidate, ignore_errors=True)
+        else:
+            size = candidate.stat().st_size
+            candidate.unlink(missing_ok=True)
+        removed.append(
+            f"opgeruimd: {candidate.name} ({number(size / 1e6, 1)} MB), werkbestand van een afgebroken laadronde "
+            f"(proces {match.group(1)} bestaat niet meer)"
+        )
+    return removed
+
+
 @contextmanager
-def writer(path: str | Path) -> Iterator[duckdb.DuckDBPyConnection]:
+def writer(path: str | Path, on_cleanup: Callable[[str], None] | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-write connection to a private copy of the warehouse, published atomically on success.
 
-    Only one writer at a time (an exclusive ``flock`` on ``<path>.lock``); readers are never blocked.
+    Only one writer at a time (an exclusive ``flock`` on ``<path>.lock``); readers are never blocked. Work files
+    of writers that crashed are removed first; ``on_cleanup`` hears one line per file.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     work = path.with_name(path.name + f".work-{os.getpid()}")
     with open(path.with_name(path.name + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
+        for line in remove_dead_work_files(path):
+            (on_cleanup or (lambda _line: None))(line)
         try:
             if path.exists():
                 shutil.copyfile(path, work)
             con = duckdb.connect(str(work))
             con.execute("SET enable_progress_bar = false")  # the CLI shows its own progress
+            # Memory bound of a load (issue 17): DuckDB spills joins, sorts and aggregates to <work>.tmp beyond this.
+            con.execute("SET memory_limit = ?", [os.environ.get("KEURMERK_WRITER_MEMORY", "320MB")])
             try:
                 _apply_schema(con)
                 yield con

@@ -10,6 +10,7 @@ SELECT
 FROM answers AS a
 JOIN invitations AS i USING (respondent_id)
 WHERE i.completed AND i.status = 'delivered' AND {filters}
+    AND a.routing_flag IS NULL  -- bases follow the catalogue's routing; flagged answers are kept, not counted
     -- a semi-join, not a join: DuckDB then joins answers to invitations first (national: 1,2 s instead of 2,5-3,4 s,
     -- which built a hash table of every completed invitation × every question of its form)
     AND EXISTS (SELECT 1 FROM questions AS q WHERE q.form = i.form AND q.question_id = a.question_id AND q.kind <> 'text')

@@ -1,12 +1,21 @@
 -- Researcher views: stable names and labels on top of the tidy tables. Only these are documented for SQL use.
 
+-- Each provider name with the periods it holds for: from valid_from up to (not including) valid_until.
+CREATE OR REPLACE VIEW v_provider_names AS
+SELECT
+    provider_id,
+    provider_name,
+    valid_from,
+    lead(valid_from) OVER (PARTITION BY provider_id ORDER BY valid_from, load_id) AS valid_until
+FROM provider_names;
+
 -- Every invitation with its labels and the two flags every figure starts from.
 CREATE OR REPLACE VIEW v_respondents AS
 SELECT
     i.respondent_id,
     i.period,
     i.provider_id,
-    p.provider_name,
+    coalesce(n.provider_name, p.provider_name) AS provider_name,  -- the name of the invitation's period
     i.audience,
     i.form,
     i.service,
@@ -21,6 +30,8 @@ SELECT
     i.completed
 FROM invitations AS i
 LEFT JOIN providers AS p USING (provider_id)
+LEFT JOIN v_provider_names AS n
+    ON n.provider_id = i.provider_id AND i.period >= n.valid_from AND (n.valid_until IS NULL OR i.period < n.valid_until)
 LEFT JOIN services AS s USING (service)
 LEFT JOIN provinces AS pv USING (province);
 
@@ -40,7 +51,8 @@ SELECT
     a.value,
     a.value_num,
     c.position AS category_position,
-    a.answered_at
+    a.answered_at,
+    a.routing_flag            -- set: the routing question is missing or says otherwise; not in any figure's base
 FROM answers AS a
 JOIN invitations AS r USING (respondent_id)
 LEFT JOIN categories AS c ON c.form = r.form AND c.question_id = a.question_id AND c.label = a.value
@@ -66,7 +78,7 @@ CREATE OR REPLACE VIEW v_results AS
 SELECT
     r.period,
     r.provider_id,
-    p.provider_name,
+    coalesce(n.provider_name, p.provider_name) AS provider_name,  -- the name of the row's period
     r.service,
     s.label AS service_label,
     r.completed_trajectories,
@@ -74,4 +86,6 @@ SELECT
     round(100.0 * r.successful_trajectories / nullif(r.completed_trajectories, 0), 1) AS success_pct
 FROM results AS r
 LEFT JOIN providers AS p USING (provider_id)
+LEFT JOIN v_provider_names AS n
+    ON n.provider_id = r.provider_id AND r.period >= n.valid_from AND (n.valid_until IS NULL OR r.period < n.valid_until)
 LEFT JOIN services AS s USING (service);
