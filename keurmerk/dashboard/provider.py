@@ -16,6 +16,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
+from html import escape
 from pathlib import Path
 
 import duckdb
@@ -23,11 +24,12 @@ import ipywidgets as widgets
 import polars as pl
 from ipywidgets.widgets.widget_string import HTMLStyle
 
+from keurmerk import pieces
 from keurmerk.access import QUERY_PARAMETER, Access, AccessDenied, verify
 from keurmerk.catalog import Figure, catalog
 from keurmerk.charts import ChartWidget, to_spec
 from keurmerk.charts.figures import chart_for
-from keurmerk.dashboard import controls, datatable, downloads, html, reactions, yoy
+from keurmerk.dashboard import controls, datatable, downloads, reactions, yoy
 from keurmerk.filters import Filters
 from keurmerk.metrics import Cube, CubeSource, compute_all, registry, texts, withheld_runs
 from keurmerk.policy import Policy, load_policy
@@ -180,8 +182,8 @@ class ProviderDashboard:
         self.frames = compute_all(self.source, filters, self.policy, suppress=True)
         self.progress.max, self.progress.value = len(self.views) + 1, 0
         self.progress.layout.visibility = "visible"
-        self.table.value = datatable.scrollable(html.keurmerk_table(self.frames["table_1_1"]), "Tabel 1.1") + (
-            html.norm_verdict(self.frames["table_1_1"], self.policy))
+        self.table.value = datatable.scrollable(pieces.keurmerk_table(self.frames["table_1_1"]), "Tabel 1.1") + (
+            pieces.norm_verdict(self.frames["table_1_1"], self.policy))
         self.tiles.value = yoy.tiles_html(yoy.year_points(self._frames_of, filters, self.options.periods))
         shown = self._shown_section()
         for figure_id, view in self.views.items():
@@ -234,9 +236,9 @@ class ProviderDashboard:
         """The HTML under a chart: free texts, or on the front page the seed's lists."""
         if view.figure.chart in ("strengths", "strength_pie"):
             strengths = next(f.id for f in catalog().figures if f.chart == "strengths")
-            extra = html.front_lists(view.figure.chart, self.frames, strengths, self.provider_name)
+            extra = pieces.front_lists(view.figure.chart, self.frames, strengths, self.provider_name)
         else:
-            extra = html.texts_list(frame)
+            extra = pieces.texts_list(frame)
         if view.chart is not None:  # the chart's text alternative: its numbers as a table
             extra += datatable.data_table(frame, view.figure.caption(self.provider_name))
         return extra
@@ -260,7 +262,7 @@ class ProviderDashboard:
             if wanted == "head":
                 view.box.layout = self._figure_box
                 view.box.children = [view.caption, view.extra]
-                view.extra.value = f'<div class="km-note" data-km="widen">{html.escape(notices[figure_id])}</div>'
+                view.extra.value = f'<div class="km-note" data-km="widen">{escape(notices[figure_id])}</div>'
                 continue
             # hidden (a later figure of a run) or shown: the figure as it is drawn, visible or not
             view.box.layout = widgets.Layout(display="none") if wanted == "hidden" else self._figure_box
@@ -279,7 +281,7 @@ class ProviderDashboard:
         charts = [view for view in views if view.chart is not None]
         for view in charts if key in FIRST_SCREEN else charts[:CHARTS_IN_VIEW]:
             view.eager = True
-        heading = self._html(f'<div class="km-page"><h2>{html.escape(label)}</h2></div>')
+        heading = self._html(f'<div class="km-page"><h2>{escape(label)}</h2></div>')
         for view in views:
             self.views[view.figure.id] = view
             if view.figure.id in self.frames:
@@ -322,7 +324,7 @@ class ProviderDashboard:
         return widgets.HTML(value, layout=self._plain, style=self._html_style)
 
     def _figure_view(self, figure: Figure) -> _FigureView:
-        caption = self._html(f'<div class="km-caption">{html.escape(figure.caption(self.provider_name))}</div>')
+        caption = self._html(f'<div class="km-caption">{escape(figure.caption(self.provider_name))}</div>')
         chart = ChartWidget(layout=self._plain) if figure.chart != "keurmerk_table" else None
         extra = self._html()
         children = [caption, chart if chart is not None else self.table, extra]
@@ -334,8 +336,8 @@ class ProviderDashboard:
     def _layout(self) -> widgets.Widget:
         cat = catalog()
         header = self._html(
-            f'{html.STYLE}<div class="km-page"><h1>Tevredenheidsonderzoek Blik op Werk — '
-            f'{html.escape(self.provider_name)}</h1><div class="km-sub">Uw resultaten naast het gemiddelde van '
+            f'{pieces.STYLE}<div class="km-page"><h1>Tevredenheidsonderzoek Blik op Werk — '
+            f'{escape(self.provider_name)}</h1><div class="km-sub">Uw resultaten naast het gemiddelde van '
             f"alle deelnemers aan het onderzoek. Kies hieronder periode, diensten, provincies en vragenlijst.</div></div>"
         )
         filters = widgets.HBox(
@@ -359,8 +361,8 @@ class ProviderDashboard:
             self.open_section(key)
         footer = self._html(
             '<div class="km-note" data-km="footer">Alleen volledig ingevulde vragenlijsten tellen mee. '
-            f"{html.escape(texts.significance_note())} "
-            f"{html.escape(texts.small_group_rule(self.policy))} Provinciegrenzen: CBS "
+            f"{escape(texts.significance_note())} "
+            f"{escape(texts.small_group_rule(self.policy))} Provinciegrenzen: CBS "
             "Gebiedsindelingen 2023 via PDOK (CC BY 4.0), vereenvoudigd door cartomap/nl.</div>"
         )
         page = widgets.VBox([controls.PageStyle(), header, filters, widgets.HBox([self.status, self.progress]),
@@ -435,7 +437,7 @@ class ProviderApp:
                 raise AccessDenied("Kies een aanbieder: open het dashboard vanuit de benchmarkverkenner.")
             dashboard = self.dashboard(access, provider_id)
         except AccessDenied as denied:
-            return widgets.HTML(html.refusal(str(denied)))
+            return widgets.HTML(pieces.refusal(str(denied)))
         dashboard.select_periods(params.get(PERIOD_PARAMETER))
         controls.choose(dashboard.services, params.get("diensten"))  # a staff link keeps the staff page's filters
         controls.choose(dashboard.provinces, params.get("provincies"))

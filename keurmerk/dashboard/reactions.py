@@ -24,8 +24,8 @@ from typing import Any
 import duckdb
 import ipywidgets as widgets
 
+from keurmerk import pieces
 from keurmerk.access import Access
-from keurmerk.dashboard import html
 from keurmerk.formatting import integer
 from keurmerk.policy import Policy, load_policy
 from keurmerk.reactions import (
@@ -149,7 +149,7 @@ class ProviderReactions:
             form.add_class("km-reaction-form")
             children.append(form)
         elif access.is_staff:
-            children.append(widgets.HTML(f'<div class="km-page">{html.note(STAFF_VIEW_NOTE)}</div>'))
+            children.append(widgets.HTML(f'<div class="km-page">{pieces.note(STAFF_VIEW_NOTE)}</div>'))
         children += [self.message, self.listing]
         self.widget = widgets.VBox(children)
         self.widget.add_class("km-reactions")
@@ -200,7 +200,7 @@ class ProviderReactions:
             cards = "".join(_reaction_card(r, self.provider_name) for r in own)
             body = f'<div class="km-caption">Uw reacties ({integer(len(own))})</div>{cards}'
         else:
-            body = html.note("U heeft nog geen reacties verstuurd.")
+            body = pieces.note("U heeft nog geen reacties verstuurd.")
         self.listing.value = f'<div class="km-page" data-km="reactions">{body}</div>'
         return own
 
@@ -351,7 +351,7 @@ class StaffReactions:
                 f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>"
             )
         else:
-            self.listing.value = f'<div class="km-page">{html.note("Er zijn nog geen reacties.")}</div>'
+            self.listing.value = f'<div class="km-page">{pieces.note("Er zijn nog geen reacties.")}</div>'
         chosen = self.choice.value
         self.choice.options = [
             (f"{r.reference} — {self._name(r.provider_id)} ({r.status_label})", r.reference) for r in self.reactions

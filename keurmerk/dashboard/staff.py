@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cached_property, lru_cache
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +27,13 @@ import ipywidgets as widgets
 import polars as pl
 import traitlets
 
-from keurmerk import formatting
+from keurmerk import formatting, pieces
 from keurmerk.access import OPENED_BY_STAFF_DAYS, QUERY_PARAMETER, AccessDenied, link_url, make_token, verify
 from keurmerk.catalog import catalog
 from keurmerk.charts import ChartWidget, to_spec
 from keurmerk.charts.staff import Reference, aspect_distribution, provider_distribution
 from keurmerk.charts.trends import trend_panels
-from keurmerk.dashboard import controls, downloads, html, reactions, staff_extras
+from keurmerk.dashboard import controls, downloads, reactions, staff_extras
 from keurmerk.dashboard.provider import Debouncer
 from keurmerk.filters import Filters
 from keurmerk.metrics import texts
@@ -407,7 +408,7 @@ def _summary(status: pl.DataFrame, filters: Filters) -> str:
     form = catalog().form(headline_form(filters)).label.lower()
     return (
         f'<div class="km-page"><div class="km-summary" data-km="summary">{" · ".join(parts)}</div>'
-        f'<div class="km-note">Cijfer, respons en promotor score zijn die van {html.escape(form)}; '
+        f'<div class="km-note">Cijfer, respons en promotor score zijn die van {escape(form)}; '
         "de Keurmerkstatus combineert de tevredenheidsnorm (alle groepen) en de resultatennorm.</div></div>"
     )
 
@@ -415,16 +416,16 @@ def _summary(status: pl.DataFrame, filters: Filters) -> str:
 def _watch_html(status: pl.DataFrame, token: str, limit: int = 60) -> str:
     shown = watch_list(status)
     if shown.is_empty():
-        return html.note("Geen aanbieders onder of dicht bij een norm in deze selectie.")
+        return pieces.note("Geen aanbieders onder of dicht bij een norm in deze selectie.")
     rows = []
     for r in shown.head(limit).iter_rows(named=True):
-        tag = f'<span class="km-tag km-tag-{r["watch"]}">{html.escape(WATCH_LABELS[r["watch"]])}</span>'
-        name = html.escape(r["provider_name"] or r["provider_id"])
-        link = html.escape(provider_link(token, r["provider_id"]), quote=True)
+        tag = f'<span class="km-tag km-tag-{r["watch"]}">{escape(WATCH_LABELS[r["watch"]])}</span>'
+        name = escape(r["provider_name"] or r["provider_id"])
+        link = escape(provider_link(token, r["provider_id"]), quote=True)
         rows.append(
             f'<tr><td><a href="{link}" target="_blank" rel="noopener noreferrer">{name}</a></td>'
             f'<td class="km-left">{tag}</td><td>{number(r["grade"])}</td><td>{number(r["corrected_grade"])}</td>'
-            f'<td>{percent(r["success_pct"])}</td><td class="km-left">{html.escape("; ".join(r["watch_reasons"] or []))}'
+            f'<td>{percent(r["success_pct"])}</td><td class="km-left">{escape("; ".join(r["watch_reasons"] or []))}'
             "</td></tr>"
         )
     more = (
@@ -442,17 +443,17 @@ def _watch_html(status: pl.DataFrame, token: str, limit: int = 60) -> str:
 def _movers_html(status: pl.DataFrame, token: str, policy: Policy) -> str:
     moved = movers(status, policy)
     if moved.is_empty():
-        return html.note(
+        return pieces.note(
             "Geen vorige periode om mee te vergelijken, of geen aanbieder met genoeg respondenten in beide periodes."
         )
     parts = []
     for direction, heading in (("up", "Grootste stijgers"), ("down", "Grootste dalers")):
         rows = []
         for r in moved.filter(pl.col("direction") == direction).iter_rows(named=True):
-            link = html.escape(provider_link(token, r["provider_id"]), quote=True)
+            link = escape(provider_link(token, r["provider_id"]), quote=True)
             rows.append(
                 f'<tr><td><a href="{link}" target="_blank" rel="noopener noreferrer">'
-                f"{html.escape(r['provider_name'] or r['provider_id'])}</a></td><td>{number(r['prev_grade'])}</td>"
+                f"{escape(r['provider_name'] or r['provider_id'])}</a></td><td>{number(r['prev_grade'])}</td>"
                 f"<td>{number(r['grade'])}</td><td class='{'km-yes' if direction == 'up' else 'km-no'}'>"
                 f"{_signed(r['grade_change'])}</td><td>{integer(r['n'])}</td></tr>"
             )
@@ -470,16 +471,16 @@ def _detail_html(status: pl.DataFrame, provider_id: str, token: str) -> str:
     if rows.is_empty():
         return ""
     r = rows.row(0, named=True)
-    name = html.escape(r["provider_name"] or provider_id)
-    link = html.escape(provider_link(token, provider_id), quote=True)
+    name = escape(r["provider_name"] or provider_id)
+    link = escape(provider_link(token, provider_id), quote=True)
     results = (
         ", ".join(
-            f"{html.escape(x['label'])} {percent(x['success_pct'])} (alle deelnemers {percent(x['bench_success_pct'])})"
+            f"{escape(x['label'])} {percent(x['success_pct'])} (alle deelnemers {percent(x['bench_success_pct'])})"
             for x in (r["results"] or [])
         )
         or "geen resultaten aangeleverd"
     )
-    reasons = html.escape("; ".join(r["watch_reasons"] or [])) or "geen bijzonderheden"
+    reasons = escape("; ".join(r["watch_reasons"] or [])) or "geen bijzonderheden"
     return (
         f'<div class="km-page km-detail" data-km="detail"><b>{name}</b> — Keurmerk: '
         f'<span class="{_STATUS_CLASS[r["status"]]}">{STATUS_LABELS[r["status"]]}</span>. '
@@ -595,7 +596,7 @@ class StaffExplorer:
             self._select()
         self.status_line.value = (
             f'<span class="km-status" data-km="status">{integer(status.height)} aanbieders in deze selectie '
-            f"({html.escape(filters.describe())}).</span>"
+            f"({escape(filters.describe())}).</span>"
         )
         return status
 
@@ -702,14 +703,14 @@ class StaffExplorer:
 
     # --- layout -------------------------------------------------------------------------------------------
     def _section(self, title: str, *children: widgets.Widget, key: str) -> widgets.Widget:
-        heading = widgets.HTML(f'<div class="km-page"><h2>{html.escape(title)}</h2></div>')
+        heading = widgets.HTML(f'<div class="km-page"><h2>{escape(title)}</h2></div>')
         box = widgets.VBox([heading, *children])
         box.add_class(f"km-section-{key}")
         return box
 
     def _layout(self) -> widgets.Widget:
         header = widgets.HTML(
-            f'{html.STYLE}{STAFF_STYLE}<div class="km-page"><h1>Benchmarkverkenner — alle aanbieders</h1>'
+            f'{pieces.STYLE}{STAFF_STYLE}<div class="km-page"><h1>Benchmarkverkenner — alle aanbieders</h1>'
             '<div class="km-sub">Voor medewerkers van Blik op Werk. Kies periode, diensten, provincies en doelgroep; '
             "alle aanbieders worden opnieuw berekend. Klik op een naam om het dashboard van die aanbieder te "
             "openen.</div></div>"
@@ -758,7 +759,7 @@ class StaffExplorer:
                     key="trends",
                 ),
                 widgets.HTML(
-                    f'<div class="km-note">{html.escape(texts.TOTAL)}: alle deelnemers aan het onderzoek onder '
+                    f'<div class="km-note">{escape(texts.TOTAL)}: alle deelnemers aan het onderzoek onder '
                     "dezelfde filters. Staffweergave: geen onderdrukking van kleine groepen.</div>"
                 ),
             ]
@@ -807,7 +808,7 @@ class StaffApp:
             message = str(denied)
             if "persoonlijke link" in message:
                 message = STAFF_ONLY
-            return widgets.HTML(html.refusal(message))
+            return widgets.HTML(pieces.refusal(message))
         explorer = StaffExplorer(self.cells, token, self.policy)
         explorer.refresh()
         reactions.add_to_staff_page(explorer, access, self.con)  # hoor en wederhoor, under the summary
