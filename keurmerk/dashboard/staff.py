@@ -66,158 +66,7 @@ integer = lru_cache(maxsize=8192)(formatting.integer)
 
 # --- the sortable table (anywidget: sorting, searching and selecting happen in the browser) ---------------------
 
-_TABLE_ESM = r"""
-function plain(text) {
-  return (text || "").normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
-}
-
-function render({ model, el }) {
-  el.classList.add("km-staff-table");
-  const bar = document.createElement("div");
-  bar.className = "km-table-bar";
-  const search = document.createElement("input");
-  search.type = "search";
-  search.className = "km-search";
-  search.placeholder = "Zoek op naam of nummer (P0123)";
-  search.setAttribute("aria-label", "Zoek een aanbieder op naam of nummer");
-  const count = document.createElement("span");
-  count.className = "km-count";
-  bar.append(search, count);
-  const wrap = document.createElement("div");
-  wrap.className = "km-table-wrap";
-  const table = document.createElement("table");
-  table.className = "km-table km-sortable";
-  table.dataset.km = "staff-table";
-  wrap.append(table);
-  el.append(bar, wrap);
-  search.value = model.get("query");
-
-  search.addEventListener("input", () => {
-    model.set("query", search.value);
-    model.save_changes();
-  });
-
-  function sortRows(rows, key, descending) {
-    return rows.slice().sort((a, b) => {
-      const x = a.sort[key], y = b.sort[key];
-      if (x === null || x === undefined) return (y === null || y === undefined) ? plain(a.name).localeCompare(plain(b.name), "nl") : 1;
-      if (y === null || y === undefined) return -1;
-      let c = typeof x === "string" ? x.localeCompare(y, "nl") : x - y;
-      if (descending) c = -c;
-      return c || plain(a.name).localeCompare(plain(b.name), "nl");
-    });
-  }
-
-  function draw() {
-    const columns = model.get("columns");
-    const rows = model.get("rows");
-    const key = model.get("sort_by");
-    const descending = model.get("descending");
-    const query = plain(model.get("query"));
-    const selected = model.get("selected");
-    if (search.value !== model.get("query")) search.value = model.get("query");
-    const shown = sortRows(rows.filter((r) => !query || plain(r.name).includes(query) || plain(r.id).includes(query)), key, descending);
-
-    const head = document.createElement("thead");
-    const hr = document.createElement("tr");
-    for (const column of columns) {
-      const th = document.createElement("th");
-      th.dataset.key = column.key;
-      th.className = "km-sort" + (column.align.startsWith("left") ? " km-left" : "");
-      th.tabIndex = 0; // sortable by keyboard too (Enter)
-      th.addEventListener("keydown", (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); th.click(); } });
-      if (column.title) th.title = column.title;
-      const active = column.key === key;
-      th.setAttribute("aria-sort", active ? (descending ? "descending" : "ascending") : "none");
-      th.textContent = column.label + (active ? (descending ? " ▼" : " ▲") : "");
-      th.addEventListener("click", () => {
-        if (model.get("sort_by") === column.key) {
-          model.set("descending", !model.get("descending"));
-        } else {
-          model.set("sort_by", column.key);
-          model.set("descending", Boolean(column.descending_first));
-        }
-        model.save_changes();
-      });
-      hr.append(th);
-    }
-    head.append(hr);
-
-    const body = document.createElement("tbody");
-    for (const row of shown) {
-      const tr = document.createElement("tr");
-      tr.dataset.id = row.id;
-      if (row.id === selected) tr.classList.add("km-selected");
-      for (const column of columns) {
-        const td = document.createElement("td");
-        if (column.align.startsWith("left")) td.classList.add("km-left");
-        if (column.align.includes("wrap")) td.classList.add("km-wrap");
-        if (column.align.endsWith("small")) td.classList.add("km-small");
-        const cls = row.classes && row.classes[column.key];
-        if (cls) td.classList.add(...cls.split(" "));
-        const title = row.titles && row.titles[column.key];
-        if (title) td.title = title;
-        if (column.key === "name" && row.link) {
-          const a = document.createElement("a");
-          a.href = row.link;
-          a.target = "_blank";
-          a.rel = "noopener noreferrer";
-          a.textContent = row.name;
-          a.title = "Open het dashboard van " + row.name;
-          td.append(a);
-        } else {
-          td.textContent = row.cells[column.key] ?? "–";
-        }
-        tr.append(td);
-      }
-      tr.addEventListener("click", (event) => {
-        if (event.target.closest("a")) return;
-        model.set("selected", row.id);
-        model.save_changes();
-      });
-      body.append(tr);
-    }
-    table.replaceChildren(head, body);
-    count.textContent = shown.length + " van " + rows.length + " aanbieders";
-    el.dataset.shown = String(shown.length);
-  }
-
-  const events = ["change:rows", "change:columns", "change:sort_by", "change:descending", "change:query",
-                  "change:selected"];
-  for (const e of events) model.on(e, draw);
-  draw();
-  return () => { for (const e of events) model.off(e, draw); };
-}
-
-export default { render };
-"""
-
-_TABLE_CSS = """
-.km-staff-table { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif; color: #1f2933; }
-.km-staff-table .km-table-bar { display: flex; gap: 16px; align-items: center; margin: 6px 0; }
-.km-staff-table .km-search { width: 320px; padding: 5px 8px; font-size: 14px; border: 1px solid #9aa3ab; border-radius: 3px; }
-.km-staff-table .km-count { color: #52606d; font-size: 13px; }
-.km-staff-table .km-table-wrap { max-height: 560px; overflow: auto; border: 1px solid #e4e7eb; }
-.km-staff-table table { border-collapse: collapse; font-size: 13px; width: 100%; }
-.km-staff-table th, .km-staff-table td { padding: 4px 6px; border-bottom: 1px solid #e4e7eb; text-align: right; white-space: nowrap; }
-.km-staff-table th { white-space: normal; }
-.km-staff-table td.km-wrap { white-space: normal; min-width: 110px; max-width: 220px; }
-.km-staff-table td.km-small { font-size: 12px; min-width: 170px; }
-.km-staff-table .km-left { text-align: left; }
-.km-staff-table thead th { position: sticky; top: 0; background: #f5f7fa; cursor: pointer; user-select: none; vertical-align: bottom; z-index: 1; }
-.km-staff-table thead th:hover { background: #e4ecf3; }
-.km-staff-table tbody tr { cursor: pointer; }
-.km-staff-table tbody tr:hover { background: #f5f9fc; }
-.km-staff-table tbody tr.km-selected { background: #e1eef7; }
-.km-staff-table a { color: #005a8c; text-decoration: none; font-weight: 600; }
-.km-staff-table a:hover { text-decoration: underline; }
-.km-staff-table .km-yes { color: #1e7b34; font-weight: 600; }
-.km-staff-table .km-no { color: #c0392b; font-weight: 600; }
-.km-staff-table .km-muted { color: #52606d; }
-.km-staff-table .km-up { color: #1e7b34; }
-.km-staff-table .km-down { color: #c0392b; }
-.km-staff-table .km-sig { font-weight: 700; }
-"""
+_STATIC = Path(__file__).resolve().parent / "static"
 
 
 class StaffTable(anywidget.AnyWidget):
@@ -225,8 +74,8 @@ class StaffTable(anywidget.AnyWidget):
     name search run in the browser (instant for 500 rows), the state is synced back (``sort_by``, ``descending``,
     ``query``, ``selected``). The kernel only reads ``selected``, and checks it against the provider ids it sent."""
 
-    _esm = _TABLE_ESM
-    _css = _TABLE_CSS
+    _esm = _STATIC / "staff_table.js"
+    _css = _STATIC / "staff_table.css"
 
     columns = traitlets.List().tag(sync=True)
     rows = traitlets.List().tag(sync=True)
@@ -382,21 +231,8 @@ def table_rows(status: pl.DataFrame, token: str, policy: Policy) -> list[dict[st
 
 # --- small HTML pieces ------------------------------------------------------------------------------------------
 
-STAFF_STYLE = """
-<style>
-.km-grid { display: flex; flex-wrap: wrap; gap: 8px 24px; }
-.km-summary { font-size: 15px; margin: 6px 0 2px; }
-.km-summary b { font-weight: 600; }
-.km-detail { border-left: 3px solid #005a8c; padding: 6px 12px; margin: 10px 0; background: #f8fafc; max-width: 1100px; }
-.km-detail a { color: #005a8c; font-weight: 600; }
-.km-tag { display: inline-block; padding: 0 6px; border-radius: 3px; font-size: 12px; font-weight: 600; }
-.km-tag-under { background: #fdecea; color: #a93226; }
-.km-tag-near { background: #fff4e0; color: #8a5a00; }
-.km-tag-incomplete { background: #eef0f2; color: #52606d; }
-.km-table td.km-left, .km-table th.km-left { text-align: left; }
-.km-table a { color: #005a8c; font-weight: 600; text-decoration: none; }
-</style>
-"""
+# The page's own cards, tags and detail box, on top of pieces.STYLE.
+STAFF_STYLE = "<style>\n" + (_STATIC / "staff.css").read_text("utf-8") + "</style>\n"
 
 
 def _summary(status: pl.DataFrame, filters: Filters) -> str:
