@@ -13,6 +13,7 @@ import polars as pl
 
 from keurmerk.catalog import catalog
 from keurmerk.formatting import integer, number, percent
+from keurmerk.metrics import norms
 from keurmerk.metrics.texts import STRENGTH_KINDS
 from keurmerk.policy import Policy
 
@@ -84,19 +85,9 @@ def norm_verdict(frame: pl.DataFrame, policy: Policy) -> str:
             continue
         met, basis = r["norm_met"], r["norm_basis"]
         verdict = '<span class="km-yes">voldoet</span>' if met else '<span class="km-no">voldoet niet</span>'
-        how = (
-            "op de gewone gemiddelden"
-            if basis == "raw"
-            else f"na correctie voor zeer lage cijfers (elk cijfer onder {number(policy.correction_floor, 0)} telt als {number(policy.correction_floor, 0)})"
-        )
+        how = "op de gewone gemiddelden" if basis == "raw" else norms.correction_text(policy)
         lines.append(f"<li>{escape(r['block'])}: {verdict} aan de norm, {how}.</li>")
-    rule = (
-        f"De norm: gemiddeld minstens {number(policy.norm_total)} in totaal en minstens {number(policy.norm_service)} "
-        f"per dienst. Haalt een aanbieder dat niet, dan telt elk cijfer onder {number(policy.correction_floor, 0)} "
-        f"als {number(policy.correction_floor, 0)} (alle onvoldoendes even zwaar). Publicatie van een cliëntcijfer: "
-        f"minstens {integer(policy.publish_min_completed)} ingevulde vragenlijsten en een respons van minstens "
-        f"{percent(policy.publish_min_response_pct, 0)}; het cijfer van opdrachtgevers wordt altijd gepubliceerd."
-    )
+    rule = norms.norm_text(policy)
     return f'<ul class="km-list" data-km="norm">{"".join(lines)}</ul><div class="km-note">{escape(rule)}</div>'
 
 
