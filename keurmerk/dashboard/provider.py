@@ -12,8 +12,7 @@ widget models instead of ~170, and the browser draws 3 charts instead of 31 befo
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
 from html import escape
@@ -35,44 +34,13 @@ from keurmerk.metrics import Cube, CubeSource, compute_all, registry, texts, wit
 from keurmerk.policy import Policy, load_policy
 from keurmerk.warehouse import open_readonly
 
-__all__ = ["ProviderApp", "ProviderDashboard", "FilterOptions", "Debouncer"]
+__all__ = ["ProviderApp", "ProviderDashboard", "FilterOptions"]
 
-DEBOUNCE_SECONDS = 0.3
 STAFF_PROVIDER_PARAMETER = "aanbieder"  # staff links may name the provider to open
 PERIOD_PARAMETER = "periode"  # optional first period shown: "2021" or "2019-2021"
 KERNEL_DUCKDB_MEMORY = "64MB"  # per dashboard kernel (see ProviderApp.prepare)
 FIRST_SCREEN = ("samenvatting",)  # the first tab: built, charts included, with the page; the others when opened
 CHARTS_IN_VIEW = 3  # a chapter opened later builds its first charts at once: they are on screen when it shows
-
-
-class Debouncer:
-    """Calls ``action`` once, ``delay`` seconds after the last ``trigger()``: a burst of changes from a control
-    that reports while it is dragged or typed in recomputes the dashboard once. A discrete choice (``now()``)
-    acts on the next turn of the event loop, without the wait; changes that arrive together still act once."""
-
-    def __init__(self, action: Callable[[], object], delay: float = DEBOUNCE_SECONDS):
-        self.action, self.delay = action, delay
-        self._handle: asyncio.TimerHandle | asyncio.Handle | None = None
-
-    def trigger(self, _change: object = None) -> None:
-        self._schedule(self.delay)
-
-    def now(self, _change: object = None) -> None:
-        self._schedule(None)
-
-    def _schedule(self, delay: float | None) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # no event loop (plain Python, tests): act at once
-            self.action()
-            return
-        self._handle = loop.call_soon(self._act) if delay is None else loop.call_later(delay, self._act)
-
-    def _act(self) -> None:
-        self._handle = None
-        self.action()
 
 
 @dataclass(frozen=True)
@@ -125,23 +93,15 @@ class ProviderDashboard:
     ):
         self.source, self.provider_id, self.provider_name = source, provider_id, provider_name
         self.options, self.policy = options, policy or load_policy()
-        cat = catalog()
         # One Layout and one HTMLStyle for every widget that needs no layout of its own: ipywidgets makes both
         # per widget otherwise, 220 of the page's 373 widget models, each a message and a model in the browser.
         self._plain, self._html_style = widgets.Layout(), HTMLStyle()
         self._figure_box = widgets.Layout(margin="0 0 12px 0")
         # readable controls (keurmerk.dashboard.controls): "2021" or "2019–2021", checkboxes saying "Alle diensten"
         self.period = controls.period_picker(options.periods)
-        self.services = controls.CheckPicker(
-            "Diensten", "Alle diensten", [(f"{s}. {cat.service_label(s)}", s, str(s)) for s in options.services])
-        self.provinces = controls.CheckPicker(
-            "Provincies", "Alle provincies", [(cat.province(p).name, p, cat.province(p).name) for p in options.provinces])
-        self.questionnaire = widgets.Dropdown(
-            options=[("Alle", None)] + [(cat.questionnaires[q], q) for q in cat.form("client").questionnaires],
-            index=0,  # "Alle": its value None would otherwise read as no selection and show an empty box
-            description="Vragenlijst",
-            layout=widgets.Layout(width="auto"),
-        )
+        self.services = controls.service_picker(options.services)
+        self.provinces = controls.province_picker(options.provinces)
+        self.questionnaire = controls.questionnaire_picker()
         self.tiles = self._html()  # year over year (keurmerk.dashboard.yoy)
         self._year_frames: dict[Filters, dict[str, pl.DataFrame]] = {}
         self.status = widgets.HTML(value="", layout=widgets.Layout(min_height="20px"))
@@ -151,13 +111,11 @@ class ProviderDashboard:
         self.sections: dict[str, widgets.VBox] = {}  # every chapter shown, opened or not
         self.opened: set[str] = set()  # the chapters whose figures are built
         self.frames: dict[str, pl.DataFrame] = {}
-        self._debouncer = Debouncer(self.refresh)
-        for name, control in (("period", self.period), ("services", self.services), ("provinces", self.provinces),
-                              ("questionnaire", self.questionnaire)):
-            control.add_class(f"km-filter-{name}")
-            # only a control that reports while dragged or typed in waits; a choice made is drawn at once
-            continuous = getattr(control, "continuous_update", False)
-            control.observe(self._debouncer.trigger if continuous else self._debouncer.now, names="value")
+        self._debouncer = controls.watch(
+            {"period": self.period, "services": self.services, "provinces": self.provinces,
+             "questionnaire": self.questionnaire},
+            self.refresh,
+        )
         self.widget = self._layout()
 
     # --- state --------------------------------------------------------------------------------------------

@@ -34,7 +34,6 @@ from keurmerk.charts import ChartWidget, to_spec
 from keurmerk.charts.staff import Reference, aspect_distribution, provider_distribution
 from keurmerk.charts.trends import trend_panels
 from keurmerk.dashboard import controls, downloads, reactions, staff_extras
-from keurmerk.dashboard.provider import Debouncer
 from keurmerk.filters import Filters
 from keurmerk.metrics import texts
 from keurmerk.metrics.status import (
@@ -339,16 +338,9 @@ class StaffExplorer:
         # the controls every dashboard shares (keurmerk.dashboard.controls)
         self.period = controls.period_picker(cells.periods)
         present = set(cells.respondents["service"].unique().to_list()) | set(cells.results["service"].to_list())
-        self.services = controls.CheckPicker(
-            "Diensten", "Alle diensten", [(f"{s.code}. {s.label}", s.code, str(s.code)) for s in cat.services
-                                          if s.code in present])
-        self.provinces = controls.CheckPicker(
-            "Provincies", "Alle provincies", [(p.name, p.code, p.name) for p in cat.provinces])
-        self.audience = widgets.Dropdown(
-            options=[("Alle", None), *((label, key) for key, label in cat.audiences.items())],
-            description="Doelgroep",
-            layout=widgets.Layout(width="auto"),
-        )
+        self.services = controls.service_picker([s.code for s in cat.services if s.code in present])
+        self.provinces = controls.province_picker([p.code for p in cat.provinces])
+        self.audience = controls.audience_picker()
         # commissioners have no province: the filter is hidden for them, with a word why
         self.no_province = widgets.HTML(
             '<div class="km-note" data-km="no-province">Opdrachtgevers hebben geen provincie: het filter op '
@@ -372,15 +364,11 @@ class StaffExplorer:
         self.watch = widgets.HTML()
         self.movers = widgets.HTML()
         self.status: pl.DataFrame | None = None
-        self._debouncer = Debouncer(self.refresh)
-        for name, control in (
-            ("period", self.period),
-            ("services", self.services),
-            ("provinces", self.provinces),
-            ("audience", self.audience),
-        ):
-            control.add_class(f"km-filter-{name}")
-            control.observe(self._debouncer.trigger, names="value")
+        self._debouncer = controls.watch(
+            {"period": self.period, "services": self.services, "provinces": self.provinces,
+             "audience": self.audience},
+            self.refresh,
+        )
         self.table.observe(self._select, names="selected")
         self.widget = self._layout()
 
