@@ -84,6 +84,12 @@ STATUS_LABELS = {
 }
 TREND_LABELS = {"up": "gestegen", "down": "gedaald", "flat": "gelijk"}
 WATCH_LABELS = {"under": "onder de norm", "near": "dicht bij de norm", "incomplete": "gegevens ontbreken"}
+# table 1.1's columns, as the provider's table has them (keurmerk.metrics.keurmerk_table), per provider
+TABLE_1_1_COLUMNS = (
+    "form", "audience", "block", "service", "label", "invited", "net_sample", "completed", "response_pct", "n",
+    "grade", "ci_low", "ci_high", "corrected_grade", "published", "norm", "meets_norm_raw", "meets_norm_corrected",
+    "norm_met", "norm_basis",
+)
 WORK_AREA_SHARE = 0.10  # zoekmachine: a province is in a provider's work area from this share of its clients on
 
 # --- loading (DuckDB) ---------------------------------------------------------------------------------------------
@@ -437,32 +443,7 @@ def satisfaction_rows(respondents: pl.DataFrame, policy: Policy) -> pl.DataFrame
     form_order = {f.id: i for i, f in enumerate(cat.forms)}
     return rows.sort(
         "provider_id", _labels("form", {k: str(v) for k, v in form_order.items()}), is_total, "service"
-    ).select(
-        "provider_id",
-        "form",
-        "audience",
-        "block",
-        "service",
-        "label",
-        "invited",
-        "net_sample",
-        "completed",
-        "response_pct",
-        "n",
-        "grade",
-        "ci_low",
-        "ci_high",
-        "corrected_grade",
-        "published",
-        "norm",
-        "meets_norm_raw",
-        "meets_norm_corrected",
-        "norm_met",
-        "norm_basis",
-        "_grade",
-        "_low",
-        "_high",
-    )
+    ).select("provider_id", *TABLE_1_1_COLUMNS, "_grade", "_low", "_high")
 
 
 def _provider_norm(rows: pl.DataFrame) -> pl.DataFrame:
@@ -555,20 +536,8 @@ def results_rows(results: pl.DataFrame, policy: Policy) -> pl.DataFrame:
         )
     )
     return rows.sort("provider_id", pl.col("service").is_null(), "service").select(
-        "provider_id",
-        "service",
-        "label",
-        "completed_trajectories",
-        "successful_trajectories",
-        "success_pct",
-        "ci_low",
-        "ci_high",
-        "bench_success_pct",
-        "diff",
-        "significant",
-        "threshold",
-        "meets_threshold",
-        "results_met",
+        "provider_id", "service", "label", "completed_trajectories", "successful_trajectories", "success_pct",
+        "ci_low", "ci_high", "bench_success_pct", "diff", "significant", "threshold", "meets_threshold", "results_met",
     )
 
 
@@ -609,18 +578,8 @@ def _core(cells: StatusCells, filters: Filters, policy: Policy) -> tuple[pl.Data
     sat = satisfaction_rows(sel.respondents, policy)
     norm = _provider_norm(sat)
     head = sat.filter((pl.col("form") == form) & pl.col("service").is_null()).select(
-        "provider_id",
-        "net_sample",
-        "completed",
-        "response_pct",
-        "n",
-        "grade",
-        "ci_low",
-        "ci_high",
-        "corrected_grade",
-        "_grade",
-        "_low",
-        "_high",
+        "provider_id", "net_sample", "completed", "response_pct", "n", "grade", "ci_low", "ci_high", "corrected_grade",
+        "_grade", "_low", "_high",
     )
     promoters, bench = _headline(sel, form, policy)
     commissioners = sat.filter((pl.col("form") == "commissioner") & pl.col("service").is_null()).select(
@@ -876,6 +835,17 @@ def aspect_values(cells: StatusCells, filters: Filters, policy: Policy | None = 
     )
 
 
+def _per_period(frame: pl.DataFrame, counts: list[str], measure: str, value: pl.Expr, d: int) -> pl.DataFrame:
+    """Per period and dienst, and per period nationally (``service`` null): the ``counts`` summed, ``value``
+    rounded, n (the first count) and the number of providers behind it."""
+    sums = (pl.col(counts).sum(), pl.col("provider_id").n_unique().alias("providers"))
+    per_service = frame.group_by("period", "service").agg(*sums)
+    national = frame.group_by("period").agg(*sums).with_columns(service=pl.lit(None, pl.Int16))
+    return pl.concat([per_service, national.select(per_service.columns)]).select(
+        "period", "service", measure=pl.lit(measure), value=rounded(value, d), n=counts[0], providers="providers"
+    )
+
+
 def trend_frame(cells: StatusCells, filters: Filters, policy: Policy | None = None) -> pl.DataFrame:
     """The benchmark over every period (the period filter ignored, the others kept), nationally (``service``
     null, label "Totaal") and per dienst: the headline form's mean grade (``measure`` = ``grade``) and the results'
@@ -888,41 +858,10 @@ def trend_frame(cells: StatusCells, filters: Filters, policy: Policy | None = No
     form = headline_form(filters)
     sel = cells.select(filters.replace(provider=None, period=None))
     grades = sel.respondents.filter((pl.col("form") == form) & (pl.col("grade_n") > 0))
-    keys = ["period", "service"]
-    per_service = grades.group_by(keys).agg(
-        pl.col("grade_n", "grade_total").sum(), providers=pl.col("provider_id").n_unique()
-    )
-    national = (
-        grades.group_by("period")
-        .agg(pl.col("grade_n", "grade_total").sum(), providers=pl.col("provider_id").n_unique())
-        .with_columns(service=pl.lit(None, pl.Int16))
-    )
-    grade_rows = pl.concat([per_service, national.select(per_service.columns)]).select(
-        *keys,
-        measure=pl.lit("grade"),
-        value=rounded(mean("grade_n", "grade_total"), d),
-        n="grade_n",
-        providers="providers",
-    )
+    grade_rows = _per_period(grades, ["grade_n", "grade_total"], "grade", mean("grade_n", "grade_total"), d)
     results = sel.results.filter(pl.col("completed_trajectories") > 0)
-    res_service = results.group_by(keys).agg(
-        pl.col("completed_trajectories", "successful_trajectories").sum(), providers=pl.col("provider_id").n_unique()
-    )
-    res_national = (
-        results.group_by("period")
-        .agg(
-            pl.col("completed_trajectories", "successful_trajectories").sum(),
-            providers=pl.col("provider_id").n_unique(),
-        )
-        .with_columns(service=pl.lit(None, pl.Int16))
-    )
-    result_rows = pl.concat([res_service, res_national.select(res_service.columns)]).select(
-        *keys,
-        measure=pl.lit("success_pct"),
-        value=rounded(share("successful_trajectories", "completed_trajectories"), d),
-        n="completed_trajectories",
-        providers="providers",
-    )
+    success = share("successful_trajectories", "completed_trajectories")
+    result_rows = _per_period(results, ["completed_trajectories", "successful_trajectories"], "success_pct", success, d)
     labels = _service_labels()
     return (
         pl.concat([grade_rows, result_rows], how="vertical_relaxed")
