@@ -4,33 +4,8 @@
 ``widget`` -- ``ChartWidget`` / ``show``: vega-embed in the browser, runtime served locally once per page.
 """
 
-from keurmerk.charts.theme import (
-    BENCHMARK_COLOUR,
-    CATEGORY_COLOURS,
-    DIVERGING_COLOURS,
-    INK,
-    MUTED,
-    NEUTRAL_COLOUR,
-    NORM_COLOUR,
-    PROVIDER_COLOUR,
-    THEME_NAME,
-    embed_options,
-    to_spec,
-)
+# The colours stay in keurmerk.charts.theme, where the chart builders take them from.
+from keurmerk.charts.theme import THEME_NAME, embed_options, to_spec
 from keurmerk.charts.widget import ChartWidget, show
 
-__all__ = [
-    "BENCHMARK_COLOUR",
-    "CATEGORY_COLOURS",
-    "DIVERGING_COLOURS",
-    "INK",
-    "MUTED",
-    "NEUTRAL_COLOUR",
-    "NORM_COLOUR",
-    "PROVIDER_COLOUR",
-    "THEME_NAME",
-    "ChartWidget",
-    "embed_options",
-    "show",
-    "to_spec",
-]
+__all__ = ["THEME_NAME", "ChartWidget", "embed_options", "show", "to_spec"]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from functools import cache
 from html import escape
 from importlib.resources import files
@@ -89,6 +89,21 @@ def _reaction_card(reaction: Reaction, provider_name: str) -> str:
         f"{escape(subject_label(reaction.subject, provider_name))} · status: {_badge(reaction)}</div>"
         f'<div class="km-text">{escape(reaction.text)}</div>{answer}</div>'
     )
+
+
+def _attempt(button: widgets.Button, message: widgets.HTML, action: Callable[[], Reaction]) -> Reaction | None:
+    """Run ``action`` on the store with ``button`` disabled (no second reaction from a double click); a refusal or
+    a busy store is said in ``message`` and gives None."""
+    button.disabled = True
+    try:
+        return action()
+    except ReactionRefused as refused:
+        message.value = _message(str(refused), ok=False)
+    except sqlite3.Error:
+        message.value = _message(BUSY, ok=False)
+    finally:
+        button.disabled = False
+    return None
 
 
 class ProviderReactions:
@@ -211,19 +226,15 @@ class ProviderReactions:
         if self._just_sent and not self.text.value.strip():
             return None  # a second click of a double click: the confirmation stays
         window = next((w for w in self.open_windows if w.period == self.period.value), None)
-        self.send_button.disabled = True  # no second reaction from a double click
-        try:
+
+        def submit() -> Reaction:
             if window is None:
                 raise ReactionRefused("Kies de periode waarover uw reactie gaat.")
-            reaction = self.store.submit(self.access, window, self.subject.value, self.text.value)
-        except ReactionRefused as refused:
-            self.message.value = _message(str(refused), ok=False)
+            return self.store.submit(self.access, window, self.subject.value, self.text.value)
+
+        reaction = _attempt(self.send_button, self.message, submit)
+        if reaction is None:
             return None
-        except sqlite3.Error:
-            self.message.value = _message(BUSY, ok=False)
-            return None
-        finally:
-            self.send_button.disabled = False
         self.text.value = ""
         self._just_sent = True
         self.message.value = _message(
@@ -367,17 +378,13 @@ class StaffReactions:
         if self.choice.value is None:
             self.message.value = _message("Kies eerst een reactie.", ok=False)
             return None
-        self.save_button.disabled = True
-        try:
-            reaction = self.store.decide(self.access, self.choice.value, self.decision.value, self.answer.value)
-        except ReactionRefused as refused:
-            self.message.value = _message(str(refused), ok=False)
+        reaction = _attempt(
+            self.save_button,
+            self.message,
+            lambda: self.store.decide(self.access, self.choice.value, self.decision.value, self.answer.value),
+        )
+        if reaction is None:
             return None
-        except sqlite3.Error:
-            self.message.value = _message(BUSY, ok=False)
-            return None
-        finally:
-            self.save_button.disabled = False
         self.answer.value = ""
         self.reload()
         self.choice.value = reaction.reference

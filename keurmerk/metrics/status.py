@@ -188,28 +188,13 @@ SELECT provider_id, period, service, completed_trajectories, successful_trajecto
 
 _PROVIDERS_SQL = "SELECT provider_id, provider_name FROM providers"
 
+_CELL_TYPES = {
+    "provider_id": pl.String, "period": pl.Int32, "form": pl.String, "audience": pl.String, "service": pl.Int16,
+    "province": pl.String, "questionnaire": pl.String,
+}  # the types of CELL_KEYS
 _SCHEMAS = {
-    "respondents": {
-        "provider_id": pl.String,
-        "period": pl.Int32,
-        "form": pl.String,
-        "audience": pl.String,
-        "service": pl.Int16,
-        "province": pl.String,
-        "questionnaire": pl.String,
-        **dict.fromkeys(_RESPONDENT_SUMS, pl.Int64),
-    },
-    "aspects": {
-        "provider_id": pl.String,
-        "period": pl.Int32,
-        "form": pl.String,
-        "audience": pl.String,
-        "service": pl.Int16,
-        "province": pl.String,
-        "questionnaire": pl.String,
-        "question_id": pl.String,
-        **dict.fromkeys(_ASPECT_SUMS, pl.Int64),
-    },
+    "respondents": {**_CELL_TYPES, **dict.fromkeys(_RESPONDENT_SUMS, pl.Int64)},
+    "aspects": {**_CELL_TYPES, "question_id": pl.String, **dict.fromkeys(_ASPECT_SUMS, pl.Int64)},
     "results": {
         "provider_id": pl.String,
         "period": pl.Int32,
