@@ -21,7 +21,10 @@ __all__ = [
     "combined_status",
     "correction_text",
     "judge_satisfaction",
+    "norm_explained",
     "norm_text",
+    "publication_explained",
+    "publication_threshold",
     "published",
     "results_met",
     "split_forms",
@@ -113,13 +116,48 @@ def correction_text(policy: Policy) -> str:
     return f"na correctie voor zeer lage cijfers (elk cijfer onder {floor} telt als {floor})"
 
 
+def publication_threshold(policy: Policy) -> str:
+    """What a client grade needs to be published."""
+    return (
+        f"minstens {integer(policy.publish_min_completed)} ingevulde vragenlijsten en een respons van minstens "
+        f"{percent(policy.publish_min_response_pct, 0)}"
+    )
+
+
 def norm_text(policy: Policy) -> str:
-    """The satisfaction norm, its correction and publication, in one paragraph."""
+    """The satisfaction norm, its correction and publication, in one paragraph (under a dashboard's table 1.1)."""
     floor = number(policy.correction_floor, 0)
     return (
         f"De norm: gemiddeld minstens {number(policy.norm_total)} in totaal en minstens {number(policy.norm_service)} "
         f"per dienst. Haalt een aanbieder dat niet, dan telt elk cijfer onder {floor} "
         f"als {floor} (alle onvoldoendes even zwaar). Publicatie van een cliëntcijfer: "
-        f"minstens {integer(policy.publish_min_completed)} ingevulde vragenlijsten en een respons van minstens "
-        f"{percent(policy.publish_min_response_pct, 0)}; het cijfer van opdrachtgevers wordt altijd gepubliceerd."
+        f"{publication_threshold(policy)}; het cijfer van opdrachtgevers wordt altijd gepubliceerd."
+    )
+
+
+def norm_explained(policy: Policy) -> str:
+    """The satisfaction norm and why grades are corrected, as the report explains them (the seed's wording)."""
+    p = policy
+    floor = number(p.correction_floor, 0)
+    return (
+        f"Voor het behalen van het keurmerk is, bij totaal, een gemiddeld rapportcijfer van {number(p.norm_total)} "
+        f"de norm. Per dienst moet er dan wel een gemiddeld rapportcijfer van {number(p.norm_service)} of hoger "
+        "worden gehaald. Bij bedrijven die deze score niet halen, is ook gekeken naar de spreiding van de scores: "
+        "de beoordeling is dan gecorrigeerd voor erg lage rapportcijfers. Bij kleine aantallen ingevulde "
+        "vragenlijsten kan een rapportcijfer 1 namelijk een ongewenst grote invloed hebben op het gemiddelde. "
+        f"In dat geval telt elk cijfer onder de {floor} als een {floor}: alle onvoldoendes wegen even zwaar, "
+        f"ongeacht of het om een 1 gaat of om een {floor}. Voor het totaal van de opdrachtgevers geldt een "
+        f"gemiddeld rapportcijfer van {number(p.norm_total_commissioner)}, voor dat van de inburgeraars "
+        f"{number(p.norm_total_inburgering)}: die normen zijn een keuze van Blik op Werk."
+    )
+
+
+def publication_explained(policy: Policy) -> str:
+    """Publication, as the report explains it under table 1.1 (the seed's wording)."""
+    return (
+        "In de kolom 'Publicatie' staat of u voor de betreffende dienst voldoende respons heeft behaald om het "
+        f"rapportcijfer gepubliceerd te krijgen op de website van Blik op Werk: {publication_threshold(policy)}. "
+        "Bij de opdrachtgevers staat 'ja', omdat dat cijfer altijd "
+        "gepubliceerd wordt. Aan deze cijfers kunnen geen rechten worden ontleend met betrekking tot het "
+        "behalen of behouden van het keurmerk."
     )
