@@ -41,6 +41,7 @@ from keurmerk.metrics.status import (
     WATCH_LABELS,
     StatusCells,
     aspect_values,
+    benchmark_success,
     headline_form,
     movers,
     search_key,
@@ -473,13 +474,7 @@ class StaffExplorer:
             domain=(0, 100),
             references=with_bench([], "bench_promoter_score"),
         )
-        bench_success = (
-            status.select(
-                (pl.col("bench_success_pct") * pl.col("trajectories")).sum() / pl.col("trajectories").sum()
-            ).item()
-            if status.height
-            else None
-        )
+        bench_success = benchmark_success(status)
         self.charts["success"].chart = provider_distribution(
             values("success_pct", "trajectories"),
             axis_title="Succesvol afgeronde trajecten",
@@ -488,7 +483,7 @@ class StaffExplorer:
             title="Resultaten: succesvol afgerond",
             domain=(0, 100),
             references=[Reference(policy.results_min_success_pct, "Drempel", "limit")]
-            + ([Reference(round(bench_success, 1), "Alle deelnemers", "bench")] if bench_success is not None else []),
+            + ([Reference(bench_success, "Alle deelnemers", "bench")] if bench_success is not None else []),
         )
         aspects = aspect_values(self.cells, filters, policy)
         form = catalog().form(headline_form(filters)).label

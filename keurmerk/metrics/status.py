@@ -48,6 +48,7 @@ __all__ = [
     "StatusCells",
     "StatusSelection",
     "aspect_values",
+    "benchmark_success",
     "headline_form",
     "movers",
     "previous_filters",
@@ -699,6 +700,17 @@ def status_table(cells: StatusCells, filters: Filters, policy: Policy | None = N
     )
     frame = _watch(frame, policy)
     return frame.sort("provider_name", "provider_id")
+
+
+def benchmark_success(status: pl.DataFrame) -> float | None:
+    """The success rate of all providers in the staff table, to one decimal: each provider's benchmark weighted by
+    its trajectories (as a results total row weighs its diensten); None for an empty table."""
+    if not status.height:
+        return None
+    value = status.select(
+        (pl.col("bench_success_pct") * pl.col("trajectories")).sum() / pl.col("trajectories").sum()
+    ).item()
+    return None if value is None else round(value, 1)
 
 
 def _watch(frame: pl.DataFrame, policy: Policy) -> pl.DataFrame:
