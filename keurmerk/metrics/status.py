@@ -6,7 +6,8 @@ decide); the results norm is the share of completed trajectories that were compl
 least the *policy* threshold (default 50%). The Keurmerk status combines both. Where a provider dashboard computes
 table 1.1 for one provider (:func:`keurmerk.metrics.keurmerk_table`), the functions here do it for *every*
 provider of a selection in one pass of polars over small cells, so that a staff page recomputes 500 providers after
-a filter change in well under a second.
+a filter change in well under a second. The rules themselves (norm, correction, publication, results norm,
+status) are :mod:`keurmerk.metrics.norms`, the same for the provider's table 1.1.
 
 Flow::
 
