@@ -16,7 +16,7 @@ dienst, a province, an audience — the time to recompute all figures of the pro
   with their respondent's attributes), then per choice boolean masks and groupbys for the same figures
   (:func:`pandas_figures`; tests/test_metrics_bench.py checks that it computes the same numbers);
 - floor: one DuckDB query that aggregates the same filtered answer rows once (the provider's and all
-  providers' counts per form, dienst, question and answer: metrics/sql/select_answers.sql).
+  providers' counts per form, dienst, question and answer: metrics/sql/answer_cells.sql).
 
 Prints one table (median, p90, max, ratio to keurmerk) and the process memory (RSS) after each set-up stage.
 Targets (DESIGN §6): median ≤ 50 ms; ≥ 10× faster than pandas; ≤ 3× the floor.

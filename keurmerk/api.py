@@ -43,34 +43,16 @@ from keurmerk.policy import Policy, load_policy
 from keurmerk.warehouse import open_readonly
 
 __all__ = [
-    "DB_ENV",
-    "DEFAULT_DB",
-    "VIEWS",
-    "Cube",
-    "CubeSource",
-    "Filters",
-    "Policy",
-    "Selection",
-    "WarehouseSource",
-    "answer_shares",
-    "aspect_scores",
-    "catalog",
-    "compute_all",
-    "figure_frame",
-    "funnel",
-    "grade_bars",
-    "grade_distribution",
-    "keurmerk_table",
-    "load_policy",
-    "open_warehouse",
-    "province_map",
-    "registry",
-    "rounded",
-    "satisfaction_items",
-    "select",
-    "strengths",
-    "t_quantile",
-    "z_quantile",
+    # the warehouse
+    "DB_ENV", "DEFAULT_DB", "VIEWS", "open_warehouse", "catalog",
+    # selections and every figure at once (keurmerk.metrics)
+    "Filters", "Policy", "load_policy", "Selection", "Cube", "CubeSource", "WarehouseSource", "select", "compute_all",
+    "figure_frame", "registry",
+    # one chart kind's frame
+    "answer_shares", "aspect_scores", "funnel", "grade_bars", "grade_distribution", "keurmerk_table", "province_map",
+    "satisfaction_items", "strengths",
+    # statistics
+    "rounded", "t_quantile", "z_quantile",
 ]
 
 DB_ENV = "KEURMERK_DB"

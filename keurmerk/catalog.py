@@ -50,6 +50,7 @@ class Form:
     label: str
     audience: str
     questionnaires: tuple[str, ...]
+    by_service: bool = False  # table 1.1 and the public listing show it per dienst too
 
 
 @dataclass(frozen=True)
@@ -207,7 +208,13 @@ def catalog() -> Catalog:
             for p in raw["provinces"]
         ),
         forms=tuple(
-            Form(id=k, label=v["label"], audience=v["audience"], questionnaires=tuple(v["questionnaires"]))
+            Form(
+                id=k,
+                label=v["label"],
+                audience=v["audience"],
+                questionnaires=tuple(v["questionnaires"]),
+                by_service=v.get("by_service", False),
+            )
             for k, v in raw["forms"].items()
         ),
         questions=questions,

@@ -24,10 +24,10 @@ import pytest
 
 from keurmerk.filters import Filters
 from keurmerk.ingest import ingest
-from keurmerk.metrics import compute_all
+from keurmerk.metrics import compute_all, norms
+from keurmerk.metrics.norms import combined_status
 from keurmerk.metrics.status import (
     StatusCells,
-    _combined_status,
     movers,
     previous_filters,
     public_listing,
@@ -230,7 +230,7 @@ def test_a_bad_results_threshold_is_an_error(tmp_path: Path, text: str, message:
 )
 def test_status_combines_both_norms(norm_met: bool | None, results_met: bool | None, status: str) -> None:
     frame = pl.DataFrame({"n": [norm_met], "r": [results_met]}, schema={"n": pl.Boolean, "r": pl.Boolean})
-    assert frame.select(_combined_status(pl.col("n"), pl.col("r"))).item() == status
+    assert frame.select(combined_status(pl.col("n"), pl.col("r"))).item() == status
 
 
 def test_status_table_on_the_hand_checked_warehouse(table: pl.DataFrame) -> None:
@@ -589,3 +589,17 @@ def test_wilson_by_hand() -> None:
     c = z * z / n
     centre, half = (p + c / 2) / (1 + c), math.sqrt(p * (1 - p) * c + c * c / 4) / (1 + c)
     assert (round(100 * (centre - half), 1), round(100 * (centre + half), 1)) == (31.3, 83.2)
+
+
+def test_one_rulebook_judges_both_tables(tiny, monkeypatch) -> None:
+    """By construction: a rule changed in keurmerk.metrics.norms changes the provider's table 1.1 and the staff
+    table alike (here: publication of every grade)."""
+    con, cells = tiny
+    filters = Filters(period=2021)
+    assert not satisfaction_rows(cells.select(filters).respondents, Policy())["published"].all()
+    monkeypatch.setattr(norms, "published", lambda policy: pl.lit(True))
+    staff = satisfaction_rows(cells.select(filters).respondents, Policy())
+    provider = staff["provider_id"][0]
+    own = compute_all(con, filters.replace(provider=provider), Policy(), suppress=False, figure_ids=["table_1_1"])
+    assert staff["published"].all()
+    assert own["table_1_1"]["published"].all()

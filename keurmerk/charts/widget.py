@@ -27,23 +27,12 @@ import anywidget
 import traitlets
 from IPython.display import display
 
+from keurmerk.charts.runtime import RUNTIME_EXPORTS, RUNTIME_PATH, runtime_code
 from keurmerk.charts.theme import embed_options, to_spec
 
 __all__ = ["RUNTIME_PATH", "ChartWidget", "build_runtime", "runtime_code", "show"]
 
 _STATIC = Path(__file__).resolve().parent / "static"
-# The runtime is a static file of the Voilà template so that Voilà's template static handler serves it
-# (cacheable, versioned URL); keurmerk/voila_template is a Jupyter data directory (voila/templates/<name>/).
-RUNTIME_PATH = (
-    Path(__file__).resolve().parent.parent
-    / "voila_template"
-    / "voila"
-    / "templates"
-    / "keurmerk"
-    / "static"
-    / "keurmerk-vega.js"
-)
-RUNTIME_EXPORTS = "export { vegaEmbed, vegaLite, vega };"
 
 
 class ChartWidget(anywidget.AnyWidget):
@@ -140,12 +129,6 @@ def show(chart: alt.TopLevelMixin | dict[str, Any]) -> None:
 @cache
 def _default_embed_options() -> dict[str, Any]:
     return embed_options()
-
-
-@cache
-def runtime_code() -> str:
-    """The Vega runtime module (ESM exporting ``vegaEmbed``, ``vegaLite``, ``vega``), as text."""
-    return RUNTIME_PATH.read_text(encoding="utf-8")
 
 
 def build_runtime(path: Path = RUNTIME_PATH) -> Path:

@@ -2,7 +2,8 @@
 
 import altair.utils.schemapi
 
-from keurmerk.dashboard.provider import Debouncer, FilterOptions, ProviderApp, ProviderDashboard
+from keurmerk.dashboard.controls import Debouncer
+from keurmerk.dashboard.provider import FilterOptions, ProviderApp, ProviderDashboard
 from keurmerk.dashboard.staff import StaffApp, StaffExplorer
 
 # Altair validates every schema object as it is built ("debug mode"); in a dashboard kernel that is seconds of

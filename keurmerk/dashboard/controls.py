@@ -5,6 +5,10 @@
   is ticked (empty selects everything, as in :class:`keurmerk.filters.Filters`);
 - :class:`PageStyle`: loads ``static/dashboard.css`` (layout, phone, print, focus) and the page behaviours of
   ``static/page.js`` once per page, like the chart widget loads its own files;
+- :func:`service_picker`, :func:`province_picker`, :func:`questionnaire_picker`, :func:`audience_picker`: the
+  filters with their Dutch labels, the same on every page;
+- :func:`watch` and :class:`Debouncer`: one meaning of a change: a choice recomputes at once, a control that
+  reports while dragged or typed in after a short pause;
 - :func:`selection_status`: the status line, clients and commissioners counted apart, without timings.
 
 The browser may write any widget value back, so the kernel keeps only values it offered (``CheckPicker.value``
@@ -13,7 +17,8 @@ is intersected with its options).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import asyncio
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 import anywidget
@@ -21,22 +26,30 @@ import ipywidgets as widgets
 import polars as pl
 import traitlets
 
+from keurmerk.catalog import catalog
 from keurmerk.formatting import integer
 
 __all__ = [
     "CheckPicker",
+    "Debouncer",
     "PageStyle",
+    "audience_picker",
     "choose",
     "clear_button",
     "period_label",
     "period_options",
     "period_picker",
+    "province_picker",
+    "questionnaire_picker",
     "select_period",
     "selection_status",
+    "service_picker",
+    "watch",
 ]
 
 _STATIC = Path(__file__).resolve().parent / "static"
 NO_PERIOD = (None, None)
+DEBOUNCE_SECONDS = 0.3
 
 
 def period_label(first: int, last: int) -> str:
@@ -122,6 +135,81 @@ def choose(picker: CheckPicker, text: str | None) -> None:
         return
     wanted = {part.strip() for part in text.split(",")}
     picker.chosen = [value for _, value in picker.options if str(value) in wanted]
+
+
+def service_picker(codes: Iterable[int]) -> CheckPicker:
+    """The diensten to choose from ("7. Re-integratie…"), empty meaning all."""
+    cat = catalog()
+    return CheckPicker("Diensten", "Alle diensten", [(f"{s}. {cat.service_label(s)}", s, str(s)) for s in codes])
+
+
+def province_picker(codes: Iterable[str]) -> CheckPicker:
+    """The provinces to choose from, by name, empty meaning all."""
+    cat = catalog()
+    return CheckPicker(
+        "Provincies", "Alle provincies", [(cat.province(p).name, p, cat.province(p).name) for p in codes]
+    )
+
+
+def questionnaire_picker() -> widgets.Dropdown:
+    """The clients' questionnaire (regular, easy), "Alle" first."""
+    cat = catalog()
+    return widgets.Dropdown(
+        options=[("Alle", None)] + [(cat.questionnaires[q], q) for q in cat.form("client").questionnaires],
+        index=0,  # "Alle": its value None would otherwise read as no selection and show an empty box
+        description="Vragenlijst",
+        layout=widgets.Layout(width="auto"),
+    )
+
+
+def audience_picker() -> widgets.Dropdown:
+    """Clients or commissioners, "Alle" first."""
+    return widgets.Dropdown(
+        options=[("Alle", None), *((label, key) for key, label in catalog().audiences.items())],
+        description="Doelgroep",
+        layout=widgets.Layout(width="auto"),
+    )
+
+
+class Debouncer:
+    """Calls ``action`` once, ``delay`` seconds after the last ``trigger()``: a burst of changes from a control
+    that reports while it is dragged or typed in recomputes the dashboard once. A discrete choice (``now()``)
+    acts on the next turn of the event loop, without the wait; changes that arrive together still act once."""
+
+    def __init__(self, action: Callable[[], object], delay: float = DEBOUNCE_SECONDS):
+        self.action, self.delay = action, delay
+        self._handle: asyncio.TimerHandle | asyncio.Handle | None = None
+
+    def trigger(self, _change: object = None) -> None:
+        self._schedule(self.delay)
+
+    def now(self, _change: object = None) -> None:
+        self._schedule(None)
+
+    def _schedule(self, delay: float | None) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no event loop (plain Python, tests): act at once
+            self.action()
+            return
+        self._handle = loop.call_soon(self._act) if delay is None else loop.call_later(delay, self._act)
+
+    def _act(self) -> None:
+        self._handle = None
+        self.action()
+
+
+def watch(named: Mapping[str, widgets.Widget], action: Callable[[], object]) -> Debouncer:
+    """Call ``action`` when any of the ``named`` controls changes; each gets the class ``km-filter-<name>``."""
+    debouncer = Debouncer(action)
+    for name, control in named.items():
+        control.add_class(f"km-filter-{name}")
+        # only a control that reports while dragged or typed in waits; a choice made is drawn at once
+        continuous = getattr(control, "continuous_update", False)
+        control.observe(debouncer.trigger if continuous else debouncer.now, names="value")
+    return debouncer
 
 
 class PageStyle(anywidget.AnyWidget):

@@ -12,10 +12,10 @@ widget models instead of ~170, and the browser draws 3 charts instead of 31 befo
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
+from html import escape
 from pathlib import Path
 
 import duckdb
@@ -23,54 +23,24 @@ import ipywidgets as widgets
 import polars as pl
 from ipywidgets.widgets.widget_string import HTMLStyle
 
+from keurmerk import pieces
 from keurmerk.access import QUERY_PARAMETER, Access, AccessDenied, verify
 from keurmerk.catalog import Figure, catalog
 from keurmerk.charts import ChartWidget, to_spec
 from keurmerk.charts.figures import chart_for
-from keurmerk.dashboard import controls, datatable, downloads, html, reactions, yoy
+from keurmerk.dashboard import controls, datatable, downloads, reactions, yoy
 from keurmerk.filters import Filters
 from keurmerk.metrics import Cube, CubeSource, compute_all, registry, texts, withheld_runs
 from keurmerk.policy import Policy, load_policy
 from keurmerk.warehouse import open_readonly
 
-__all__ = ["ProviderApp", "ProviderDashboard", "FilterOptions", "Debouncer"]
+__all__ = ["ProviderApp", "ProviderDashboard", "FilterOptions"]
 
-DEBOUNCE_SECONDS = 0.3
 STAFF_PROVIDER_PARAMETER = "aanbieder"  # staff links may name the provider to open
 PERIOD_PARAMETER = "periode"  # optional first period shown: "2021" or "2019-2021"
 KERNEL_DUCKDB_MEMORY = "64MB"  # per dashboard kernel (see ProviderApp.prepare)
 FIRST_SCREEN = ("samenvatting",)  # the first tab: built, charts included, with the page; the others when opened
 CHARTS_IN_VIEW = 3  # a chapter opened later builds its first charts at once: they are on screen when it shows
-
-
-class Debouncer:
-    """Calls ``action`` once, ``delay`` seconds after the last ``trigger()``: a burst of changes from a control
-    that reports while it is dragged or typed in recomputes the dashboard once. A discrete choice (``now()``)
-    acts on the next turn of the event loop, without the wait; changes that arrive together still act once."""
-
-    def __init__(self, action: Callable[[], object], delay: float = DEBOUNCE_SECONDS):
-        self.action, self.delay = action, delay
-        self._handle: asyncio.TimerHandle | asyncio.Handle | None = None
-
-    def trigger(self, _change: object = None) -> None:
-        self._schedule(self.delay)
-
-    def now(self, _change: object = None) -> None:
-        self._schedule(None)
-
-    def _schedule(self, delay: float | None) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # no event loop (plain Python, tests): act at once
-            self.action()
-            return
-        self._handle = loop.call_soon(self._act) if delay is None else loop.call_later(delay, self._act)
-
-    def _act(self) -> None:
-        self._handle = None
-        self.action()
 
 
 @dataclass(frozen=True)
@@ -123,23 +93,15 @@ class ProviderDashboard:
     ):
         self.source, self.provider_id, self.provider_name = source, provider_id, provider_name
         self.options, self.policy = options, policy or load_policy()
-        cat = catalog()
         # One Layout and one HTMLStyle for every widget that needs no layout of its own: ipywidgets makes both
         # per widget otherwise, 220 of the page's 373 widget models, each a message and a model in the browser.
         self._plain, self._html_style = widgets.Layout(), HTMLStyle()
         self._figure_box = widgets.Layout(margin="0 0 12px 0")
         # readable controls (keurmerk.dashboard.controls): "2021" or "2019–2021", checkboxes saying "Alle diensten"
         self.period = controls.period_picker(options.periods)
-        self.services = controls.CheckPicker(
-            "Diensten", "Alle diensten", [(f"{s}. {cat.service_label(s)}", s, str(s)) for s in options.services])
-        self.provinces = controls.CheckPicker(
-            "Provincies", "Alle provincies", [(cat.province(p).name, p, cat.province(p).name) for p in options.provinces])
-        self.questionnaire = widgets.Dropdown(
-            options=[("Alle", None)] + [(cat.questionnaires[q], q) for q in cat.form("client").questionnaires],
-            index=0,  # "Alle": its value None would otherwise read as no selection and show an empty box
-            description="Vragenlijst",
-            layout=widgets.Layout(width="auto"),
-        )
+        self.services = controls.service_picker(options.services)
+        self.provinces = controls.province_picker(options.provinces)
+        self.questionnaire = controls.questionnaire_picker()
         self.tiles = self._html()  # year over year (keurmerk.dashboard.yoy)
         self._year_frames: dict[Filters, dict[str, pl.DataFrame]] = {}
         self.status = widgets.HTML(value="", layout=widgets.Layout(min_height="20px"))
@@ -149,13 +111,11 @@ class ProviderDashboard:
         self.sections: dict[str, widgets.VBox] = {}  # every chapter shown, opened or not
         self.opened: set[str] = set()  # the chapters whose figures are built
         self.frames: dict[str, pl.DataFrame] = {}
-        self._debouncer = Debouncer(self.refresh)
-        for name, control in (("period", self.period), ("services", self.services), ("provinces", self.provinces),
-                              ("questionnaire", self.questionnaire)):
-            control.add_class(f"km-filter-{name}")
-            # only a control that reports while dragged or typed in waits; a choice made is drawn at once
-            continuous = getattr(control, "continuous_update", False)
-            control.observe(self._debouncer.trigger if continuous else self._debouncer.now, names="value")
+        self._debouncer = controls.watch(
+            {"period": self.period, "services": self.services, "provinces": self.provinces,
+             "questionnaire": self.questionnaire},
+            self.refresh,
+        )
         self.widget = self._layout()
 
     # --- state --------------------------------------------------------------------------------------------
@@ -180,8 +140,8 @@ class ProviderDashboard:
         self.frames = compute_all(self.source, filters, self.policy, suppress=True)
         self.progress.max, self.progress.value = len(self.views) + 1, 0
         self.progress.layout.visibility = "visible"
-        self.table.value = datatable.scrollable(html.keurmerk_table(self.frames["table_1_1"]), "Tabel 1.1") + (
-            html.norm_verdict(self.frames["table_1_1"], self.policy))
+        self.table.value = datatable.scrollable(pieces.keurmerk_table(self.frames["table_1_1"]), "Tabel 1.1") + (
+            pieces.norm_verdict(self.frames["table_1_1"], self.policy))
         self.tiles.value = yoy.tiles_html(yoy.year_points(self._frames_of, filters, self.options.periods))
         shown = self._shown_section()
         for figure_id, view in self.views.items():
@@ -234,9 +194,9 @@ class ProviderDashboard:
         """The HTML under a chart: free texts, or on the front page the seed's lists."""
         if view.figure.chart in ("strengths", "strength_pie"):
             strengths = next(f.id for f in catalog().figures if f.chart == "strengths")
-            extra = html.front_lists(view.figure.chart, self.frames, strengths, self.provider_name)
+            extra = pieces.front_lists(view.figure.chart, self.frames, strengths, self.provider_name)
         else:
-            extra = html.texts_list(frame)
+            extra = pieces.texts_list(frame)
         if view.chart is not None:  # the chart's text alternative: its numbers as a table
             extra += datatable.data_table(frame, view.figure.caption(self.provider_name))
         return extra
@@ -260,7 +220,7 @@ class ProviderDashboard:
             if wanted == "head":
                 view.box.layout = self._figure_box
                 view.box.children = [view.caption, view.extra]
-                view.extra.value = f'<div class="km-note" data-km="widen">{html.escape(notices[figure_id])}</div>'
+                view.extra.value = f'<div class="km-note" data-km="widen">{escape(notices[figure_id])}</div>'
                 continue
             # hidden (a later figure of a run) or shown: the figure as it is drawn, visible or not
             view.box.layout = widgets.Layout(display="none") if wanted == "hidden" else self._figure_box
@@ -279,7 +239,7 @@ class ProviderDashboard:
         charts = [view for view in views if view.chart is not None]
         for view in charts if key in FIRST_SCREEN else charts[:CHARTS_IN_VIEW]:
             view.eager = True
-        heading = self._html(f'<div class="km-page"><h2>{html.escape(label)}</h2></div>')
+        heading = self._html(f'<div class="km-page"><h2>{escape(label)}</h2></div>')
         for view in views:
             self.views[view.figure.id] = view
             if view.figure.id in self.frames:
@@ -322,7 +282,7 @@ class ProviderDashboard:
         return widgets.HTML(value, layout=self._plain, style=self._html_style)
 
     def _figure_view(self, figure: Figure) -> _FigureView:
-        caption = self._html(f'<div class="km-caption">{html.escape(figure.caption(self.provider_name))}</div>')
+        caption = self._html(f'<div class="km-caption">{escape(figure.caption(self.provider_name))}</div>')
         chart = ChartWidget(layout=self._plain) if figure.chart != "keurmerk_table" else None
         extra = self._html()
         children = [caption, chart if chart is not None else self.table, extra]
@@ -334,8 +294,8 @@ class ProviderDashboard:
     def _layout(self) -> widgets.Widget:
         cat = catalog()
         header = self._html(
-            f'{html.STYLE}<div class="km-page"><h1>Tevredenheidsonderzoek Blik op Werk — '
-            f'{html.escape(self.provider_name)}</h1><div class="km-sub">Uw resultaten naast het gemiddelde van '
+            f'{pieces.STYLE}<div class="km-page"><h1>Tevredenheidsonderzoek Blik op Werk — '
+            f'{escape(self.provider_name)}</h1><div class="km-sub">Uw resultaten naast het gemiddelde van '
             f"alle deelnemers aan het onderzoek. Kies hieronder periode, diensten, provincies en vragenlijst.</div></div>"
         )
         filters = widgets.HBox(
@@ -359,8 +319,8 @@ class ProviderDashboard:
             self.open_section(key)
         footer = self._html(
             '<div class="km-note" data-km="footer">Alleen volledig ingevulde vragenlijsten tellen mee. '
-            f"{html.escape(texts.significance_note())} "
-            f"{html.escape(texts.small_group_rule(self.policy))} Provinciegrenzen: CBS "
+            f"{escape(texts.significance_note())} "
+            f"{escape(texts.small_group_rule(self.policy))} Provinciegrenzen: CBS "
             "Gebiedsindelingen 2023 via PDOK (CC BY 4.0), vereenvoudigd door cartomap/nl.</div>"
         )
         page = widgets.VBox([controls.PageStyle(), header, filters, widgets.HBox([self.status, self.progress]),
@@ -435,7 +395,7 @@ class ProviderApp:
                 raise AccessDenied("Kies een aanbieder: open het dashboard vanuit de benchmarkverkenner.")
             dashboard = self.dashboard(access, provider_id)
         except AccessDenied as denied:
-            return widgets.HTML(html.refusal(str(denied)))
+            return widgets.HTML(pieces.refusal(str(denied)))
         dashboard.select_periods(params.get(PERIOD_PARAMETER))
         controls.choose(dashboard.services, params.get("diensten"))  # a staff link keeps the staff page's filters
         controls.choose(dashboard.provinces, params.get("provincies"))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from functools import cache
 from html import escape
 from importlib.resources import files
@@ -24,8 +24,8 @@ from typing import Any
 import duckdb
 import ipywidgets as widgets
 
+from keurmerk import pieces
 from keurmerk.access import Access
-from keurmerk.dashboard import html
 from keurmerk.formatting import integer
 from keurmerk.policy import Policy, load_policy
 from keurmerk.reactions import (
@@ -91,6 +91,21 @@ def _reaction_card(reaction: Reaction, provider_name: str) -> str:
     )
 
 
+def _attempt(button: widgets.Button, message: widgets.HTML, action: Callable[[], Reaction]) -> Reaction | None:
+    """Run ``action`` on the store with ``button`` disabled (no second reaction from a double click); a refusal or
+    a busy store is said in ``message`` and gives None."""
+    button.disabled = True
+    try:
+        return action()
+    except ReactionRefused as refused:
+        message.value = _message(str(refused), ok=False)
+    except sqlite3.Error:
+        message.value = _message(BUSY, ok=False)
+    finally:
+        button.disabled = False
+    return None
+
+
 class ProviderReactions:
     """The tab of one provider: the form while a window is open, and its own reactions."""
 
@@ -149,7 +164,7 @@ class ProviderReactions:
             form.add_class("km-reaction-form")
             children.append(form)
         elif access.is_staff:
-            children.append(widgets.HTML(f'<div class="km-page">{html.note(STAFF_VIEW_NOTE)}</div>'))
+            children.append(widgets.HTML(f'<div class="km-page">{pieces.note(STAFF_VIEW_NOTE)}</div>'))
         children += [self.message, self.listing]
         self.widget = widgets.VBox(children)
         self.widget.add_class("km-reactions")
@@ -200,7 +215,7 @@ class ProviderReactions:
             cards = "".join(_reaction_card(r, self.provider_name) for r in own)
             body = f'<div class="km-caption">Uw reacties ({integer(len(own))})</div>{cards}'
         else:
-            body = html.note("U heeft nog geen reacties verstuurd.")
+            body = pieces.note("U heeft nog geen reacties verstuurd.")
         self.listing.value = f'<div class="km-page" data-km="reactions">{body}</div>'
         return own
 
@@ -211,19 +226,15 @@ class ProviderReactions:
         if self._just_sent and not self.text.value.strip():
             return None  # a second click of a double click: the confirmation stays
         window = next((w for w in self.open_windows if w.period == self.period.value), None)
-        self.send_button.disabled = True  # no second reaction from a double click
-        try:
+
+        def submit() -> Reaction:
             if window is None:
                 raise ReactionRefused("Kies de periode waarover uw reactie gaat.")
-            reaction = self.store.submit(self.access, window, self.subject.value, self.text.value)
-        except ReactionRefused as refused:
-            self.message.value = _message(str(refused), ok=False)
+            return self.store.submit(self.access, window, self.subject.value, self.text.value)
+
+        reaction = _attempt(self.send_button, self.message, submit)
+        if reaction is None:
             return None
-        except sqlite3.Error:
-            self.message.value = _message(BUSY, ok=False)
-            return None
-        finally:
-            self.send_button.disabled = False
         self.text.value = ""
         self._just_sent = True
         self.message.value = _message(
@@ -351,7 +362,7 @@ class StaffReactions:
                 f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table></div>"
             )
         else:
-            self.listing.value = f'<div class="km-page">{html.note("Er zijn nog geen reacties.")}</div>'
+            self.listing.value = f'<div class="km-page">{pieces.note("Er zijn nog geen reacties.")}</div>'
         chosen = self.choice.value
         self.choice.options = [
             (f"{r.reference} — {self._name(r.provider_id)} ({r.status_label})", r.reference) for r in self.reactions
@@ -367,17 +378,13 @@ class StaffReactions:
         if self.choice.value is None:
             self.message.value = _message("Kies eerst een reactie.", ok=False)
             return None
-        self.save_button.disabled = True
-        try:
-            reaction = self.store.decide(self.access, self.choice.value, self.decision.value, self.answer.value)
-        except ReactionRefused as refused:
-            self.message.value = _message(str(refused), ok=False)
+        reaction = _attempt(
+            self.save_button,
+            self.message,
+            lambda: self.store.decide(self.access, self.choice.value, self.decision.value, self.answer.value),
+        )
+        if reaction is None:
             return None
-        except sqlite3.Error:
-            self.message.value = _message(BUSY, ok=False)
-            return None
-        finally:
-            self.save_button.disabled = False
         self.answer.value = ""
         self.reload()
         self.choice.value = reaction.reference

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cached_property, lru_cache
+from html import escape
 from pathlib import Path
 from typing import Any
 
@@ -26,14 +27,13 @@ import ipywidgets as widgets
 import polars as pl
 import traitlets
 
-from keurmerk import formatting
+from keurmerk import formatting, pieces
 from keurmerk.access import OPENED_BY_STAFF_DAYS, QUERY_PARAMETER, AccessDenied, link_url, make_token, verify
 from keurmerk.catalog import catalog
 from keurmerk.charts import ChartWidget, to_spec
 from keurmerk.charts.staff import Reference, aspect_distribution, provider_distribution
 from keurmerk.charts.trends import trend_panels
-from keurmerk.dashboard import controls, downloads, html, reactions, staff_extras
-from keurmerk.dashboard.provider import Debouncer
+from keurmerk.dashboard import controls, downloads, reactions, staff_extras
 from keurmerk.filters import Filters
 from keurmerk.metrics import texts
 from keurmerk.metrics.status import (
@@ -41,6 +41,7 @@ from keurmerk.metrics.status import (
     WATCH_LABELS,
     StatusCells,
     aspect_values,
+    benchmark_success,
     headline_form,
     movers,
     search_key,
@@ -65,158 +66,7 @@ integer = lru_cache(maxsize=8192)(formatting.integer)
 
 # --- the sortable table (anywidget: sorting, searching and selecting happen in the browser) ---------------------
 
-_TABLE_ESM = r"""
-function plain(text) {
-  return (text || "").normalize("NFKD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
-}
-
-function render({ model, el }) {
-  el.classList.add("km-staff-table");
-  const bar = document.createElement("div");
-  bar.className = "km-table-bar";
-  const search = document.createElement("input");
-  search.type = "search";
-  search.className = "km-search";
-  search.placeholder = "Zoek op naam of nummer (P0123)";
-  search.setAttribute("aria-label", "Zoek een aanbieder op naam of nummer");
-  const count = document.createElement("span");
-  count.className = "km-count";
-  bar.append(search, count);
-  const wrap = document.createElement("div");
-  wrap.className = "km-table-wrap";
-  const table = document.createElement("table");
-  table.className = "km-table km-sortable";
-  table.dataset.km = "staff-table";
-  wrap.append(table);
-  el.append(bar, wrap);
-  search.value = model.get("query");
-
-  search.addEventListener("input", () => {
-    model.set("query", search.value);
-    model.save_changes();
-  });
-
-  function sortRows(rows, key, descending) {
-    return rows.slice().sort((a, b) => {
-      const x = a.sort[key], y = b.sort[key];
-      if (x === null || x === undefined) return (y === null || y === undefined) ? plain(a.name).localeCompare(plain(b.name), "nl") : 1;
-      if (y === null || y === undefined) return -1;
-      let c = typeof x === "string" ? x.localeCompare(y, "nl") : x - y;
-      if (descending) c = -c;
-      return c || plain(a.name).localeCompare(plain(b.name), "nl");
-    });
-  }
-
-  function draw() {
-    const columns = model.get("columns");
-    const rows = model.get("rows");
-    const key = model.get("sort_by");
-    const descending = model.get("descending");
-    const query = plain(model.get("query"));
-    const selected = model.get("selected");
-    if (search.value !== model.get("query")) search.value = model.get("query");
-    const shown = sortRows(rows.filter((r) => !query || plain(r.name).includes(query) || plain(r.id).includes(query)), key, descending);
-
-    const head = document.createElement("thead");
-    const hr = document.createElement("tr");
-    for (const column of columns) {
-      const th = document.createElement("th");
-      th.dataset.key = column.key;
-      th.className = "km-sort" + (column.align.startsWith("left") ? " km-left" : "");
-      th.tabIndex = 0; // sortable by keyboard too (Enter)
-      th.addEventListener("keydown", (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); th.click(); } });
-      if (column.title) th.title = column.title;
-      const active = column.key === key;
-      th.setAttribute("aria-sort", active ? (descending ? "descending" : "ascending") : "none");
-      th.textContent = column.label + (active ? (descending ? " ▼" : " ▲") : "");
-      th.addEventListener("click", () => {
-        if (model.get("sort_by") === column.key) {
-          model.set("descending", !model.get("descending"));
-        } else {
-          model.set("sort_by", column.key);
-          model.set("descending", Boolean(column.descending_first));
-        }
-        model.save_changes();
-      });
-      hr.append(th);
-    }
-    head.append(hr);
-
-    const body = document.createElement("tbody");
-    for (const row of shown) {
-      const tr = document.createElement("tr");
-      tr.dataset.id = row.id;
-      if (row.id === selected) tr.classList.add("km-selected");
-      for (const column of columns) {
-        const td = document.createElement("td");
-        if (column.align.startsWith("left")) td.classList.add("km-left");
-        if (column.align.includes("wrap")) td.classList.add("km-wrap");
-        if (column.align.endsWith("small")) td.classList.add("km-small");
-        const cls = row.classes && row.classes[column.key];
-        if (cls) td.classList.add(...cls.split(" "));
-        const title = row.titles && row.titles[column.key];
-        if (title) td.title = title;
-        if (column.key === "name" && row.link) {
-          const a = document.createElement("a");
-          a.href = row.link;
-          a.target = "_blank";
-          a.rel = "noopener noreferrer";
-          a.textContent = row.name;
-          a.title = "Open het dashboard van " + row.name;
-          td.append(a);
-        } else {
-          td.textContent = row.cells[column.key] ?? "–";
-        }
-        tr.append(td);
-      }
-      tr.addEventListener("click", (event) => {
-        if (event.target.closest("a")) return;
-        model.set("selected", row.id);
-        model.save_changes();
-      });
-      body.append(tr);
-    }
-    table.replaceChildren(head, body);
-    count.textContent = shown.length + " van " + rows.length + " aanbieders";
-    el.dataset.shown = String(shown.length);
-  }
-
-  const events = ["change:rows", "change:columns", "change:sort_by", "change:descending", "change:query",
-                  "change:selected"];
-  for (const e of events) model.on(e, draw);
-  draw();
-  return () => { for (const e of events) model.off(e, draw); };
-}
-
-export default { render };
-"""
-
-_TABLE_CSS = """
-.km-staff-table { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif; color: #1f2933; }
-.km-staff-table .km-table-bar { display: flex; gap: 16px; align-items: center; margin: 6px 0; }
-.km-staff-table .km-search { width: 320px; padding: 5px 8px; font-size: 14px; border: 1px solid #9aa3ab; border-radius: 3px; }
-.km-staff-table .km-count { color: #52606d; font-size: 13px; }
-.km-staff-table .km-table-wrap { max-height: 560px; overflow: auto; border: 1px solid #e4e7eb; }
-.km-staff-table table { border-collapse: collapse; font-size: 13px; width: 100%; }
-.km-staff-table th, .km-staff-table td { padding: 4px 6px; border-bottom: 1px solid #e4e7eb; text-align: right; white-space: nowrap; }
-.km-staff-table th { white-space: normal; }
-.km-staff-table td.km-wrap { white-space: normal; min-width: 110px; max-width: 220px; }
-.km-staff-table td.km-small { font-size: 12px; min-width: 170px; }
-.km-staff-table .km-left { text-align: left; }
-.km-staff-table thead th { position: sticky; top: 0; background: #f5f7fa; cursor: pointer; user-select: none; vertical-align: bottom; z-index: 1; }
-.km-staff-table thead th:hover { background: #e4ecf3; }
-.km-staff-table tbody tr { cursor: pointer; }
-.km-staff-table tbody tr:hover { background: #f5f9fc; }
-.km-staff-table tbody tr.km-selected { background: #e1eef7; }
-.km-staff-table a { color: #005a8c; text-decoration: none; font-weight: 600; }
-.km-staff-table a:hover { text-decoration: underline; }
-.km-staff-table .km-yes { color: #1e7b34; font-weight: 600; }
-.km-staff-table .km-no { color: #c0392b; font-weight: 600; }
-.km-staff-table .km-muted { color: #52606d; }
-.km-staff-table .km-up { color: #1e7b34; }
-.km-staff-table .km-down { color: #c0392b; }
-.km-staff-table .km-sig { font-weight: 700; }
-"""
+_STATIC = Path(__file__).resolve().parent / "static"
 
 
 class StaffTable(anywidget.AnyWidget):
@@ -224,8 +74,8 @@ class StaffTable(anywidget.AnyWidget):
     name search run in the browser (instant for 500 rows), the state is synced back (``sort_by``, ``descending``,
     ``query``, ``selected``). The kernel only reads ``selected``, and checks it against the provider ids it sent."""
 
-    _esm = _TABLE_ESM
-    _css = _TABLE_CSS
+    _esm = _STATIC / "staff_table.js"
+    _css = _STATIC / "staff_table.css"
 
     columns = traitlets.List().tag(sync=True)
     rows = traitlets.List().tag(sync=True)
@@ -381,21 +231,8 @@ def table_rows(status: pl.DataFrame, token: str, policy: Policy) -> list[dict[st
 
 # --- small HTML pieces ------------------------------------------------------------------------------------------
 
-STAFF_STYLE = """
-<style>
-.km-grid { display: flex; flex-wrap: wrap; gap: 8px 24px; }
-.km-summary { font-size: 15px; margin: 6px 0 2px; }
-.km-summary b { font-weight: 600; }
-.km-detail { border-left: 3px solid #005a8c; padding: 6px 12px; margin: 10px 0; background: #f8fafc; max-width: 1100px; }
-.km-detail a { color: #005a8c; font-weight: 600; }
-.km-tag { display: inline-block; padding: 0 6px; border-radius: 3px; font-size: 12px; font-weight: 600; }
-.km-tag-under { background: #fdecea; color: #a93226; }
-.km-tag-near { background: #fff4e0; color: #8a5a00; }
-.km-tag-incomplete { background: #eef0f2; color: #52606d; }
-.km-table td.km-left, .km-table th.km-left { text-align: left; }
-.km-table a { color: #005a8c; font-weight: 600; text-decoration: none; }
-</style>
-"""
+# The page's own cards, tags and detail box, on top of pieces.STYLE.
+STAFF_STYLE = "<style>\n" + (_STATIC / "staff.css").read_text("utf-8") + "</style>\n"
 
 
 def _summary(status: pl.DataFrame, filters: Filters) -> str:
@@ -407,7 +244,7 @@ def _summary(status: pl.DataFrame, filters: Filters) -> str:
     form = catalog().form(headline_form(filters)).label.lower()
     return (
         f'<div class="km-page"><div class="km-summary" data-km="summary">{" · ".join(parts)}</div>'
-        f'<div class="km-note">Cijfer, respons en promotor score zijn die van {html.escape(form)}; '
+        f'<div class="km-note">Cijfer, respons en promotor score zijn die van {escape(form)}; '
         "de Keurmerkstatus combineert de tevredenheidsnorm (alle groepen) en de resultatennorm.</div></div>"
     )
 
@@ -415,16 +252,16 @@ def _summary(status: pl.DataFrame, filters: Filters) -> str:
 def _watch_html(status: pl.DataFrame, token: str, limit: int = 60) -> str:
     shown = watch_list(status)
     if shown.is_empty():
-        return html.note("Geen aanbieders onder of dicht bij een norm in deze selectie.")
+        return pieces.note("Geen aanbieders onder of dicht bij een norm in deze selectie.")
     rows = []
     for r in shown.head(limit).iter_rows(named=True):
-        tag = f'<span class="km-tag km-tag-{r["watch"]}">{html.escape(WATCH_LABELS[r["watch"]])}</span>'
-        name = html.escape(r["provider_name"] or r["provider_id"])
-        link = html.escape(provider_link(token, r["provider_id"]), quote=True)
+        tag = f'<span class="km-tag km-tag-{r["watch"]}">{escape(WATCH_LABELS[r["watch"]])}</span>'
+        name = escape(r["provider_name"] or r["provider_id"])
+        link = escape(provider_link(token, r["provider_id"]), quote=True)
         rows.append(
             f'<tr><td><a href="{link}" target="_blank" rel="noopener noreferrer">{name}</a></td>'
             f'<td class="km-left">{tag}</td><td>{number(r["grade"])}</td><td>{number(r["corrected_grade"])}</td>'
-            f'<td>{percent(r["success_pct"])}</td><td class="km-left">{html.escape("; ".join(r["watch_reasons"] or []))}'
+            f'<td>{percent(r["success_pct"])}</td><td class="km-left">{escape("; ".join(r["watch_reasons"] or []))}'
             "</td></tr>"
         )
     more = (
@@ -442,17 +279,17 @@ def _watch_html(status: pl.DataFrame, token: str, limit: int = 60) -> str:
 def _movers_html(status: pl.DataFrame, token: str, policy: Policy) -> str:
     moved = movers(status, policy)
     if moved.is_empty():
-        return html.note(
+        return pieces.note(
             "Geen vorige periode om mee te vergelijken, of geen aanbieder met genoeg respondenten in beide periodes."
         )
     parts = []
     for direction, heading in (("up", "Grootste stijgers"), ("down", "Grootste dalers")):
         rows = []
         for r in moved.filter(pl.col("direction") == direction).iter_rows(named=True):
-            link = html.escape(provider_link(token, r["provider_id"]), quote=True)
+            link = escape(provider_link(token, r["provider_id"]), quote=True)
             rows.append(
                 f'<tr><td><a href="{link}" target="_blank" rel="noopener noreferrer">'
-                f"{html.escape(r['provider_name'] or r['provider_id'])}</a></td><td>{number(r['prev_grade'])}</td>"
+                f"{escape(r['provider_name'] or r['provider_id'])}</a></td><td>{number(r['prev_grade'])}</td>"
                 f"<td>{number(r['grade'])}</td><td class='{'km-yes' if direction == 'up' else 'km-no'}'>"
                 f"{_signed(r['grade_change'])}</td><td>{integer(r['n'])}</td></tr>"
             )
@@ -470,16 +307,16 @@ def _detail_html(status: pl.DataFrame, provider_id: str, token: str) -> str:
     if rows.is_empty():
         return ""
     r = rows.row(0, named=True)
-    name = html.escape(r["provider_name"] or provider_id)
-    link = html.escape(provider_link(token, provider_id), quote=True)
+    name = escape(r["provider_name"] or provider_id)
+    link = escape(provider_link(token, provider_id), quote=True)
     results = (
         ", ".join(
-            f"{html.escape(x['label'])} {percent(x['success_pct'])} (alle deelnemers {percent(x['bench_success_pct'])})"
+            f"{escape(x['label'])} {percent(x['success_pct'])} (alle deelnemers {percent(x['bench_success_pct'])})"
             for x in (r["results"] or [])
         )
         or "geen resultaten aangeleverd"
     )
-    reasons = html.escape("; ".join(r["watch_reasons"] or [])) or "geen bijzonderheden"
+    reasons = escape("; ".join(r["watch_reasons"] or [])) or "geen bijzonderheden"
     return (
         f'<div class="km-page km-detail" data-km="detail"><b>{name}</b> — Keurmerk: '
         f'<span class="{_STATUS_CLASS[r["status"]]}">{STATUS_LABELS[r["status"]]}</span>. '
@@ -502,16 +339,9 @@ class StaffExplorer:
         # the controls every dashboard shares (keurmerk.dashboard.controls)
         self.period = controls.period_picker(cells.periods)
         present = set(cells.respondents["service"].unique().to_list()) | set(cells.results["service"].to_list())
-        self.services = controls.CheckPicker(
-            "Diensten", "Alle diensten", [(f"{s.code}. {s.label}", s.code, str(s.code)) for s in cat.services
-                                          if s.code in present])
-        self.provinces = controls.CheckPicker(
-            "Provincies", "Alle provincies", [(p.name, p.code, p.name) for p in cat.provinces])
-        self.audience = widgets.Dropdown(
-            options=[("Alle", None), *((label, key) for key, label in cat.audiences.items())],
-            description="Doelgroep",
-            layout=widgets.Layout(width="auto"),
-        )
+        self.services = controls.service_picker([s.code for s in cat.services if s.code in present])
+        self.provinces = controls.province_picker([p.code for p in cat.provinces])
+        self.audience = controls.audience_picker()
         # commissioners have no province: the filter is hidden for them, with a word why
         self.no_province = widgets.HTML(
             '<div class="km-note" data-km="no-province">Opdrachtgevers hebben geen provincie: het filter op '
@@ -535,15 +365,11 @@ class StaffExplorer:
         self.watch = widgets.HTML()
         self.movers = widgets.HTML()
         self.status: pl.DataFrame | None = None
-        self._debouncer = Debouncer(self.refresh)
-        for name, control in (
-            ("period", self.period),
-            ("services", self.services),
-            ("provinces", self.provinces),
-            ("audience", self.audience),
-        ):
-            control.add_class(f"km-filter-{name}")
-            control.observe(self._debouncer.trigger, names="value")
+        self._debouncer = controls.watch(
+            {"period": self.period, "services": self.services, "provinces": self.provinces,
+             "audience": self.audience},
+            self.refresh,
+        )
         self.table.observe(self._select, names="selected")
         self.widget = self._layout()
 
@@ -595,7 +421,7 @@ class StaffExplorer:
             self._select()
         self.status_line.value = (
             f'<span class="km-status" data-km="status">{integer(status.height)} aanbieders in deze selectie '
-            f"({html.escape(filters.describe())}).</span>"
+            f"({escape(filters.describe())}).</span>"
         )
         return status
 
@@ -648,13 +474,7 @@ class StaffExplorer:
             domain=(0, 100),
             references=with_bench([], "bench_promoter_score"),
         )
-        bench_success = (
-            status.select(
-                (pl.col("bench_success_pct") * pl.col("trajectories")).sum() / pl.col("trajectories").sum()
-            ).item()
-            if status.height
-            else None
-        )
+        bench_success = benchmark_success(status)
         self.charts["success"].chart = provider_distribution(
             values("success_pct", "trajectories"),
             axis_title="Succesvol afgeronde trajecten",
@@ -663,7 +483,7 @@ class StaffExplorer:
             title="Resultaten: succesvol afgerond",
             domain=(0, 100),
             references=[Reference(policy.results_min_success_pct, "Drempel", "limit")]
-            + ([Reference(round(bench_success, 1), "Alle deelnemers", "bench")] if bench_success is not None else []),
+            + ([Reference(bench_success, "Alle deelnemers", "bench")] if bench_success is not None else []),
         )
         aspects = aspect_values(self.cells, filters, policy)
         form = catalog().form(headline_form(filters)).label
@@ -702,14 +522,14 @@ class StaffExplorer:
 
     # --- layout -------------------------------------------------------------------------------------------
     def _section(self, title: str, *children: widgets.Widget, key: str) -> widgets.Widget:
-        heading = widgets.HTML(f'<div class="km-page"><h2>{html.escape(title)}</h2></div>')
+        heading = widgets.HTML(f'<div class="km-page"><h2>{escape(title)}</h2></div>')
         box = widgets.VBox([heading, *children])
         box.add_class(f"km-section-{key}")
         return box
 
     def _layout(self) -> widgets.Widget:
         header = widgets.HTML(
-            f'{html.STYLE}{STAFF_STYLE}<div class="km-page"><h1>Benchmarkverkenner — alle aanbieders</h1>'
+            f'{pieces.STYLE}{STAFF_STYLE}<div class="km-page"><h1>Benchmarkverkenner — alle aanbieders</h1>'
             '<div class="km-sub">Voor medewerkers van Blik op Werk. Kies periode, diensten, provincies en doelgroep; '
             "alle aanbieders worden opnieuw berekend. Klik op een naam om het dashboard van die aanbieder te "
             "openen.</div></div>"
@@ -758,7 +578,7 @@ class StaffExplorer:
                     key="trends",
                 ),
                 widgets.HTML(
-                    f'<div class="km-note">{html.escape(texts.TOTAL)}: alle deelnemers aan het onderzoek onder '
+                    f'<div class="km-note">{escape(texts.TOTAL)}: alle deelnemers aan het onderzoek onder '
                     "dezelfde filters. Staffweergave: geen onderdrukking van kleine groepen.</div>"
                 ),
             ]
@@ -807,7 +627,7 @@ class StaffApp:
             message = str(denied)
             if "persoonlijke link" in message:
                 message = STAFF_ONLY
-            return widgets.HTML(html.refusal(message))
+            return widgets.HTML(pieces.refusal(message))
         explorer = StaffExplorer(self.cells, token, self.policy)
         explorer.refresh()
         reactions.add_to_staff_page(explorer, access, self.con)  # hoor en wederhoor, under the summary

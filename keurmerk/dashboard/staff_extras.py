@@ -5,11 +5,11 @@ module only wires them in."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from html import escape
 from urllib.parse import urlencode
 
 import polars as pl
 
-from keurmerk.dashboard import html
 from keurmerk.filters import Filters
 from keurmerk.formatting import integer, number
 from keurmerk.metrics.status import STATUS_LABELS
@@ -24,8 +24,8 @@ def small_groups_html(status: pl.DataFrame, policy: Policy, link: Callable[[str]
     if small.is_empty():
         return ""
     rows = "".join(
-        f'<tr><td><a href="{html.escape(link(r["provider_id"]), quote=True)}" target="_blank" '
-        f'rel="noopener noreferrer">{html.escape(r["provider_name"] or r["provider_id"])}</a></td>'
+        f'<tr><td><a href="{escape(link(r["provider_id"]), quote=True)}" target="_blank" '
+        f'rel="noopener noreferrer">{escape(r["provider_name"] or r["provider_id"])}</a></td>'
         f'<td class="km-left"><span class="km-tag km-tag-incomplete">kleine groep</span></td>'
         f"<td>{integer(r['n'] or 0)}</td><td>{number(r['grade'])}</td></tr>"
         for r in small.iter_rows(named=True)

@@ -27,7 +27,7 @@ from functools import cache
 import polars as pl
 
 from keurmerk.catalog import Figure, catalog
-from keurmerk.metrics import texts
+from keurmerk.metrics import norms, texts
 from keurmerk.metrics.source import Selection
 from keurmerk.metrics.stats import critical_value, mean, mean_bounds, rounded, share, z_quantile
 from keurmerk.policy import Policy
@@ -308,7 +308,6 @@ def _grade_questions() -> pl.DataFrame:
 
 def _table_rows(sel: Selection, figures: Sequence[Figure], policy: Policy) -> pl.DataFrame:
     cat = catalog()
-    split_forms = [f.form for f in cat.figures if f.chart == "grade_bars" and f.by_service]
     floor = round(policy.correction_floor * 10)
     counts = sel.invitations.group_by("form", "service").agg(
         *both(lambda c: c.sum(), "invited"),
@@ -320,7 +319,7 @@ def _table_rows(sel: Selection, figures: Sequence[Figure], policy: Policy) -> pl
     cells = counts.join(grades, on=["form", "service"], how="full", coalesce=True)
     measures = [c for c in cells.columns if c not in ("form", "service")]
     cells = pl.concat([
-        cells.filter(pl.col("form").is_in(split_forms)),
+        cells.filter(pl.col("form").is_in(norms.split_forms())),
         cells.group_by("form").agg(pl.col(measures).sum()).with_columns(service=pl.lit(TOTAL, pl.Int16)),
     ], how="diagonal").with_columns(pl.col(measures).fill_null(0))
     shown = cells.filter(pl.col("invited") > 0)
@@ -334,33 +333,16 @@ def _table_rows(sel: Selection, figures: Sequence[Figure], policy: Policy) -> pl
 
 
 def _table_finish(frame: pl.DataFrame, policy: Policy) -> pl.DataFrame:
-    """Response, corrected grade, publication and the norm (DESIGN §5), judged on the displayed values."""
+    """Response, corrected grade, publication and the norm (:mod:`keurmerk.metrics.norms`)."""
     cat = catalog()
     d = policy.decimals
     frame = frame.with_columns(
         audience=_labels("form", {x.id: x.audience for x in cat.forms}),
         block=_labels("form", {x.id: x.label for x in cat.forms}),
         label=_service_label(),
-        response_pct=rounded(share("completed", "net_sample"), d),
         bench_response_pct=rounded(share("bench_completed", "bench_net_sample"), d),
-        corrected_grade=rounded(mean("n", "corrected"), d),
-        norm=pl.when(is_total).then(_labels("form", {x.id: policy.norm_total_of(x.id) for x in cat.forms})
-                                    .cast(pl.Float64)).otherwise(pl.lit(policy.norm_service)),
-    ).with_columns(
-        published=pl.col("audience").is_in(policy.publish_always)
-        | ((pl.col("completed") >= policy.publish_min_completed)
-           & (pl.col("response_pct") >= policy.publish_min_response_pct)).fill_null(False),
-        meets_norm_raw=pl.col("value") >= pl.col("norm"),
-        meets_norm_corrected=pl.col("corrected_grade") >= pl.col("norm"),
-    ).with_columns(
-        # the norm of a block: the raw means decide when they all meet it, else the corrected means do
-        _raw_ok=pl.col("meets_norm_raw").all().over("form"),
-        _corrected_ok=pl.col("meets_norm_corrected").all().over("form"),
-        _graded=pl.col("value").is_not_null().any().over("form"),
-    ).with_columns(
-        norm_met=pl.when("_graded").then(pl.col("_raw_ok") | pl.col("_corrected_ok")),
-        norm_basis=pl.when("_graded").then(pl.when("_raw_ok").then(pl.lit("raw")).otherwise(pl.lit("corrected"))),
     )
+    frame = norms.judge_satisfaction(frame, policy, grade="value", is_total=is_total)
     return frame.sort(_order("form", (x.id for x in cat.forms)), is_total, "service").select(
         "figure_id", "form", "audience", "block", _null_total(), "label", "invited", "net_sample", "completed",
         "response_pct", "n", pl.col("value").alias("grade"), "ci_low", "ci_high", "corrected_grade", "published",

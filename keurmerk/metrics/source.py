@@ -60,13 +60,27 @@ _ANSWER_SCHEMA = {
 _TEXT_SCHEMA = {"form": pl.String, "parent": pl.String, "question_id": pl.String, "value": pl.String}
 
 
+# The cell a query counts in: every dimension a filter can select on (the cube, stored per provider), or for one
+# selection only what its figures split by, with `own` marking the provider's rows ($own; NULL = all providers).
+_CUBE_CELL = "i.period, i.form, i.audience, i.service, i.province, i.questionnaire"
+_OWN = "coalesce(i.provider_id = $own, TRUE) AS own"
+CELLS = {  # query name: (file in sql/, its {cell})
+    "cube_invitations": ("invitation_cells", _CUBE_CELL),
+    "cube_answers": ("answer_cells", _CUBE_CELL),
+    "texts": ("texts", _CUBE_CELL),
+    "select_invitations": ("invitation_cells", f"{_OWN}, i.form, i.audience, i.service, i.province"),
+    "select_answers": ("answer_cells", f"{_OWN}, i.form, i.service"),
+}
+
+
 @cache
 def _sql(name: str) -> str:
-    return files("keurmerk.metrics").joinpath("sql", f"{name}.sql").read_text(encoding="utf-8")
+    file, cell = CELLS[name]
+    return files("keurmerk.metrics").joinpath("sql", f"{file}.sql").read_text(encoding="utf-8").replace("{cell}", cell)
 
 
 def _query(con: duckdb.DuckDBPyConnection, name: str, where: str, params: dict[str, Any]) -> pl.DataFrame:
-    """Run metrics/sql/<name>.sql with a WHERE clause made by Filters.to_sql (placeholders only)."""
+    """Run the query ``name`` (:data:`CELLS`) with a WHERE clause made by Filters.to_sql (placeholders only)."""
     return con.sql(_sql(name).replace("{filters}", where), params=params).pl()
 
 
@@ -179,11 +193,11 @@ PROVIDER = "provider_id"
 
 @cache
 def per_provider_sql(name: str) -> str:
-    """``sql/<name>.sql`` (a cube query or ``texts``) with ``i.provider_id`` as its first column: GROUP BY ALL
+    """The query ``name`` (a cube query or ``texts``) with ``i.provider_id`` as its first column: GROUP BY ALL
     then keeps the provider, so one scan yields every provider's own cells."""
     grouped, count = re.subn(r"^SELECT\b", "SELECT\n    i.provider_id,", _sql(name), count=1, flags=re.MULTILINE)
     if count != 1:  # the query changed shape: fail loudly rather than store something else
-        raise RuntimeError(f"keurmerk/metrics/sql/{name}.sql: geen SELECT aan het begin van een regel")
+        raise RuntimeError(f"keurmerk/metrics/sql/{CELLS[name][0]}.sql: geen SELECT aan het begin van een regel")
     return grouped
 
 
@@ -220,7 +234,7 @@ OWN_CELLS = ("cube_invitations", "cube_answers", "texts")  # what a provider's o
 
 def provider_cells(con: duckdb.DuckDBPyConnection, filters: Filters, providers: Sequence[str] | None = None,
                    names: Sequence[str] = OWN_CELLS) -> list[pl.DataFrame]:
-    """Per name, the rows of ``sql/<name>.sql`` per provider (``provider_id`` first) under ``filters``, for
+    """Per name, the rows of the query ``name`` per provider (``provider_id`` first) under ``filters``, for
     ``providers`` (default all): from the stored tables while they are current, else straight from the warehouse."""
     if stored := _stored_cube_is_fresh(con):  # checked once for all names
         where, params = filters.to_sql()  # the stored tables have the filter columns under the same names

@@ -6,7 +6,8 @@ decide); the results norm is the share of completed trajectories that were compl
 least the *policy* threshold (default 50%). The Keurmerk status combines both. Where a provider dashboard computes
 table 1.1 for one provider (:func:`keurmerk.metrics.keurmerk_table`), the functions here do it for *every*
 provider of a selection in one pass of polars over small cells, so that a staff page recomputes 500 providers after
-a filter change in well under a second.
+a filter change in well under a second. The rules themselves (norm, correction, publication, results norm,
+status) are :mod:`keurmerk.metrics.norms`, the same for the provider's table 1.1.
 
 Flow::
 
@@ -28,15 +29,15 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import dataclass
-from functools import cache, cached_property
+from functools import cached_property
 
 import duckdb
 import polars as pl
 
 from keurmerk.catalog import catalog
 from keurmerk.filters import Filters
-from keurmerk.metrics import texts
-from keurmerk.metrics.stats import mean, mean_bounds, rounded, t_quantile, z_quantile
+from keurmerk.metrics import norms, texts
+from keurmerk.metrics.stats import critical_value_vectorised, mean, mean_bounds, rounded, share, share_bounds
 from keurmerk.policy import Policy, load_policy
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "StatusCells",
     "StatusSelection",
     "aspect_values",
+    "benchmark_success",
     "headline_form",
     "movers",
     "previous_filters",
@@ -84,6 +86,12 @@ STATUS_LABELS = {
 }
 TREND_LABELS = {"up": "gestegen", "down": "gedaald", "flat": "gelijk"}
 WATCH_LABELS = {"under": "onder de norm", "near": "dicht bij de norm", "incomplete": "gegevens ontbreken"}
+# table 1.1's columns, as the provider's table has them (keurmerk.metrics.keurmerk_table), per provider
+TABLE_1_1_COLUMNS = (
+    "form", "audience", "block", "service", "label", "invited", "net_sample", "completed", "response_pct", "n",
+    "grade", "ci_low", "ci_high", "corrected_grade", "published", "norm", "meets_norm_raw", "meets_norm_corrected",
+    "norm_met", "norm_basis",
+)
 WORK_AREA_SHARE = 0.10  # zoekmachine: a province is in a provider's work area from this share of its clients on
 
 # --- loading (DuckDB) ---------------------------------------------------------------------------------------------
@@ -182,28 +190,13 @@ SELECT provider_id, period, service, completed_trajectories, successful_trajecto
 
 _PROVIDERS_SQL = "SELECT provider_id, provider_name FROM providers"
 
+_CELL_TYPES = {
+    "provider_id": pl.String, "period": pl.Int32, "form": pl.String, "audience": pl.String, "service": pl.Int16,
+    "province": pl.String, "questionnaire": pl.String,
+}  # the types of CELL_KEYS
 _SCHEMAS = {
-    "respondents": {
-        "provider_id": pl.String,
-        "period": pl.Int32,
-        "form": pl.String,
-        "audience": pl.String,
-        "service": pl.Int16,
-        "province": pl.String,
-        "questionnaire": pl.String,
-        **dict.fromkeys(_RESPONDENT_SUMS, pl.Int64),
-    },
-    "aspects": {
-        "provider_id": pl.String,
-        "period": pl.Int32,
-        "form": pl.String,
-        "audience": pl.String,
-        "service": pl.Int16,
-        "province": pl.String,
-        "questionnaire": pl.String,
-        "question_id": pl.String,
-        **dict.fromkeys(_ASPECT_SUMS, pl.Int64),
-    },
+    "respondents": {**_CELL_TYPES, **dict.fromkeys(_RESPONDENT_SUMS, pl.Int64)},
+    "aspects": {**_CELL_TYPES, "question_id": pl.String, **dict.fromkeys(_ASPECT_SUMS, pl.Int64)},
     "results": {
         "provider_id": pl.String,
         "period": pl.Int32,
@@ -379,51 +372,6 @@ def search_key(text: str | None) -> str:
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
-_EXACT_T_UP_TO = 100  # degrees of freedom computed exactly; above, the expansion below is exact to 1e-10
-
-
-@cache
-def _exact_t(confidence: float) -> dict[int, float]:
-    """n → the two-sided t quantile for the mean of n observations, for small n (computed once per process)."""
-    return {n: t_quantile(n - 1, confidence) for n in range(2, _EXACT_T_UP_TO + 2)}
-
-
-def _critical(n: str, policy: Policy) -> pl.Expr:
-    """The quantile for the interval of a mean of ``n`` observations, as :func:`keurmerk.metrics.stats.
-    critical_value` but vectorised: 500 providers have hundreds of distinct n, and the exact t quantile costs
-    milliseconds each. Exact up to 100 degrees of freedom; above, the Cornish-Fisher expansion of t in z
-    (Abramowitz & Stegun 26.7.5), whose error there is below 1e-10. Null below two observations."""
-    z = z_quantile(policy.confidence)
-    count = pl.col(n)
-    if policy.mean_interval == "normal":
-        return pl.when(count >= 2).then(pl.lit(z))
-    df = (count - 1).cast(pl.Float64)
-    g1 = (z**3 + z) / 4
-    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
-    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
-    g4 = (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160
-    expansion = z + g1 / df + g2 / df**2 + g3 / df**3 + g4 / df**4
-    exact = count.replace_strict(_exact_t(policy.confidence), default=None, return_dtype=pl.Float64)
-    return pl.when(count < 2).then(None).when(count <= _EXACT_T_UP_TO + 1).then(exact).otherwise(expansion)
-
-
-def _share_bounds(x: str, n: str, policy: Policy) -> tuple[pl.Expr, pl.Expr]:
-    """The interval of the share x/n in % (Wilson or Wald, as the policy says), like the figures' intervals."""
-    z = z_quantile(policy.confidence)
-    count = pl.when(pl.col(n) > 0).then(pl.col(n)).cast(pl.Float64)
-    p = pl.col(x) / count
-    c = z * z / count
-    if policy.share_interval == "wilson":
-        centre, half = (p + c / 2) / (1 + c), (p * (1 - p) * c + c * c / 4).sqrt() / (1 + c)
-    else:
-        centre, half = p, (p * (1 - p) * c).sqrt()
-    return 100 * (centre - half).clip(0.0, 1.0), 100 * (centre + half).clip(0.0, 1.0)
-
-
-def _pct(x: str, n: str) -> pl.Expr:
-    return 100 * pl.col(x) / pl.when(pl.col(n) > 0).then(pl.col(n))
-
-
 def _labels(column: str, mapping: dict, default: str | None = None) -> pl.Expr:
     return pl.col(column).replace_strict(mapping, default=default, return_dtype=pl.String)
 
@@ -446,13 +394,12 @@ def satisfaction_rows(respondents: pl.DataFrame, policy: Policy) -> pl.DataFrame
     """
     cat = catalog()
     d = policy.decimals
-    split_forms = [f.form for f in cat.figures if f.chart == "grade_bars" and f.by_service]
     sums = [c for c in _RESPONDENT_SUMS if c not in ("promoter_base", "promoter_n")]
     per_service = respondents.group_by("provider_id", "form", "service").agg(pl.col(sums).sum())
     totals = per_service.group_by("provider_id", "form").agg(pl.col(sums).sum())
     rows = pl.concat(
         [
-            per_service.filter(pl.col("form").is_in(split_forms)),
+            per_service.filter(pl.col("form").is_in(norms.split_forms())),
             totals.with_columns(service=pl.lit(None, pl.Int16)).select(per_service.columns),
         ]
     ).filter(pl.col("invited") > 0)
@@ -461,10 +408,12 @@ def satisfaction_rows(respondents: pl.DataFrame, policy: Policy) -> pl.DataFrame
     is_total = pl.col("service").is_null()
     rows = (
         rows.with_columns(
-            _critical("grade_n", policy).alias("_critical"),
+            critical_value_vectorised("grade_n", policy).alias("_critical"),
             audience=_labels("form", {f.id: f.audience for f in cat.forms}),
             block=_labels("form", {f.id: f.label for f in cat.forms}),
             label=pl.when(is_total).then(pl.lit(texts.TOTAL)).otherwise(_labels("service", _service_labels())),
+            n=pl.col("grade_n"),
+            corrected=pl.col("grade_corrected"),
         )
         .with_columns(
             _grade=mean("grade_n", "grade_total"),
@@ -472,62 +421,16 @@ def satisfaction_rows(respondents: pl.DataFrame, policy: Policy) -> pl.DataFrame
             _high=high,
         )
         .with_columns(
-            response_pct=rounded(_pct("completed", "net_sample"), d),
-            n=pl.col("grade_n"),
             grade=rounded(pl.col("_grade"), d),
             ci_low=rounded(pl.col("_low"), d),
             ci_high=rounded(pl.col("_high"), d),
-            corrected_grade=rounded(mean("grade_n", "grade_corrected"), d),
-            norm=pl.when(is_total).then(_labels("form", {f.id: policy.norm_total_of(f.id) for f in cat.forms})
-                                        .cast(pl.Float64)).otherwise(pl.lit(policy.norm_service)),
-        )
-        .with_columns(
-            published=pl.col("audience").is_in(policy.publish_always)
-            | (
-                (pl.col("completed") >= policy.publish_min_completed)
-                & (pl.col("response_pct") >= policy.publish_min_response_pct)
-            ).fill_null(False),
-            meets_norm_raw=pl.col("grade") >= pl.col("norm"),
-            meets_norm_corrected=pl.col("corrected_grade") >= pl.col("norm"),
         )
     )
-    block = ("provider_id", "form")
-    raw_ok = pl.col("meets_norm_raw").all().over(block)
-    corrected_ok = pl.col("meets_norm_corrected").all().over(block)
-    graded = pl.col("grade").is_not_null().any().over(block)
-    rows = rows.with_columns(
-        norm_met=pl.when(graded).then(raw_ok | corrected_ok),
-        norm_basis=pl.when(graded).then(pl.when(raw_ok).then(pl.lit("raw")).otherwise(pl.lit("corrected"))),
-    )
+    rows = norms.judge_satisfaction(rows, policy, grade="grade", is_total=is_total, block=("provider_id", "form"))
     form_order = {f.id: i for i, f in enumerate(cat.forms)}
     return rows.sort(
         "provider_id", _labels("form", {k: str(v) for k, v in form_order.items()}), is_total, "service"
-    ).select(
-        "provider_id",
-        "form",
-        "audience",
-        "block",
-        "service",
-        "label",
-        "invited",
-        "net_sample",
-        "completed",
-        "response_pct",
-        "n",
-        "grade",
-        "ci_low",
-        "ci_high",
-        "corrected_grade",
-        "published",
-        "norm",
-        "meets_norm_raw",
-        "meets_norm_corrected",
-        "norm_met",
-        "norm_basis",
-        "_grade",
-        "_low",
-        "_high",
-    )
+    ).select("provider_id", *TABLE_1_1_COLUMNS, "_grade", "_low", "_high")
 
 
 def _provider_norm(rows: pl.DataFrame) -> pl.DataFrame:
@@ -592,11 +495,7 @@ def results_rows(results: pl.DataFrame, policy: Policy) -> pl.DataFrame:
         .agg(
             pl.col("completed_trajectories", "successful_trajectories").sum(),
             _bench_weighted=(pl.col("_bench_rate") * pl.col("completed_trajectories")).sum(),
-            results_met=pl.when(pl.col("completed_trajectories").sum() > 0).then(
-                (rounded(_pct("successful_trajectories", "completed_trajectories"), d) >= pl.col("threshold"))
-                .filter(pl.col("completed_trajectories") > 0)
-                .all()
-            ),
+            results_met=norms.results_met(policy),
         )
         .with_columns(
             service=pl.lit(None, pl.Int16),
@@ -607,10 +506,10 @@ def results_rows(results: pl.DataFrame, policy: Policy) -> pl.DataFrame:
         )
     )
     rows = pl.concat([per.with_columns(results_met=pl.lit(None, pl.Boolean)), totals], how="diagonal_relaxed")
-    low, high = _share_bounds("successful_trajectories", "completed_trajectories", policy)
+    low, high = share_bounds("successful_trajectories", "completed_trajectories", policy)
     bench_pct = 100 * pl.col("_bench_rate")
     rows = (
-        rows.with_columns(_pct=_pct("successful_trajectories", "completed_trajectories"), _low=low, _high=high)
+        rows.with_columns(_pct=share("successful_trajectories", "completed_trajectories"), _low=low, _high=high)
         .with_columns(
             success_pct=rounded(pl.col("_pct"), d),
             ci_low=rounded(pl.col("_low"), d),
@@ -624,20 +523,8 @@ def results_rows(results: pl.DataFrame, policy: Policy) -> pl.DataFrame:
         )
     )
     return rows.sort("provider_id", pl.col("service").is_null(), "service").select(
-        "provider_id",
-        "service",
-        "label",
-        "completed_trajectories",
-        "successful_trajectories",
-        "success_pct",
-        "ci_low",
-        "ci_high",
-        "bench_success_pct",
-        "diff",
-        "significant",
-        "threshold",
-        "meets_threshold",
-        "results_met",
+        "provider_id", "service", "label", "completed_trajectories", "successful_trajectories", "success_pct",
+        "ci_low", "ci_high", "bench_success_pct", "diff", "significant", "threshold", "meets_threshold", "results_met",
     )
 
 
@@ -651,13 +538,13 @@ def _headline(sel: StatusSelection, form: str, policy: Policy) -> tuple[pl.DataF
     per = (
         own.group_by("provider_id")
         .agg(pl.col("promoter_base", "promoter_n").sum())
-        .with_columns(promoter_score=rounded(_pct("promoter_n", "promoter_base"), policy.decimals))
+        .with_columns(promoter_score=rounded(share("promoter_n", "promoter_base"), policy.decimals))
     )
     if policy.benchmark == "providers":  # every provider weighs the same: the mean of the providers' means
         means = own.group_by("provider_id").agg(pl.col(_RESPONDENT_SUMS).sum()).select(
             grade=pl.col("grade_total") / (10 * pl.when(pl.col("grade_n") > 0).then(pl.col("grade_n"))),
-            response_pct=_pct("completed", "net_sample"),
-            promoter_score=_pct("promoter_n", "promoter_base"),
+            response_pct=share("completed", "net_sample"),
+            promoter_score=share("promoter_n", "promoter_base"),
         ).mean().row(0, named=True)
         return per, means
     # pooled: every respondent weighs the same (the default, as every provider view)
@@ -670,16 +557,6 @@ def _headline(sel: StatusSelection, form: str, policy: Policy) -> tuple[pl.DataF
     return per, bench
 
 
-def _combined_status(norm_met: pl.Expr, results_met: pl.Expr) -> pl.Expr:
-    return (
-        pl.when(norm_met.eq(False) | results_met.eq(False))
-        .then(pl.lit("not_met"))
-        .when(norm_met.eq(True) & results_met.eq(True))
-        .then(pl.lit("met"))
-        .otherwise(pl.lit("incomplete"))
-    )
-
-
 def _core(cells: StatusCells, filters: Filters, policy: Policy) -> tuple[pl.DataFrame, dict]:
     """One row per provider with data in the selection: headline numbers, both norms and the status."""
     sel = cells.select(filters)
@@ -688,18 +565,8 @@ def _core(cells: StatusCells, filters: Filters, policy: Policy) -> tuple[pl.Data
     sat = satisfaction_rows(sel.respondents, policy)
     norm = _provider_norm(sat)
     head = sat.filter((pl.col("form") == form) & pl.col("service").is_null()).select(
-        "provider_id",
-        "net_sample",
-        "completed",
-        "response_pct",
-        "n",
-        "grade",
-        "ci_low",
-        "ci_high",
-        "corrected_grade",
-        "_grade",
-        "_low",
-        "_high",
+        "provider_id", "net_sample", "completed", "response_pct", "n", "grade", "ci_low", "ci_high", "corrected_grade",
+        "_grade", "_low", "_high",
     )
     promoters, bench = _headline(sel, form, policy)
     commissioners = sat.filter((pl.col("form") == "commissioner") & pl.col("service").is_null()).select(
@@ -781,7 +648,7 @@ def _core(cells: StatusCells, filters: Filters, policy: Policy) -> tuple[pl.Data
             grade_significant=pl.when(pl.col("_low").is_not_null() & bench_grade.is_not_null()).then(
                 (bench_grade < pl.col("_low")) | (bench_grade > pl.col("_high"))
             ),
-            status=_combined_status(pl.col("norm_met"), pl.col("results_met")),
+            status=norms.combined_status(pl.col("norm_met"), pl.col("results_met")),
         )
         .drop("_grade", "_low", "_high")
     )
@@ -834,6 +701,17 @@ def status_table(cells: StatusCells, filters: Filters, policy: Policy | None = N
     )
     frame = _watch(frame, policy)
     return frame.sort("provider_name", "provider_id")
+
+
+def benchmark_success(status: pl.DataFrame) -> float | None:
+    """The success rate of all providers in the staff table, to one decimal: each provider's benchmark weighted by
+    its trajectories (as a results total row weighs its diensten); None for an empty table."""
+    if not status.height:
+        return None
+    value = status.select(
+        (pl.col("bench_success_pct") * pl.col("trajectories")).sum() / pl.col("trajectories").sum()
+    ).item()
+    return None if value is None else round(value, 1)
 
 
 def _watch(frame: pl.DataFrame, policy: Policy) -> pl.DataFrame:
@@ -940,7 +818,7 @@ def aspect_values(cells: StatusCells, filters: Filters, policy: Policy | None = 
     d = policy.decimals
 
     def value(hits: str, total: str, base: str) -> pl.Expr:
-        return pl.when(pl.col("measure") == "grade").then(mean(base, total)).otherwise(_pct(hits, base))
+        return pl.when(pl.col("measure") == "grade").then(mean(base, total)).otherwise(share(hits, base))
 
     return (
         per.join(items, on="question_id")
@@ -952,6 +830,17 @@ def aspect_values(cells: StatusCells, filters: Filters, policy: Policy | None = 
         )
         .sort("position", "provider_id")
         .select("provider_id", "question_id", "item", "position", "measure", "value", "n", "bench_value", "bench_n")
+    )
+
+
+def _per_period(frame: pl.DataFrame, counts: list[str], measure: str, value: pl.Expr, d: int) -> pl.DataFrame:
+    """Per period and dienst, and per period nationally (``service`` null): the ``counts`` summed, ``value``
+    rounded, n (the first count) and the number of providers behind it."""
+    sums = (pl.col(counts).sum(), pl.col("provider_id").n_unique().alias("providers"))
+    per_service = frame.group_by("period", "service").agg(*sums)
+    national = frame.group_by("period").agg(*sums).with_columns(service=pl.lit(None, pl.Int16))
+    return pl.concat([per_service, national.select(per_service.columns)]).select(
+        "period", "service", measure=pl.lit(measure), value=rounded(value, d), n=counts[0], providers="providers"
     )
 
 
@@ -967,41 +856,10 @@ def trend_frame(cells: StatusCells, filters: Filters, policy: Policy | None = No
     form = headline_form(filters)
     sel = cells.select(filters.replace(provider=None, period=None))
     grades = sel.respondents.filter((pl.col("form") == form) & (pl.col("grade_n") > 0))
-    keys = ["period", "service"]
-    per_service = grades.group_by(keys).agg(
-        pl.col("grade_n", "grade_total").sum(), providers=pl.col("provider_id").n_unique()
-    )
-    national = (
-        grades.group_by("period")
-        .agg(pl.col("grade_n", "grade_total").sum(), providers=pl.col("provider_id").n_unique())
-        .with_columns(service=pl.lit(None, pl.Int16))
-    )
-    grade_rows = pl.concat([per_service, national.select(per_service.columns)]).select(
-        *keys,
-        measure=pl.lit("grade"),
-        value=rounded(mean("grade_n", "grade_total"), d),
-        n="grade_n",
-        providers="providers",
-    )
+    grade_rows = _per_period(grades, ["grade_n", "grade_total"], "grade", mean("grade_n", "grade_total"), d)
     results = sel.results.filter(pl.col("completed_trajectories") > 0)
-    res_service = results.group_by(keys).agg(
-        pl.col("completed_trajectories", "successful_trajectories").sum(), providers=pl.col("provider_id").n_unique()
-    )
-    res_national = (
-        results.group_by("period")
-        .agg(
-            pl.col("completed_trajectories", "successful_trajectories").sum(),
-            providers=pl.col("provider_id").n_unique(),
-        )
-        .with_columns(service=pl.lit(None, pl.Int16))
-    )
-    result_rows = pl.concat([res_service, res_national.select(res_service.columns)]).select(
-        *keys,
-        measure=pl.lit("success_pct"),
-        value=rounded(_pct("successful_trajectories", "completed_trajectories"), d),
-        n="completed_trajectories",
-        providers="providers",
-    )
+    success = share("successful_trajectories", "completed_trajectories")
+    result_rows = _per_period(results, ["completed_trajectories", "successful_trajectories"], "success_pct", success, d)
     labels = _service_labels()
     return (
         pl.concat([grade_rows, result_rows], how="vertical_relaxed")
@@ -1035,8 +893,7 @@ def public_listing(cells: StatusCells, period: int, policy: Policy | None = None
     """
     policy = policy or load_policy()
     cells.check(policy)
-    cat = catalog()
-    split_forms = [f.form for f in cat.figures if f.chart == "grade_bars" and f.by_service]
+    split_forms = norms.split_forms()
     sel = cells.select(Filters(period=period))
     sat = satisfaction_rows(sel.respondents, policy)
     client_rows = sat.filter(

@@ -6,8 +6,8 @@ Two steps, so that a batch can time them apart:
    (:func:`keurmerk.charts.figures.chart_for`) and turns each into a Vega-Lite dict with the house theme and
    the Dutch locale (:func:`keurmerk.charts.to_spec`);
 2. :func:`render_html` writes the page: title page with the highlights, table of contents, the chapters of
-   :mod:`keurmerk.report.outline` (table 1.1 and the other HTML pieces from :mod:`keurmerk.dashboard.html`),
-   colophon. The Vega runtime (``keurmerk.charts.widget.RUNTIME_PATH``) is inlined once; the specs travel as
+   :mod:`keurmerk.report.outline` (table 1.1 and the other HTML pieces from :mod:`keurmerk.pieces`),
+   colophon. The Vega runtime (``keurmerk.charts.runtime.RUNTIME_PATH``) is inlined once; the specs travel as
    one JSON block; a small module script draws them as SVG. A Content-Security-Policy forbids every request,
    so the file opens offline and cannot call out even if a spec named a URL. The print stylesheet gives A4
    pages, a page break before every chapter, figures kept whole and page numbers in the margin.
@@ -32,11 +32,11 @@ import polars as pl
 from altair.utils.schemapi import debug_mode
 from babel.dates import format_date
 
+from keurmerk import pieces
 from keurmerk.catalog import Figure, catalog
 from keurmerk.charts import embed_options, to_spec
 from keurmerk.charts.figures import chart_for, map_attribution
-from keurmerk.charts.widget import runtime_code
-from keurmerk.dashboard import html as pieces
+from keurmerk.charts.runtime import runtime_code
 from keurmerk.formatting import LOCALE, integer, number, percent
 from keurmerk.metrics import registry
 from keurmerk.policy import Policy

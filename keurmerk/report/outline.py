@@ -20,6 +20,7 @@ import polars as pl
 
 from keurmerk.catalog import catalog
 from keurmerk.formatting import integer, number, percent
+from keurmerk.metrics import norms
 from keurmerk.metrics.texts import significance_note, small_group_rule
 from keurmerk.policy import Policy
 
@@ -186,31 +187,11 @@ def _response_text(facts: Facts) -> str | None:
 
 
 def _norm_rule(facts: Facts) -> str:
-    p = facts.policy
-    floor = number(p.correction_floor, 0)
-    return (
-        f"Voor het behalen van het keurmerk is, bij totaal, een gemiddeld rapportcijfer van {number(p.norm_total)} "
-        f"de norm. Per dienst moet er dan wel een gemiddeld rapportcijfer van {number(p.norm_service)} of hoger "
-        "worden gehaald. Bij bedrijven die deze score niet halen, is ook gekeken naar de spreiding van de scores: "
-        "de beoordeling is dan gecorrigeerd voor erg lage rapportcijfers. Bij kleine aantallen ingevulde "
-        "vragenlijsten kan een rapportcijfer 1 namelijk een ongewenst grote invloed hebben op het gemiddelde. "
-        f"In dat geval telt elk cijfer onder de {floor} als een {floor}: alle onvoldoendes wegen even zwaar, "
-        f"ongeacht of het om een 1 gaat of om een {floor}. Voor het totaal van de opdrachtgevers geldt een "
-        f"gemiddeld rapportcijfer van {number(p.norm_total_commissioner)}, voor dat van de inburgeraars "
-        f"{number(p.norm_total_inburgering)}: die normen zijn een keuze van Blik op Werk."
-    )
+    return norms.norm_explained(facts.policy)
 
 
 def _publication_text(facts: Facts) -> str:
-    p = facts.policy
-    return (
-        "In de kolom 'Publicatie' staat of u voor de betreffende dienst voldoende respons heeft behaald om het "
-        "rapportcijfer gepubliceerd te krijgen op de website van Blik op Werk: minstens "
-        f"{integer(p.publish_min_completed)} ingevulde vragenlijsten en een respons van minstens "
-        f"{percent(p.publish_min_response_pct, 0)}. Bij de opdrachtgevers staat 'ja', omdat dat cijfer altijd "
-        "gepubliceerd wordt. Aan deze cijfers kunnen geen rechten worden ontleend met betrekking tot het "
-        "behalen of behouden van het keurmerk."
-    )
+    return norms.publication_explained(facts.policy)
 
 
 def _promoter_text(figure_id: str, who: str) -> Callable[[Facts], str | None]:

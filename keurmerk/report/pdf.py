@@ -161,7 +161,7 @@ class PdfPrinter:
         """The page reports are drawn in, with the Vega runtime loaded (a new one every ``reuse`` reports)."""
         if self._page is not None and self._printed < self.reuse:
             return self._page
-        from keurmerk.charts.widget import runtime_code
+        from keurmerk.charts.runtime import runtime_code
 
         self._drop_page()
         self.start()

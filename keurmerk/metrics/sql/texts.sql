@@ -1,12 +1,7 @@
 -- Free-text answers ("anders, namelijk") of completed questionnaires, verbatim, for one provider's own view.
--- {filters} must include the provider (Filters.to_sql(alias="i") with a provider set), except for staff views.
+-- {cell}: see invitation_cells.sql. {filters} must include the provider (Filters.to_sql(alias="i") with a provider set), except for staff views.
 SELECT
-    i.period,
-    i.form,
-    i.audience,
-    i.service,
-    i.province,
-    i.questionnaire,
+    {cell},
     q.parent,
     a.question_id,
     a.value

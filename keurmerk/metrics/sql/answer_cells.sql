@@ -1,8 +1,8 @@
--- One selection's answer cells in one scan (see select_invitations.sql and cube_answers.sql).
+-- Answers of completed questionnaires counted per cell (DESIGN §5: only completed questionnaires enter a figure).
+-- Grades are counted in tenths (integers: exact sums); free text never enters a cell, so a benchmark cannot carry
+-- another provider's words. {cell}, {filters}: see invitation_cells.sql.
 SELECT
-    coalesce(i.provider_id = $own, TRUE) AS own,
-    i.form,
-    i.service,
+    {cell},
     a.question_id,
     CASE WHEN a.value_num IS NULL THEN a.value END AS value,
     CAST(round(a.value_num * 10) AS INTEGER) AS tenths,

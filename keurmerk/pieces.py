@@ -1,4 +1,4 @@
-"""HTML pieces of the dashboards and reports that are not charts: table 1.1, notes, free texts, refusals.
+"""HTML pieces shared by the dashboards and the reports that are not charts: table 1.1, notes, free texts, refusals.
 
 Pure functions from metric frames to HTML strings. Everything that comes from data is escaped here (free-text
 answers may hold markup or script: they are shown as text, never interpreted).
@@ -7,11 +7,13 @@ answers may hold markup or script: they are shown as text, never interpreted).
 from __future__ import annotations
 
 from html import escape
+from importlib.resources import files
 
 import polars as pl
 
 from keurmerk.catalog import catalog
 from keurmerk.formatting import integer, number, percent
+from keurmerk.metrics import norms
 from keurmerk.metrics.texts import STRENGTH_KINDS
 from keurmerk.policy import Policy
 
@@ -26,32 +28,8 @@ __all__ = [
     "texts_list",
 ]
 
-# One small stylesheet for every dashboard (system fonts, no web fonts: nothing leaves the machine).
-STYLE = """
-<style>
-.km-page { font-family: system-ui, -apple-system, 'Segoe UI', Roboto, Arial, sans-serif; color: #1f2933; max-width: 1180px; }
-.km-page h1 { font-size: 26px; margin: 4px 0 2px; }
-.km-page h2 { font-size: 20px; margin: 26px 0 8px; border-bottom: 2px solid #005a8c; padding-bottom: 4px; }
-.km-sub { color: #52606d; font-size: 14px; }
-.km-caption { font-weight: 600; font-size: 14px; margin: 14px 0 4px; }
-.km-note { color: #52606d; font-style: italic; font-size: 13px; margin: 4px 0; }
-.km-table { border-collapse: collapse; font-size: 13px; margin: 6px 0; }
-.km-table th, .km-table td { padding: 4px 10px; border-bottom: 1px solid #e4e7eb; text-align: right; }
-.km-table th:first-child, .km-table td:first-child { text-align: left; }
-.km-table thead th { background: #f5f7fa; vertical-align: bottom; }
-.km-table tr.km-block td { font-weight: 600; background: #fafbfc; text-align: left; }
-.km-table tr.km-total td { font-weight: 600; }
-.km-bench { color: #52606d; }
-.km-yes { color: #1e7b34; font-weight: 600; }
-.km-no { color: #c0392b; font-weight: 600; }
-.km-texts { font-size: 13px; margin: 2px 0 8px 0; padding-left: 18px; }
-.km-refusal { border: 1px solid #c0392b; background: #fdf2f1; padding: 16px 20px; border-radius: 4px; max-width: 640px; }
-.km-list { margin: 4px 0 8px; padding-left: 20px; }
-.km-status { color: #52606d; font-size: 13px; min-height: 18px; }
-/* chapter tabs: the whole title, not ipywidgets' fixed 144 px */
-.jupyter-widgets.km-tabs > .lm-TabBar .lm-TabBar-tab.lm-TabBar-tab { flex: 0 0 auto; max-width: none; padding: 0 16px; font-size: 14px; }
-</style>
-"""
+# One small stylesheet for every dashboard and report (system fonts, no web fonts: nothing leaves the machine).
+STYLE = "<style>\n" + files("keurmerk").joinpath("static", "pieces.css").read_text("utf-8") + "</style>\n"
 
 
 def note(text: str) -> str:
@@ -107,19 +85,9 @@ def norm_verdict(frame: pl.DataFrame, policy: Policy) -> str:
             continue
         met, basis = r["norm_met"], r["norm_basis"]
         verdict = '<span class="km-yes">voldoet</span>' if met else '<span class="km-no">voldoet niet</span>'
-        how = (
-            "op de gewone gemiddelden"
-            if basis == "raw"
-            else f"na correctie voor zeer lage cijfers (elk cijfer onder {number(policy.correction_floor, 0)} telt als {number(policy.correction_floor, 0)})"
-        )
+        how = "op de gewone gemiddelden" if basis == "raw" else norms.correction_text(policy)
         lines.append(f"<li>{escape(r['block'])}: {verdict} aan de norm, {how}.</li>")
-    rule = (
-        f"De norm: gemiddeld minstens {number(policy.norm_total)} in totaal en minstens {number(policy.norm_service)} "
-        f"per dienst. Haalt een aanbieder dat niet, dan telt elk cijfer onder {number(policy.correction_floor, 0)} "
-        f"als {number(policy.correction_floor, 0)} (alle onvoldoendes even zwaar). Publicatie van een cliëntcijfer: "
-        f"minstens {integer(policy.publish_min_completed)} ingevulde vragenlijsten en een respons van minstens "
-        f"{percent(policy.publish_min_response_pct, 0)}; het cijfer van opdrachtgevers wordt altijd gepubliceerd."
-    )
+    rule = norms.norm_text(policy)
     return f'<ul class="km-list" data-km="norm">{"".join(lines)}</ul><div class="km-note">{escape(rule)}</div>'
 
 
