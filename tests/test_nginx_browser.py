@@ -135,7 +135,8 @@ def test_provider_dashboard_through_nginx(proxy: dict) -> None:
             timeout=60_000,
         )
         # a filter change goes to the kernel over the proxied WebSocket and comes back as a redrawn chart
-        page.locator(".km-filter-services select").select_option(label=catalog().service_label(8))
+        page.locator(".km-filter-services summary").click()  # the dienst picker: checkboxes, only dienst 8
+        page.locator(".km-filter-services label", has_text=catalog().service_label(8)).click()
         page.wait_for_function(
             "() => [...document.querySelectorAll('.km-fig_3_1 .keurmerk-chart svg text')]"
             ".some(t => /Totaal \\(n = 15\\)/.test(t.textContent))",

@@ -88,6 +88,7 @@ def test_unpublished_grades_stay_hidden_when_searched_by_name(voila: VoilaLaunch
     assert sum("niet gepubliceerd" in line for line in lines) == 3  # diensten 3 and 7, and the total
     assert any(re.match(r"Totaal cliënten niet gepubliceerd: .*verraden", line) for line in lines), lines
     assert any(re.search(r"niet gepubliceerd: minder dan 10 cliënten", line) for line in lines), lines
+    assert page.locator("#paginas").is_hidden()  # one result: no page buttons
     body = page.locator("body").inner_text()
     for hidden in ("9,0", "8,3", "8,0"):
         assert hidden not in body, hidden
