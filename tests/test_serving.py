@@ -208,6 +208,8 @@ def test_a_refused_link_shows_the_refusal_and_ends_its_kernel(server: Server, to
 
 
 def test_kernels_talk_over_ipc_not_tcp(server: Server) -> None:
+    server.wait_for_kernels(1)
+    server.wait_for_pool()  # a kernel that has only just started has not bound its sockets yet
     kernels = server.wait_for_kernels(1)
     for kernel_id, pid in kernels.items():
         process = psutil.Process(pid)
