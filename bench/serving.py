@@ -303,20 +303,24 @@ def visit_cost(scale: str, cold: int, timeout: float) -> list[dict]:
             server = cpu_seconds(process.pid)
             took, outcome = visit(link_url(launch.url, "aanbieder", make_token(pid)), timeout)
             after = _children(process.pid)
-            rows.append({
-                "visit": "pre-heated" if i == 0 else "cold",
-                "outcome": outcome,
-                "wall_s": took,
-                "voila_cpu": cpu_seconds(process.pid) - server,
-                "kernel_cpu": sum(cpu_seconds(k) - before.get(k, 0.0) for k in after),
-                "new_kernels": len(set(after) - set(before)),
-            })
+            rows.append(
+                {
+                    "visit": "pre-heated" if i == 0 else "cold",
+                    "outcome": outcome,
+                    "wall_s": took,
+                    "voila_cpu": cpu_seconds(process.pid) - server,
+                    "kernel_cpu": sum(cpu_seconds(k) - before.get(k, 0.0) for k in after),
+                    "new_kernels": len(set(after) - set(before)),
+                }
+            )
             print(rows[-1], flush=True)
             time.sleep(0.5)  # the next visit comes before the pool's refill (fill delay): it starts its own kernel
     print("\n| visit | outcome | wall s | Voilà CPU-s | kernel CPU-s | kernels started |\n|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['visit']} | {r['outcome']} | {r['wall_s']:.2f} | {r['voila_cpu']:.2f} | {r['kernel_cpu']:.2f} | "
-              f"{r['new_kernels']} |")
+        print(
+            f"| {r['visit']} | {r['outcome']} | {r['wall_s']:.2f} | {r['voila_cpu']:.2f} | {r['kernel_cpu']:.2f} | "
+            f"{r['new_kernels']} |"
+        )
     return rows
 
 
@@ -339,9 +343,7 @@ def main() -> None:
     rows = []
     for scale in args.scale or ["demo"]:
         for pool in (int(p) for p in args.pools.split(",")):
-            rows.append(
-                run(scale, pool, args.visits, args.max_kernels, args.public, args.timeout, args.site_dir)
-            )
+            rows.append(run(scale, pool, args.visits, args.max_kernels, args.public, args.timeout, args.site_dir))
             print(rows[-1], flush=True)
     header = (
         "| scale | pool | visits at once | p50 s | p95 s | failed | hung | kernels after | idle MB | peak MB "

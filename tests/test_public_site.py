@@ -4,6 +4,7 @@ published grades only, all providers of every period, and every publication writ
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -13,9 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from keurmerk.catalog import catalog
-from keurmerk.formatting import round_half_away
 from keurmerk.cli import app as cli
 from keurmerk.filters import Filters
+from keurmerk.formatting import round_half_away
 from keurmerk.metrics.status import StatusCells, public_listing, satisfaction_rows
 from keurmerk.policy import load_policy
 from keurmerk.site import DATA_FILE, LISTING_PREFIX, STATIC, build_data, default_site_dir, listing_files, write_site
@@ -82,7 +83,7 @@ def test_a_listing_is_named_by_its_content_and_older_ones_go(tiny_db: Path, tmp_
     assert not stale.exists()  # neither this publication's nor the previous one's
     for name in first:
         body = (out / name).read_bytes()
-        assert name.endswith(f"-{__import__('hashlib').sha256(body).hexdigest()[:12]}.json")
+        assert name.endswith(f"-{hashlib.sha256(body).hexdigest()[:12]}.json")
 
 
 def test_every_provider_of_every_period_is_in_it(data: dict, cells: StatusCells) -> None:
@@ -107,8 +108,11 @@ def test_nothing_unpublished_is_in_the_data_file(data: dict, cells: StatusCells)
 
     def shown(row: dict, value: list) -> bool:
         return (
-            row["published"] and row["n"] >= policy.min_n and len(value) == 2
-            and round_half_away(row["grade"], 1) == value[0] and row["n"] == value[1]
+            row["published"]
+            and row["n"] >= policy.min_n
+            and len(value) == 2
+            and round_half_away(row["grade"], 1) == value[0]
+            and row["n"] == value[1]
         )
 
     checked = 0
@@ -119,7 +123,9 @@ def test_nothing_unpublished_is_in_the_data_file(data: dict, cells: StatusCells)
                 r
                 for (period, name, audience, service, form), r in published.items()
                 if (period, name, audience) == (p["period"], p["name"], "client")
-                and (service == what if isinstance(what, int) else service is None and catalog().form(form).label == what)
+                and (
+                    service == what if isinstance(what, int) else service is None and catalog().form(form).label == what
+                )
             )
             assert shown(row, value), (p["name"], what, value)
             checked += 1
@@ -139,8 +145,17 @@ def test_nothing_unpublished_is_in_the_data_file(data: dict, cells: StatusCells)
     for p in data["providers"]:
         assert set(p) - {"t"} == {"name", "period", "s", "p", "g", "u", "c"}, p
         assert all(isinstance(x, int) for x in p["s"]) and all(isinstance(x, str) for x in p["p"])
-    assert set(data) == {"version", "written", "periods", "files", "services", "provinces", "reasons", "rule",
-                         "providers"}
+    assert set(data) == {
+        "version",
+        "written",
+        "periods",
+        "files",
+        "services",
+        "provinces",
+        "reasons",
+        "rule",
+        "providers",
+    }
 
 
 def test_partner_in_werk_2021(data: dict) -> None:
