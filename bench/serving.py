@@ -13,9 +13,16 @@ output (the retry page counts as failed); it hangs when it takes longer than ``-
 the visit times, the kernels running at the end (visits + refilled pool), the peak total RSS of Voilà and its
 kernels (sampled every 0,25 s) and the idle RSS before the visits (Voilà + the filled pool).
 
-Then ``--public`` concurrent GETs of the public search (``/zoeken/`` and ``/zoeken/data.json`` alternately), from
+Then ``--public`` concurrent GETs of the public search: the files of a first visit in turn (the page, its script
+and style, the index ``data.json`` and the latest period's listing; a site of one data file has no listing), from
 the same server and from Debian's nginx in front of it as deployed (deploy/nginx, serving the site from disk):
-p50/p95 and the kernels started meanwhile (must be 0).
+p50/p95, the bytes of a first visit (gzipped, as sent) and the kernels started meanwhile (must be 0).
+``--site-dir DIR`` measures a site written elsewhere (e.g. by an older version) instead of writing one;
+``--visits 0`` skips the visits.
+
+``--visit-cost`` measures instead where a visit's server time goes: one server with a pool of 1, a visit that finds
+the pre-heated kernel and then visits that must start a kernel of their own (the pool is empty), each with the CPU
+seconds of the Voilà process and of the kernels, and the wall time.
 
 The machine may be shared: the load average is printed under the table.
 """
@@ -59,6 +66,15 @@ def provider_ids(db: Path, count: int) -> list[str]:
     with open_readonly(db) as con:
         rows = con.execute("SELECT DISTINCT provider_id FROM invitations ORDER BY provider_id LIMIT $n", {"n": count})
         return [pid for (pid,) in rows.fetchall()]
+
+
+def free_port() -> int:
+    """A port nobody listens on now (others may run this bench on the same machine at the same time)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def tree_rss(pid: int) -> int:
@@ -144,7 +160,7 @@ def nginx_in_front(work: Path, worker_port: int, root: Path):
     from keurmerk.serve import wait_until_listening
 
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    port = 8980
+    port = free_port()
     conf = work / "nginx.conf"
     template = (REPO / "deploy" / "nginx" / "local.conf.in").read_text()
     conf.write_text(
@@ -167,7 +183,29 @@ def nginx_in_front(work: Path, worker_port: int, root: Path):
         process.wait(10)
 
 
-def run(scale: str, pool: int, visits: int, max_kernels: int, public: int, timeout: float) -> dict:
+def first_visit(site: Path) -> list[str]:
+    """The site's files a first visit asks for, relative to the server root."""
+    import json
+
+    paths = ["zoeken/", "zoeken/zoeken.js", "zoeken/zoeken.css", "zoeken/data.json"]
+    index = json.loads((site / "data.json").read_bytes())
+    if files := index.get("files"):
+        paths.append(f"zoeken/{files[str(index['periods'][0])]}")
+    return paths
+
+
+def gzipped_bytes(site: Path, paths: list[str]) -> int:
+    total = 0
+    for path in paths:
+        name = path.removeprefix("zoeken/") or "index.html"
+        gz = site / f"{name}.gz"
+        total += (gz if gz.exists() else site / name).stat().st_size
+    return total
+
+
+def run(
+    scale: str, pool: int, visits: int, max_kernels: int, public: int, timeout: float, site_dir: Path | None = None
+) -> dict:
     db = warehouse(scale)
     work = VAR / scale / f"pool{pool}"
     dashboards = work / "dashboards"
@@ -175,10 +213,11 @@ def run(scale: str, pool: int, visits: int, max_kernels: int, public: int, timeo
     (dashboards / "aanbieder.ipynb").write_bytes((REPO / "dashboards" / "aanbieder.ipynb").read_bytes())
     from keurmerk.site import write_site
 
-    site = write_site(db, work / "site" / "zoeken")
-    port = 8990 + pool
+    site = site_dir or write_site(db, work / "site" / "zoeken")
+    paths = first_visit(site)
+    port = free_port()
     launch = voila_command(db, port, dashboards_dir=dashboards, pool_size=pool, max_kernels=max_kernels, site_dir=site)
-    ids = provider_ids(db, visits)
+    ids = provider_ids(db, visits) if visits else []
     links = [link_url(launch.url, "aanbieder", make_token(pid)) for pid in ids]
     with (work / "voila.log").open("w") as log, running(launch, log=log, timeout=120) as process:
         settle(process.pid, pool)
@@ -192,14 +231,16 @@ def run(scale: str, pool: int, visits: int, max_kernels: int, public: int, timeo
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        barrier = threading.Barrier(len(links))
+        barrier = threading.Barrier(max(1, len(links)))
 
         def one(url: str) -> tuple[float, str]:
             barrier.wait()
             return visit(url, timeout)
 
-        with ThreadPoolExecutor(len(links)) as pool_threads:
-            results = list(pool_threads.map(one, links))
+        results = []
+        if links:
+            with ThreadPoolExecutor(len(links)) as pool_threads:
+                results = list(pool_threads.map(one, links))
         stop.set()
         sampler.join()
         kernels_after = len(_children(process.pid))
@@ -212,9 +253,9 @@ def run(scale: str, pool: int, visits: int, max_kernels: int, public: int, timeo
         time.sleep(6)
         settle(process.pid, None)
         before = set(_children(process.pid))
-        direct = public_load([launch.url + ("zoeken/" if i % 2 else "zoeken/data.json") for i in range(public)])
+        direct = public_load([launch.url + paths[i % len(paths)] for i in range(public)])
         with nginx_in_front(work, launch.port, site.parent) as proxied_url:
-            proxied = public_load([proxied_url + ("zoeken/" if i % 2 else "zoeken/data.json") for i in range(public)])
+            proxied = public_load([proxied_url + paths[i % len(paths)] for i in range(public)])
         new_kernels = len(set(_children(process.pid)) - before)
     served = direct
     return {
@@ -233,9 +274,54 @@ def run(scale: str, pool: int, visits: int, max_kernels: int, public: int, timeo
         "public_p95_ms": pct([t for t, _ in served], 0.95) * 1000,
         "nginx_p50_ms": statistics.median(t for t, _ in proxied) * 1000,
         "nginx_p95_ms": pct([t for t, _ in proxied], 0.95) * 1000,
+        "first_visit_kb": gzipped_bytes(site, paths) / 1000,
         "public_errors": sum(1 for _, status in served + proxied if status != 200),
         "public_kernels": new_kernels,
     }
+
+
+def cpu_seconds(pid: int) -> float:
+    with contextlib.suppress(psutil.Error):
+        times = psutil.Process(pid).cpu_times()
+        return times.user + times.system
+    return 0.0
+
+
+def visit_cost(scale: str, cold: int, timeout: float) -> list[dict]:
+    """A visit that finds the pre-heated kernel, then ``cold`` visits that start one (pool of 1, taken)."""
+    db = warehouse(scale)
+    work = VAR / scale / "cost"
+    dashboards = work / "dashboards"
+    dashboards.mkdir(parents=True, exist_ok=True)
+    (dashboards / "aanbieder.ipynb").write_bytes((REPO / "dashboards" / "aanbieder.ipynb").read_bytes())
+    launch = voila_command(db, free_port(), dashboards_dir=dashboards, pool_size=1, max_kernels=cold + 4)
+    rows = []
+    with (work / "voila.log").open("w") as log, running(launch, log=log, timeout=120) as process:
+        settle(process.pid, 1)
+        for i, pid in enumerate(provider_ids(db, cold + 1)):
+            before = {k: cpu_seconds(k) for k in _children(process.pid)}
+            server = cpu_seconds(process.pid)
+            took, outcome = visit(link_url(launch.url, "aanbieder", make_token(pid)), timeout)
+            after = _children(process.pid)
+            rows.append(
+                {
+                    "visit": "pre-heated" if i == 0 else "cold",
+                    "outcome": outcome,
+                    "wall_s": took,
+                    "voila_cpu": cpu_seconds(process.pid) - server,
+                    "kernel_cpu": sum(cpu_seconds(k) - before.get(k, 0.0) for k in after),
+                    "new_kernels": len(set(after) - set(before)),
+                }
+            )
+            print(rows[-1], flush=True)
+            time.sleep(0.5)  # the next visit comes before the pool's refill (fill delay): it starts its own kernel
+    print("\n| visit | outcome | wall s | Voilà CPU-s | kernel CPU-s | kernels started |\n|---|---|---|---|---|---|")
+    for r in rows:
+        print(
+            f"| {r['visit']} | {r['outcome']} | {r['wall_s']:.2f} | {r['voila_cpu']:.2f} | {r['kernel_cpu']:.2f} | "
+            f"{r['new_kernels']} |"
+        )
+    return rows
 
 
 def main() -> None:
@@ -246,15 +332,22 @@ def main() -> None:
     parser.add_argument("--max-kernels", type=int, default=40)
     parser.add_argument("--public", type=int, default=200)
     parser.add_argument("--timeout", type=float, default=120)
+    parser.add_argument("--site-dir", type=Path, help="measure this public site instead of writing one")
+    parser.add_argument("--visit-cost", type=int, metavar="COLD", help="CPU of a pre-heated and COLD cold visits")
     args = parser.parse_args()
+    if args.visit_cost is not None:
+        for scale in args.scale or ["demo"]:
+            visit_cost(scale, args.visit_cost, args.timeout)
+        print(f"\nload average: {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
+        return
     rows = []
     for scale in args.scale or ["demo"]:
         for pool in (int(p) for p in args.pools.split(",")):
-            rows.append(run(scale, pool, args.visits, args.max_kernels, args.public, args.timeout))
+            rows.append(run(scale, pool, args.visits, args.max_kernels, args.public, args.timeout, args.site_dir))
             print(rows[-1], flush=True)
     header = (
         "| scale | pool | visits at once | p50 s | p95 s | failed | hung | kernels after | idle MB | peak MB "
-        "| public p50 ms | p95 ms | via nginx p50 ms | p95 ms | public kernels |"
+        "| public p50 ms | p95 ms | via nginx p50 ms | p95 ms | first visit kB (gzip) | public kernels |"
     )
     print()
     print(header)
@@ -263,7 +356,8 @@ def main() -> None:
         print(
             f"| {r['scale']} | {r['pool']} | {r['visits']} | {r['p50']:.2f} | {r['p95']:.2f} | {r['failed']} | "
             f"{r['hung']} | {r['kernels']} | {r['idle_mb']:.0f} | {r['peak_mb']:.0f} | {r['public_p50_ms']:.1f} | "
-            f"{r['public_p95_ms']:.1f} | {r['nginx_p50_ms']:.1f} | {r['nginx_p95_ms']:.1f} | {r['public_kernels']} |"
+            f"{r['public_p95_ms']:.1f} | {r['nginx_p50_ms']:.1f} | {r['nginx_p95_ms']:.1f} | {r['first_visit_kb']:.0f} | "
+            f"{r['public_kernels']} |"
         )
     print(
         f"\nload average: {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores (machine may be shared)"

@@ -342,7 +342,7 @@ def serve(
 @app.command()
 def site(
     db: DbOption,
-    out: Annotated[Path, typer.Option(help="Map voor de statische zoekpagina (HTML, CSS, JS en data.json).")],
+    out: Annotated[Path, typer.Option(help="Map voor de statische zoekpagina (HTML, CSS, JS en de gegevens: data.json en een bestand per periode).")],
 ) -> None:
     """Schrijf de openbare zoekpagina als statische site: alleen gepubliceerde cijfers, voor elke webserver."""
     from keurmerk.site import write_site

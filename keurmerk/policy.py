@@ -63,6 +63,11 @@ class Policy:
     publish_min_completed: int = 10
     publish_min_response_pct: float = 25.0
     publish_always: tuple[str, ...] = ("commissioner",)  # audiences whose grade is always published
+    # The public site shows a provider's published client total beside its published diensten only when the
+    # diensten it does not show rest on at least this many grades (or on none): the total, the shown diensten and
+    # their n together give away the mean of the hidden ones, and a mean of fewer grades than a published grade
+    # needs (publish_min_completed) must not come out that way.
+    public_total_min_hidden_n: int = 10
 
     # --- actuele promotor score ------------------------------------------------------------------------------
     promoter_question: str = "recommended"
@@ -123,6 +128,8 @@ class Policy:
             raise ValueError(f"completed_aspect_share moet in (0, 1] liggen, niet {self.completed_aspect_share!r}")
         if not 0 < self.confidence < 1:
             raise ValueError(f"confidence moet tussen 0 en 1 liggen, niet {self.confidence!r}")
+        if self.public_total_min_hidden_n < 0:
+            raise ValueError("public_total_min_hidden_n is minstens 0")
         if self.min_n < 1 or self.strength_min_n < 1 or self.strength_max_items < 0 or self.decimals < 0:
             raise ValueError("min_n en strength_min_n zijn minstens 1, strength_max_items en decimals minstens 0")
         thresholds = [self.results_min_success_pct, *(pct for _, pct in self.results_min_success_pct_per_service)]

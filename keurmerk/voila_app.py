@@ -49,6 +49,7 @@ DB_ENV = "KEURMERK_DB"
 SITE_ENV = "KEURMERK_SITE"
 PAGES = Path(__file__).resolve().parent / "voila_template" / "voila" / "templates" / "keurmerk"
 ERROR_TEMPLATES = ("404.html", "error.html", "_page.html")
+LISTING = re.compile(r"/zoeken/periode-\d+-[0-9a-f]{12}\.json$")  # keurmerk.site: a period's listing
 HASHED = re.compile(r"[.-][0-9a-f]{12,}\.(js|css|woff2?|svg|png)$")  # webpack chunks: the name is the version
 
 
@@ -332,7 +333,10 @@ class SiteHandler(DutchPages, FileFindHandler):
 
     def set_headers(self) -> None:
         super().set_headers()
-        self.set_header("Cache-Control", "no-cache")
+        if LISTING.search(self.request.path):
+            self.set_header("Cache-Control", "public, max-age=31536000, immutable")  # named by its content
+        else:
+            self.set_header("Cache-Control", "no-cache")
 
 
 class _Cacheable(DutchPages):

@@ -63,6 +63,7 @@ def _tabs(widget: widgets.Widget) -> widgets.Tab | None:
         ({QUERY_PARAMETER: "vervalst.token"}, "ongeldig"),
         ("expired", "verlopen"),
         ("staff-without-provider", "Kies een aanbieder"),
+        ("staff-naming-a-provider", "Kies een aanbieder"),
         ("unknown-provider", "geen gegevens"),
     ],
 )
@@ -71,6 +72,8 @@ def test_refusals_show_no_data(app: ProviderApp, params, message: str) -> None:
         params = {QUERY_PARAMETER: make_token("P0000", now=dt.datetime.now(dt.UTC) - dt.timedelta(days=40))}
     elif params == "staff-without-provider":
         params = _params(None, role="staff")
+    elif params == "staff-naming-a-provider":  # the old staff path: a staff token with aanbieder= opens nothing
+        params = _params(None, role="staff", aanbieder="P0000")
     elif params == "unknown-provider":
         params = _params("P9999")
     shown = app.open(params)

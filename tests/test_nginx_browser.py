@@ -5,6 +5,7 @@ proxied WebSocket; the public search comes from nginx itself and starts no kerne
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import subprocess
@@ -90,10 +91,14 @@ def kernels(proxy: dict) -> int:
 def test_public_search_from_nginx_without_a_kernel(proxy: dict) -> None:
     time.sleep(1)
     before = kernels(proxy)
-    for path in ("zoeken/", "zoeken/data.json", "zoeken/zoeken.js", "zoeken/zoeken.css"):
+    with urllib.request.urlopen(proxy["url"] + "zoeken/data.json", timeout=10) as response:
+        listings = [f"zoeken/{name}" for name in json.loads(response.read())["files"].values()]
+    assert listings
+    for path in ("zoeken/", "zoeken/data.json", "zoeken/zoeken.js", "zoeken/zoeken.css", *listings):
         request = urllib.request.Request(proxy["url"] + path, headers={"Accept-Encoding": "gzip"})
         with urllib.request.urlopen(request, timeout=10) as response:
-            assert response.status == 200 and response.headers["Cache-Control"] == "no-cache"
+            kept = "public, max-age=31536000, immutable" if "periode-" in path else "no-cache"
+            assert response.status == 200 and response.headers["Cache-Control"] == kept
             assert response.headers["Server"].startswith("nginx")  # from disk, not from a worker
             if path != "zoeken/":
                 assert response.headers.get("Content-Encoding") == "gzip"
@@ -130,7 +135,7 @@ def test_provider_dashboard_through_nginx(proxy: dict) -> None:
             timeout=60_000,
         )
         # a filter change goes to the kernel over the proxied WebSocket and comes back as a redrawn chart
-        page.locator(".km-filter-services summary").click()
+        page.locator(".km-filter-services summary").click()  # the dienst picker: checkboxes, only dienst 8
         page.locator(".km-filter-services label", has_text=catalog().service_label(8)).click()
         page.wait_for_function(
             "() => [...document.querySelectorAll('.km-fig_3_1 .keurmerk-chart svg text')]"

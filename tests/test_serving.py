@@ -164,8 +164,11 @@ def test_compressed_and_cacheable(server: Server) -> None:
     assert status == 200 and headers.get("Content-Encoding") == "gzip"
     assert "no-cache" in headers["Cache-Control"] or "max-age" in headers["Cache-Control"]
     assert headers.get("Etag") or "immutable" in headers["Cache-Control"]
-    status, headers, _ = get(server.url("zoeken/data.json"), gzip_ok=True)
+    status, headers, index = get(server.url("zoeken/data.json"), gzip_ok=True)
     assert status == 200 and headers["Content-Encoding"] == "gzip" and headers["Cache-Control"] == "no-cache"
+    for name in json.loads(index)["files"].values():  # a period's listing is named by its content: kept
+        status, headers, _ = get(server.url(f"zoeken/{name}"), gzip_ok=True)
+        assert status == 200 and headers["Cache-Control"] == "public, max-age=31536000, immutable"
 
 
 def test_the_public_search_starts_no_kernel(server: Server) -> None:
@@ -205,6 +208,8 @@ def test_a_refused_link_shows_the_refusal_and_ends_its_kernel(server: Server, to
 
 
 def test_kernels_talk_over_ipc_not_tcp(server: Server) -> None:
+    server.wait_for_kernels(1)
+    server.wait_for_pool()  # a kernel that has only just started has not bound its sockets yet
     kernels = server.wait_for_kernels(1)
     checked = 0
     for kernel_id, pid in kernels.items():

@@ -36,7 +36,6 @@ from keurmerk.warehouse import open_readonly
 
 __all__ = ["ProviderApp", "ProviderDashboard", "FilterOptions"]
 
-STAFF_PROVIDER_PARAMETER = "aanbieder"  # staff links may name the provider to open
 PERIOD_PARAMETER = "periode"  # optional first period shown: "2021" or "2019-2021"
 KERNEL_DUCKDB_MEMORY = "64MB"  # per dashboard kernel (see ProviderApp.prepare)
 FIRST_SCREEN = ("samenvatting",)  # the first tab: built, charts included, with the page; the others when opened
@@ -390,10 +389,14 @@ class ProviderApp:
         """The dashboard for the link in ``params`` (the page's query string), or a refusal without data."""
         try:
             access = verify(params.get(QUERY_PARAMETER))
-            provider_id = params.get(STAFF_PROVIDER_PARAMETER) if access.is_staff else access.provider_id
-            if not provider_id:
-                raise AccessDenied("Kies een aanbieder: open het dashboard vanuit de benchmarkverkenner.")
-            dashboard = self.dashboard(access, provider_id)
+            if access.is_staff or not access.provider_id:
+                # the staff page opens a provider through a fresh link for that provider only: a staff token in
+                # a provider URL could be forwarded with another provider's id
+                raise AccessDenied(
+                    "Deze link opent geen aanbieder. Kies een aanbieder in de benchmarkverkenner: die opent het "
+                    "dashboard met een eigen link."
+                )
+            dashboard = self.dashboard(access, access.provider_id)
         except AccessDenied as denied:
             return widgets.HTML(pieces.refusal(str(denied)))
         dashboard.select_periods(params.get(PERIOD_PARAMETER))

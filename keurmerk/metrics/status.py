@@ -888,8 +888,10 @@ def public_listing(cells: StatusCells, period: int, policy: Policy | None = None
     grades; otherwise both null).
 
     A grade that is not published, or rests on fewer than ``min_n`` grades, never leaves this function; there is no
-    respondent-level row in it. A client total is not shown: with the published diensten beside it, it would give
-    away an unpublished one.
+    respondent-level row in it. The client total is not part of the listing: with the published diensten and their
+    n beside it, it gives away the mean of the diensten not shown. The public site (:mod:`keurmerk.site`) adds a
+    published total only when those hidden diensten rest on none or at least ``policy.public_total_min_hidden_n``
+    grades, so that what it gives away is a mean of as many grades as a published grade needs.
     """
     policy = policy or load_policy()
     cells.check(policy)

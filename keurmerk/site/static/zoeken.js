@@ -1,9 +1,13 @@
-// The public search: everything happens in the browser on data.json (published grades only, written at every
-// publication). Text goes into the page with textContent only, so no name can inject markup.
+// The public search: everything happens in the browser on the published grades (written at every publication):
+// data.json is the index, each period's listing is a file of its own, loaded when that period is first shown
+// (keurmerk/site/__init__.py describes the compact entries). Text goes into the page with textContent only, so no
+// name can inject markup.
 "use strict";
 
 const PAGE_SIZE = 20;
 const nl = new Intl.NumberFormat("nl-NL");
+// grades come rounded to one decimal (half away from zero); this only writes them the Dutch way
+const oneDecimal = new Intl.NumberFormat("nl-NL", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
 const $ = (id) => document.getElementById(id);
 
 // Case- and accent-insensitive, like keurmerk.metrics.status.search_key ("Fryslân" finds "fryslan").
@@ -71,60 +75,62 @@ function el(tag, className, text) {
   return node;
 }
 
-function row(label, value, n, className) {
+function row(label, value, why, className) {
   const tr = el("tr", className || "");
   tr.append(el("td", "label", label));
   if (value === null) {
-    const why = el("td", "why", n);
-    why.colSpan = 2;
-    tr.append(why);
+    const cell = el("td", "why", why);
+    cell.colSpan = 2;
+    tr.append(cell);
   } else {
-    tr.append(el("td", "grade", value.text));
-    tr.append(el("td", "n", `n = ${value.nText}`));
+    tr.append(el("td", "grade", oneDecimal.format(value[0])));
+    tr.append(el("td", "n", `n = ${nl.format(value[1])}`));
   }
   return tr;
 }
+
+// a listing names a dienst by its code, a form that is not split per dienst by its name
+const labelOf = (what, data) => (typeof what === "number" ? data.serviceNames[what] || String(what) : what);
+// [grade, n] when shown; otherwise the key of the reason
+const shown = (value) => (Array.isArray(value) ? value : null);
 
 function card(p, data) {
   const li = el("li", "card");
   li.dataset.km = "result";
   li.append(el("h2", "", p.name));
-  const area = p.provinces.map((code) => data.provinceNames[code] || code).join(", ") || "–";
+  const area = p.p.map((code) => data.provinceNames[code] || code).join(", ") || "–";
   li.append(el("div", "sub", `Meetperiode ${p.period} · werkgebied: ${area}`));
   const reason = (key) => `niet gepubliceerd: ${data.reasons[key] || key}`;
 
   li.append(el("h3", "", "Cliënten: rapportcijfer per dienst"));
   const clients = el("table", "grades");
-  for (const g of p.grades) clients.append(row(g.label, g, null));
-  for (const u of p.unpublished) clients.append(row(u.label, null, reason(u.reason), "unpublished"));
-  if (p.total) clients.append(row("Totaal cliënten", p.total, null, "total"));
-  else if (p.totalReason) clients.append(row("Totaal cliënten", null, reason(p.totalReason), "total"));
+  for (const [what, grade, n] of p.g) clients.append(row(labelOf(what, data), [grade, n], null));
+  for (const [what, why] of p.u) clients.append(row(labelOf(what, data), null, reason(why), "unpublished"));
+  if (p.t !== undefined) clients.append(row("Totaal cliënten", shown(p.t), shown(p.t) ? null : reason(p.t), "total"));
   li.append(clients);
 
   li.append(el("h3", "", "Opdrachtgevers"));
   const commissioners = el("table", "grades");
-  if (p.commissioners) commissioners.append(row("Rapportcijfer", p.commissioners, null));
-  else commissioners.append(row("Rapportcijfer", null, reason(p.commissionersReason)));
+  commissioners.append(row("Rapportcijfer", shown(p.c), shown(p.c) ? null : reason(p.c)));
   li.append(commissioners);
   return li;
 }
 
 function gradeFor(p, sort, dienst) {
-  if (sort === "opdrachtgevers") return p.commissioners ? p.commissioners.grade : null;
+  if (sort === "opdrachtgevers") return shown(p.c) ? p.c[0] : null;
   if (dienst) {
-    const g = p.grades.find((x) => String(x.service) === dienst);
-    return g ? g.grade : null;
+    const g = p.g.find((x) => String(x[0]) === dienst);
+    return g ? g[1] : null;
   }
-  return p.total ? p.total.grade : null;
+  return shown(p.t) ? p.t[0] : null;
 }
 
 function render(data, state) {
   const query = searchKey(state.naam);
-  let found = data.providers.filter(
+  let found = (data.listings.get(state.periode) || []).filter(
     (p) =>
-      String(p.period) === state.periode &&
-      (!state.dienst || p.services.includes(Number(state.dienst))) &&
-      (!state.provincie || p.provinces.includes(state.provincie)) &&
+      (!state.dienst || p.s.includes(Number(state.dienst))) &&
+      (!state.provincie || p.p.includes(state.provincie)) &&
       nameMatches(p.key, query),
   );
   if (state.sortering === "naam") {
@@ -151,11 +157,33 @@ function render(data, state) {
   writeState(state);
 }
 
+// The listing of one period, fetched once: its file name changes with its content, so the browser may keep it.
+async function listing(data, period) {
+  if (!data.listings.has(period)) {
+    const file = data.files[period];
+    const response = await fetch(file);
+    if (!response.ok) throw new Error(`${file}: ${response.status}`);
+    const body = await response.json();
+    for (const p of body.providers) {
+      p.period = body.period;
+      p.key = searchKey(p.name);
+    }
+    data.listings.set(period, body.providers);
+  }
+  return data.listings.get(period);
+}
+
+function failed() {
+  $("aantal").textContent = "De gegevens konden niet worden geladen. Probeer het later opnieuw.";
+}
+
 async function main() {
   const response = await fetch("data.json", { cache: "no-cache" });
   if (!response.ok) throw new Error(`data.json: ${response.status}`);
   const data = await response.json();
+  data.listings = new Map();
   data.provinceNames = Object.fromEntries(data.provinces.map((p) => [p.code, p.name]));
+  data.serviceNames = Object.fromEntries(data.services.map((s) => [s.code, s.label]));
   for (const s of data.services) option($("dienst"), s.code, s.label);
   for (const p of data.provinces) option($("provincie"), p.code, p.name);
   for (const period of data.periods) option($("periode"), period, String(period));
@@ -168,10 +196,20 @@ async function main() {
   for (const key of ["dienst", "provincie", "periode"]) {
     if ($(key).value !== state[key]) state[key] = $(key).value; // an unknown value in the URL
   }
+  if (state.periode) await listing(data, state.periode);
 
-  const update = (key) => () => {
+  const update = (key) => async () => {
     state[key] = $(key).value;
     state.pagina = 1;
+    if (key === "periode") {
+      $("aantal").textContent = "Gegevens laden…";
+      try {
+        await listing(data, state.periode);
+      } catch {
+        return failed();
+      }
+      if (state.periode !== $("periode").value) return; // another period was chosen meanwhile
+    }
     render(data, state);
   };
   let typing;
@@ -194,6 +232,4 @@ async function main() {
   render(data, state);
 }
 
-main().catch(() => {
-  $("aantal").textContent = "De gegevens konden niet worden geladen. Probeer het later opnieuw.";
-});
+main().catch(failed);
