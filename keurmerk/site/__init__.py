@@ -96,7 +96,6 @@ def rule_text(policy: Policy) -> str:
 
 
 def _period_entries(cells: StatusCells, period: int, policy: Policy) -> list[dict[str, Any]]:
-    cat = catalog()
     split_forms = set(norms.split_forms())
     listing = public_listing(cells, period, policy)
     # the same selection public_listing judges, so the total is judged by the same rule on the same cells
