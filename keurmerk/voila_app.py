@@ -74,15 +74,15 @@ class KernelBudget:
         self.max_kernels = app.max_kernels
         self.db_path = os.environ.get(DB_ENV)
         self.stamps: dict[int, tuple | None] = {}  # id(pool task) -> snapshot stamp when it was started
-        self.pool_target = {name: len(pool) for name, pool in self._pools.items()}
+        self.pool_target = {name: len(pool) for name, pool in getattr(self, "_pools", {}).items()}
         stamp = snapshot_stamp(self.db_path)
-        for pool in self._pools.values():
+        for pool in getattr(self, "_pools", {}).values():
             for task in pool:
                 self.stamps[id(task)] = stamp
 
     # counting
     def pending_pool(self) -> int:
-        return sum(1 for pool in self._pools.values() for task in pool if not task.done())
+        return sum(1 for pool in getattr(self, "_pools", {}).values() for task in pool if not task.done())
 
     def kernel_count(self) -> int:
         """Kernels running or starting (a pool kernel that is still starting may be counted twice: erring on
@@ -95,7 +95,7 @@ class KernelBudget:
     # the pool
     def fill_if_needed(self, delay=None, notebook_name=None, extra_kernel_env_variables=None, **kwargs):
         target = self.pool_target.get(notebook_name, 0)
-        pool = self._pools.get(notebook_name, [])
+        pool = getattr(self, "_pools", {}).get(notebook_name, [])
         room = target - len(pool)
         if self.max_kernels > 0:
             room = min(room, self.max_kernels - self.kernel_count())
@@ -114,7 +114,7 @@ class KernelBudget:
             )
         finally:
             self.kernel_pools_config = {"default": default}
-        for task in self._pools.get(notebook_name, []):
+        for task in getattr(self, "_pools", {}).get(notebook_name, []):
             if id(task) not in before:
                 self.stamps[id(task)] = stamp
 
@@ -131,7 +131,7 @@ class KernelBudget:
         """Shut down pool kernels of an older snapshot or whose process died; refill. How many went."""
         current = snapshot_stamp(self.db_path)
         gone = 0
-        for name, pool in self._pools.items():
+        for name, pool in getattr(self, "_pools", {}).items():
             if notebook_name is not None and name != notebook_name:
                 continue
             for task in list(pool):
@@ -148,7 +148,7 @@ class KernelBudget:
                     self.stamps.pop(id(task), None)
                     gone += 1
                     asyncio.ensure_future(self._end_pool_task(task))
-        pooled = {id(task) for pool in self._pools.values() for task in pool}
+        pooled = {id(task) for pool in getattr(self, "_pools", {}).values() for task in pool}
         for key in set(self.stamps) - pooled:
             del self.stamps[key]  # tasks taken by visitors: their ids may be reused
         if gone:
