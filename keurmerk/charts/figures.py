@@ -584,13 +584,21 @@ def grade_distribution(
             (provider, record["share"], record.get("ci_low"), record.get("ci_high")),
             (bench, record.get("bench_share"), None, None),
         ):
-            rows.append({**record, "col": col, "who": who, "value": value, "low": low, "high": high})
+            rows.append({**record, "col": col, "who": who, "value": value, "low": low, "high": high,
+                         "who_order": 0 if who == provider else 1})
     calc, tips = _comparison(provider_name, "share", "bench_share", share=True)
     calc["_t_label"] = "datum.col"
     tips.insert(0, ("_t_label", GRADE_AXIS))
     x = alt.X("col:N", sort=order, scale=alt.Scale(domain=order), title=SCORE_AXIS, axis=alt.Axis(labelAngle=0))
-    offset = alt.XOffset("who:N", sort=[provider, bench], scale=alt.Scale(domain=[provider, bench]))
-    colour = alt.Color("who:N", scale=_who_scale(provider, bench), title=None, legend=_LEGEND)
+    # the n of each group is in the legend's labels: data (a data set of their own), not the spec (as _paired_bars)
+    offset = alt.XOffset("who_order:N", sort=[0, 1], scale=alt.Scale(domain=[0, 1]))
+    colour = alt.Color("who:N", scale=alt.Scale(range=[PROVIDER_COLOUR, BENCHMARK_COLOUR]),
+                       sort=alt.EncodingSortField("who_order", op="min"), title=None, legend=_LEGEND)
+    legend = (
+        alt.Chart(alt.Data(values=[{"who": provider, "who_order": 0}, {"who": bench, "who_order": 1}]))
+        .mark_bar(opacity=0)
+        .encode(color=colour, tooltip=alt.TooltipValue(None))
+    )
     y = alt.Y("y:Q", title=SHARE_AXIS, axis=alt.Axis(format=".0%", tickCount=5), scale=alt.Scale(domainMin=0))
     base = (
         alt.Chart()
@@ -605,7 +613,7 @@ def grade_distribution(
         .mark_rule(color=MUTED, strokeWidth=1, opacity=0.6)
         .encode(x=x, xOffset=offset, y=alt.Y("y_low:Q"), y2=alt.Y2("y_high:Q"), tooltip=tooltip)
     )
-    layers: list[alt.Chart] = [bars, errors]
+    layers: list[alt.Chart] = [legend, bars, errors]
     if notes:  # a grade withheld on its own (rare: the base is shared) gets a mark that says so
         layers.append(
             alt.Chart(alt.Data(values=notes))
