@@ -177,7 +177,8 @@ function render({ model, el }) {
   async function update(spec, shape) {
     const { view } = current.result;
     current.shape.names.forEach((name, i) => view.data(name, structuredClone(spec.datasets[shape.names[i]])));
-    await view.runAsync();
+    // new labels (an n in a legend) may take other room: lay the view out anew, as an embed would
+    await view.resize().runAsync();
   }
 
   async function draw() {
