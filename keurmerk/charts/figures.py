@@ -342,8 +342,13 @@ def _paired_bars(
         .transform_filter("isValid(datum.low) && isValid(datum.high)")
         .transform_calculate(interval=f"'{texts.INTERVAL_LEGEND}'", who_order="2")
         .mark_rule(strokeWidth=1.2, opacity=0.8, clip=True)  # a wide interval (n = 2) stays inside the plot
-        .encode(x=alt.X("x_low:Q"), x2=alt.X2("x_high:Q"), y=y, yOffset=offset,
-                color=alt.Color("interval:N", scale=who_scale, sort=who_sort, title=None, legend=_LEGEND))
+        .encode(
+            x=alt.X("x_low:Q"),
+            x2=alt.X2("x_high:Q"),
+            y=y,
+            yOffset=offset,
+            color=alt.Color("interval:N", scale=who_scale, sort=who_sort, title=None, legend=_LEGEND),
+        )
     )
     # the values as a column right of the plot, clear of bars and intervals
     labels = (
@@ -370,17 +375,18 @@ def _paired_bars(
                 tooltip=[alt.Tooltip("label:N", title=SERVICE_TITLE), alt.Tooltip("_t_norm:N", title=NORM_TITLE)],
             )
         )
-    if notes:
-        layers.append(
-            alt.Chart(alt.Data(values=notes))
-            .mark_text(align="left", baseline="middle", dx=6, fontSize=12, fontStyle="italic", color=MUTED)
-            .encode(
-                x=alt.XDatum(x_domain[0] / factor, type="quantitative", scale=x_scale),
-                y=y,
-                text=alt.Text("note:N"),
-                tooltip=alt.TooltipValue(None),  # a note has no numbers: not the layer's tooltip
-            )
+    # the notes' layer is there without notes too: a row withheld under one filter and not under another
+    # changes the data, not the spec
+    layers.append(
+        alt.Chart(alt.Data(values=notes))
+        .mark_text(align="left", baseline="middle", dx=6, fontSize=12, fontStyle="italic", color=MUTED)
+        .encode(
+            x=alt.XDatum(x_domain[0] / factor, type="quantitative", scale=x_scale),
+            y=y,
+            text=alt.Text("note:N"),
+            tooltip=alt.TooltipValue(None),  # a note has no numbers: not the layer's tooltip
         )
+    )
     chart = (
         alt.layer(*layers, width=PLOT_WIDTH, height=max(1, len(order)) * step)
         .transform_filter("isValid(datum.value)")
@@ -399,9 +405,11 @@ def _paired_bars(
 def _marker() -> str:
     """▲ / ▼ after the provider's value when it differs significantly from the benchmark (texts.significance_note)."""
     up, down = texts.SIGNIFICANT_MARKS["up"], texts.SIGNIFICANT_MARKS["down"]
-    return ("datum.own === true && datum.significant === true "
-            "&& (isValid(datum.bench_grade) || isValid(datum.bench_share)) ? "
-            f"(datum.diff > 0 ? ' {up}' : datum.diff < 0 ? ' {down}' : '') : ''")
+    return (
+        "datum.own === true && datum.significant === true "
+        "&& (isValid(datum.bench_grade) || isValid(datum.bench_share)) ? "
+        f"(datum.diff > 0 ? ' {up}' : datum.diff < 0 ? ' {down}' : '') : ''"
+    )
 
 
 def _grade_rows(
@@ -584,16 +592,30 @@ def grade_distribution(
             (provider, record["share"], record.get("ci_low"), record.get("ci_high")),
             (bench, record.get("bench_share"), None, None),
         ):
-            rows.append({**record, "col": col, "who": who, "value": value, "low": low, "high": high,
-                         "who_order": 0 if who == provider else 1})
+            rows.append(
+                {
+                    **record,
+                    "col": col,
+                    "who": who,
+                    "value": value,
+                    "low": low,
+                    "high": high,
+                    "who_order": 0 if who == provider else 1,
+                }
+            )
     calc, tips = _comparison(provider_name, "share", "bench_share", share=True)
     calc["_t_label"] = "datum.col"
     tips.insert(0, ("_t_label", GRADE_AXIS))
     x = alt.X("col:N", sort=order, scale=alt.Scale(domain=order), title=SCORE_AXIS, axis=alt.Axis(labelAngle=0))
     # the n of each group is in the legend's labels: data (a data set of their own), not the spec (as _paired_bars)
     offset = alt.XOffset("who_order:N", sort=[0, 1], scale=alt.Scale(domain=[0, 1]))
-    colour = alt.Color("who:N", scale=alt.Scale(range=[PROVIDER_COLOUR, BENCHMARK_COLOUR]),
-                       sort=alt.EncodingSortField("who_order", op="min"), title=None, legend=_LEGEND)
+    colour = alt.Color(
+        "who:N",
+        scale=alt.Scale(range=[PROVIDER_COLOUR, BENCHMARK_COLOUR]),
+        sort=alt.EncodingSortField("who_order", op="min"),
+        title=None,
+        legend=_LEGEND,
+    )
     legend = (
         alt.Chart(alt.Data(values=[{"who": provider, "who_order": 0}, {"who": bench, "who_order": 1}]))
         .mark_bar(opacity=0)
@@ -614,12 +636,13 @@ def grade_distribution(
         .encode(x=x, xOffset=offset, y=alt.Y("y_low:Q"), y2=alt.Y2("y_high:Q"), tooltip=tooltip)
     )
     layers: list[alt.Chart] = [legend, bars, errors]
-    if notes:  # a grade withheld on its own (rare: the base is shared) gets a mark that says so
-        layers.append(
-            alt.Chart(alt.Data(values=notes))
-            .mark_text(angle=270, align="left", dy=0, fontSize=10, color=MUTED)
-            .encode(x=x, y=alt.YDatum(0, type="quantitative"), text=alt.Text("note:N"))
-        )
+    # a grade withheld on its own (rare: the base is shared) gets a mark that says so; the layer is there
+    # without notes too (one spec for every filter)
+    layers.append(
+        alt.Chart(alt.Data(values=notes))
+        .mark_text(angle=270, align="left", dy=0, fontSize=10, color=MUTED)
+        .encode(x=x, y=alt.YDatum(0, type="quantitative"), text=alt.Text("note:N"))
+    )
     chart = alt.layer(*layers, width=WIDTH - 80, height=220)
     return _titled(_with_data(chart, rows), title)
 
@@ -1124,8 +1147,9 @@ def strengths(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: s
     return _titled(chart, title)
 
 
-def strength_pie(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: str | None = None
-                 ) -> alt.TopLevelMixin:
+def strength_pie(
+    frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: str | None = None
+) -> alt.TopLevelMixin:
     """The front page's pie: the provider's answer shares on the item that heads the staff list (seed:
     respectvolle houding), every category in the legend with its share, 0% included, as the seed prints it."""
     if frame.height == 0:
@@ -1146,8 +1170,13 @@ def strength_pie(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title
         .mark_arc(stroke="white", strokeWidth=1)
         .encode(
             theta=alt.Theta("share:Q", stack=True),
-            color=alt.Color("label:N", sort=domain, scale=alt.Scale(domain=domain, range=colours), title=None,
-                            legend=alt.Legend(symbolOpacity=1, orient="bottom", direction="vertical", labelLimit=0)),
+            color=alt.Color(
+                "label:N",
+                sort=domain,
+                scale=alt.Scale(domain=domain, range=colours),
+                title=None,
+                legend=alt.Legend(symbolOpacity=1, orient="bottom", direction="vertical", labelLimit=0),
+            ),
             order=alt.Order("position:Q"),
             tooltip=_tooltip([("category", ANSWER_TITLE), ("_t_share", SHARE_TITLE), ("n", N_TITLE)]),
         )
