@@ -2,6 +2,7 @@
 kernel memory and concurrent sessions.
 
     .venv/bin/python bench/dashboard.py [--scale demo|national] [--repeat 3] [--changes 3] [--sessions 20] [--pool 4]
+                                        [--skip-cold | --pre-heated-only]
                                         [--voila-arg=--VoilaExecutor.iopub_timeout=60 ...]
 
 Set-up, cached under var/bench-dashboard/<scale>/: the scale generated (``files/``) and ingested (the benchmark
