@@ -39,6 +39,7 @@ NAME = "Partner in Werk"
 FIGURES = [(spec.id, spec.chart) for spec in registry()]
 CHART_FIGURES = [(fid, kind) for fid, kind in FIGURES if kind not in TABLE_KINDS]
 TOO_FEW = texts.too_few(load_policy())
+LAYOUT = ("who_order", "row_order", "own")  # data fields that only place rows, bars and legend entries
 BENCH_STAYS = ("grade_bars", "aspect_scores", "answer_shares")  # paired bars: the benchmark's bar stays alone
 
 # the columns holding the provider's and the benchmark's value of a row, per chart kind
@@ -171,7 +172,9 @@ def test_figures_without_provider_numbers_say_why(frames: dict[str, pl.DataFrame
         if kinds[figure_id] in BENCH_STAYS and message == TOO_FEW and bench is not None and bench.drop_nulls().len():
             # the note where the provider's bars would be, and the benchmark's bars alone (issue 11)
             assert TOO_FEW in json.dumps(spec, ensure_ascii=False), figure_id
-            numbered = [r for r in _data_records(spec) if any(isinstance(v, int | float) for v in r.values())]
+            # (positions that order rows, bars and legend entries are no numbers of the provider's)
+            numbered = [r for r in _data_records(spec)
+                        if any(isinstance(v, int | float) for k, v in r.items() if k not in LAYOUT)]
             assert numbered and all(r["who"].startswith(BENCHMARK) for r in numbered), figure_id
             continue
         assert _is_message(spec, message), figure_id

@@ -305,13 +305,24 @@ def _paired_bars(
     """Per row two bars (provider, benchmark) with the provider's interval, value labels, optional norm ticks
     and, for withheld rows, the note where the bars would be. ``rows`` are long (a ``who`` per bar) and carry
     ``row`` (the axis label), ``value``, ``low``, ``high``."""
-    y = alt.Y("row:N", sort=order, axis=_band_axis(), scale=alt.Scale(domain=order))
+    # What changes with a filter is data, so that the browser can give a drawn chart new rows (chart_widget.js):
+    # the rows sort by their position and the bars by who they are, the legend's labels (with their n) come
+    # from a data set of their own, and the spec names neither.
+    rank = {row: i for i, row in enumerate(order)}
+    for row in rows:
+        own = row["who"] == provider
+        row.update(row_order=rank[row["row"]], who_order=0 if own else 1, own=own)
+    for note in notes:
+        note["row_order"] = rank[note["row"]]
+    y = alt.Y("row:N", sort=alt.EncodingSortField("row_order", op="min"), axis=_band_axis())
     step = _step(order)
     # the interval line has a legend entry of its own (what the line on a bar is: issue 11)
-    colour_extra = {texts.INTERVAL_LEGEND: INK, **({NORM_TITLE: NORM_COLOUR} if norms else {})}
-    who_scale = _who_scale(provider, bench, colour_extra)
-    colour = alt.Color("who:N", scale=who_scale, title=None, legend=_LEGEND)
-    offset = alt.YOffset("who:N", sort=[provider, bench], scale=alt.Scale(domain=[provider, bench], paddingOuter=0.3))
+    keys = [provider, bench, texts.INTERVAL_LEGEND, *([NORM_TITLE] if norms else [])]
+    ranges = [PROVIDER_COLOUR, BENCHMARK_COLOUR, INK, *([NORM_COLOUR] if norms else [])]
+    who_scale = alt.Scale(range=ranges)
+    who_sort = alt.EncodingSortField("who_order", op="min")
+    colour = alt.Color("who:N", scale=who_scale, sort=who_sort, title=None, legend=_LEGEND)
+    offset = alt.YOffset("who_order:N", sort=[0, 1], scale=alt.Scale(domain=[0, 1], paddingOuter=0.3))
     factor = 100.0 if share else 1.0
     x_scale = alt.Scale(domain=[x_domain[0] / factor, x_domain[1] / factor], nice=False)
     axis = alt.Axis(format=".0%" if share else ",.0f", grid=True, tickCount=5 if share else 10)
@@ -319,14 +330,25 @@ def _paired_bars(
     # the transforms and the tooltip all bars, whiskers and labels share are the layer's own, once: a third of
     # the spec to build, send and run (layers with data of their own, norms and notes, start from their data)
     tooltip = _tooltip(tips)
+    # every legend entry, also of a group without a bar (all withheld): invisible marks that only set the legend
+    legend = (
+        alt.Chart(alt.Data(values=[{"who": key, "who_order": i} for i, key in enumerate(keys)]))
+        .mark_bar(opacity=0)
+        .encode(color=colour, tooltip=alt.TooltipValue(None))
+    )
     bars = alt.Chart().mark_bar(height={"band": 1}).encode(x=x, y=y, yOffset=offset, color=colour)
     errors = (
         alt.Chart()
         .transform_filter("isValid(datum.low) && isValid(datum.high)")
-        .transform_calculate(interval=f"'{texts.INTERVAL_LEGEND}'")
+        .transform_calculate(interval=f"'{texts.INTERVAL_LEGEND}'", who_order="2")
         .mark_rule(strokeWidth=1.2, opacity=0.8, clip=True, aria=False)  # decorative: the numbers are in the table
-        .encode(x=alt.X("x_low:Q"), x2=alt.X2("x_high:Q"), y=y, yOffset=offset,
-                color=alt.Color("interval:N", scale=who_scale, title=None, legend=_LEGEND))
+        .encode(
+            x=alt.X("x_low:Q"),
+            x2=alt.X2("x_high:Q"),
+            y=y,
+            yOffset=offset,
+            color=alt.Color("interval:N", scale=who_scale, sort=who_sort, title=None, legend=_LEGEND),
+        )
     )
     # the values as a column right of the plot, clear of bars and intervals
     labels = (
@@ -337,13 +359,13 @@ def _paired_bars(
             y=y,
             yOffset=offset,
             text=alt.Text("_t_value:N"),
-            color=alt.ColorValue(MUTED, condition={"test": f"datum.who === '{_js(provider)}'", "value": INK}),
+            color=alt.ColorValue(MUTED, condition={"test": "datum.own === true", "value": INK}),
         )
     )
-    layers: list[alt.Chart] = [bars, errors, labels]
+    layers: list[alt.Chart] = [legend, bars, errors, labels]
     if norms:
         layers.append(
-            alt.Chart(alt.Data(values=norms))
+            alt.Chart(alt.Data(values=[{**norm, "row_order": rank[norm["row"]], "who_order": 3} for norm in norms]))
             .transform_calculate(x=f"datum.norm / {factor:g}", _t_norm=_fmt("norm"))
             .mark_tick(thickness=2.5, size=step - 8, opacity=1)
             .encode(
@@ -353,17 +375,18 @@ def _paired_bars(
                 tooltip=[alt.Tooltip("label:N", title=SERVICE_TITLE), alt.Tooltip("_t_norm:N", title=NORM_TITLE)],
             )
         )
-    if notes:
-        layers.append(
-            alt.Chart(alt.Data(values=notes))
-            .mark_text(align="left", baseline="middle", dx=6, fontSize=12, fontStyle="italic", color=MUTED)
-            .encode(
-                x=alt.XDatum(x_domain[0] / factor, type="quantitative", scale=x_scale),
-                y=y,
-                text=alt.Text("note:N"),
-                tooltip=alt.TooltipValue(None),  # a note has no numbers: not the layer's tooltip
-            )
+    # the notes' layer is there without notes too: a row withheld under one filter and not under another
+    # changes the data, not the spec
+    layers.append(
+        alt.Chart(alt.Data(values=notes))
+        .mark_text(align="left", baseline="middle", dx=6, fontSize=12, fontStyle="italic", color=MUTED)
+        .encode(
+            x=alt.XDatum(x_domain[0] / factor, type="quantitative", scale=x_scale),
+            y=y,
+            text=alt.Text("note:N"),
+            tooltip=alt.TooltipValue(None),  # a note has no numbers: not the layer's tooltip
         )
+    )
     chart = (
         alt.layer(*layers, width=PLOT_WIDTH, height=max(1, len(order)) * step)
         .transform_filter("isValid(datum.value)")
@@ -371,7 +394,7 @@ def _paired_bars(
             x=f"datum.value / {factor:g}",
             x_low=f"datum.low / {factor:g}",
             x_high=f"datum.high / {factor:g}",
-            _t_value=f"({_pct('value') if share else _fmt('value')}) + ({_marker(provider)})",
+            _t_value=f"({_pct('value') if share else _fmt('value')}) + ({_marker()})",
             **calc,
         )
         .encode(tooltip=tooltip)
@@ -379,12 +402,14 @@ def _paired_bars(
     return _with_data(chart, rows)
 
 
-def _marker(provider: str) -> str:
+def _marker() -> str:
     """▲ / ▼ after the provider's value when it differs significantly from the benchmark (texts.significance_note)."""
     up, down = texts.SIGNIFICANT_MARKS["up"], texts.SIGNIFICANT_MARKS["down"]
-    return (f"datum.who === '{_js(provider)}' && datum.significant === true "
-            "&& (isValid(datum.bench_grade) || isValid(datum.bench_share)) ? "
-            f"(datum.diff > 0 ? ' {up}' : datum.diff < 0 ? ' {down}' : '') : ''")
+    return (
+        "datum.own === true && datum.significant === true "
+        "&& (isValid(datum.bench_grade) || isValid(datum.bench_share)) ? "
+        f"(datum.diff > 0 ? ' {up}' : datum.diff < 0 ? ' {down}' : '') : ''"
+    )
 
 
 def _grade_rows(
@@ -567,13 +592,35 @@ def grade_distribution(
             (provider, record["share"], record.get("ci_low"), record.get("ci_high")),
             (bench, record.get("bench_share"), None, None),
         ):
-            rows.append({**record, "col": col, "who": who, "value": value, "low": low, "high": high})
+            rows.append(
+                {
+                    **record,
+                    "col": col,
+                    "who": who,
+                    "value": value,
+                    "low": low,
+                    "high": high,
+                    "who_order": 0 if who == provider else 1,
+                }
+            )
     calc, tips = _comparison(provider_name, "share", "bench_share", share=True)
     calc["_t_label"] = "datum.col"
     tips.insert(0, ("_t_label", GRADE_AXIS))
     x = alt.X("col:N", sort=order, scale=alt.Scale(domain=order), title=SCORE_AXIS, axis=alt.Axis(labelAngle=0))
-    offset = alt.XOffset("who:N", sort=[provider, bench], scale=alt.Scale(domain=[provider, bench]))
-    colour = alt.Color("who:N", scale=_who_scale(provider, bench), title=None, legend=_LEGEND)
+    # the n of each group is in the legend's labels: data (a data set of their own), not the spec (as _paired_bars)
+    offset = alt.XOffset("who_order:N", sort=[0, 1], scale=alt.Scale(domain=[0, 1]))
+    colour = alt.Color(
+        "who:N",
+        scale=alt.Scale(range=[PROVIDER_COLOUR, BENCHMARK_COLOUR]),
+        sort=alt.EncodingSortField("who_order", op="min"),
+        title=None,
+        legend=_LEGEND,
+    )
+    legend = (
+        alt.Chart(alt.Data(values=[{"who": provider, "who_order": 0}, {"who": bench, "who_order": 1}]))
+        .mark_bar(opacity=0)
+        .encode(color=colour, tooltip=alt.TooltipValue(None))
+    )
     y = alt.Y("y:Q", title=SHARE_AXIS, axis=alt.Axis(format=".0%", tickCount=5), scale=alt.Scale(domainMin=0))
     base = (
         alt.Chart()
@@ -588,13 +635,14 @@ def grade_distribution(
         .mark_rule(color=MUTED, strokeWidth=1, opacity=0.6)
         .encode(x=x, xOffset=offset, y=alt.Y("y_low:Q"), y2=alt.Y2("y_high:Q"), tooltip=tooltip)
     )
-    layers: list[alt.Chart] = [bars, errors]
-    if notes:  # a grade withheld on its own (rare: the base is shared) gets a mark that says so
-        layers.append(
-            alt.Chart(alt.Data(values=notes))
-            .mark_text(angle=270, align="left", dy=0, fontSize=10, color=MUTED)
-            .encode(x=x, y=alt.YDatum(0, type="quantitative"), text=alt.Text("note:N"))
-        )
+    layers: list[alt.Chart] = [legend, bars, errors]
+    # a grade withheld on its own (rare: the base is shared) gets a mark that says so; the layer is there
+    # without notes too (one spec for every filter)
+    layers.append(
+        alt.Chart(alt.Data(values=notes))
+        .mark_text(angle=270, align="left", dy=0, fontSize=10, color=MUTED)
+        .encode(x=x, y=alt.YDatum(0, type="quantitative"), text=alt.Text("note:N"))
+    )
     chart = alt.layer(*layers, width=WIDTH - 80, height=220)
     return _titled(_with_data(chart, rows), title)
 
@@ -1099,8 +1147,9 @@ def strengths(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: s
     return _titled(chart, title)
 
 
-def strength_pie(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: str | None = None
-                 ) -> alt.TopLevelMixin:
+def strength_pie(
+    frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: str | None = None
+) -> alt.TopLevelMixin:
     """The front page's pie: the provider's answer shares on the item that heads the staff list (seed:
     respectvolle houding), every category in the legend with its share, 0% included, as the seed prints it."""
     if frame.height == 0:
@@ -1121,8 +1170,13 @@ def strength_pie(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title
         .mark_arc(stroke="white", strokeWidth=1)
         .encode(
             theta=alt.Theta("share:Q", stack=True),
-            color=alt.Color("label:N", sort=domain, scale=alt.Scale(domain=domain, range=colours), title=None,
-                            legend=alt.Legend(symbolOpacity=1, orient="bottom", direction="vertical", labelLimit=0)),
+            color=alt.Color(
+                "label:N",
+                sort=domain,
+                scale=alt.Scale(domain=domain, range=colours),
+                title=None,
+                legend=alt.Legend(symbolOpacity=1, orient="bottom", direction="vertical", labelLimit=0),
+            ),
             order=alt.Order("position:Q"),
             tooltip=_tooltip([("category", ANSWER_TITLE), ("_t_share", SHARE_TITLE), ("n", N_TITLE)]),
         )

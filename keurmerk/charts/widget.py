@@ -30,7 +30,7 @@ from IPython.display import display
 from keurmerk.charts.runtime import RUNTIME_EXPORTS, RUNTIME_PATH, runtime_code
 from keurmerk.charts.theme import embed_options, to_spec
 
-__all__ = ["RUNTIME_PATH", "ChartWidget", "build_runtime", "runtime_code", "show"]
+__all__ = ["RUNTIME_PATH", "ChartWidget", "build_runtime", "named_data", "runtime_code", "show"]
 
 _STATIC = Path(__file__).resolve().parent / "static"
 
@@ -77,7 +77,7 @@ class ChartWidget(anywidget.AnyWidget):
 
     @chart.setter
     def chart(self, chart: alt.TopLevelMixin | dict[str, Any]) -> None:
-        spec = to_spec(chart)
+        spec = named_data(to_spec(chart))
         self._chart, self._build = chart, None
         self.spec = spec
 
@@ -115,6 +115,45 @@ class ChartWidget(anywidget.AnyWidget):
             return
         self._runtime_sent = True
         self.send({"type": "keurmerk:vega-runtime", "code": runtime_code()})
+
+
+def named_data(spec: dict[str, Any]) -> dict[str, Any]:
+    """The spec with every inline data set (``"data": {"values": [...]}``, in layers, facets and lookups alike)
+    moved to the top-level ``datasets`` under a name by position ("km-0", "km-1", …, in the order met).
+
+    The charts' builders keep their rows inline (Altair would copy and walk them otherwise); in ``datasets`` the
+    browser can tell a spec that differs only in its rows from the one it drew (``shapeOf`` in
+    chart_widget.js) and give the rows to the Vega view that is there instead of embedding anew. Names by
+    position, not by content: two filters of one figure give the same names. A data set that serves several
+    places (one list) gets one name. The spec given is not changed.
+    """
+    datasets: dict[str, Any] = dict(spec.get("datasets") or {})
+    names: dict[int, str] = {}
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        out = {}
+        for key, value in node.items():
+            if key == "data" and isinstance(value, dict) and isinstance(value.get("values"), list):
+                rows = value["values"]
+                name = names.get(id(rows))
+                if name is None:
+                    name = names[id(rows)] = f"km-{len(names)}"
+                    datasets[name] = rows
+                out[key] = {"name": name, **{k: v for k, v in value.items() if k != "values"}}
+            elif key == "datasets":
+                continue
+            else:
+                out[key] = walk(value)
+        return out
+
+    named = walk(spec)
+    if datasets:
+        named["datasets"] = datasets
+    return named
 
 
 def show(chart: alt.TopLevelMixin | dict[str, Any]) -> None:

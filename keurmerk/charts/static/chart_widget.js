@@ -8,9 +8,10 @@
 //     preloads it), so nothing leaves the server the page came from;
 //   * elsewhere (JupyterLab, plain notebooks), the kernel sends the bundle once over this widget's comm.
 // Setting `spec` again re-renders this chart only. When the new spec differs from the one drawn only in its
-// data sets (Altair's top-level `datasets`, keyed by a hash of their rows), the existing Vega view gets the new
-// rows (view.data + runAsync) instead of a new embed: no spec parsed, compiled and laid out again. Anything
-// else that changed (a title, an explicit sort or domain) embeds the chart anew.
+// data sets (the top-level `datasets`: ChartWidget names every inline data set by its position, and the chart
+// builders keep n labels, sort orders and legend entries in the data), the existing Vega view gets the new
+// rows (view.data, then a new layout) instead of a new embed: no spec parsed and compiled again. Anything
+// else that changed (a title, a height, a message instead of a chart) embeds the chart anew.
 //
 // Charts on screen draw first: a chart outside the viewport (and 300 px around it) waits until it scrolls
 // into view or until the page is idle, and the waiting charts then draw one per idle moment. A dashboard
@@ -177,7 +178,8 @@ function render({ model, el }) {
   async function update(spec, shape) {
     const { view } = current.result;
     current.shape.names.forEach((name, i) => view.data(name, structuredClone(spec.datasets[shape.names[i]])));
-    await view.runAsync();
+    // new labels (an n in a legend) may take other room: lay the view out anew, as an embed would
+    await view.resize().runAsync();
   }
 
   async function draw() {
