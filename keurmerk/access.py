@@ -59,8 +59,14 @@ class Access:
     def is_staff(self) -> bool:
         return self.role == "staff"
 
+    @property
+    def is_staff_wide(self) -> bool:
+        """A staff link for every provider; a staff link bound to one provider (made by the staff page to open that
+        provider's dashboard) opens only that dashboard, read-only, and never the staff explorer."""
+        return self.is_staff and self.provider_id is None
+
     def provider_allowed(self, provider_id: str) -> bool:
-        return self.is_staff or provider_id == self.provider_id
+        return self.is_staff_wide or provider_id == self.provider_id
 
 
 def server_secret() -> bytes:

@@ -386,10 +386,10 @@ def link(
     if dashboard is None:
         dashboard = "benchmark" if staff and not provider else "aanbieder"
     if staff and provider:
-        # staff opening one provider get a short provider link, as from the staff page: no staff token in a URL
+        # staff opening one provider get a short staff link bound to it (read-only), as from the staff page
         from keurmerk.access import OPENED_BY_STAFF_DAYS
 
-        token = make_token(provider, role="provider", days=days or OPENED_BY_STAFF_DAYS)
+        token = make_token(provider, role="staff", days=days or OPENED_BY_STAFF_DAYS)
     else:
         token = make_token(provider, role="staff" if staff else "provider", days=days)
     print(link_url(base_url, dashboard, token))

@@ -394,7 +394,7 @@ class ReactionStore:
     def decide(self, access: Access, reference: str, status: str, answer: str) -> Reaction:
         """Record staff's decision and answer on a reaction (a new event); ReactionRefused says why not."""
         now = _utc(self.clock())
-        if not access.is_staff:
+        if not access.is_staff_wide:
             raise ReactionRefused("Alleen medewerkers van Blik op Werk kunnen een reactie beantwoorden.")
         self._check_link(access, now)
         if status not in DECISIONS:
@@ -425,8 +425,8 @@ class ReactionStore:
         now = _utc(self.clock())
         if _utc(access.expires) <= now:
             return []
-        if not access.is_staff:
-            provider_id = access.provider_id  # a provider reads its own, whatever was asked
+        if access.provider_id or not access.is_staff:
+            provider_id = access.provider_id  # a link bound to a provider reads that provider's, whatever was asked
             if not provider_id:
                 return []
         return self._select(status=status, provider_id=provider_id)

@@ -265,7 +265,7 @@ def test_staff_table_fits_searches_by_number_and_keeps_filters(voila: VoilaLaunc
     href = rows.first.locator("a").get_attribute("href")
     token = parse_qs(urlparse(href).query)["toegang"][0]
     payload = json.loads(base64.urlsafe_b64decode(token.partition(".")[0] + "=="))  # signed by the server's secret
-    assert payload["p"] == "P0000" and payload["r"] == "provider" and "periode=2022" in href  # a fresh link, on the staff page's period
+    assert payload["p"] == "P0000" and payload["r"] == "staff" and "periode=2022" in href  # a fresh link, on the staff page's period
     # commissioners have no province: the filter goes, with a word why
     page.locator(".km-filter-audience select").select_option(label="Opdrachtgevers")
     page.wait_for_selector("[data-km=no-province]", state="visible", timeout=30_000)

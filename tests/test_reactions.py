@@ -297,7 +297,8 @@ def test_staff_opening_a_provider_reads_but_cannot_send(app: ProviderApp, store_
     ReactionStore(store_file, clock=lambda: PUBLISHED).submit(
         _provider("P0000"), _window("P0000"), "rapport", "Eigen tekst"
     )
-    tab = _reaction_tab(app.open({QUERY_PARAMETER: make_token(None, role="staff"), "aanbieder": "P0000"}))
+    # the staff page opens a provider with a staff link bound to that provider
+    tab = _reaction_tab(app.open({QUERY_PARAMETER: make_token("P0000", role="staff")}))
     assert "Eigen tekst" in _texts(tab) and "alleen de aanbieder zelf kan hier reageren" in _texts(tab)
     assert not _find(tab, widgets.Button)
 

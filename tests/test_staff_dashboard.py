@@ -56,16 +56,19 @@ def test_notebook_and_its_text_pair_hold_the_same_cells() -> None:
     [
         ({}, "alleen voor medewerkers"),
         ("provider", "alleen voor medewerkers"),
+        ("staff-bound", "alleen voor medewerkers"),
         ({QUERY_PARAMETER: "vervalst.token"}, "ongeldig"),
         ("forged-staff", "ongeldig"),
         ("expired", "verlopen"),
     ],
-    ids=["no-link", "provider-link", "garbage", "forged-staff", "expired-staff"],
+    ids=["no-link", "provider-link", "staff-link-bound-to-a-provider", "garbage", "forged-staff", "expired-staff"],
 )
 def test_refusals_read_no_data(tiny_db: Path, params, message: str) -> None:
     app = StaffApp.prepare(tiny_db, warm_up=False)
     if params == "provider":
         params = {QUERY_PARAMETER: make_token("P0000")}
+    elif params == "staff-bound":  # the staff page's link to one provider must not open the explorer
+        params = {QUERY_PARAMETER: make_token("P0000", role="staff")}
     elif params == "forged-staff":
         params = {QUERY_PARAMETER: make_token(None, role="staff", secret=b"not-the-server-secret")}
     elif params == "expired":
@@ -90,8 +93,8 @@ def test_staff_link_opens_every_provider(app: StaffApp) -> None:
     assert row["name"] == "Partner in Werk"
     query = parse_qs(urlsplit(row["link"]).query)
     assert urlsplit(row["link"]).path == "/voila/render/aanbieder.ipynb"
-    opened = verify(query[QUERY_PARAMETER][0])  # a fresh provider link: no staff token in the URL
-    assert "aanbieder" not in query and not opened.is_staff and opened.provider_id == "P0000"
+    opened = verify(query[QUERY_PARAMETER][0])  # a fresh link bound to P0000: not the staff token
+    assert "aanbieder" not in query and not opened.is_staff_wide and opened.provider_id == "P0000"
     texts = _texts(page)
     assert "Benchmarkverkenner" in texts and 'data-km="watch"' in texts
 
@@ -192,6 +195,6 @@ def test_staff_link_helper() -> None:
     link = provider_link("staff.token", "P0042")
     assert urlsplit(link).path == "/voila/render/aanbieder.ipynb" and "staff.token" not in link
     access = verify(parse_qs(urlsplit(link).query)[QUERY_PARAMETER][0])
-    assert (access.role, access.provider_id) == ("provider", "P0042")
+    assert (access.role, access.provider_id) == ("staff", "P0042")  # bound to one provider, read-only
     hours = (access.expires - dt.datetime.now(dt.UTC)).total_seconds() / 3600
     assert 1 < hours <= 2

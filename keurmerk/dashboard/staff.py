@@ -113,9 +113,9 @@ _STATUS_CLASS = {"met": "km-yes", "not_met": "km-no", "incomplete": "km-muted"}
 
 
 def provider_link(token: str, provider_id: str) -> str:
-    """A fresh, short-lived link to one provider's dashboard, for that provider only: the staff ``token`` never
-    goes into a URL that could be forwarded (it is not used here)."""
-    fresh = make_token(provider_id, role="provider", days=OPENED_BY_STAFF_DAYS)
+    """A fresh, short-lived staff link bound to one provider's dashboard (read-only: staff cannot react in the
+    provider's name): the staff ``token`` never goes into a URL that could be forwarded (it is not used here)."""
+    fresh = make_token(provider_id, role="staff", days=OPENED_BY_STAFF_DAYS)
     return link_url(LINK_BASE, DASHBOARD, fresh)
 
 
@@ -621,7 +621,7 @@ class StaffApp:
         token = params.get(QUERY_PARAMETER)
         try:
             access = verify(token)
-            if not access.is_staff:
+            if not access.is_staff_wide:  # a staff link bound to one provider opens only that provider
                 raise AccessDenied(STAFF_ONLY)
         except AccessDenied as denied:
             message = str(denied)
