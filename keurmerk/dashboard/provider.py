@@ -153,11 +153,12 @@ class ProviderDashboard:
         return self.frames
 
     def _frames_of(self, filters: Filters) -> dict[str, pl.DataFrame]:
-        """Every figure for one selection, kept: the year-over-year tiles ask for each period again."""
+        """The year-over-year tiles' figures for one selection, kept: each period is asked again at every change."""
         if filters not in self._year_frames:
             if len(self._year_frames) > 64:  # a long session: keep memory bounded
                 self._year_frames.clear()
-            self._year_frames[filters] = compute_all(self.source, filters, self.policy, suppress=True)
+            self._year_frames[filters] = compute_all(self.source, filters, self.policy, suppress=True,
+                                                     figure_ids=yoy.FIGURES)
         return self._year_frames[filters]
 
     def open_all(self) -> int:

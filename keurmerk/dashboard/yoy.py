@@ -24,7 +24,7 @@ from keurmerk.filters import Filters
 from keurmerk.formatting import integer, number, percent
 from keurmerk.metrics.stats import t_quantile, z_quantile
 
-__all__ = ["MEASURES", "Point", "headline", "tiles_html", "year_points"]
+__all__ = ["FIGURES", "MEASURES", "Point", "headline", "tiles_html", "year_points"]
 
 Z95 = z_quantile(0.95)
 SATISFACTION_FIGURES = ("fig_3_9", "fig_3_10", "fig_3_11")
@@ -101,6 +101,8 @@ MEASURES: tuple[Measure, ...] = (
     Measure("promoter", "Promotorscore", _promoter, True, "n = {}"),
     Measure("satisfied", "Aandeel tevreden", _satisfied, True, "{} antwoorden"),
 )
+# the figures the measures read: a tile computes only these for each period, not the whole report
+FIGURES: tuple[str, ...] = ("table_1_1", "fig_3_3", *SATISFACTION_FIGURES)
 
 
 def year_points(compute: Callable[[Filters], Mapping[str, pl.DataFrame]], filters: Filters,

@@ -269,22 +269,29 @@ def _row_problem(
     return None
 
 
+def _format_rows(reader: Iterator[list[str]], header: list[str], keep: list[int], delimiter: str,
+                 problems: list[Problem]) -> Iterator[list]:
+    """The rows of a CSV reader (past its header) as [format values…, row number]; a structurally broken line goes
+    to ``problems`` instead; blank lines are skipped."""
+    for row_number, fields in enumerate(reader, start=1):
+        if not any(f.strip() for f in fields):
+            continue
+        problem = _row_problem(row_number, fields, header, keep, delimiter)
+        if problem:
+            problems.append(problem)
+        else:
+            yield [*(fields[j] for j in keep), row_number]
+
+
 def _read_quoted_csv(name: str, text: str, delimiter: str) -> RawTable:
     """Careful path: quoted fields (which may hold delimiters or newlines) and bytes that are not UTF-8."""
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [_header_name(h) for h in next(reader)]
     _check_header(name, header)
     keep = [j for j, h in enumerate(header) if h in FORMAT_COLUMNS]
-    rows, problems, read = [], [], 0
-    for row_number, fields in enumerate(reader, start=1):
-        if not any(f.strip() for f in fields):
-            continue
-        read += 1
-        problem = _row_problem(row_number, fields, header, keep, delimiter)
-        if problem:
-            problems.append(problem)
-        else:
-            rows.append([*(fields[j] for j in keep), row_number])
+    problems: list[Problem] = []
+    rows = list(_format_rows(reader, header, keep, delimiter, problems))
+    read = len(rows) + len(problems)
     columns = [header[j] for j in keep]
     frame = (
         pl.DataFrame(rows, schema=[*columns, ROW], orient="row", schema_overrides={ROW: pl.Int64})
@@ -310,7 +317,7 @@ def _stream_csv(path: Path, spill: Path) -> RawTable:
     batches.mkdir(parents=True, exist_ok=True)
     problems: list[Problem] = []
     rows: list[list] = []
-    read = size = text_bytes = written = 0
+    loaded = size = text_bytes = written = 0
 
     def flush() -> None:
         nonlocal rows, size, written
@@ -321,20 +328,14 @@ def _stream_csv(path: Path, spill: Path) -> RawTable:
     with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
         reader = csv.reader(f, delimiter=delimiter)
         next(reader)
-        for row_number, fields in enumerate(reader, start=1):
-            if not any(f.strip() for f in fields):
-                continue
-            read += 1
-            problem = _row_problem(row_number, fields, header, keep, delimiter)
-            if problem:
-                problems.append(problem)
-                continue
-            values = [fields[j] for j in keep]
-            rows.append([*values, row_number])
-            size += sum(map(len, values))
+        for row in _format_rows(reader, header, keep, delimiter, problems):
+            loaded += 1
+            rows.append(row)
+            size += sum(map(len, row[:-1]))
             if size > min(_BATCH_BYTES, _STREAM_BYTES):
                 text_bytes += size
                 flush()
+    read = loaded + len(problems)
     text_bytes += size
     if rows or not written:
         flush()
