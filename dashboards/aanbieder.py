@@ -15,12 +15,12 @@
 # %%
 # Provider-independent work first: in a pre-heated kernel this runs before anyone opens the page.
 from keurmerk.dashboard import ProviderApp
-from keurmerk.serve import provider_title, query_params, show
+from keurmerk.serve import query_params, show
 
 app = ProviderApp.prepare()
 
 # %%
 # Blocks until the visitor's request arrives; the signed link decides what this page may show.
 params = query_params()
-show(app.open(params), provider_title(app, params))  # a refusal is shown without a widget: the kernel ends
+show(app.open(params), app.title)  # a refusal is shown without a widget: the kernel ends
 app.close()  # the page's data is in memory now

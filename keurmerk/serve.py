@@ -71,7 +71,6 @@ __all__ = [
     "default_dashboards_dir",
     "default_max_kernels",
     "query_params",
-    "provider_title",
     "running",
     "serve",
     "show",
@@ -345,18 +344,6 @@ def show(page, title: str | None = None) -> None:
     display(page)
     if title:
         display(Javascript(f"document.title = {json.dumps(title)};"))
-
-
-def provider_title(app, params: Mapping[str, str]) -> str | None:
-    """The tab title of a provider page ("Naam — Uw resultaten — Blik op Werk Keurmerk"), None when refused."""
-    from keurmerk.access import QUERY_PARAMETER, AccessDenied, verify
-
-    try:
-        access = verify(params.get(QUERY_PARAMETER))
-    except AccessDenied:
-        return None
-    name = app.provider_name(access.provider_id) if access.provider_id else None
-    return f"{name} — Uw resultaten — Blik op Werk Keurmerk" if name else None
 
 
 def query_params() -> dict[str, str]:

@@ -334,6 +334,7 @@ class ProviderApp:
 
     def __init__(self, con: duckdb.DuckDBPyConnection, benchmark: Cube, policy: Policy):
         self.con, self.benchmark, self.policy = con, benchmark, policy
+        self.title: str | None = None  # the browser tab's title once a link opened a dashboard
 
     @classmethod
     def prepare(cls, db: str | Path | None = None, warm_up: bool = True) -> ProviderApp:
@@ -405,4 +406,5 @@ class ProviderApp:
         controls.choose(dashboard.provinces, params.get("provincies"))
         dashboard.refresh()
         reactions.add_to_provider_page(dashboard, access, self.con)  # hoor en wederhoor: a tab of its own
+        self.title = f"{dashboard.provider_name} — Uw resultaten — Blik op Werk Keurmerk"
         return dashboard.widget
