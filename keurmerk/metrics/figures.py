@@ -318,10 +318,7 @@ def _table_rows(sel: Selection, figures: Sequence[Figure], policy: Policy) -> pl
         *grade_sums(), *both(lambda c: (c * pl.max_horizontal(tenths, pl.lit(floor))).sum(), "corrected"))
     cells = counts.join(grades, on=["form", "service"], how="full", coalesce=True)
     measures = [c for c in cells.columns if c not in ("form", "service")]
-    cells = pl.concat([
-        cells.filter(pl.col("form").is_in(norms.split_forms())),
-        cells.group_by("form").agg(pl.col(measures).sum()).with_columns(service=pl.lit(TOTAL, pl.Int16)),
-    ], how="diagonal").with_columns(pl.col(measures).fill_null(0))
+    cells = norms.table_rows(cells, measures, total=TOTAL).with_columns(pl.col(measures).fill_null(0))
     shown = cells.filter(pl.col("invited") > 0)
     if shown.height == 0:  # nothing to show: one empty total row per form the filters admit
         f = sel.filters

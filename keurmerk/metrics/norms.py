@@ -8,6 +8,7 @@ judge their rows here, so they cannot drift apart. Each rule comes with the Dutc
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cache
 
 import polars as pl
@@ -28,6 +29,7 @@ __all__ = [
     "published",
     "results_met",
     "split_forms",
+    "table_rows",
 ]
 
 
@@ -36,6 +38,19 @@ def split_forms() -> tuple[str, ...]:
     """The forms that table 1.1 (and the public listing) show per dienst as well as in total (catalogue:
     ``by_service`` of the form)."""
     return tuple(f.id for f in catalog().forms if f.by_service)
+
+
+def table_rows(cells: pl.DataFrame, measures: Sequence[str], keys: Sequence[str] = (), total: int | None = None
+               ) -> pl.DataFrame:
+    """Table 1.1's rows from cells per ``keys``, form and dienst: a row per dienst for the forms split per dienst
+    (:func:`split_forms`) and a total row per form (``service`` = ``total``), ``measures`` summed. The provider's
+    table (keys: none) and the staff table (keys: the provider) both take their rows from here."""
+    per_service = cells.group_by(*keys, "form", "service").agg(pl.col(measures).sum())
+    totals = per_service.group_by(*keys, "form").agg(pl.col(measures).sum())
+    return pl.concat([
+        per_service.filter(pl.col("form").is_in(split_forms())),
+        totals.with_columns(service=pl.lit(total, pl.Int16)).select(per_service.columns),
+    ])
 
 
 def _norm(is_total: pl.Expr, policy: Policy) -> pl.Expr:

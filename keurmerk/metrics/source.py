@@ -33,6 +33,7 @@ from keurmerk.warehouse import catalog_frames, open_readonly
 
 __all__ = [
     "ANSWER_KEYS",
+    "CUBE_KEYS",
     "INVITATION_KEYS",
     "Cube",
     "CubeSource",
@@ -42,6 +43,7 @@ __all__ = [
     "OWN_CELLS",
     "per_provider_sql",
     "provider_cells",
+    "provider_cells_sql",
     "select",
     "store_cube",
 ]
@@ -62,7 +64,8 @@ _TEXT_SCHEMA = {"form": pl.String, "parent": pl.String, "question_id": pl.String
 
 # The cell a query counts in: every dimension a filter can select on (the cube, stored per provider), or for one
 # selection only what its figures split by, with `own` marking the provider's rows ($own; NULL = all providers).
-_CUBE_CELL = "i.period, i.form, i.audience, i.service, i.province, i.questionnaire"
+CUBE_KEYS = ("period", "form", "audience", "service", "province", "questionnaire")
+_CUBE_CELL = ", ".join(f"i.{key}" for key in CUBE_KEYS)
 _OWN = "coalesce(i.provider_id = $own, TRUE) AS own"
 CELLS = {  # query name: (file in sql/, its {cell})
     "cube_invitations": ("invitation_cells", _CUBE_CELL),
@@ -232,10 +235,10 @@ def _stored_cube_is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
 OWN_CELLS = ("cube_invitations", "cube_answers", "texts")  # what a provider's own view is made of
 
 
-def provider_cells(con: duckdb.DuckDBPyConnection, filters: Filters, providers: Sequence[str] | None = None,
-                   names: Sequence[str] = OWN_CELLS) -> list[pl.DataFrame]:
-    """Per name, the rows of the query ``name`` per provider (``provider_id`` first) under ``filters``, for
-    ``providers`` (default all): from the stored tables while they are current, else straight from the warehouse."""
+def provider_cells_sql(con: duckdb.DuckDBPyConnection, filters: Filters, providers: Sequence[str] | None = None,
+                       names: Sequence[str] = OWN_CELLS) -> tuple[list[str], dict[str, Any]]:
+    """Per name, the query of its rows per provider (``provider_id`` first) under ``filters``, for ``providers``
+    (default all), and the parameters they share: the stored tables while they are current, else the warehouse."""
     if stored := _stored_cube_is_fresh(con):  # checked once for all names
         where, params = filters.to_sql()  # the stored tables have the filter columns under the same names
     else:
@@ -245,7 +248,14 @@ def provider_cells(con: duckdb.DuckDBPyConnection, filters: Filters, providers: 
         params = {**params, "cells_providers": list(providers)}
     queries = [f"SELECT * FROM {_PROVIDER_TABLES[n]} WHERE {{filters}}" if stored else per_provider_sql(n)
                for n in names]
-    return [con.sql(query.replace("{filters}", where), params=params).pl() for query in queries]
+    return [query.replace("{filters}", where) for query in queries], params
+
+
+def provider_cells(con: duckdb.DuckDBPyConnection, filters: Filters, providers: Sequence[str] | None = None,
+                   names: Sequence[str] = OWN_CELLS) -> list[pl.DataFrame]:
+    """Per name, the rows of :func:`provider_cells_sql` as frames."""
+    queries, params = provider_cells_sql(con, filters, providers, names)
+    return [con.sql(query, params=params).pl() for query in queries]
 
 
 @dataclass(frozen=True)

@@ -37,6 +37,7 @@ import polars as pl
 from keurmerk.catalog import catalog
 from keurmerk.filters import Filters
 from keurmerk.metrics import norms, texts
+from keurmerk.metrics.source import CUBE_KEYS, PROVIDER, WarehouseSource, provider_cells_sql
 from keurmerk.metrics.stats import critical_value_vectorised, mean, mean_bounds, rounded, share, share_bounds
 from keurmerk.policy import Policy, load_policy
 
@@ -62,7 +63,7 @@ __all__ = [
     "watch_list",
 ]
 
-CELL_KEYS = ("provider_id", "period", "form", "audience", "service", "province", "questionnaire")
+CELL_KEYS = (PROVIDER, *CUBE_KEYS)  # the cube's cell, per provider
 _COARSE_KEYS = ("provider_id", "period", "form", "audience", "service")
 _RESPONDENT_SUMS = (
     "invited",
@@ -95,94 +96,53 @@ TABLE_1_1_COLUMNS = (
 WORK_AREA_SHARE = 0.10  # zoekmachine: a province is in a provider's work area from this share of its clients on
 
 # --- loading (DuckDB) ---------------------------------------------------------------------------------------------
-# Every invitation gets the id of its cell (provider, period, form, audience, service, province, questionnaire), so
-# that the answers are aggregated on one integer key instead of seven columns (ten times faster at national scale).
-_CELLS_CTE = """
-WITH inv AS (
-    SELECT respondent_id, form, completed AND status = 'delivered' AS done, status,
-           provider_id, period, audience, service, province, questionnaire,
-           dense_rank() OVER (ORDER BY provider_id, period, form, audience, service, province, questionnaire)
-               AS cell_id
-    FROM invitations
-),
-cells AS (
-    SELECT cell_id, any_value(provider_id) AS provider_id, any_value(period) AS period, any_value(form) AS form,
-           any_value(audience) AS audience, any_value(service) AS service, any_value(province) AS province,
-           any_value(questionnaire) AS questionnaire,
-           count(*) AS invited,
-           count(*) FILTER (WHERE status = 'delivered') AS net_sample,
-           count(*) FILTER (WHERE done) AS completed
+# The cells are the provider dashboard's own (keurmerk/metrics/sql/invitation_cells.sql and answer_cells.sql, per
+# provider: :func:`keurmerk.metrics.source.provider_cells_sql`, the stored cube when it is current), summed here to
+# what the norms need, so that the staff table and the provider's table 1.1 count the same answers.
+# {invitations} and {answers} are those queries; $floor is the correction floor in tenths.
+_RESPONDENTS_SQL = """
+WITH inv AS ({invitations}), ans AS ({answers})
+SELECT {keys},
+       CAST(coalesce(sum(invited), 0) AS BIGINT) AS invited, CAST(coalesce(sum(net_sample), 0) AS BIGINT) AS net_sample,
+       CAST(coalesce(sum(completed), 0) AS BIGINT) AS completed, CAST(coalesce(sum(grade_n), 0) AS BIGINT) AS grade_n,
+       CAST(coalesce(sum(grade_total), 0) AS BIGINT) AS grade_total, CAST(coalesce(sum(grade_squares), 0) AS BIGINT) AS grade_squares,
+       CAST(coalesce(sum(grade_corrected), 0) AS BIGINT) AS grade_corrected, CAST(coalesce(sum(promoter_base), 0) AS BIGINT) AS promoter_base,
+       CAST(coalesce(sum(promoter_n), 0) AS BIGINT) AS promoter_n
+FROM (
+    SELECT {keys}, n AS invited, CASE WHEN status = 'delivered' THEN n ELSE 0 END AS net_sample,
+           CASE WHEN completed THEN n ELSE 0 END AS completed
     FROM inv
-    GROUP BY cell_id
+    UNION ALL BY NAME
+    SELECT {keys}, n AS grade_n, n * tenths AS grade_total, n * tenths * tenths AS grade_squares,
+           n * greatest(tenths, $floor) AS grade_corrected
+    FROM ans
+    WHERE tenths IS NOT NULL
+      AND EXISTS (SELECT 1 FROM questions AS q WHERE q.form = ans.form AND q.question_id = ans.question_id
+                                                 AND q.kind = 'grade')
+    UNION ALL BY NAME
+    SELECT {keys}, n AS promoter_base, CASE WHEN list_contains($promoter_answers, value) THEN n ELSE 0 END AS promoter_n
+    FROM ans
+    WHERE question_id = $promoter_question AND value IS NOT NULL
 )
+GROUP BY ALL
 """
 
-# Per cell: the invitations, and over completed questionnaires the sums of the form's overall grade (in tenths:
-# exact integers; $floor is the correction floor in tenths) and the answers to the promoter question.
-_RESPONDENTS_SQL = (
-    _CELLS_CTE
-    + """,
-grades AS (
-    SELECT i.cell_id,
-           count(*) AS grade_n,
-           sum(a.tenths) AS grade_total,
-           sum(a.tenths * a.tenths) AS grade_squares,
-           sum(greatest(a.tenths, $floor)) AS grade_corrected
-    FROM (SELECT respondent_id, question_id, CAST(round(value_num * 10) AS BIGINT) AS tenths
-          FROM answers WHERE value_num IS NOT NULL) AS a
-    JOIN inv AS i USING (respondent_id)
-    JOIN questions AS q ON q.form = i.form AND q.question_id = a.question_id
-    WHERE i.done AND q.kind = 'grade'
-    GROUP BY i.cell_id
-),
-promoters AS (
-    SELECT i.cell_id,
-           count(*) AS promoter_base,
-           count(*) FILTER (WHERE list_contains($promoter_answers, a.value)) AS promoter_n
-    FROM answers AS a
-    JOIN inv AS i USING (respondent_id)
-    WHERE i.done AND a.question_id = $promoter_question AND a.value IS NOT NULL
-    GROUP BY i.cell_id
-)
-SELECT
-    c.provider_id, c.period, c.form, c.audience, c.service, c.province, c.questionnaire,
-    c.invited, c.net_sample, c.completed,
-    CAST(coalesce(g.grade_n, 0) AS BIGINT) AS grade_n,
-    CAST(coalesce(g.grade_total, 0) AS BIGINT) AS grade_total,
-    CAST(coalesce(g.grade_squares, 0) AS BIGINT) AS grade_squares,
-    CAST(coalesce(g.grade_corrected, 0) AS BIGINT) AS grade_corrected,
-    CAST(coalesce(p.promoter_base, 0) AS BIGINT) AS promoter_base,
-    CAST(coalesce(p.promoter_n, 0) AS BIGINT) AS promoter_n
-FROM cells AS c
-LEFT JOIN grades AS g USING (cell_id)
-LEFT JOIN promoters AS p USING (cell_id)
+# Per cell and aspect question: satisfaction items (answers with an opinion, satisfied answers) and
+# commissioners' aspect grades (grades given, their sum in tenths).
+_ASPECTS_SQL = """
+WITH ans AS ({answers})
+SELECT {aspect_keys}, a.question_id,
+       CAST(coalesce(sum(a.n) FILTER (WHERE (q.kind = 'satisfaction' AND NOT list_contains($no_opinion, a.value))
+                                          OR (q.kind = 'aspect_grade' AND a.tenths IS NOT NULL)), 0) AS BIGINT)
+           AS opinion_n,
+       CAST(coalesce(sum(a.n) FILTER (WHERE q.kind = 'satisfaction' AND list_contains($satisfied, a.value)), 0)
+           AS BIGINT) AS satisfied_n,
+       CAST(coalesce(sum(a.n * a.tenths), 0) AS BIGINT) AS grade_total
+FROM ans AS a
+JOIN questions AS q ON q.form = a.form AND q.question_id = a.question_id
+WHERE q.kind IN ('satisfaction', 'aspect_grade')
+GROUP BY ALL
 """
-)
-
-# Per cell and aspect question of completed questionnaires: satisfaction items (answers with an opinion, satisfied
-# answers) and commissioners' aspect grades (grades given, their sum in tenths).
-_ASPECTS_SQL = (
-    _CELLS_CTE
-    + """,
-aspects AS (
-    SELECT i.cell_id, a.question_id,
-           count(*) FILTER (WHERE (q.kind = 'satisfaction' AND NOT list_contains($no_opinion, a.value))
-                               OR (q.kind = 'aspect_grade' AND a.value_num IS NOT NULL)) AS opinion_n,
-           count(*) FILTER (WHERE q.kind = 'satisfaction' AND list_contains($satisfied, a.value)) AS satisfied_n,
-           coalesce(sum(CAST(round(a.value_num * 10) AS BIGINT)), 0) AS grade_total
-    FROM answers AS a
-    JOIN inv AS i USING (respondent_id)
-    JOIN questions AS q ON q.form = i.form AND q.question_id = a.question_id
-    WHERE i.done AND q.kind IN ('satisfaction', 'aspect_grade')
-    GROUP BY ALL
-)
-SELECT
-    c.provider_id, c.period, c.form, c.audience, c.service, c.province, c.questionnaire, x.question_id,
-    x.opinion_n, x.satisfied_n, CAST(x.grade_total AS BIGINT) AS grade_total
-FROM aspects AS x
-JOIN cells AS c USING (cell_id)
-"""
-)
 
 _RESULTS_SQL = """
 SELECT provider_id, period, service, completed_trajectories, successful_trajectories FROM results
@@ -251,15 +211,21 @@ class StatusCells:
         ``aspects=False`` skips the aspect cells (the public page does not need them)."""
         policy = policy or load_policy()
         cat = catalog()
-        params = {
-            "floor": round(policy.correction_floor * 10),
-            "promoter_question": policy.promoter_question,
-            "promoter_answers": list(policy.promoter_answers),
-        }
-        respondents = con.sql(_RESPONDENTS_SQL, params=params).pl()
+        (invitations, answers), params = provider_cells_sql(con, Filters(), names=("cube_invitations", "cube_answers"))
+        keys = ", ".join(CELL_KEYS)
+        respondents = con.sql(
+            _RESPONDENTS_SQL.format(invitations=invitations, answers=answers, keys=keys),
+            params={
+                **params,
+                "floor": round(policy.correction_floor * 10),
+                "promoter_question": policy.promoter_question,
+                "promoter_answers": list(policy.promoter_answers),
+            },
+        ).pl()
         if aspects:
             aspect_cells = con.sql(
-                _ASPECTS_SQL, params={"no_opinion": list(cat.no_opinion), "satisfied": list(cat.satisfied)}
+                _ASPECTS_SQL.format(answers=answers, aspect_keys=", ".join(f"a.{k}" for k in CELL_KEYS)),
+                params={**params, "no_opinion": list(cat.no_opinion), "satisfied": list(cat.satisfied)},
             ).pl()
         else:
             aspect_cells = pl.DataFrame(schema=_SCHEMAS["aspects"])
@@ -277,18 +243,9 @@ class StatusCells:
         policy: Policy | None = None,
     ) -> StatusCells:
         """Cells computed from frames with the columns of the warehouse tables (hand-made test fixtures)."""
-        from keurmerk.warehouse import catalog_frames
-
-        con = duckdb.connect()
-        tables = {
-            "invitations": invitations,
-            "answers": answers,
-            "results": results,
-            "providers": providers,
-            "questions": catalog_frames()["questions"],
-        }
-        for name, frame in tables.items():
-            con.register(name, frame)
+        con = WarehouseSource.from_frames(invitations, answers).con
+        con.register("results", results)
+        con.register("providers", providers)
         return cls.load(con, policy)
 
     @classmethod
@@ -395,14 +352,7 @@ def satisfaction_rows(respondents: pl.DataFrame, policy: Policy) -> pl.DataFrame
     cat = catalog()
     d = policy.decimals
     sums = [c for c in _RESPONDENT_SUMS if c not in ("promoter_base", "promoter_n")]
-    per_service = respondents.group_by("provider_id", "form", "service").agg(pl.col(sums).sum())
-    totals = per_service.group_by("provider_id", "form").agg(pl.col(sums).sum())
-    rows = pl.concat(
-        [
-            per_service.filter(pl.col("form").is_in(norms.split_forms())),
-            totals.with_columns(service=pl.lit(None, pl.Int16)).select(per_service.columns),
-        ]
-    ).filter(pl.col("invited") > 0)
+    rows = norms.table_rows(respondents, sums, keys=("provider_id",)).filter(pl.col("invited") > 0)
 
     low, high = mean_bounds("grade_n", "grade_total", "grade_squares", "_critical")
     is_total = pl.col("service").is_null()
