@@ -50,6 +50,7 @@ from keurmerk.charts.theme import (
 )
 from keurmerk.formatting import integer, number
 from keurmerk.metrics import texts
+from keurmerk.metrics.registry import FIGURE_KINDS, figure_kind
 from keurmerk.policy import Policy, load_policy
 
 __all__ = [
@@ -105,7 +106,7 @@ LABEL_WRAP = 30  # characters per line of a category label
 ROW_STEP = 40  # height per category in grouped bar charts (two bars)
 VALUE_COLUMN = 46  # px right of the plot for the column of values (right-aligned: "100,0%")
 
-TABLE_KINDS = ("keurmerk_table",)
+TABLE_KINDS = tuple(name for name, kind in FIGURE_KINDS.items() if kind.table)  # drawn as HTML (keurmerk.pieces)
 
 
 # --- small helpers -------------------------------------------------------------------------------------------
@@ -1186,32 +1187,21 @@ def strength_pie(
 
 
 # --- dispatch -------------------------------------------------------------------------------------------------
-_BUILDERS: dict[str, Callable[..., alt.TopLevelMixin]] = {
-    "grade_tile": grade_tile,
-    "grade_bars": grade_bars,
-    "grade_distribution": grade_distribution,
-    "answer_shares": answer_shares,
-    "satisfaction_items": satisfaction_items,
-    "aspect_scores": aspect_scores,
-    "province_map": province_map,
-    "funnel": funnel,
-    "strengths": strengths,
-    "strength_pie": strength_pie,
-}
-CHART_KINDS: tuple[str, ...] = tuple(_BUILDERS)
+# the builder of every chart kind, by the name its kind declares (keurmerk.metrics.registry.FIGURE_KINDS)
+CHART_KINDS: tuple[str, ...] = tuple(name for name, kind in FIGURE_KINDS.items() if not kind.table)
 
 
 def chart_for(
-    kind: str, frame: pl.DataFrame, provider_name: str = "Aanbieder", **options: Any
+    kind: str, frame: pl.DataFrame, provider_name: str = "Aanbieder", policy: Policy | None = None, **options: Any
 ) -> alt.TopLevelMixin | None:
     """The chart of a catalogue chart kind for its frame; None for a kind that is a table (``keurmerk_table``).
 
-    ``options`` go to the builder (``title``; ``policy`` for the grade kinds). An unknown kind is an error.
+    ``options`` go to the builder (``title``); ``policy`` only to the kinds that declare they take it (the norm
+    line). An unknown kind is an error.
     """
-    if kind in TABLE_KINDS:
+    spec = figure_kind(kind)
+    if spec.table:
         return None
-    try:
-        builder = _BUILDERS[kind]
-    except KeyError:
-        raise KeyError(f"onbekende grafieksoort: {kind!r} (bekend: {', '.join(CHART_KINDS + TABLE_KINDS)})") from None
-    return builder(frame, provider_name, **options)
+    if spec.policy and policy is not None:
+        options["policy"] = policy
+    return globals()[spec.builder](frame, provider_name, **options)

@@ -23,6 +23,7 @@ import traitlets
 
 from keurmerk.catalog import catalog
 from keurmerk.filters import Filters
+from keurmerk.metrics.registry import figure_kind
 from keurmerk.policy import Policy
 
 __all__ = [
@@ -151,7 +152,7 @@ def figures_workbook(provider_name: str, filters: Filters, frames: Mapping[str, 
         index.write_row(4, 0, ["Blad", "Figuur", "Titel", "Rijen"], bold)
         for row, (figure_id, frame) in enumerate(frames.items(), start=5):
             figure = figures[figure_id]
-            sheet = (figure.number and f"{'Tabel' if figure.chart == 'keurmerk_table' else 'Figuur'} {figure.number}"
+            sheet = (figure.number and f"{'Tabel' if figure_kind(figure.chart).table else 'Figuur'} {figure.number}"
                      or figure_id)[:31]
             index.write_row(row, 0, [sheet, figure.number or "", figure.caption(provider_name), frame.height])
             flat = _flat(frame)

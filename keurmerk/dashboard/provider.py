@@ -31,6 +31,7 @@ from keurmerk.charts.figures import chart_for
 from keurmerk.dashboard import controls, datatable, downloads, reactions, yoy
 from keurmerk.filters import Filters
 from keurmerk.metrics import Cube, CubeSource, compute_all, registry, texts, withheld_runs
+from keurmerk.metrics.registry import figure_kind, strengths_figure
 from keurmerk.policy import Policy, load_policy
 from keurmerk.warehouse import open_readonly
 
@@ -177,7 +178,7 @@ class ProviderDashboard:
 
     def _draw(self, view: _FigureView, frame: pl.DataFrame, wait: bool = False) -> None:
         if view.frame is not None and view.frame.equals(frame):
-            if view.figure.chart == "strength_pie" and view.collapsed is None:  # its lists follow front_strengths
+            if figure_kind(view.figure.chart).front_lists and view.collapsed is None:  # lists read the strengths frame
                 view.extra.value = self._extra(view, frame)
             return  # building a chart costs tens of milliseconds; many figures do not change with a filter
         view.frame = frame
@@ -192,9 +193,8 @@ class ProviderDashboard:
 
     def _extra(self, view: _FigureView, frame: pl.DataFrame) -> str:
         """The HTML under a chart: free texts, or on the front page the seed's lists."""
-        if view.figure.chart in ("strengths", "strength_pie"):
-            strengths = next(f.id for f in catalog().figures if f.chart == "strengths")
-            extra = pieces.front_lists(view.figure.chart, self.frames, strengths, self.provider_name)
+        if figure_kind(view.figure.chart).front_lists:
+            extra = pieces.front_lists(view.figure.chart, self.frames, strengths_figure(), self.provider_name)
         else:
             extra = pieces.texts_list(frame)
         if view.chart is not None:  # the chart's text alternative: its numbers as a table

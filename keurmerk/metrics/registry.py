@@ -1,27 +1,157 @@
-"""The figure registry: figure id → metric (chart kind) in report order, driven by the catalogue's figure list.
+"""The figure registry: every chart kind declared once, and figure id → its kind in report order, driven by the
+catalogue's figure list.
 
-The dashboard, the static report and the export all iterate over :func:`registry` or call :func:`compute_all`,
-so they show the same figures from the same functions.
+A :class:`FigureKind` says what a kind is: its metric (:class:`~keurmerk.metrics.figures.Kind`), its builder (a
+function of :mod:`keurmerk.charts.figures` by name, or none for a table drawn as HTML by :mod:`keurmerk.pieces`),
+whether the builder takes the policy, how the n under it is counted (:class:`Count`, :func:`n_line`) and where
+it stands (on the report's title page, with the front page's lists). The dashboards, the report, the export and
+the chart dispatch read these fields instead of naming kinds. The dashboard, the static report and the export
+all iterate over :func:`registry` or call :func:`compute_all`, so they show the same figures from the same
+functions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import polars as pl
 
 from keurmerk.catalog import Figure, catalog
 from keurmerk.filters import Filters
+from keurmerk.formatting import integer
 from keurmerk.metrics.figures import KINDS, Kind, measure
 from keurmerk.metrics.source import Selection, Source, select
 from keurmerk.policy import Policy, load_policy
 
-__all__ = ["METRICS", "FigureMetric", "compute_all", "figure_frame", "registry"]
+__all__ = [
+    "FIGURE_KINDS",
+    "METRICS",
+    "Count",
+    "FigureKind",
+    "FigureMetric",
+    "compute_all",
+    "figure_frame",
+    "figure_kind",
+    "n_line",
+    "registry",
+    "strengths_figure",
+]
 
+
+@dataclass(frozen=True)
+class Count:
+    """How the n under a figure is counted from its frame: the provider's ``column`` and the benchmark's
+    ``bench_<column>``, leaving out rows whose ``hidden`` / ``bench_<hidden>`` flag is set, over ``rows``:
+    ``largest`` (the base of the figure: its largest count), ``all`` (a range, ``per`` item), ``total`` (the
+    total row, else the first) or ``invited`` (the funnel: who was invited). ``required``: no line at all
+    without a count of the provider's own."""
+
+    column: str = "base_n"
+    hidden: str = "suppressed"
+    rows: str = "largest"
+    per: str = ""
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class FigureKind:
+    """One chart kind of the catalogue (its figures' ``chart``)."""
+
+    name: str
+    metric: Kind
+    builder: str | None  # its function in keurmerk.charts.figures; None: a table (keurmerk.pieces draws it)
+    policy: bool = False  # the builder takes the policy (the norm line)
+    count: Count = field(default_factory=Count)
+    cover: bool = False  # drawn on the report's title page itself
+    front_lists: bool = False  # shown with the front page's lists of strengths and weaknesses
+
+    @property
+    def table(self) -> bool:
+        return self.builder is None
+
+
+_GRADES = Count("n", rows="total")
+_PER_ASPECT = Count("base_n", rows="all", per=" per aspect")
+FIGURE_KINDS: dict[str, FigureKind] = {k.name: k for k in (
+    FigureKind("keurmerk_table", KINDS["keurmerk_table"], None),
+    FigureKind("funnel", KINDS["funnel"], "funnel", count=Count(rows="invited")),
+    FigureKind("province_map", KINDS["province_map"], "province_map"),
+    FigureKind("strengths", KINDS["strengths"], "strengths", front_lists=True,
+               count=Count("opinion_n", hidden="_", rows="all", per=" per aspect", required=True)),
+    FigureKind("strength_pie", KINDS["strength_pie"], "strength_pie", front_lists=True),
+    FigureKind("grade_tile", KINDS["grade_bars"], "grade_tile", policy=True, count=_GRADES, cover=True),
+    FigureKind("grade_bars", KINDS["grade_bars"], "grade_bars", policy=True, count=_GRADES),
+    FigureKind("grade_distribution", KINDS["grade_distribution"], "grade_distribution"),
+    FigureKind("aspect_scores", KINDS["aspect_scores"], "aspect_scores",
+               count=Count("n", rows="all", per=" per aspect")),
+    FigureKind("answer_shares", KINDS["answer_shares"], "answer_shares"),
+    FigureKind("satisfaction_items", KINDS["satisfaction_items"], "satisfaction_items", count=_PER_ASPECT),
+)}
 # chart kind (the catalogue's `chart`) → the metric that computes its frame
-METRICS: dict[str, Kind] = {**KINDS, "grade_tile": KINDS["grade_bars"]}
+METRICS: dict[str, Kind] = {name: kind.metric for name, kind in FIGURE_KINDS.items()}
+
+
+def figure_kind(name: str) -> FigureKind:
+    """The kind ``name``; an unknown kind is an error that names the known ones."""
+    try:
+        return FIGURE_KINDS[name]
+    except KeyError:
+        raise KeyError(f"onbekende grafieksoort: {name!r} (bekend: {', '.join(FIGURE_KINDS)})") from None
+
+
+def strengths_figure() -> str | None:
+    """The id of the catalogue's figure that holds the front page's strengths (its lists are read by the figures
+    shown with them)."""
+    return next((f.id for f in catalog().figures if f.chart == "strengths"), None)
+
+
+# --- the n under each figure -----------------------------------------------------------------------------------
+def _values(frame: pl.DataFrame, column: str, hidden: str) -> list[int]:
+    if column not in frame.columns or frame.is_empty():
+        return []
+    shown = frame.filter(~pl.col(hidden).fill_null(False)) if hidden in frame.columns else frame
+    return [int(v) for v in shown.get_column(column).to_list() if v is not None]
+
+
+def _count(values: list[int], per: str = "") -> str | None:
+    if not values:
+        return None
+    low, high = min(values), max(values)
+    if low == high:
+        return f"n = {integer(high)}"
+    return f"n = {integer(low)}–{integer(high)}{per}"
+
+
+def n_line(kind: str, frame: pl.DataFrame, policy: Policy) -> str | None:
+    """'n = 18; alle deelnemers: n = 1.234' under a figure: the respondents behind it, counted as its kind's
+    :class:`Count` says (None: nothing to say). A base withheld by the small-group rule reads 'n < 5', never its
+    number."""
+    if frame.is_empty():
+        return "n = 0"
+    count = figure_kind(kind).count
+    if count.rows == "invited":
+        totals = frame.filter(pl.col("mode").is_null() & (pl.col("stage") == "invited"))
+        parts = [f"{integer(r['n'])} {r['audience_label'].lower()}" for r in totals.iter_rows(named=True) if r["n"]]
+        return "Uitgenodigd: " + " en ".join(parts) if parts else "n = 0"
+    if count.rows == "total":
+        total = frame.filter(pl.col("service").is_null()) if "service" in frame.columns else frame
+        frame = total if total.height else frame.head(1)
+    bench_hidden = count.hidden if count.hidden == "_" else f"bench_{count.hidden}"
+    own = _values(frame, count.column, count.hidden)
+    bench = _values(frame, f"bench_{count.column}", bench_hidden)
+    if count.required and not own:
+        return None
+    if count.rows == "largest":
+        own, bench = own and [max(own)], bench and [max(bench)]
+    if not own:
+        everyone = _values(frame, "base_n" if "base_n" in frame.columns else "n", "_")
+        return "n = 0" if not any(everyone) else f"n < {integer(policy.min_n)}"
+    line = _count(own, count.per)
+    if bench:
+        line += f"; alle deelnemers: {_count(bench, count.per)}"
+    return line
 
 
 @dataclass(frozen=True)
@@ -39,14 +169,18 @@ class FigureMetric:
     def chart(self) -> str:
         return self.figure.chart
 
+    @property
+    def kind(self) -> FigureKind:
+        return FIGURE_KINDS[self.figure.chart]
+
 
 def registry() -> tuple[FigureMetric, ...]:
     """Every figure of the catalogue in report order, with its metric."""
     figures = catalog().figures
-    missing = sorted({f.chart for f in figures} - set(METRICS))
+    missing = sorted({f.chart for f in figures} - set(FIGURE_KINDS))
     if missing:
         raise LookupError(f"geen metriek voor grafieksoort(en): {', '.join(missing)}")
-    return tuple(FigureMetric(f, METRICS[f.chart]) for f in figures)
+    return tuple(FigureMetric(f, FIGURE_KINDS[f.chart].metric) for f in figures)
 
 
 def compute_all(

@@ -39,6 +39,7 @@ from keurmerk.charts.figures import chart_for, map_attribution
 from keurmerk.charts.runtime import runtime_code
 from keurmerk.formatting import LOCALE, integer, number, percent
 from keurmerk.metrics import registry
+from keurmerk.metrics.registry import figure_kind, n_line, strengths_figure
 from keurmerk.policy import Policy
 from keurmerk.report import reactions
 from keurmerk.report.outline import (
@@ -57,8 +58,6 @@ __all__ = ["ReportData", "chart_specs", "n_line", "render_html"]
 
 TITLE = "Tevredenheidsonderzoek Blik op Werk"
 NOT_APPLICABLE = "Niet van toepassing."
-COVER_KINDS = ("grade_tile",)  # front-page figures drawn on the title page itself
-POLICY_KINDS = ("grade_bars", "grade_tile")  # chart kinds whose builder takes the policy (the norm line)
 
 
 @dataclass(frozen=True)
@@ -110,8 +109,7 @@ def _chart_specs(data: ReportData, timings: dict[str, float] | None) -> dict[str
     clock = time.process_time
     for figure in _shown_figures(data):
         started = clock()
-        options = {"policy": data.policy} if figure.chart in POLICY_KINDS else {}
-        chart = chart_for(figure.chart, data.frames[figure.id], data.provider_name, **options)
+        chart = chart_for(figure.chart, data.frames[figure.id], data.provider_name, policy=data.policy)
         built = clock()
         if chart is None:  # a table (keurmerk_table): drawn as HTML
             continue
@@ -128,61 +126,11 @@ def _chart_specs(data: ReportData, timings: dict[str, float] | None) -> dict[str
     return specs
 
 
-# --- the n under each figure -----------------------------------------------------------------------------------
-def _values(frame: pl.DataFrame, column: str, hidden: str) -> list[int]:
-    if column not in frame.columns or frame.is_empty():
-        return []
-    shown = frame.filter(~pl.col(hidden).fill_null(False)) if hidden in frame.columns else frame
-    return [int(v) for v in shown.get_column(column).to_list() if v is not None]
-
-
-def _count(values: list[int], per: str = "") -> str | None:
-    if not values:
-        return None
-    low, high = min(values), max(values)
-    if low == high:
-        return f"n = {integer(high)}"
-    return f"n = {integer(low)}–{integer(high)}{per}"
-
-
-def n_line(kind: str, frame: pl.DataFrame, policy: Policy) -> str | None:
-    """'n = 18; alle deelnemers: n = 1.234' under a figure: the respondents behind it (None: nothing to say).
-
-    A base withheld by the small-group rule reads 'n < 5', never its number.
-    """
-    if frame.is_empty():
-        return "n = 0"
-    if kind == "funnel":
-        totals = frame.filter(pl.col("mode").is_null() & (pl.col("stage") == "invited"))
-        parts = [f"{integer(r['n'])} {r['audience_label'].lower()}" for r in totals.iter_rows(named=True) if r["n"]]
-        return "Uitgenodigd: " + " en ".join(parts) if parts else "n = 0"
-    per = ""
-    if kind in ("grade_bars", "grade_tile"):
-        total = frame.filter(pl.col("service").is_null()) if "service" in frame.columns else frame
-        frame = total if total.height else frame.head(1)
-        own, bench = _values(frame, "n", "suppressed"), _values(frame, "bench_n", "bench_suppressed")
-    elif kind in ("satisfaction_items", "aspect_scores"):
-        column = "base_n" if kind == "satisfaction_items" else "n"
-        own, bench = _values(frame, column, "suppressed"), _values(frame, f"bench_{column}", "bench_suppressed")
-        per = " per aspect"
-    elif kind == "strengths":
-        own, bench = _values(frame, "opinion_n", "_"), _values(frame, "bench_opinion_n", "_")
-        per = " per aspect"
-        if not own:
-            return None
-    else:  # shares of one base: grade_distribution, answer_shares, province_map
-        own, bench = _values(frame, "base_n", "suppressed"), _values(frame, "bench_base_n", "bench_suppressed")
-        own, bench = own and [max(own)], bench and [max(bench)]
-    if not own:
-        everyone = _values(frame, "base_n" if "base_n" in frame.columns else "n", "_")
-        return "n = 0" if not any(everyone) else f"n < {integer(policy.min_n)}"
-    line = _count(own, per)
-    if bench:
-        line += f"; alle deelnemers: {_count(bench, per)}"
-    return line
-
-
 # --- HTML helpers -------------------------------------------------------------------------------------------
+def _on_cover(figure: Figure) -> bool:
+    return figure_kind(figure.chart).cover
+
+
 def _text(text: Text, data: ReportData) -> str | None:
     value = text(data.facts) if callable(text) else text
     return None if value is None else value.replace("{aanbieder}", data.provider_name)
@@ -350,16 +298,15 @@ class _Page:
         attributes = f'id="{figure_id}" data-figure="{figure_id}" data-kind="{escape(figure.chart)}"'
         if notice is not None:
             body = f'<div class="km-notice" data-km="notice">{escape(notice)}</div>'
-        elif figure.chart == "keurmerk_table":
+        elif figure_kind(figure.chart).table:
             body = pieces.keurmerk_table(frame) + pieces.norm_verdict(frame, data.policy)
         elif figure_id in self.specs:
             body = f'<div class="km-chart" data-km-chart="{figure_id}" role="img"></div>'
             if line := n_line(figure.chart, frame, data.policy):
                 body += f'<div class="km-n" data-km="n">{escape(line)}</div>'
             body += pieces.texts_list(frame)
-            if figure.chart in ("strengths", "strength_pie"):  # the seed's order: staff list, pie, organisation
-                strengths = next(f.id for f in catalog().figures if f.chart == "strengths")
-                body += pieces.front_lists(figure.chart, data.frames, strengths, data.provider_name)
+            if figure_kind(figure.chart).front_lists:  # the seed's order: staff list, pie, organisation
+                body += pieces.front_lists(figure.chart, data.frames, strengths_figure(), data.provider_name)
         else:
             body = f'<div class="km-notice" data-km="notice">{escape("Geen figuur voor deze gegevens.")}</div>'
         return f'<figure class="km-figure" {attributes}>{caption}{body}</figure>'
@@ -398,13 +345,13 @@ class _Page:
             f'<div class="km-kicker">{escape(TITLE)}</div><h1>{name}</h1>'
             f"{period_line}"
             f'<dl class="km-keys" data-km="keys">{items}</dl>'
-            f"{''.join(self.figure(f.id) for f in catalog().figures if f.section == 'samenvatting' and f.chart in COVER_KINDS)}"
+            f"{''.join(self.figure(f.id) for f in catalog().figures if f.section == 'samenvatting' and _on_cover(f))}"
             f'<div class="km-cover-foot">Rapport voor {name} ({escape(data.provider_id)}) · gemaakt op '
             f"{escape(stamp)}</div></header>"
         )
 
     def front(self) -> str:
-        figures = [f for f in catalog().figures if f.section == "samenvatting" and f.chart not in COVER_KINDS]
+        figures = [f for f in catalog().figures if f.section == "samenvatting" and not _on_cover(f)]
         self.toc.append(("chapter", "samenvatting", "In het kort"))
         body = "".join(self.figure(f.id) for f in figures)
         return (
