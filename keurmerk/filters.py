@@ -14,15 +14,15 @@ The benchmark of a selection is the same filters without the provider (:meth:`Fi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
 import polars as pl
 
-from keurmerk.catalog import catalog
+from keurmerk.catalog import Catalog, catalog
 
-__all__ = ["Filters"]
+__all__ = ["FILTER_DIMENSIONS", "Dimension", "Filters"]
 
 Period = int | tuple[int, int]
 
@@ -33,6 +33,86 @@ def _as_tuple(value: Any) -> tuple:
     if isinstance(value, str | int):
         return (value,)
     return tuple(value)
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """A respondent attribute a selection filters on, declared once. :class:`Filters` validates, describes and
+    renders it (SQL and polars), the cells carry its ``column`` (:data:`keurmerk.metrics.source.CUBE_KEYS`), the
+    dashboards build its control from it (:func:`keurmerk.dashboard.controls.picker`).
+
+    - ``field``: the :class:`Filters` field; ``column``: the column in the invitations and every cell;
+    - ``names``: its values and their Dutch names, from the catalogue; ``parse``: a value as given → its code
+      (None when unknown; default: the value itself);
+    - ``many``: several values (checkboxes, a tuple) or one (a list with "Alle" first, a value or None);
+    - ``label``: the control's label; ``everything``: what no choice means ("Alle diensten"), or None when the
+      description leaves it out; ``word``/``words``: the description's noun for one value / several;
+    - ``pages``: the dashboards that offer it; ``coarse``: kept in the coarse cells most selections read.
+    """
+
+    field: str
+    column: str
+    names: Callable[[Catalog], dict[Any, str]]
+    label: str
+    word: str
+    words: str
+    everything: str | None
+    many: bool = True
+    parse: Callable[[Catalog, Any], Any] | None = None
+    short: Callable[[Any, str], str] | None = None  # a ticked value in the checkboxes' summary (default: its name)
+    offered: Callable[[Catalog], Iterable[Any]] | None = None  # what the control offers (default: every value)
+    option: Callable[[Any, str], str] | None = None  # a value in the control (default: its name)
+    pages: tuple[str, ...] = ("provider", "staff")
+    coarse: bool = False
+
+    def code(self, cat: Catalog, given: Any) -> Any:
+        return self.parse(cat, given) if self.parse else given
+
+    def options(self, cat: Catalog, present: Iterable[Any] | None = None) -> list[tuple[str, Any, str]]:
+        """(label, value, short label) per value, in catalogue order; only those ``present`` when given."""
+        if present is None and self.offered is not None:
+            present = self.offered(cat)
+        wanted = None if present is None else set(present)
+        return [
+            ((self.option or (lambda v, n: n))(value, name), value, (self.short or (lambda v, n: n))(value, name))
+            for value, name in self.names(cat).items()
+            if wanted is None or value in wanted
+        ]
+
+    def describe(self, cat: Catalog, value: Any) -> str | None:
+        values = _as_tuple(value)
+        if not values:
+            return None if self.everything is None else self.everything.lower()
+        names = self.names(cat)
+        if not self.many:
+            return f"{self.word} {names[values[0]].lower()}"
+        return f"{self.word if len(values) == 1 else self.words} " + ", ".join(names[v] for v in values)
+
+
+def _province(cat: Catalog, given: Any) -> str | None:
+    return cat.province_code(str(given))
+
+
+def _service(cat: Catalog, given: Any) -> int | None:
+    try:
+        return int(given)
+    except (TypeError, ValueError):
+        return None
+
+
+# The dimensions in the order of their terms in SQL (after provider and period) and in the description.
+FILTER_DIMENSIONS: tuple[Dimension, ...] = (
+    Dimension("services", "service", lambda cat: {s.code: s.label for s in cat.services}, "Diensten", "dienst",
+              "diensten", "Alle diensten", parse=_service, option=lambda code, name: f"{code}. {name}",
+              short=lambda code, name: str(code), coarse=True),
+    Dimension("provinces", "province", lambda cat: {p.code: p.name for p in cat.provinces}, "Provincies",
+              "provincie", "provincies", "Alle provincies", parse=_province),
+    Dimension("audience", "audience", lambda cat: dict(cat.audiences), "Doelgroep", "doelgroep", "doelgroepen",
+              None, many=False, pages=("staff",), coarse=True),
+    Dimension("questionnaire", "questionnaire", lambda cat: dict(cat.questionnaires), "Vragenlijst", "vragenlijst",
+              "vragenlijsten", "Alle vragenlijsten", many=False, pages=("provider",),
+              offered=lambda cat: cat.form("client").questionnaires),  # the clients' questionnaires
+)
 
 
 @dataclass(frozen=True)
@@ -62,26 +142,20 @@ class Filters:
             period = start if start == end else (start, end)
         elif period is not None:
             period = int(period)
-        known_services = {s.code for s in cat.services}
-        services = tuple(sorted({int(s) for s in _as_tuple(self.services)}))
-        if unknown := [s for s in services if s not in known_services]:
-            raise ValueError(f"onbekende dienst(en): {', '.join(map(str, unknown))}")
-        provinces = []
-        for given in _as_tuple(self.provinces):
-            code = cat.province_code(str(given))
-            if code is None:
-                raise ValueError(f"onbekende provincie: {given!r}")
-            provinces.append(code)
-        if self.audience is not None and self.audience not in cat.audiences:
-            raise ValueError(f"onbekende doelgroep: {self.audience!r} (kies uit {', '.join(cat.audiences)})")
-        if self.questionnaire is not None and self.questionnaire not in cat.questionnaires:
-            raise ValueError(
-                f"onbekende vragenlijst: {self.questionnaire!r} (kies uit {', '.join(cat.questionnaires)})"
-            )
         object.__setattr__(self, "period", period)
-        object.__setattr__(self, "services", services)
-        object.__setattr__(self, "provinces", tuple(sorted(set(provinces))))
         object.__setattr__(self, "provider", None if self.provider in (None, "") else str(self.provider))
+        for dim in FILTER_DIMENSIONS:
+            known = dim.names(cat)
+            given = getattr(self, dim.field)
+            if dim.many:
+                codes = [(value, dim.code(cat, value)) for value in _as_tuple(given)]
+                if unknown := [str(value) for value, code in codes if code not in known]:
+                    raise ValueError(f"onbekende {dim.word}: {', '.join(unknown)}")
+                object.__setattr__(self, dim.field, tuple(sorted({code for _, code in codes})))
+            elif given is not None and dim.code(cat, given) not in known:
+                raise ValueError(f"onbekende {dim.word}: {given!r} (kies uit {', '.join(map(str, known))})")
+            elif given is not None:
+                object.__setattr__(self, dim.field, dim.code(cat, given))
 
     # --- derived selections ---------------------------------------------------------------------------------
     def replace(self, **changes: Any) -> Filters:
@@ -105,21 +179,12 @@ class Filters:
         cat = catalog()
         first, last = self.periods or (None, None)
         parts = ["alle perioden" if first is None else f"periode {first}" if first == last else f"periode {first}–{last}"]
-        if not self.services:
-            parts.append("alle diensten")
-        else:
-            names = [cat.service_label(s) for s in self.services]
-            parts.append(("dienst " if len(names) == 1 else "diensten ") + ", ".join(names))
-        if not self.provinces:
-            parts.append("alle provincies")
-        else:
-            names = [cat.province(p).name for p in self.provinces]
-            parts.append(("provincie " if len(names) == 1 else "provincies ") + ", ".join(names))
-        if self.audience is not None:
-            parts.append(f"doelgroep {cat.audiences[self.audience].lower()}")
-        parts.append("alle vragenlijsten" if self.questionnaire is None
-                     else f"vragenlijst {cat.questionnaires[self.questionnaire].lower()}")
-        return "; ".join(parts)
+        parts += [d.describe(cat, getattr(self, d.field)) for d in FILTER_DIMENSIONS]
+        return "; ".join(p for p in parts if p)
+
+    def active(self) -> set[str]:
+        """The columns of the dimensions this selection filters on (provider and period not included)."""
+        return {d.column for d in FILTER_DIMENSIONS if _as_tuple(getattr(self, d.field))}
 
     # --- rendering ------------------------------------------------------------------------------------------
     def _terms(self) -> Iterable[tuple[str, str, dict[str, Any]]]:
@@ -131,14 +196,15 @@ class Filters:
                 "period_from": self.period[0], "period_to": self.period[1]}
         elif self.period is not None:
             yield "period", "{c} = $period", {"period": self.period}
-        for column, name, values in (("service", "service", self.services), ("province", "province", self.provinces)):
-            if values:
-                names = [f"{name}_{i}" for i in range(len(values))]
+        for dim in FILTER_DIMENSIONS:
+            values, column = _as_tuple(getattr(self, dim.field)), dim.column
+            if not values:
+                continue
+            if dim.many:
+                names = [f"{column}_{i}" for i in range(len(values))]
                 yield column, "{c} IN (" + ", ".join(f"${n}" for n in names) + ")", dict(zip(names, values, strict=True))
-        if self.audience is not None:
-            yield "audience", "{c} = $audience", {"audience": self.audience}
-        if self.questionnaire is not None:
-            yield "questionnaire", "{c} = $questionnaire", {"questionnaire": self.questionnaire}
+            else:
+                yield column, f"{{c}} = ${column}", {column: values[0]}
 
     def to_sql(self, alias: str | None = None) -> tuple[str, dict[str, Any]]:
         """(WHERE clause, named parameters) for DuckDB; ``alias`` qualifies the columns (``i`` → ``i.period``).
@@ -160,12 +226,8 @@ class Filters:
             terms.append(pl.col("provider_id") == self.provider)
         if self.periods is not None:
             terms.append(pl.col("period").is_between(*self.periods))
-        if self.services:
-            terms.append(pl.col("service").is_in(self.services))
-        if self.provinces:
-            terms.append(pl.col("province").is_in(self.provinces))
-        if self.audience is not None:
-            terms.append(pl.col("audience") == self.audience)
-        if self.questionnaire is not None:
-            terms.append(pl.col("questionnaire") == self.questionnaire)
+        for dim in FILTER_DIMENSIONS:
+            values = _as_tuple(getattr(self, dim.field))
+            if values:
+                terms.append(pl.col(dim.column).is_in(values) if dim.many else pl.col(dim.column) == values[0])
         return pl.all_horizontal(terms) if terms else pl.lit(True)

@@ -5,8 +5,8 @@
   is ticked (empty selects everything, as in :class:`keurmerk.filters.Filters`);
 - :class:`PageStyle`: loads ``static/dashboard.css`` (layout, phone, print, focus) and the page behaviours of
   ``static/page.js`` once per page, like the chart widget loads its own files;
-- :func:`service_picker`, :func:`province_picker`, :func:`questionnaire_picker`, :func:`audience_picker`: the
-  filters with their Dutch labels, the same on every page;
+- :func:`picker` / :func:`pickers`: the control of every filter dimension of :mod:`keurmerk.filters`, with its
+  Dutch label, the same on every page (:func:`service_picker` and friends: one each);
 - :func:`watch` and :class:`Debouncer`: one meaning of a change: a choice recomputes at once, a control that
   reports while dragged or typed in after a short pause;
 - :func:`selection_status`: the status line, clients and commissioners counted apart, without timings.
@@ -27,6 +27,7 @@ import polars as pl
 import traitlets
 
 from keurmerk.catalog import catalog
+from keurmerk.filters import FILTER_DIMENSIONS, Dimension
 from keurmerk.formatting import integer
 
 __all__ = [
@@ -36,9 +37,12 @@ __all__ = [
     "audience_picker",
     "choose",
     "clear_button",
+    "filter_bar",
     "period_label",
     "period_options",
     "period_picker",
+    "picker",
+    "pickers",
     "province_picker",
     "questionnaire_picker",
     "select_period",
@@ -137,38 +141,50 @@ def choose(picker: CheckPicker, text: str | None) -> None:
     picker.chosen = [value for _, value in picker.options if str(value) in wanted]
 
 
+def picker(dimension: Dimension, present: Iterable[object] | None = None) -> CheckPicker | widgets.Dropdown:
+    """The control of a filter dimension (:data:`keurmerk.filters.FILTER_DIMENSIONS`) with its Dutch label, empty
+    meaning all: checkboxes for several values, else a list with "Alle" first; only the values ``present`` when
+    given."""
+    options = dimension.options(catalog(), present)
+    if dimension.many:
+        return CheckPicker(dimension.label, dimension.everything or "Alle", options)
+    return widgets.Dropdown(
+        options=[("Alle", None), *((label, value) for label, value, _ in options)],
+        index=0,  # "Alle": its value None would otherwise read as no selection and show an empty box
+        description=dimension.label,
+        layout=widgets.Layout(width="auto"),
+    )
+
+
+def pickers(page: str, present: Mapping[str, Iterable[object]] | None = None) -> dict[str, widgets.Widget]:
+    """Filters field → its control, for every dimension the dashboard ``page`` offers (``provider`` | ``staff``),
+    with the values ``present[field]`` where given."""
+    present = present or {}
+    return {d.field: picker(d, present.get(d.field)) for d in FILTER_DIMENSIONS if page in d.pages}
+
+
+def _dimension(field: str) -> Dimension:
+    return next(d for d in FILTER_DIMENSIONS if d.field == field)
+
+
 def service_picker(codes: Iterable[int]) -> CheckPicker:
     """The diensten to choose from ("7. Re-integratie…"), empty meaning all."""
-    cat = catalog()
-    return CheckPicker("Diensten", "Alle diensten", [(f"{s}. {cat.service_label(s)}", s, str(s)) for s in codes])
+    return picker(_dimension("services"), codes)
 
 
 def province_picker(codes: Iterable[str]) -> CheckPicker:
     """The provinces to choose from, by name, empty meaning all."""
-    cat = catalog()
-    return CheckPicker(
-        "Provincies", "Alle provincies", [(cat.province(p).name, p, cat.province(p).name) for p in codes]
-    )
+    return picker(_dimension("provinces"), codes)
 
 
 def questionnaire_picker() -> widgets.Dropdown:
     """The clients' questionnaire (regular, easy), "Alle" first."""
-    cat = catalog()
-    return widgets.Dropdown(
-        options=[("Alle", None)] + [(cat.questionnaires[q], q) for q in cat.form("client").questionnaires],
-        index=0,  # "Alle": its value None would otherwise read as no selection and show an empty box
-        description="Vragenlijst",
-        layout=widgets.Layout(width="auto"),
-    )
+    return picker(_dimension("questionnaire"))
 
 
 def audience_picker() -> widgets.Dropdown:
     """Clients or commissioners, "Alle" first."""
-    return widgets.Dropdown(
-        options=[("Alle", None), *((label, key) for key, label in catalog().audiences.items())],
-        description="Doelgroep",
-        layout=widgets.Layout(width="auto"),
-    )
+    return picker(_dimension("audience"))
 
 
 class Debouncer:
@@ -234,6 +250,14 @@ def clear_button(*pickers: widgets.Widget) -> widgets.Button:
 
     button.on_click(clear)
     return button
+
+
+def filter_bar(period: widgets.Widget, pickers: Mapping[str, widgets.Widget], *extra: widgets.Widget) -> widgets.HBox:
+    """The row of controls: the period, the lists, the checkboxes, ``extra`` and "Wis filters"."""
+    chosen = sorted(pickers.values(), key=lambda control: isinstance(control, CheckPicker))
+    bar = widgets.HBox([period, *chosen, *extra, clear_button(period, *chosen)])
+    bar.add_class("km-filterbar")
+    return bar
 
 
 def selection_status(table_1_1: pl.DataFrame) -> str:

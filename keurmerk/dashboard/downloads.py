@@ -104,7 +104,7 @@ def file_stem(provider_id: str, filters: Filters) -> str:
     """'P0000-2019-2021' (ids are data: anything but letters, digits, '-' and '_' becomes '_')."""
     first, last = filters.periods or ("alle", "perioden")
     period = str(first) if first == last else f"{first}-{last}"
-    extra = "-selectie" if filters.services or filters.provinces or filters.questionnaire else ""
+    extra = "-selectie" if filters.active() else ""
     return re.sub(r"[^A-Za-z0-9_-]", "_", f"{provider_id}-{period}{extra}")
 
 

@@ -99,9 +99,10 @@ class ProviderDashboard:
         self._figure_box = widgets.Layout(margin="0 0 12px 0")
         # readable controls (keurmerk.dashboard.controls): "2021" or "2019–2021", checkboxes saying "Alle diensten"
         self.period = controls.period_picker(options.periods)
-        self.services = controls.service_picker(options.services)
-        self.provinces = controls.province_picker(options.provinces)
-        self.questionnaire = controls.questionnaire_picker()
+        # one control per filter dimension of this page (keurmerk.filters.FILTER_DIMENSIONS)
+        self.pickers = controls.pickers("provider", {"services": options.services, "provinces": options.provinces})
+        self.services, self.provinces, self.questionnaire = (
+            self.pickers[f] for f in ("services", "provinces", "questionnaire"))
         self.tiles = self._html()  # year over year (keurmerk.dashboard.yoy)
         self._year_frames: dict[Filters, dict[str, pl.DataFrame]] = {}
         self.status = widgets.HTML(value="", layout=widgets.Layout(min_height="20px"))
@@ -111,11 +112,7 @@ class ProviderDashboard:
         self.sections: dict[str, widgets.VBox] = {}  # every chapter shown, opened or not
         self.opened: set[str] = set()  # the chapters whose figures are built
         self.frames: dict[str, pl.DataFrame] = {}
-        self._debouncer = controls.watch(
-            {"period": self.period, "services": self.services, "provinces": self.provinces,
-             "questionnaire": self.questionnaire},
-            self.refresh,
-        )
+        self._debouncer = controls.watch({"period": self.period, **self.pickers}, self.refresh)
         self.widget = self._layout()
 
     # --- state --------------------------------------------------------------------------------------------
@@ -128,9 +125,7 @@ class ProviderDashboard:
         return Filters(
             provider=self.provider_id,  # from the verified link, never from a widget
             period=None if first is None else (first, last),
-            services=self.services.value,
-            provinces=self.provinces.value,
-            questionnaire=self.questionnaire.value,
+            **{field: control.value for field, control in self.pickers.items()},
         )
 
     def refresh(self) -> dict[str, pl.DataFrame]:
@@ -298,11 +293,7 @@ class ProviderDashboard:
             f'{escape(self.provider_name)}</h1><div class="km-sub">Uw resultaten naast het gemiddelde van '
             f"alle deelnemers aan het onderzoek. Kies hieronder periode, diensten, provincies en vragenlijst.</div></div>"
         )
-        filters = widgets.HBox(
-            [self.period, self.questionnaire, self.services, self.provinces,
-             controls.clear_button(self.period, self.questionnaire, self.services, self.provinces)],
-        )
-        filters.add_class("km-filterbar")
+        filters = controls.filter_bar(self.period, self.pickers)
         actions = widgets.HBox(self._downloads())
         actions.add_class("km-actions")
         labels = {key: label for key, label in cat.sections.items()

@@ -335,13 +335,12 @@ class StaffExplorer:
 
     def __init__(self, cells: StatusCells, token: str, policy: Policy | None = None):
         self.cells, self.token, self.policy = cells, token, policy or load_policy()
-        cat = catalog()
         # the controls every dashboard shares (keurmerk.dashboard.controls)
         self.period = controls.period_picker(cells.periods)
         present = set(cells.respondents["service"].unique().to_list()) | set(cells.results["service"].to_list())
-        self.services = controls.service_picker([s.code for s in cat.services if s.code in present])
-        self.provinces = controls.province_picker([p.code for p in cat.provinces])
-        self.audience = controls.audience_picker()
+        # one control per filter dimension of this page (keurmerk.filters.FILTER_DIMENSIONS)
+        self.pickers = controls.pickers("staff", {"services": present})
+        self.services, self.provinces, self.audience = (self.pickers[f] for f in ("services", "provinces", "audience"))
         # commissioners have no province: the filter is hidden for them, with a word why
         self.no_province = widgets.HTML(
             '<div class="km-note" data-km="no-province">Opdrachtgevers hebben geen provincie: het filter op '
@@ -365,11 +364,7 @@ class StaffExplorer:
         self.watch = widgets.HTML()
         self.movers = widgets.HTML()
         self.status: pl.DataFrame | None = None
-        self._debouncer = controls.watch(
-            {"period": self.period, "services": self.services, "provinces": self.provinces,
-             "audience": self.audience},
-            self.refresh,
-        )
+        self._debouncer = controls.watch({"period": self.period, **self.pickers}, self.refresh)
         self.table.observe(self._select, names="selected")
         self.widget = self._layout()
 
@@ -377,9 +372,7 @@ class StaffExplorer:
         first, last = self.period.value
         return Filters(
             period=None if first is None else (first, last),
-            services=self.services.value,
-            provinces=self.provinces.value,
-            audience=self.audience.value,
+            **{field: control.value for field, control in self.pickers.items()},
         )
 
     def refresh(self) -> pl.DataFrame:
@@ -534,11 +527,7 @@ class StaffExplorer:
             "alle aanbieders worden opnieuw berekend. Klik op een naam om het dashboard van die aanbieder te "
             "openen.</div></div>"
         )
-        filters = widgets.HBox(
-            [self.period, self.audience, self.services, self.provinces, self.no_province,
-             controls.clear_button(self.period, self.audience, self.services, self.provinces)],
-        )
-        filters.add_class("km-filterbar")
+        filters = controls.filter_bar(self.period, self.pickers, self.no_province)
         table_downloads = widgets.HBox([
             downloads.DownloadButton("Download tabel (Excel)", lambda: self._download("xlsx")),
             downloads.DownloadButton("Download tabel (CSV)", lambda: self._download("csv")),

@@ -28,11 +28,12 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from keurmerk.filters import Filters
+from keurmerk.filters import FILTER_DIMENSIONS, Filters
 from keurmerk.warehouse import catalog_frames, open_readonly
 
 __all__ = [
     "ANSWER_KEYS",
+    "COARSE_KEYS",
     "CUBE_KEYS",
     "INVITATION_KEYS",
     "Cube",
@@ -64,15 +65,23 @@ _TEXT_SCHEMA = {"form": pl.String, "parent": pl.String, "question_id": pl.String
 
 # The cell a query counts in: every dimension a filter can select on (the cube, stored per provider), or for one
 # selection only what its figures split by, with `own` marking the provider's rows ($own; NULL = all providers).
-CUBE_KEYS = ("period", "form", "audience", "service", "province", "questionnaire")
-_CUBE_CELL = ", ".join(f"i.{key}" for key in CUBE_KEYS)
+# Invitations are counted per answering mode too (fig. 1 splits by it).
+CUBE_KEYS = ("period", "form", *(d.column for d in FILTER_DIMENSIONS))
+COARSE_KEYS = ("period", "form", *(d.column for d in FILTER_DIMENSIONS if d.coarse))  # what most selections need
+_SPLITS = ("mode",)
+
+
+def _cell(*keys: str) -> str:
+    return ", ".join(f"i.{key}" for key in dict.fromkeys(keys))
+
+
 _OWN = "coalesce(i.provider_id = $own, TRUE) AS own"
 CELLS = {  # query name: (file in sql/, its {cell})
-    "cube_invitations": ("invitation_cells", _CUBE_CELL),
-    "cube_answers": ("answer_cells", _CUBE_CELL),
-    "texts": ("texts", _CUBE_CELL),
-    "select_invitations": ("invitation_cells", f"{_OWN}, i.form, i.audience, i.service, i.province"),
-    "select_answers": ("answer_cells", f"{_OWN}, i.form, i.service"),
+    "cube_invitations": ("invitation_cells", _cell(*CUBE_KEYS, *_SPLITS)),
+    "cube_answers": ("answer_cells", _cell(*CUBE_KEYS)),
+    "texts": ("texts", _cell(*CUBE_KEYS)),
+    "select_invitations": ("invitation_cells", f"{_OWN}, {_cell('form', 'audience', 'service', 'province', *_SPLITS)}"),
+    "select_answers": ("answer_cells", f"{_OWN}, {_cell('form', 'service')}"),
 }
 
 
@@ -269,14 +278,14 @@ class Cube:
 
     invitations: dict[int, pl.DataFrame]
     answers: dict[int, pl.DataFrame]
-    answers_coarse: dict[int, pl.DataFrame]  # summed over province and questionnaire: most filters need neither
+    answers_coarse: dict[int, pl.DataFrame]  # summed over the dimensions not in COARSE_KEYS: most filters need none
 
     @classmethod
     def from_frames(cls, invitations: pl.DataFrame, answers: pl.DataFrame) -> Cube:
         def split(frame: pl.DataFrame) -> dict[int, pl.DataFrame]:
             return {p: part for (p,), part in frame.partition_by("period", as_dict=True).items()}
 
-        coarse = answers.group_by("period", "audience", *ANSWER_KEYS).agg(pl.col("n").sum())
+        coarse = answers.group_by(*dict.fromkeys((*COARSE_KEYS, *ANSWER_KEYS))).agg(pl.col("n").sum())
         return cls(split(invitations), split(answers), split(coarse))
 
     @classmethod
@@ -301,7 +310,7 @@ class Cube:
             chosen = [frame for period, frame in parts.items() if first <= period <= last]
             return pl.concat(chosen).filter(rest) if chosen else empty
 
-        answers = self.answers if filters.provinces or filters.questionnaire else self.answers_coarse
+        answers = self.answers if filters.active() - set(COARSE_KEYS) else self.answers_coarse
         return take(self.invitations, _EMPTY_INVITATIONS), take(answers, _EMPTY_ANSWERS)
 
     @property

@@ -37,7 +37,7 @@ import polars as pl
 from keurmerk.catalog import catalog
 from keurmerk.filters import Filters
 from keurmerk.metrics import norms, texts
-from keurmerk.metrics.source import CUBE_KEYS, PROVIDER, WarehouseSource, provider_cells_sql
+from keurmerk.metrics.source import COARSE_KEYS, CUBE_KEYS, PROVIDER, WarehouseSource, provider_cells_sql
 from keurmerk.metrics.stats import critical_value_vectorised, mean, mean_bounds, rounded, share, share_bounds
 from keurmerk.policy import Policy, load_policy
 
@@ -64,7 +64,7 @@ __all__ = [
 ]
 
 CELL_KEYS = (PROVIDER, *CUBE_KEYS)  # the cube's cell, per provider
-_COARSE_KEYS = ("provider_id", "period", "form", "audience", "service")
+_COARSE_KEYS = (PROVIDER, *COARSE_KEYS)
 _RESPONDENT_SUMS = (
     "invited",
     "net_sample",
@@ -295,7 +295,7 @@ class StatusCells:
     def select(self, filters: Filters) -> StatusSelection:
         """The cells under ``filters`` (provider included when set). Results have neither province, audience nor
         questionnaire: for them only provider, period and dienst apply."""
-        fine = bool(filters.provinces) or filters.questionnaire is not None
+        fine = bool(filters.active() - set(_COARSE_KEYS))
         respondents = self.respondents if fine else self._respondents_coarse
         aspects = self.aspects if fine else self._aspects_coarse
         keep = filters.to_polars()
