@@ -47,7 +47,8 @@ class Dimension:
     - ``many``: several values (checkboxes, a tuple) or one (a list with "Alle" first, a value or None);
     - ``label``: the control's label; ``everything``: what no choice means ("Alle diensten"), or None when the
       description leaves it out; ``word``/``words``: the description's noun for one value / several;
-    - ``pages``: the dashboards that offer it; ``coarse``: kept in the coarse cells most selections read.
+    - ``pages``: the dashboards that offer it; ``coarse``: kept in the coarse cells most selections read;
+      ``dtype``: the column's type.
     """
 
     field: str
@@ -64,6 +65,7 @@ class Dimension:
     option: Callable[[Any, str], str] | None = None  # a value in the control (default: its name)
     pages: tuple[str, ...] = ("provider", "staff")
     coarse: bool = False
+    dtype: type[pl.DataType] = pl.String  # the column's type in the cells
 
     def code(self, cat: Catalog, given: Any) -> Any:
         return self.parse(cat, given) if self.parse else given
@@ -104,7 +106,7 @@ def _service(cat: Catalog, given: Any) -> int | None:
 FILTER_DIMENSIONS: tuple[Dimension, ...] = (
     Dimension("services", "service", lambda cat: {s.code: s.label for s in cat.services}, "Diensten", "dienst",
               "diensten", "Alle diensten", parse=_service, option=lambda code, name: f"{code}. {name}",
-              short=lambda code, name: str(code), coarse=True),
+              short=lambda code, name: str(code), coarse=True, dtype=pl.Int16),
     Dimension("provinces", "province", lambda cat: {p.code: p.name for p in cat.provinces}, "Provincies",
               "provincie", "provincies", "Alle provincies", parse=_province),
     Dimension("audience", "audience", lambda cat: dict(cat.audiences), "Doelgroep", "doelgroep", "doelgroepen",

@@ -35,7 +35,7 @@ import duckdb
 import polars as pl
 
 from keurmerk.catalog import catalog
-from keurmerk.filters import Filters
+from keurmerk.filters import FILTER_DIMENSIONS, Filters
 from keurmerk.metrics import norms, texts
 from keurmerk.metrics.source import COARSE_KEYS, CUBE_KEYS, PROVIDER, WarehouseSource, provider_cells_sql
 from keurmerk.metrics.stats import critical_value_vectorised, mean, mean_bounds, rounded, share, share_bounds
@@ -151,8 +151,7 @@ SELECT provider_id, period, service, completed_trajectories, successful_trajecto
 _PROVIDERS_SQL = "SELECT provider_id, provider_name FROM providers"
 
 _CELL_TYPES = {
-    "provider_id": pl.String, "period": pl.Int32, "form": pl.String, "audience": pl.String, "service": pl.Int16,
-    "province": pl.String, "questionnaire": pl.String,
+    "provider_id": pl.String, "period": pl.Int32, "form": pl.String, **{d.column: d.dtype for d in FILTER_DIMENSIONS},
 }  # the types of CELL_KEYS
 _SCHEMAS = {
     "respondents": {**_CELL_TYPES, **dict.fromkeys(_RESPONDENT_SUMS, pl.Int64)},
