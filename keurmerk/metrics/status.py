@@ -168,8 +168,10 @@ _SCHEMAS = {
 
 
 def _typed(frame: pl.DataFrame, kind: str) -> pl.DataFrame:
+    """The frame in the schema of its kind; a cell key it lacks (hand-made cells) is null: every value."""
     schema = _SCHEMAS[kind]
-    return frame.select(list(schema)).cast(schema)
+    missing = [pl.lit(None).alias(k) for k in CELL_KEYS if k in schema and k not in frame.columns]
+    return frame.with_columns(missing).select(list(schema)).cast(schema)
 
 
 @dataclass(frozen=True)
