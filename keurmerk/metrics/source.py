@@ -238,6 +238,10 @@ def _stored_cube_is_fresh(con: duckdb.DuckDBPyConnection) -> bool:
     tables = {t for (t,) in con.sql("SELECT table_name FROM duckdb_tables()").fetchall()}
     if not {*_CUBE_TABLES.values(), *_PROVIDER_TABLES.values(), _STAMP_TABLE} <= tables:
         return False
+    stored = {c for (c,) in con.sql("SELECT column_name FROM duckdb_columns() WHERE table_name = $t",
+                                    params={"t": _PROVIDER_TABLES["cube_answers"]}).fetchall()}
+    if not set(CUBE_KEYS) <= stored:  # stored before a filter dimension was added: its cells lack the column
+        return False
     return con.sql(f"SELECT * FROM {_STAMP_TABLE}").fetchall() == con.sql(_STAMP).fetchall()
 
 
