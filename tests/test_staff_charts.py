@@ -10,8 +10,9 @@ import polars as pl
 import pytest
 import vl_convert
 
-from keurmerk.charts.staff import Reference, aspect_distribution, provider_distribution, trend_chart
+from keurmerk.charts.staff import Reference, aspect_distribution, provider_distribution
 from keurmerk.charts.theme import LOCALE, NORM_COLOUR, to_spec
+from keurmerk.charts.trends import trend_panels
 from keurmerk.filters import Filters
 from keurmerk.metrics.status import StatusCells, aspect_values, status_table, trend_frame
 from keurmerk.policy import Policy
@@ -51,7 +52,7 @@ def _charts(frames: dict[str, pl.DataFrame]) -> dict[str, object]:
             references=[Reference(25.0, "Publicatiegrens", "limit")],
         ),
         "aspects": aspect_distribution(frames["aspects"], min_n=5),
-        "trend": trend_chart(
+        "trend": trend_panels(
             frames["trend"].filter(pl.col("measure") == "grade"),
             axis_title="Rapportcijfer",
             references=[Reference(6.5, "Norm totaal")],
@@ -99,18 +100,6 @@ def test_aspects_show_the_spread_per_aspect(frames) -> None:
         assert r["p10"] <= r["q1"] <= r["median"] <= r["q3"] <= r["p90"] <= 1.0
 
 
-def test_trend_has_the_national_line_and_the_diensten(frames) -> None:
-    spec = to_spec(_charts(frames)["trend"])
-    rows = spec["data"]["values"]
-    assert {r["period"] for r in rows} == {"2021", "2022"}
-    assert any(r["national"] for r in rows) and any(not r["national"] for r in rows)
-    services = ["Outplacement", "Jobcoaching"]
-    shared = to_spec(
-        trend_chart(frames["trend"].filter(pl.col("measure") == "grade"), axis_title="x", services=services)
-    )
-    assert shared["layer"][0]["encoding"]["color"]["scale"]["domain"] == services
-
-
 def test_nothing_to_draw_gives_a_message() -> None:
     empty = pl.DataFrame(schema={"provider_name": pl.String, "value": pl.Float64, "n": pl.Int64})
     spec = to_spec(provider_distribution(empty, axis_title="Rapportcijfer"))
@@ -126,4 +115,4 @@ def test_nothing_to_draw_gives_a_message() -> None:
             "providers": pl.Int64,
         }
     )
-    assert "Geen gegevens" in json.dumps(to_spec(trend_chart(trend, axis_title="x")))
+    assert "Geen gegevens" in json.dumps(to_spec(trend_panels(trend, axis_title="x")))

@@ -9,8 +9,9 @@ every mark has a Dutch tooltip, and a frame without numbers gives a small chart 
   success rate), with the all-participants benchmark and reference lines (the norm 6,5 / 5,5, the publication
   limit, the results threshold);
 - :func:`aspect_distribution`: per aspect the spread of providers' share satisfied (or aspect grade): the middle
-  half as a bar, 10%–90% as a line, the median, and the benchmark;
-- :func:`trend_chart`: a figure over the periods, nationally and per dienst.
+  half as a bar, 10%–90% as a line, the median, and the benchmark.
+
+The trends over the periods are small multiples, :func:`keurmerk.charts.trends.trend_panels`.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ __all__ = [
     "aspect_distribution",
     "message",
     "provider_distribution",
-    "trend_chart",
 ]
 
 PROVIDERS_TITLE = "Aantal aanbieders"
@@ -282,91 +282,6 @@ def aspect_distribution(frame: pl.DataFrame, *, min_n: int = 1, title: str | Non
     chart = alt.layer(spread, middle, median, bench).properties(width=WIDTH + 80, height=len(order) * 22)
     chart.data = alt.Data(values=rows)
     subtitle = f"per aspect; aanbieders met minstens {integer(min_n)} antwoorden" if min_n > 1 else "per aspect"
-    params = (
-        alt.TitleParams(text=title, subtitle=subtitle)
-        if title
-        else alt.TitleParams(text=subtitle, fontSize=12, fontWeight="normal", color=MUTED)
-    )
-    return chart.properties(title=params)
-
-
-def trend_chart(
-    frame: pl.DataFrame,
-    *,
-    axis_title: str,
-    percent: bool = False,
-    references: Sequence[Reference] = (),
-    title: str | None = None,
-    services: Sequence[str] | None = None,
-) -> alt.TopLevelMixin:
-    """A figure over the periods: the national line (``service`` null, bold) and one thin line per dienst.
-    ``frame``: :func:`keurmerk.metrics.status.trend_frame` for one measure. ``services``: the dienst labels of
-    the colour scale (pass the same list to charts shown side by side, so a dienst has one colour on both)."""
-    usable = frame.filter(pl.col("value").is_not_null())
-    if usable.height == 0:
-        return message("Geen gegevens in deze selectie.", title)
-    scale = 100 if percent else 1
-    rows = [
-        {**r, "y": r["value"] / scale, "period": str(r["period"]), "national": r["service"] is None}
-        for r in usable.sort("period").iter_rows(named=True)
-    ]
-    periods = sorted({r["period"] for r in rows})
-    if services is None:
-        services = usable.filter(pl.col("service").is_not_null()).sort("service")["label"].unique(maintain_order=True)
-    fmt = ".1%" if percent else ",.1f"
-    tooltip = [
-        alt.Tooltip("label:N", title=SERVICE_TITLE),
-        alt.Tooltip("period:N", title=PERIOD_TITLE),
-        alt.Tooltip("y:Q", title=axis_title, format=fmt),
-        alt.Tooltip("n:Q", title=N_TITLE, format=",d"),
-        alt.Tooltip("providers:Q", title=PROVIDERS, format=",d"),
-    ]
-    x = alt.X("period:O", title=PERIOD_TITLE, sort=periods, axis=alt.Axis(labelAngle=0))
-    values = [r["y"] for r in rows] + [ref.value / scale for ref in references]
-    y_scale = alt.Scale(
-        domain=[min(values) - 0.02 * (1 if percent else 10), max(values) + 0.02 * (1 if percent else 10)],
-        nice=True,
-        zero=False,
-    )
-    y = alt.Y("y:Q", title=axis_title, scale=y_scale, axis=alt.Axis(format=".0%" if percent else ",.1f"))
-    per_service = (
-        alt.Chart()
-        .transform_filter("!datum.national")
-        .mark_line(point=alt.OverlayMarkDef(size=25), strokeWidth=1.3, opacity=0.75)
-        .encode(
-            x=x,
-            y=y,
-            color=alt.Color(
-                "label:N",
-                title=SERVICE_TITLE,
-                sort=list(services),
-                scale=alt.Scale(domain=list(services), scheme="tableau20"),
-                legend=alt.Legend(orient="right", labelLimit=260, symbolType="stroke"),
-            ),
-            tooltip=tooltip,
-        )
-    )
-    national = (
-        alt.Chart()
-        .transform_filter("datum.national")
-        .mark_line(point=alt.OverlayMarkDef(size=60, color=INK), strokeWidth=3.5, color=INK)
-        .encode(x=x, y=y, tooltip=tooltip)
-    )
-    layers: list[alt.Chart] = [per_service, national]
-    for ref in references:
-        colour, dash = _REFERENCE_STYLE[ref.kind]
-        layers.append(
-            alt.Chart(
-                alt.Data(
-                    values=[{"y": ref.value / scale, "label": f"{ref.label}: {_format_value(ref.value, percent)}"}]
-                )
-            )
-            .mark_rule(color=colour, strokeDash=dash, strokeWidth=1.5)
-            .encode(y=alt.Y("y:Q", scale=y_scale), tooltip=[alt.Tooltip("label:N", title="Referentie")])
-        )
-    chart = alt.layer(*layers).properties(width=max(260, 70 * len(periods)), height=240)
-    chart.data = alt.Data(values=rows)
-    subtitle = f"Dik en donker: {NATIONAL.lower()} (alle deelnemers); dun: per dienst"
     params = (
         alt.TitleParams(text=title, subtitle=subtitle)
         if title

@@ -38,7 +38,8 @@ def trend_panels(
     title: str | None = None,
     services: Sequence[str] | None = None,
 ) -> alt.TopLevelMixin:
-    """``frame``: :func:`keurmerk.metrics.status.trend_frame` for one measure (as ``trend_chart`` takes it)."""
+    """``frame``: :func:`keurmerk.metrics.status.trend_frame` for one measure; ``services``: the dienst labels,
+    one panel each (default: those in the frame)."""
     usable = frame.filter(pl.col("value").is_not_null())
     if usable.filter(pl.col("service").is_not_null()).height == 0:
         return message("Geen gegevens in deze selectie.", title)
