@@ -14,6 +14,7 @@ from importlib.resources import files
 __all__ = [
     "Catalog",
     "Figure",
+    "StaffFigure",
     "Form",
     "FrontList",
     "Province",
@@ -95,6 +96,32 @@ class Figure:
 
 
 @dataclass(frozen=True)
+class StaffFigure:
+    """A figure of the staff page over every provider (``[[staff_figures]]``): its kind, title and what it
+    draws (see the catalogue's comment)."""
+
+    id: str
+    section: str
+    title: str
+    chart: str
+    axis: str = ""
+    value: str | None = None
+    n: str | None = None
+    measure: str | None = None
+    min_n: int | None = None
+    percent: bool = False
+    step: float | None = None
+    domain: tuple[float, float] | None = None
+    references: tuple[str, ...] = ()
+    title_commissioner: str | None = None
+
+    def caption(self, form_label: str, commissioners: bool = False) -> str:
+        """The title, for the headline form (its label in ``{vragenlijst}``)."""
+        title = self.title_commissioner if commissioners and self.title_commissioner else self.title
+        return title.replace("{vragenlijst}", form_label)
+
+
+@dataclass(frozen=True)
 class FrontList:
     """One list of the front page: the items of one satisfaction figure, and the sentence's subject."""
 
@@ -131,6 +158,7 @@ class Catalog:
     not_applicable: str
     other_category: str
     front_lists: tuple[FrontList, ...] = ()
+    staff_figures: tuple[StaffFigure, ...] = ()
     _questions_by_key: dict[tuple[str, str], Question] = field(repr=False, compare=False, default_factory=dict)
 
     # --- look-ups -------------------------------------------------------------------------------------
@@ -230,5 +258,10 @@ def catalog() -> Catalog:
         not_applicable=scales["not_applicable"],
         other_category=scales["other_category"],
         front_lists=tuple(FrontList(key, **v) for key, v in raw.get("front_lists", {}).items()),
+        staff_figures=tuple(
+            StaffFigure(**{**f, "references": tuple(f.get("references", ())),
+                           "domain": tuple(f["domain"]) if "domain" in f else None})
+            for f in raw.get("staff_figures", ())
+        ),
         _questions_by_key={(q.form, q.id): q for q in questions},
     )

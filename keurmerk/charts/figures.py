@@ -107,6 +107,7 @@ ROW_STEP = 40  # height per category in grouped bar charts (two bars)
 VALUE_COLUMN = 46  # px right of the plot for the column of values (right-aligned: "100,0%")
 
 TABLE_KINDS = tuple(name for name, kind in FIGURE_KINDS.items() if kind.table)  # drawn as HTML (keurmerk.pieces)
+_PROVIDER_KINDS = {name: kind for name, kind in FIGURE_KINDS.items() if kind.page == "provider"}
 
 
 # --- small helpers -------------------------------------------------------------------------------------------
@@ -1188,7 +1189,7 @@ def strength_pie(
 
 # --- dispatch -------------------------------------------------------------------------------------------------
 # the builder of every chart kind, by the name its kind declares (keurmerk.metrics.registry.FIGURE_KINDS)
-CHART_KINDS: tuple[str, ...] = tuple(name for name, kind in FIGURE_KINDS.items() if not kind.table)
+CHART_KINDS: tuple[str, ...] = tuple(name for name, kind in _PROVIDER_KINDS.items() if not kind.table)
 
 
 def chart_for(
@@ -1200,6 +1201,8 @@ def chart_for(
     line). An unknown kind is an error.
     """
     spec = figure_kind(kind)
+    if spec.page != "provider":
+        raise KeyError(f"onbekende grafieksoort: {kind!r} (bekend: {', '.join(_PROVIDER_KINDS)})")
     if spec.table:
         return None
     if spec.policy and policy is not None:

@@ -11,11 +11,13 @@ every mark has a Dutch tooltip, and a frame without numbers gives a small chart 
 - :func:`aspect_distribution`: per aspect the spread of providers' share satisfied (or aspect grade): the middle
   half as a bar, 10%–90% as a line, the median, and the benchmark.
 
-The trends over the periods are small multiples, :func:`keurmerk.charts.trends.trend_panels`.
+The trends over the periods are small multiples, :func:`keurmerk.charts.trends.trend_panels`. The staff page's
+figures are catalogue entries (``staff_figures``); :func:`staff_chart` draws one with its kind's builder.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,15 +26,22 @@ from typing import Any
 import altair as alt
 import polars as pl
 
+from keurmerk.catalog import StaffFigure, catalog
 from keurmerk.charts.figures import BENCHMARK
 from keurmerk.charts.theme import INK, MUTED, NORM_COLOUR, PROVIDER_COLOUR
+from keurmerk.filters import Filters
 from keurmerk.formatting import integer, number
+from keurmerk.metrics.registry import figure_kind
+from keurmerk.metrics.status import headline_form
+from keurmerk.policy import Policy
 
 __all__ = [
     "Reference",
     "aspect_distribution",
     "message",
     "provider_distribution",
+    "references",
+    "staff_chart",
 ]
 
 PROVIDERS_TITLE = "Aantal aanbieders"
@@ -288,3 +297,52 @@ def aspect_distribution(frame: pl.DataFrame, *, min_n: int = 1, title: str | Non
         else alt.TitleParams(text=subtitle, fontSize=12, fontWeight="normal", color=MUTED)
     )
     return chart.properties(title=params)
+
+
+# --- the staff page's figures: a catalogue entry (staff_figures) and its frame → its chart ---------------------
+_REFERENCES = {  # name in the catalogue → (label, style, the policy's value, for client grades only)
+    "norm_total": ("Norm totaal", "norm", lambda p: p.norm_total, False),
+    "norm_service": ("Norm per dienst", "norm_service", lambda p: p.norm_service, True),
+    "publication": ("Publicatiegrens", "limit", lambda p: p.publish_min_response_pct, True),
+    "threshold": ("Drempel", "limit", lambda p: p.results_min_success_pct, False),
+}
+BENCH_LABEL = "Alle deelnemers"
+
+
+def references(figure: StaffFigure, frame: pl.DataFrame, policy: Policy, commissioners: bool) -> list[Reference]:
+    """The figure's reference lines: the policy's norms and limits (those for client grades not for
+    commissioners) and the benchmark (the frame's ``bench``, when it has one)."""
+    lines = []
+    for name in figure.references:
+        if name == "bench":
+            value = frame["bench"][0] if "bench" in frame.columns and frame.height else None
+            lines += [Reference(value, BENCH_LABEL, "bench")] if value is not None else []
+            continue
+        label, kind, value_of, clients_only = _REFERENCES[name]
+        if not (clients_only and commissioners):
+            lines.append(Reference(value_of(policy), label, kind))
+    return lines
+
+
+def staff_chart(figure: StaffFigure, frame: pl.DataFrame, policy: Policy, filters: Filters, **options: Any
+                ) -> alt.TopLevelMixin:
+    """The chart of a staff figure for its frame (:data:`keurmerk.metrics.registry.FIGURE_KINDS`: the kind's
+    builder, here or in :mod:`keurmerk.charts.trends`), set up from its catalogue entry; ``options`` (such as the
+    trend panels' ``services``) go to the builder when it takes them."""
+    from keurmerk.charts import trends  # it builds on this module
+
+    name = figure_kind(figure.chart).builder
+    builder = getattr(trends, name, None) or globals()[name]
+    commissioners = filters.audience == "commissioner"
+    settings = {
+        "axis_title": figure.axis,
+        "percent": figure.percent,
+        "step": figure.step,
+        "domain": figure.domain,
+        "min_n": policy.min_n if figure.min_n is None else figure.min_n,
+        "title": figure.caption(catalog().form(headline_form(filters)).label, commissioners),
+        "references": references(figure, frame, policy, commissioners),
+        **options,
+    }
+    accepted = inspect.signature(builder).parameters
+    return builder(frame, **{key: value for key, value in settings.items() if key in accepted})

@@ -31,22 +31,20 @@ from keurmerk import formatting, pieces
 from keurmerk.access import OPENED_BY_STAFF_DAYS, QUERY_PARAMETER, AccessDenied, link_url, make_token, verify
 from keurmerk.catalog import catalog
 from keurmerk.charts import ChartWidget, to_spec
-from keurmerk.charts.staff import Reference, aspect_distribution, provider_distribution
-from keurmerk.charts.trends import trend_panels
+from keurmerk.charts.staff import staff_chart
 from keurmerk.dashboard import controls, downloads, reactions, staff_extras
 from keurmerk.filters import Filters
 from keurmerk.metrics import texts
+from keurmerk.metrics.registry import figure_kind
 from keurmerk.metrics.status import (
     STATUS_LABELS,
     WATCH_LABELS,
+    StaffView,
     StatusCells,
-    aspect_values,
-    benchmark_success,
     headline_form,
     movers,
     search_key,
     status_table,
-    trend_frame,
     watch_list,
 )
 from keurmerk.policy import Policy, load_policy
@@ -357,10 +355,7 @@ class StaffExplorer:
             descending=False,
         )
         self.detail = widgets.HTML()
-        self.charts = {
-            name: ChartWidget()
-            for name in ("grade", "response", "promoter", "success", "aspects", "trend_grade", "trend_success")
-        }
+        self.charts = {figure.id: ChartWidget() for figure in catalog().staff_figures}  # the catalogue's
         self.watch = widgets.HTML()
         self.movers = widgets.HTML()
         self.status: pl.DataFrame | None = None
@@ -385,31 +380,9 @@ class StaffExplorer:
         self.summary.value = _summary(status, filters)
         self.table.rows = [{**row, "link": staff_extras.keep_filters(row["link"], filters)}
                            for row in table_rows(status, self.token, policy)]
-        self._draw_distributions(status, filters)
         self.watch.value = _watch_html(status, self.token) + staff_extras.small_groups_html(status, policy, lambda p: provider_link(self.token, p))
         self.movers.value = _movers_html(status, self.token, policy)
-        trends = trend_frame(self.cells, filters, policy)
-        services = (
-            trends.filter(pl.col("service").is_not_null())
-            .sort("service")["label"]
-            .unique(maintain_order=True)
-            .to_list()
-        )
-        self.charts["trend_grade"].chart = trend_panels(  # small multiples: a panel per dienst
-            trends.filter(pl.col("measure") == "grade"),
-            axis_title="Gemiddeld rapportcijfer",
-            references=[Reference(policy.norm_total, "Norm totaal")],
-            services=services,
-            title="Rapportcijfer per periode",
-        )
-        self.charts["trend_success"].chart = trend_panels(
-            trends.filter(pl.col("measure") == "success_pct"),
-            axis_title="Succesvol afgerond",
-            percent=True,
-            references=[Reference(policy.results_min_success_pct, "Drempel", "limit")],
-            services=services,
-            title="Resultaten per periode",
-        )
+        self._draw(StaffView(self.cells, filters, policy, status))
         if self.table.selected:
             self._select()
         self.status_line.value = (
@@ -418,75 +391,13 @@ class StaffExplorer:
         )
         return status
 
-    def _draw_distributions(self, status: pl.DataFrame, filters: Filters) -> None:
-        policy = self.policy
-        min_n = policy.min_n
-        # the norm per dienst and the publication limit are rules for client grades: not drawn for commissioners
-        commissioners = filters.audience == "commissioner"
-
-        def values(value: str, n: str) -> pl.DataFrame:
-            return status.select("provider_name", value=pl.col(value), n=pl.col(n))
-
-        bench = status.select("bench_grade", "bench_response_pct", "bench_promoter_score").head(1)
-        first = bench.row(0, named=True) if bench.height else {}
-
-        def with_bench(refs: list[Reference], key: str) -> list[Reference]:
-            value = first.get(key)
-            return refs + ([Reference(value, "Alle deelnemers", "bench")] if value is not None else [])
-
-        self.charts["grade"].chart = provider_distribution(
-            values("grade", "n"),
-            axis_title="Rapportcijfer",
-            min_n=min_n,
-            title="Rapportcijfer",
-            references=with_bench(
-                [Reference(policy.norm_total, "Norm totaal")]
-                + ([] if commissioners else [Reference(policy.norm_service, "Norm per dienst", "norm_service")]),
-                "bench_grade",
-            ),
-        )
-        self.charts["response"].chart = provider_distribution(
-            values("response_pct", "net_sample"),
-            axis_title="Respons",
-            percent=True,
-            min_n=min_n,
-            title="Respons",
-            domain=(0, 100),
-            references=with_bench(
-                [] if commissioners else [Reference(policy.publish_min_response_pct, "Publicatiegrens", "limit")],
-                "bench_response_pct",
-            ),
-        )
-        self.charts["promoter"].chart = provider_distribution(
-            values("promoter_score", "promoter_base"),
-            axis_title="Actuele promotor score",
-            percent=True,
-            step=5.0,
-            min_n=min_n,
-            title="Actuele promotor score (% ja)",
-            domain=(0, 100),
-            references=with_bench([], "bench_promoter_score"),
-        )
-        bench_success = benchmark_success(status)
-        self.charts["success"].chart = provider_distribution(
-            values("success_pct", "trajectories"),
-            axis_title="Succesvol afgeronde trajecten",
-            percent=True,
-            min_n=1,
-            title="Resultaten: succesvol afgerond",
-            domain=(0, 100),
-            references=[Reference(policy.results_min_success_pct, "Drempel", "limit")]
-            + ([Reference(bench_success, "Alle deelnemers", "bench")] if bench_success is not None else []),
-        )
-        aspects = aspect_values(self.cells, filters, policy)
-        form = catalog().form(headline_form(filters)).label
-        self.charts["aspects"].chart = aspect_distribution(
-            aspects,
-            min_n=min_n,
-            title=f"Tevredenheid per aspect — {form}"
-            if headline_form(filters) != "commissioner"
-            else "Cijfer per aspect — opdrachtgevers",
-        )
+    def _draw(self, view: StaffView) -> None:
+        """Every staff figure of the catalogue: its kind's metric (keurmerk.metrics.registry), then its chart."""
+        for figure in catalog().staff_figures:
+            frame = figure_kind(figure.chart).metric(view, figure)
+            self.charts[figure.id].chart = staff_chart(
+                figure, frame, view.policy, view.filters, services=view.trend_services  # the same panels on each
+            )
 
     def _audience_changed(self, change: dict) -> None:
         commissioners = change["new"] == "commissioner"
@@ -533,11 +444,10 @@ class StaffExplorer:
             downloads.DownloadButton("Download tabel (CSV)", lambda: self._download("csv")),
         ])
         table_downloads.add_class("km-actions")
-        charts = self.charts
-        grid = widgets.HBox(
-            [charts["grade"], charts["response"], charts["promoter"], charts["success"]],
-            layout=widgets.Layout(flex_flow="row wrap", grid_gap="8px 24px"),
-        )
+        def charts(section: str) -> list[widgets.Widget]:
+            return [self.charts[f.id] for f in catalog().staff_figures if f.section == section]
+
+        grid = widgets.HBox(charts("distribution"), layout=widgets.Layout(flex_flow="row wrap", grid_gap="8px 24px"))
         note = widgets.HTML(
             '<div class="km-note">Elke balk telt aanbieders; de lijnen zijn het gemiddelde van alle deelnemers en '
             "de normen. Aanbieders met minder dan "
@@ -555,14 +465,12 @@ class StaffExplorer:
                 filters,
                 self.status_line,
                 self.summary,
-                self._section("Verdeling van aanbieders", grid, charts["aspects"], note, key="distribution"),
+                self._section("Verdeling van aanbieders", grid, *charts("aspects"), note, key="distribution"),
                 self._section("Alle aanbieders", table_downloads, self.table, table_note, self.detail, key="table"),
                 self._section("Aandacht nodig vóór de audit", self.watch, key="watch"),
                 self._section(
                     "Trends",
-                    widgets.HBox(
-                        [charts["trend_grade"], charts["trend_success"]], layout=widgets.Layout(flex_flow="row wrap")
-                    ),
+                    widgets.HBox(charts("trends"), layout=widgets.Layout(flex_flow="row wrap")),
                     self.movers,
                     key="trends",
                 ),

@@ -12,17 +12,19 @@ functions.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import duckdb
 import polars as pl
 
-from keurmerk.catalog import Figure, catalog
+from keurmerk.catalog import Figure, StaffFigure, catalog
 from keurmerk.filters import Filters
 from keurmerk.formatting import integer
+from keurmerk.metrics import status
 from keurmerk.metrics.figures import KINDS, Kind, measure
 from keurmerk.metrics.source import Selection, Source, select
+from keurmerk.metrics.status import StaffView
 from keurmerk.policy import Policy, load_policy
 
 __all__ = [
@@ -57,15 +59,22 @@ class Count:
 
 @dataclass(frozen=True)
 class FigureKind:
-    """One chart kind of the catalogue (its figures' ``chart``)."""
+    """One chart kind of the catalogue (its figures' ``chart``).
+
+    A provider figure's kind (``page`` provider: the catalogue's ``figures``) has a :class:`Kind` as its metric
+    and its builder in :mod:`keurmerk.charts.figures`; a staff figure's kind (``page`` staff: ``staff_figures``)
+    a function of (:class:`~keurmerk.metrics.status.StaffView`, figure) and its builder in
+    :mod:`keurmerk.charts.staff` (:func:`~keurmerk.charts.staff.staff_chart`).
+    """
 
     name: str
-    metric: Kind
-    builder: str | None  # its function in keurmerk.charts.figures; None: a table (keurmerk.pieces draws it)
+    metric: Kind | Callable[[StaffView, StaffFigure], pl.DataFrame]
+    builder: str | None  # its function in keurmerk.charts (see above); None: a table (keurmerk.pieces draws it)
     policy: bool = False  # the builder takes the policy (the norm line)
     count: Count = field(default_factory=Count)
     cover: bool = False  # drawn on the report's title page itself
     front_lists: bool = False  # shown with the front page's lists of strengths and weaknesses
+    page: str = "provider"  # provider | staff
 
     @property
     def table(self) -> bool:
@@ -88,9 +97,13 @@ FIGURE_KINDS: dict[str, FigureKind] = {k.name: k for k in (
                count=Count("n", rows="all", per=" per aspect")),
     FigureKind("answer_shares", KINDS["answer_shares"], "answer_shares"),
     FigureKind("satisfaction_items", KINDS["satisfaction_items"], "satisfaction_items", count=_PER_ASPECT),
+    # the staff page: every provider at once
+    FigureKind("provider_distribution", status.distribution, "provider_distribution", page="staff"),
+    FigureKind("aspect_distribution", status.staff_aspects, "aspect_distribution", page="staff"),
+    FigureKind("trend_panels", status.staff_trend, "trend_panels", page="staff"),
 )}
-# chart kind (the catalogue's `chart`) → the metric that computes its frame
-METRICS: dict[str, Kind] = {name: kind.metric for name, kind in FIGURE_KINDS.items()}
+# chart kind of a provider figure (the catalogue's `chart`) → the metric that computes its frame
+METRICS: dict[str, Kind] = {name: kind.metric for name, kind in FIGURE_KINDS.items() if kind.page == "provider"}
 
 
 def figure_kind(name: str) -> FigureKind:
@@ -177,10 +190,10 @@ class FigureMetric:
 def registry() -> tuple[FigureMetric, ...]:
     """Every figure of the catalogue in report order, with its metric."""
     figures = catalog().figures
-    missing = sorted({f.chart for f in figures} - set(FIGURE_KINDS))
+    missing = sorted({f.chart for f in figures} - set(METRICS))
     if missing:
         raise LookupError(f"geen metriek voor grafieksoort(en): {', '.join(missing)}")
-    return tuple(FigureMetric(f, FIGURE_KINDS[f.chart].metric) for f in figures)
+    return tuple(FigureMetric(f, METRICS[f.chart]) for f in figures)
 
 
 def compute_all(

@@ -34,7 +34,7 @@ from functools import cached_property
 import duckdb
 import polars as pl
 
-from keurmerk.catalog import catalog
+from keurmerk.catalog import StaffFigure, catalog
 from keurmerk.filters import FILTER_DIMENSIONS, Filters
 from keurmerk.metrics import norms, texts
 from keurmerk.metrics.source import COARSE_KEYS, CUBE_KEYS, PROVIDER, WarehouseSource, provider_cells_sql
@@ -47,10 +47,14 @@ __all__ = [
     "TREND_LABELS",
     "WATCH_LABELS",
     "WORK_AREA_SHARE",
+    "StaffView",
     "StatusCells",
     "StatusSelection",
     "aspect_values",
     "benchmark_success",
+    "distribution",
+    "staff_aspects",
+    "staff_trend",
     "headline_form",
     "movers",
     "previous_filters",
@@ -822,6 +826,57 @@ def trend_frame(cells: StatusCells, filters: Filters, policy: Policy | None = No
         .sort("measure", pl.col("service").is_not_null(), "service", "period")
         .select("period", "service", "label", "measure", "value", "n", "providers")
     )
+
+
+# --- the staff page's figures (catalogue: staff_figures; kinds: keurmerk.metrics.registry) -------------------------
+
+
+@dataclass
+class StaffView:
+    """One refresh of the staff page: the selection, its staff table, and what its figures read (computed once
+    for the figures that share it)."""
+
+    cells: StatusCells
+    filters: Filters
+    policy: Policy
+    status: pl.DataFrame
+
+    @cached_property
+    def trends(self) -> pl.DataFrame:
+        return trend_frame(self.cells, self.filters, self.policy)
+
+    @cached_property
+    def trend_services(self) -> list[str]:
+        """The diensten of every trend, in code order: the panels of each trend figure, the same on all."""
+        rows = self.trends.filter(pl.col("service").is_not_null()).sort("service")
+        return rows["label"].unique(maintain_order=True).to_list()
+
+    @cached_property
+    def aspects(self) -> pl.DataFrame:
+        return aspect_values(self.cells, self.filters, self.policy)
+
+
+def distribution(view: StaffView, figure: StaffFigure) -> pl.DataFrame:
+    """Per provider the figure's ``value`` and ``n`` (columns of the staff table), with ``bench``: the value of all
+    participants (the results' success rate weighted by trajectories, :func:`benchmark_success`)."""
+    status = view.status
+    if figure.value == "success_pct":
+        bench = benchmark_success(status)
+    else:
+        bench = status[f"bench_{figure.value}"][0] if status.height else None
+    return status.select("provider_name", value=pl.col(figure.value), n=pl.col(figure.n)).with_columns(
+        bench=pl.lit(bench, pl.Float64)
+    )
+
+
+def staff_aspects(view: StaffView, figure: StaffFigure) -> pl.DataFrame:
+    """Per provider and aspect of the headline form (:func:`aspect_values`)."""
+    return view.aspects
+
+
+def staff_trend(view: StaffView, figure: StaffFigure) -> pl.DataFrame:
+    """The figure's ``measure`` over the periods (:func:`trend_frame`)."""
+    return view.trends.filter(pl.col("measure") == figure.measure)
 
 
 # --- the public page (zoekmachine) ---------------------------------------------------------------------------------
