@@ -14,6 +14,7 @@ import polars as pl
 from keurmerk.catalog import catalog
 from keurmerk.filters import Filters
 from keurmerk.metrics import WarehouseSource, compute_all
+from keurmerk.metrics.source import provider_names
 from keurmerk.policy import Policy
 from keurmerk.warehouse import open_readonly
 
@@ -26,15 +27,12 @@ def _provider_view(db_path: str | Path, provider_id: str, period: int, service: 
                    province: str | None, policy: Policy | None) -> tuple[str, dict[str, pl.DataFrame]]:
     """(provider name, every figure's frame of the provider's view)."""
     with open_readonly(db_path) as con:
-        found = con.sql(
-            "SELECT any_value(p.provider_name) FROM invitations AS i LEFT JOIN providers AS p USING (provider_id) "
-            "WHERE i.provider_id = $provider HAVING count(*) > 0", params={"provider": provider_id},
-        ).fetchall()
+        found = provider_names(con, [provider_id], invited=True)
         if not found:
             raise LookupError(f"onbekende aanbieder {provider_id!r}: geen uitnodigingen in {db_path}")
         filters = Filters(provider=provider_id, period=period, services=() if service is None else (service,),
                           provinces=() if province is None else (province,))
-        return found[0][0] or provider_id, compute_all(WarehouseSource(con), filters, policy)
+        return found[provider_id] or provider_id, compute_all(WarehouseSource(con), filters, policy)
 
 
 def export_frames(db_path: str | Path, provider_id: str, period: int, service: int | None = None,

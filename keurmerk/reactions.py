@@ -184,7 +184,9 @@ def publication_windows(
 
 def provider_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """Provider id → name, from the warehouse (for the staff list and `keurmerk reactions list`)."""
-    return dict(con.execute("SELECT provider_id, any_value(provider_name) FROM providers GROUP BY 1").fetchall())
+    from keurmerk.metrics.source import provider_names as names  # the one look-up (polars only when asked)
+
+    return names(con)
 
 
 # --- subjects: the report as a whole, or one of its figures and tables ---------------------------------------

@@ -32,6 +32,7 @@ from keurmerk.dashboard import controls, datatable, downloads, reactions, yoy
 from keurmerk.filters import Filters
 from keurmerk.metrics import Cube, CubeSource, compute_all, registry, texts, withheld_runs
 from keurmerk.metrics.registry import figure_kind, strengths_figure
+from keurmerk.metrics.source import provider_names
 from keurmerk.policy import Policy, load_policy
 from keurmerk.warehouse import open_readonly
 
@@ -362,10 +363,7 @@ class ProviderApp:
         self.con.close()
 
     def provider_name(self, provider_id: str) -> str | None:
-        rows = self.con.execute(
-            "SELECT provider_name FROM providers WHERE provider_id = $p", {"p": provider_id}
-        ).fetchall()
-        return rows[0][0] if rows else None
+        return provider_names(self.con, [provider_id]).get(provider_id)
 
     def dashboard(self, access: Access, provider_id: str) -> ProviderDashboard:
         if not access.provider_allowed(provider_id):

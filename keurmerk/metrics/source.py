@@ -44,6 +44,7 @@ __all__ = [
     "OWN_CELLS",
     "per_provider_sql",
     "provider_cells",
+    "provider_names",
     "provider_cells_sql",
     "select",
     "store_cube",
@@ -269,6 +270,25 @@ def provider_cells(con: duckdb.DuckDBPyConnection, filters: Filters, providers: 
     """Per name, the rows of :func:`provider_cells_sql` as frames."""
     queries, params = provider_cells_sql(con, filters, providers, names)
     return [con.sql(query, params=params).pl() for query in queries]
+
+
+def provider_names(con: duckdb.DuckDBPyConnection, providers: Sequence[str] | None = None, period: int | None = None,
+                   invited: bool = False) -> dict[str, str | None]:
+    """Provider id → its name, by id: every provider the warehouse names; with ``invited`` (or a ``period``) every
+    provider with invitations (in that period) instead, its name None when the warehouse has none; only
+    ``providers`` when given. The one place that reads the names (staff table, report batch, export, dashboards,
+    reactions list)."""
+    if invited or period is not None:
+        where, params = Filters(period=period).to_sql(alias="i")
+        query = ("SELECT i.provider_id, any_value(p.provider_name) FROM invitations AS i "
+                 f"LEFT JOIN providers AS p USING (provider_id) WHERE {where}")
+        column = "i.provider_id"
+    else:
+        query, params, column = "SELECT provider_id, any_value(provider_name) FROM providers WHERE TRUE", {}, PROVIDER
+    if providers is not None:
+        query += f" AND {column} IN (SELECT unnest($named_providers))"
+        params = {**params, "named_providers": list(providers)}
+    return dict(con.execute(query + " GROUP BY 1 ORDER BY 1", params).fetchall())
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,14 @@ import polars as pl
 from keurmerk.catalog import StaffFigure, catalog
 from keurmerk.filters import FILTER_DIMENSIONS, Filters
 from keurmerk.metrics import norms, texts
-from keurmerk.metrics.source import COARSE_KEYS, CUBE_KEYS, PROVIDER, WarehouseSource, provider_cells_sql
+from keurmerk.metrics.source import (
+    COARSE_KEYS,
+    CUBE_KEYS,
+    PROVIDER,
+    WarehouseSource,
+    provider_cells_sql,
+    provider_names,
+)
 from keurmerk.metrics.stats import critical_value_vectorised, mean, mean_bounds, rounded, share, share_bounds
 from keurmerk.policy import Policy, load_policy
 
@@ -152,8 +159,6 @@ _RESULTS_SQL = """
 SELECT provider_id, period, service, completed_trajectories, successful_trajectories FROM results
 """
 
-_PROVIDERS_SQL = "SELECT provider_id, provider_name FROM providers"
-
 _CELL_TYPES = {
     "provider_id": pl.String, "period": pl.Int32, "form": pl.String, **{d.column: d.dtype for d in FILTER_DIMENSIONS},
 }  # the types of CELL_KEYS
@@ -234,9 +239,10 @@ class StatusCells:
             ).pl()
         else:
             aspect_cells = pl.DataFrame(schema=_SCHEMAS["aspects"])
-        return cls.from_frames(
-            respondents, aspect_cells, con.sql(_RESULTS_SQL).pl(), con.sql(_PROVIDERS_SQL).pl(), policy
-        )
+        names = provider_names(con)
+        providers = pl.DataFrame({"provider_id": list(names), "provider_name": list(names.values())},
+                                 schema=_SCHEMAS["providers"])
+        return cls.from_frames(respondents, aspect_cells, con.sql(_RESULTS_SQL).pl(), providers, policy)
 
     @classmethod
     def from_warehouse_frames(

@@ -21,7 +21,7 @@ import polars as pl
 
 from keurmerk.filters import Filters
 from keurmerk.metrics import Cube, CubeSource
-from keurmerk.metrics.source import PROVIDER, provider_cells
+from keurmerk.metrics.source import PROVIDER, provider_cells, provider_names
 
 __all__ = ["ProviderCubes", "ProviderInfo", "providers_in_period"]
 
@@ -34,13 +34,7 @@ class ProviderInfo:
 
 def providers_in_period(con: duckdb.DuckDBPyConnection, period: int) -> list[ProviderInfo]:
     """Every provider with invitations in ``period``, by id, with its name (the id when it has none)."""
-    rows = con.execute(
-        "SELECT i.provider_id, any_value(p.provider_name) FROM invitations AS i "
-        "LEFT JOIN providers AS p USING (provider_id) WHERE i.period = $period "
-        "GROUP BY i.provider_id ORDER BY i.provider_id",
-        {"period": period},
-    ).fetchall()
-    return [ProviderInfo(pid, name or pid) for pid, name in rows]
+    return [ProviderInfo(pid, name or pid) for pid, name in provider_names(con, period=period).items()]
 
 
 class ProviderCubes:
