@@ -603,3 +603,34 @@ def test_one_rulebook_judges_both_tables(tiny, monkeypatch) -> None:
     own = compute_all(con, filters.replace(provider=provider), Policy(), suppress=False, figure_ids=["table_1_1"])
     assert staff["published"].all()
     assert own["table_1_1"]["published"].all()
+
+
+def test_one_cell_layer_counts_for_both_tables(tiny, monkeypatch) -> None:
+    """By construction: the staff cells are the provider view's cells (keurmerk/metrics/sql), so a change to what
+    a cell counts (here: grades of 8 or more left out) changes the provider's table 1.1 and the staff table alike."""
+    from keurmerk.metrics import source
+
+    con, _ = tiny
+    filters = Filters(period=2021)
+    original = source._sql
+
+    def fewer_grades(name: str) -> str:
+        sql = original(name)
+        return sql.replace("a.routing_flag IS NULL", "a.routing_flag IS NULL AND coalesce(a.value_num, 0) < 8")
+
+    monkeypatch.setattr(source, "_sql", fewer_grades)
+    source.per_provider_sql.cache_clear()
+    monkeypatch.setattr(source, "_stored_cube_is_fresh", lambda con: False)  # the stored cube predates the change
+    try:
+        cells = StatusCells.load(con, Policy())
+        staff = satisfaction_rows(cells.select(filters).respondents, Policy())
+        for provider in staff["provider_id"].unique().to_list()[:3]:
+            own = compute_all(con, filters.replace(provider=provider), Policy(), suppress=False,
+                              figure_ids=["table_1_1"])["table_1_1"]
+            expected = own.filter(pl.col("invited") > 0).select(TABLE_COLUMNS).sort("form", "service", nulls_last=True)
+            got = staff.filter(pl.col("provider_id") == provider).select(TABLE_COLUMNS).sort(
+                "form", "service", nulls_last=True)
+            assert got.equals(expected), provider
+        assert staff["grade"].drop_nulls().max() < 8  # the change reached both
+    finally:
+        source.per_provider_sql.cache_clear()
