@@ -3,12 +3,13 @@
 ``StaffApp.prepare()`` runs in a pre-heated kernel before anyone asks: imports, the read-only warehouse connection,
 and a warm-up of every code path on a small made-up data set (no warehouse data). ``StaffApp.open(params)`` then
 verifies the signed link: only a *staff* token opens the page; anyone else gets a refusal, and the warehouse is
-not read at all. After verification the kernel aggregates the warehouse into :class:`StatusCells` (seconds at
-national scale) and builds the page; a filter change then recomputes all providers in one pass
+not read at all. After verification the kernel sums the provider view's cells into :class:`StatusCells` (once per
+kernel) and builds the page; a filter change then recomputes all providers in one pass
 (:func:`keurmerk.metrics.status.status_table`).
 
 The page: the distribution of providers on every headline figure (grade, response, promotor score, share
-satisfied per aspect, the results' success rate) against the benchmark and the norms; a sortable, searchable
+satisfied per aspect, the results' success rate) against the benchmark and the norms — the catalogue's
+``staff_figures``, each drawn by its kind (:data:`keurmerk.metrics.registry.FIGURE_KINDS`); a sortable, searchable
 table of all providers whose names open each provider's dashboard (staff link); trends over the periods,
 nationally and per dienst, with the providers that changed most; and the providers under or near a norm.
 """

@@ -6,18 +6,21 @@ decide); the results norm is the share of completed trajectories that were compl
 least the *policy* threshold (default 50%). The Keurmerk status combines both. Where a provider dashboard computes
 table 1.1 for one provider (:func:`keurmerk.metrics.keurmerk_table`), the functions here do it for *every*
 provider of a selection in one pass of polars over small cells, so that a staff page recomputes 500 providers after
-a filter change in well under a second. The rules themselves (norm, correction, publication, results norm,
-status) are :mod:`keurmerk.metrics.norms`, the same for the provider's table 1.1.
+a filter change at once. The cells are the provider view's own (``keurmerk/metrics/sql``, per provider), the rows
+of table 1.1 and its rules (norm, correction, publication, results norm, status) are :mod:`keurmerk.metrics.norms`,
+the intervals :mod:`keurmerk.metrics.stats`: the staff table equals the provider's table 1.1 by construction.
 
 Flow::
 
-    cells = StatusCells.load(con)                 # once per kernel: counts per provider and cell (DuckDB)
+    cells = StatusCells.load(con)                 # once per kernel: the provider view's cells, summed (DuckDB)
     status_table(cells, Filters(period=2021))     # one row per provider: the staff table
     satisfaction_rows(...), results_rows(...)     # table 1.1 / the results norm, per provider and dienst
     aspect_values, trend_frame, movers, watch_list, public_listing
+    StaffView + distribution, staff_aspects, staff_trend  # the staff page's figures (kinds of the registry)
 
 Everything after :meth:`StatusCells.load` is a pure function of frames. ``StatusCells`` holds counts per provider,
-period, form, dienst, province and questionnaire — never a respondent — plus the results file's rows. The staff
+period, form and filter dimension (:data:`keurmerk.filters.FILTER_DIMENSIONS`) — never a respondent — plus the
+results file's rows. The staff
 views compute without the small-group rule (DESIGN §5: staff use); :func:`public_listing` applies the publication
 rule and the small-group limit, and is the only function the public page reads.
 
@@ -217,7 +220,8 @@ class StatusCells:
 
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection, policy: Policy | None = None, aspects: bool = True) -> StatusCells:
-        """Aggregate the warehouse into cells (a few seconds at national scale: do it once per kernel).
+        """Sum the provider view's cells of every provider (the stored cube when current) into the cells here; do
+        it once per kernel.
         ``aspects=False`` skips the aspect cells (the public page does not need them)."""
         policy = policy or load_policy()
         cat = catalog()
