@@ -29,7 +29,16 @@ import polars as pl
 from keurmerk.catalog import Figure, catalog
 from keurmerk.metrics import norms, texts
 from keurmerk.metrics.source import Selection
-from keurmerk.metrics.stats import critical_value, mean, mean_bounds, rounded, share, z_quantile
+from keurmerk.metrics.stats import (
+    critical_value,
+    mean,
+    mean_bounds,
+    rounded,
+    share,
+    share_bounds_of,
+    share_centre_half,
+    share_terms,
+)
 from keurmerk.policy import Policy
 
 __all__ = [
@@ -179,37 +188,26 @@ def measure(rows: pl.DataFrame, sel: Selection, policy: Policy, suppress: bool =
     if "texts" not in rows.columns:
         rows = rows.with_columns(texts=pl.lit(None, pl.List(pl.String)))
     is_mean = pl.col("stat") == "mean"
-    z = z_quantile(policy.confidence)
-    wilson = policy.share_interval == "wilson"
 
-    # unrounded values; an interval is centre ± half (Wilson or Wald for a share, t or normal for a mean)
+    # unrounded values; an interval is centre ± half (keurmerk.metrics.stats: Wilson or Wald for a share, t or
+    # normal for a mean), each step kept as columns so that the three share families take one pass each
     parts = [critical_value("n", policy).alias("_critical")]
     for prefix, (x, base) in _FAMILIES.items():
-        value, _, _, bench_value, _, _ = _names(prefix)
-        count = pl.when(pl.col(base) > 0).then(pl.col(base)).cast(pl.Float64)
-        parts += [
-            (pl.col(x) / count).alias(f"_{prefix}p"),
-            (z * z / count).alias(f"_{prefix}c"),  # z² / n
-            share(f"bench_{x}", f"bench_{base}").alias(bench_value),
-        ]
+        bench_value = _names(prefix)[3]
+        p, c = share_terms(x, base, policy)
+        parts += [p.alias(f"_{prefix}p"), c.alias(f"_{prefix}c"), share(f"bench_{x}", f"bench_{base}").alias(bench_value)]
     rows = rows.with_columns(parts)
     halves = []
     for prefix in _FAMILIES:
-        value = _names(prefix)[0]
-        p, c = pl.col(f"_{prefix}p"), pl.col(f"_{prefix}c")
-        if wilson:
-            halves += [((p + c / 2) / (1 + c)).alias(f"_{prefix}centre"),
-                       ((p * (1 - p) * c + c * c / 4).sqrt() / (1 + c)).alias(f"_{prefix}half")]
-        else:
-            halves += [p.alias(f"_{prefix}centre"), (p * (1 - p) * c).sqrt().alias(f"_{prefix}half")]
-        halves.append((100 * p).alias(value))
+        p = pl.col(f"_{prefix}p")
+        centre, half = share_centre_half(p, pl.col(f"_{prefix}c"), policy)
+        halves += [centre.alias(f"_{prefix}centre"), half.alias(f"_{prefix}half"), (100 * p).alias(_names(prefix)[0])]
     rows = rows.with_columns(halves)
     lo_mean, hi_mean = mean_bounds("n", "total", "squares", "_critical")
     bounds = []
     for prefix in _FAMILIES:
         _, low, high, _, _, _ = _names(prefix)
-        centre, half = pl.col(f"_{prefix}centre"), pl.col(f"_{prefix}half")
-        lo, hi = 100 * (centre - half).clip(0.0, 1.0), 100 * (centre + half).clip(0.0, 1.0)
+        lo, hi = share_bounds_of(pl.col(f"_{prefix}centre"), pl.col(f"_{prefix}half"))
         if prefix == "":  # the main value of a mean row is a mean grade
             lo, hi = pl.when(is_mean).then(lo_mean).otherwise(lo), pl.when(is_mean).then(hi_mean).otherwise(hi)
         bounds += [lo.alias(low), hi.alias(high)]

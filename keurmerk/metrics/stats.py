@@ -23,6 +23,9 @@ __all__ = [
     "rounded",
     "share",
     "share_bounds",
+    "share_bounds_of",
+    "share_centre_half",
+    "share_terms",
     "t_quantile",
     "z_quantile",
 ]
@@ -151,14 +154,27 @@ def critical_value_vectorised(n: str, policy: Policy) -> pl.Expr:
     return pl.when(count < 2).then(None).when(count <= _EXACT_T_UP_TO + 1).then(exact).otherwise(expansion)
 
 
-def share_bounds(x: str, n: str, policy: Policy) -> tuple[pl.Expr, pl.Expr]:
-    """The interval of the share x/n in % (Wilson or Wald, as the policy says)."""
+def share_terms(x: str, n: str, policy: Policy) -> tuple[pl.Expr, pl.Expr]:
+    """p = x/n and c = z²/n, what a share's interval is made of (null when n is 0)."""
     z = z_quantile(policy.confidence)
     count = pl.when(pl.col(n) > 0).then(pl.col(n)).cast(pl.Float64)
-    p = pl.col(x) / count
-    c = z * z / count
+    return pl.col(x) / count, z * z / count
+
+
+def share_centre_half(p: pl.Expr, c: pl.Expr, policy: Policy) -> tuple[pl.Expr, pl.Expr]:
+    """The centre and half width of the interval (as a fraction) from :func:`share_terms`: Wilson or Wald, as the
+    policy says."""
     if policy.share_interval == "wilson":
-        centre, half = (p + c / 2) / (1 + c), (p * (1 - p) * c + c * c / 4).sqrt() / (1 + c)
-    else:
-        centre, half = p, (p * (1 - p) * c).sqrt()
+        return (p + c / 2) / (1 + c), (p * (1 - p) * c + c * c / 4).sqrt() / (1 + c)
+    return p, (p * (1 - p) * c).sqrt()
+
+
+def share_bounds_of(centre: pl.Expr, half: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+    """The interval in %, within 0–100, from :func:`share_centre_half`."""
     return 100 * (centre - half).clip(0.0, 1.0), 100 * (centre + half).clip(0.0, 1.0)
+
+
+def share_bounds(x: str, n: str, policy: Policy) -> tuple[pl.Expr, pl.Expr]:
+    """The interval of the share x/n in % (Wilson or Wald, as the policy says). The three steps apart serve a
+    caller that keeps each as columns for many shares in one pass (:func:`keurmerk.metrics.figures.measure`)."""
+    return share_bounds_of(*share_centre_half(*share_terms(x, n, policy), policy))
