@@ -870,10 +870,11 @@ def distribution(view: StaffView, figure: StaffFigure) -> pl.DataFrame:
     """Per provider the figure's ``value`` and ``n`` (columns of the staff table), with ``bench``: the value of all
     participants (the results' success rate weighted by trajectories, :func:`benchmark_success`)."""
     status = view.status
+    column = f"bench_{figure.value}"  # the staff table's benchmark of the value, where it has one
     if figure.value == "success_pct":
         bench = benchmark_success(status)
     else:
-        bench = status[f"bench_{figure.value}"][0] if status.height else None
+        bench = status[column][0] if column in status.columns and status.height else None
     return status.select("provider_name", value=pl.col(figure.value), n=pl.col(figure.n)).with_columns(
         bench=pl.lit(bench, pl.Float64)
     )
