@@ -147,7 +147,7 @@ def test_figure_builds_a_valid_spec_with_provider_and_benchmark(
     text = json.dumps(spec, ensure_ascii=False)
     assert PROVIDER_COLOUR in text
     # the funnel compares in text (its bars are the provider's own counts by mode), strengths draw the difference
-    # and satisfaction items colour the answer categories (the benchmark's bar is labelled and lighter)
+    # and satisfaction items colour the answer categories (the benchmark's bar is labelled)
     if kind not in ("funnel", "strengths", "satisfaction_items", "strength_pie"):
         assert BENCHMARK_COLOUR in text
         assert NAME in text and BENCHMARK in text

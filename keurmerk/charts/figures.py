@@ -47,6 +47,8 @@ from keurmerk.charts.theme import (
     NEUTRAL_COLOUR,
     NORM_COLOUR,
     PROVIDER_COLOUR,
+    SEPARATOR,
+    TRACK_COLOUR,
 )
 from keurmerk.formatting import integer, number
 from keurmerk.metrics import texts
@@ -337,25 +339,19 @@ def _paired_bars(
         .encode(color=colour, tooltip=alt.TooltipValue(None))
     )
     bars = alt.Chart().mark_bar(height={"band": 1}).encode(x=x, y=y, yOffset=offset, color=colour)
+    # the interval on its own bar (yOffset by the bar's who_order), in the colour of its legend entry
     errors = (
         alt.Chart()
         .transform_filter("isValid(datum.low) && isValid(datum.high)")
-        .transform_calculate(interval=f"'{texts.INTERVAL_LEGEND}'", who_order="2")
         .mark_rule(strokeWidth=1.2, opacity=0.8, clip=True, aria=False)  # decorative: the numbers are in the table
-        .encode(
-            x=alt.X("x_low:Q"),
-            x2=alt.X2("x_high:Q"),
-            y=y,
-            yOffset=offset,
-            color=alt.Color("interval:N", scale=who_scale, sort=who_sort, title=None, legend=_LEGEND),
-        )
+        .encode(x=alt.X("x_low:Q"), x2=alt.X2("x_high:Q"), y=y, yOffset=offset, color=alt.ColorValue(INK))
     )
     # the values as a column right of the plot, clear of bars and intervals
     labels = (
         alt.Chart()
         .mark_text(align="right", baseline="middle", fontSize=11)
         .encode(
-            x=alt.XValue(PLOT_WIDTH + VALUE_COLUMN),
+            x=alt.XValue({"expr": f"width + {VALUE_COLUMN}"}),  # right of the plot, however wide the card makes it
             y=y,
             yOffset=offset,
             text=alt.Text("_t_value:N"),
@@ -379,7 +375,10 @@ def _paired_bars(
     # changes the data, not the spec
     layers.append(
         alt.Chart(alt.Data(values=notes))
-        .mark_text(align="left", baseline="middle", dx=6, fontSize=12, fontStyle="italic", color=MUTED)
+        .mark_text(
+            align="left", baseline="middle", dx=6, fontSize=12, fontStyle="italic", color=MUTED,
+            limit=alt.ExprRef("max(40, width - 6)"),  # within the plot, also on a phone (the table has it whole)
+        )
         .encode(
             x=alt.XDatum(x_domain[0] / factor, type="quantitative", scale=x_scale),
             y=y,
@@ -745,7 +744,7 @@ def satisfaction_items(
         .transform_calculate(**calc)
         .transform_stack(stack="value", groupby=["item", "bar"], sort=[alt.SortField("position")], as_=["v0", "v1"])
         .transform_calculate(x0="datum.v0 / 100", x1="datum.v1 / 100")
-        .mark_bar(cornerRadiusEnd=0)
+        .mark_bar(cornerRadiusEnd=0, **SEPARATOR)
         .encode(
             x=alt.X(
                 "x0:Q",
@@ -755,8 +754,7 @@ def satisfaction_items(
             ),
             x2=alt.X2("x1:Q"),
             y=y,
-            color=colour,
-            opacity=alt.OpacityValue(0.7, condition={"test": f"datum.who === '{_js(provider_name)}'", "value": 1.0}),
+            color=colour,  # the same full colours for both bars (a paler one would fall below 3:1): the label names it
             tooltip=_tooltip(tips),
         )
     )
@@ -883,7 +881,7 @@ def grade_tile(
     ]
     track = (
         alt.Chart(alt.Data(values=[{"a": 1, "b": 10}]))
-        .mark_rule(color=NEUTRAL_COLOUR, strokeWidth=6)
+        .mark_rule(color=TRACK_COLOUR, strokeWidth=6)
         .encode(x=alt.X("a:Q", scale=strip_scale, axis=strip_axis), x2=alt.X2("b:Q"))
     )
     interval = (
@@ -941,7 +939,7 @@ def province_map(
     def one_map(value: str, who: str, n: int | None, ramp: list[str]) -> alt.Chart:
         colour = alt.Color(
             "fill:Q",
-            condition={"test": "!isValid(datum.fill)", "value": NEUTRAL_COLOUR},  # withheld or unknown: grey
+            condition={"test": "!isValid(datum.fill)", "value": TRACK_COLOUR},  # withheld or unknown: light grey
             scale=alt.Scale(domain=domain, range=ramp, nice=False),
             legend=alt.Legend(format=".0%", title=None, orient="bottom", gradientLength=180, tickCount=3),
         )
@@ -1038,7 +1036,7 @@ def funnel(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: str 
         ]
         bars = (
             base.transform_filter("datum.layer === 'segment'")
-            .mark_bar()
+            .mark_bar(**SEPARATOR)
             .encode(
                 x=alt.X("sum(n):Q", title=N_TITLE, axis=count_axis),
                 y=y,
@@ -1167,7 +1165,7 @@ def strength_pie(
         alt.Chart(alt.Data(values=rows), width=180, height=180)
         .transform_filter("datum.share > 0")  # a 0% slice would draw a stray line; the legend still lists it
         .transform_calculate(_t_share=_pct("share"))
-        .mark_arc(stroke="white", strokeWidth=1)
+        .mark_arc(**SEPARATOR)
         .encode(
             theta=alt.Theta("share:Q", stack=True),
             color=alt.Color(

@@ -81,21 +81,71 @@ function releaseNext() {
   if (queue.length) requestIdle(releaseNext);
 }
 
-// A chart fills its card: a single view takes its container's width (when it is drawn). Concatenated or faceted views keep their
-// own width (Vega-Lite cannot fit them) and shrink with the card through CSS; so does a chart drawn while its
-// container has no width (a chapter built for printing while its tab is hidden).
+// A chart fills its card: a single view takes its container's width when it is drawn, and follows the card
+// when it grows or shrinks (a ResizeObserver sets the view's width: no new embed). Concatenated or faceted views
+// keep their own width (Vega-Lite cannot fit them) and shrink with the card through CSS; so does a chart drawn
+// while its container has no width (a chapter built for printing while its tab is hidden).
 const COMPOSED = ["hconcat", "vconcat", "concat", "facet", "repeat"];
+const MIN_FIT = 50; // narrower than this the container is hidden or not laid out yet: nothing to fit
+const RESIZE_STEP = 2; // changes below this are rounding (and a scrollbar coming and going): no loop
 // The figure's caption becomes the chart's description, which Vega writes as the SVG's aria-label.
 function fitted(spec, el) {
   const caption = el.closest(".km-figure")?.querySelector(".km-caption")?.textContent?.trim();
   if (caption && !spec.description) spec = { ...spec, description: caption };
-  if (COMPOSED.some((key) => key in spec) || el.clientWidth < 50) return spec;
+  if (COMPOSED.some((key) => key in spec) || el.clientWidth < MIN_FIT) return spec;
   // the width in pixels, not "container": the view is drawn in a node that joins the page only when ready
   const fit = { ...spec, width: Math.floor(el.clientWidth), autosize: { type: "fit-x", contains: "padding" } };
-  if (el.clientWidth < 480) {  // a phone: legend entries one below the other, not cut off at the right
-    fit.config = { ...spec.config, legend: { ...spec.config?.legend, direction: "vertical" } };
+  if (isNarrow(el.clientWidth)) {
+    // a phone: legend entries one below the other, and no label wider than the room right of where the legend
+    // starts (the plot's left edge; the y axis' labels take the room left of it). Legends of categories are
+    // drawn in HTML instead (htmlLegends): those wrap and start at the card's edge.
+    const legend = { ...spec.config?.legend, direction: "vertical", labelLimit: { expr: "max(48, width - 16)" } };
+    fit.config = { ...spec.config, legend };
   }
   return fit;
+}
+
+// On a narrow card a legend of categories (an ordinal colour scale, squares) leaves the Vega view and is
+// drawn as an HTML list under the chart: a Vega legend begins at the plot's left edge, right of the y axis'
+// labels, where a phone leaves too little room for "Alle deelnemers (n = 2.763)".
+function htmlLegends(taken) {
+  return (vgSpec) => {
+    const scales = new Map((vgSpec.scales || []).map((s) => [s.name, s]));
+    vgSpec.legends = (vgSpec.legends || []).filter((legend) => {
+      const name = legend.fill || legend.stroke;
+      const plain = !legend.shape && !legend.strokeDash && !legend.size && !legend.opacity && !legend.values
+        && !legend.encode?.labels?.update?.text; // the labels are the scale's values as they are
+      if (!name || !plain || scales.get(name)?.type !== "ordinal") return true;
+      taken.push(name);
+      return false;
+    });
+    return vgSpec;
+  };
+}
+
+function drawLegends(view, names, box) {
+  box.replaceChildren();
+  for (const name of names) {
+    const scale = view.scale(name);
+    if (!scale) continue;
+    const list = document.createElement("ul");
+    list.className = "keurmerk-legend";
+    for (const value of scale.domain()) {
+      const item = document.createElement("li");
+      const swatch = document.createElement("span");
+      swatch.className = "keurmerk-legend-swatch";
+      swatch.style.background = scale(value);
+      swatch.setAttribute("aria-hidden", "true");
+      item.append(swatch, String(value));
+      list.append(item);
+    }
+    box.append(list);
+  }
+}
+
+const NARROW = 480;
+function isNarrow(width) {
+  return width < NARROW;
 }
 
 // The spec without its data: `datasets` left out and every data set's name replaced by its position, so two
@@ -117,7 +167,7 @@ function plainSources(result, names) {
 
 function render({ model, el }) {
   el.classList.add("keurmerk-chart");
-  let current = null; // { node, result, shape }
+  let current = null; // { node, result, shape, updatable, fitWidth (a single view's width, else null) }
   let generation = 0;
   let onScreen = false;
   let wake = null; // resolves the draw that waits for its turn
@@ -131,6 +181,38 @@ function render({ model, el }) {
   );
   observer.observe(el);
 
+  // The card grew or shrank: a fitted view takes the new width, once per frame at most.
+  let resizeFrame = 0;
+  const resizer = new ResizeObserver(() => {
+    if (resizeFrame) return;
+    resizeFrame = requestAnimationFrame(() => {
+      resizeFrame = 0;
+      refit();
+    });
+  });
+  resizer.observe(el);
+
+  function refit() {
+    const width = Math.floor(el.clientWidth);
+    if (!current || width < MIN_FIT) return;
+    if (current.fitWidth == null) {
+      // drawn while its card had no width (a hidden tab): a single view is fitted now, in a new embed
+      if (current.fittable) forceEmbed();
+      return;
+    }
+    if (Math.abs(width - current.fitWidth) < RESIZE_STEP) return;
+    if (isNarrow(width) !== isNarrow(current.fitWidth)) {
+      forceEmbed(); // from a wide card to a phone's or back: the legend's layout changes with it
+      return;
+    }
+    current.fitWidth = width;
+    current.result.view.width(width).resize().runAsync()
+      .then(() => {
+        el.dataset.resizeCount = String(Number(el.dataset.resizeCount || 0) + 1);
+      })
+      .catch((error) => console.error("keurmerk chart resize", error));
+  }
+
   // Resolves when this chart should draw: at once on screen, else when it comes into view or the page is idle.
   function turn() {
     if (onScreen) return Promise.resolve();
@@ -142,6 +224,12 @@ function render({ model, el }) {
       wake = release;
       whenIdle(release);
     });
+  }
+
+  function forceEmbed() {
+    current.fittable = false; // once
+    current.shape = { text: null, names: current.shape.names };
+    draw();
   }
 
   let askedFor = 0; // the `pending` count this view asked the kernel for
@@ -180,6 +268,7 @@ function render({ model, el }) {
     current.shape.names.forEach((name, i) => view.data(name, structuredClone(spec.datasets[shape.names[i]])));
     // new labels (an n in a legend) may take other room: lay the view out anew, as an embed would
     await view.resize().runAsync();
+    if (current.legends.length) drawLegends(view, current.legends, current.legendBox);
   }
 
   async function draw() {
@@ -198,7 +287,17 @@ function render({ model, el }) {
       }
       const node = document.createElement("div");
       node.className = "keurmerk-chart-view";
-      const result = await vegaEmbed(node, fitted(spec, el), { ...model.get("embed_options") });
+      const drawnSpec = fitted(spec, el);
+      const legends = [];
+      const options = { ...model.get("embed_options") };
+      if (drawnSpec.autosize && isNarrow(drawnSpec.width)) options.patch = htmlLegends(legends);
+      const result = await vegaEmbed(node, drawnSpec, options);
+      const legendBox = document.createElement("div");
+      legendBox.className = "keurmerk-legends";
+      if (legends.length) {
+        drawLegends(result.view, legends, legendBox);
+        node.append(legendBox);
+      }
       el.dataset.embedCount = String(Number(el.dataset.embedCount || 0) + 1);
       if (mine !== generation) {
         result.finalize();
@@ -211,8 +310,12 @@ function render({ model, el }) {
       } else {
         el.replaceChildren(node);
       }
-      current = { node, result, shape, updatable: plainSources(result, shape.names) };
+      const fitWidth = drawnSpec.autosize?.type === "fit-x" ? drawnSpec.width : null;
+      const fittable = fitWidth == null && !COMPOSED.some((key) => key in spec);
+      current = { node, result, shape, updatable: plainSources(result, shape.names), fitWidth, fittable, legends,
+        legendBox };
       drawn(started, "embed");
+      refit(); // the card may have changed while the chart was being drawn
     } catch (error) {
       console.error("keurmerk chart", error);
       if (mine !== generation) return;
@@ -233,6 +336,8 @@ function render({ model, el }) {
     disposed = true;
     generation += 1;
     observer.disconnect();
+    resizer.disconnect();
+    cancelAnimationFrame(resizeFrame);
     wake?.();
     model.off("change:spec", draw);
     model.off("change:embed_options", draw);
