@@ -106,6 +106,9 @@ PLOT_WIDTH = 290  # the plotting area of a bar chart with category labels on the
 LABEL_WRAP = 30  # characters per line of a category label
 ROW_STEP = 40  # height per category in grouped bar charts (two bars)
 VALUE_COLUMN = 46  # px right of the plot for the column of values (right-aligned: "100,0%")
+# A parameter whose value may change with a filter: the dashboard's widget sets it in the view that is there
+# (chart_widget.js: parameters named "km_…" are values, like the data sets).
+SUBTITLE_PARAM = "km_subtitle"
 
 TABLE_KINDS = ("keurmerk_table",)
 
@@ -320,7 +323,9 @@ def _paired_bars(
     step = _step(order)
     # the interval line has a legend entry of its own (what the line on a bar is: issue 11)
     keys = [provider, bench, texts.INTERVAL_LEGEND, *([NORM_TITLE] if norms else [])]
-    ranges = [PROVIDER_COLOUR, BENCHMARK_COLOUR, INK, *([NORM_COLOUR] if norms else [])]
+    # a chart with norms keeps their layer and colour when a selection has none to draw (all rows withheld):
+    # the spec stays the same, only the data (and the legend's keys) change
+    ranges = [PROVIDER_COLOUR, BENCHMARK_COLOUR, INK, *([NORM_COLOUR] if norms is not None else [])]
     who_scale = alt.Scale(range=ranges)
     who_sort = alt.EncodingSortField("who_order", op="min")
     colour = alt.Color("who:N", scale=who_scale, sort=who_sort, title=None, legend=_LEGEND)
@@ -359,7 +364,7 @@ def _paired_bars(
         )
     )
     layers: list[alt.Chart] = [legend, bars, errors, labels]
-    if norms:
+    if norms is not None:
         layers.append(
             alt.Chart(alt.Data(values=[{**norm, "row_order": rank[norm["row"]], "who_order": 3} for norm in norms]))
             .transform_calculate(x=f"datum.norm / {factor:g}", _t_norm=_fmt("norm"))
@@ -387,7 +392,9 @@ def _paired_bars(
         )
     )
     chart = (
-        alt.layer(*layers, width=PLOT_WIDTH, height=max(1, len(order)) * step)
+        # the height by the step per row, not in pixels: a filter that shows more or fewer rows changes the data,
+        # not the spec (the band's padding, inner 0,1 and outer half that, keeps the rows where they were)
+        alt.layer(*layers, width=PLOT_WIDTH, height=alt.Step(step=step, **{"for": "position"}))
         .transform_filter("isValid(datum.value)")
         .transform_calculate(
             x=f"datum.value / {factor:g}",
@@ -554,7 +561,28 @@ def answer_shares(
         x_title=SHARE_AXIS,
         x_domain=(0, 100),
     )
+    if title is None and _is_recommend(frame):
+        # a recommend figure in the dashboard: its quiet title (the promotor scores) is a parameter, so that a
+        # filter changes the value, not the spec (chart_widget.js sets the view's signal); empty when there is none
+        chart = chart.add_params(alt.param(name=SUBTITLE_PARAM, value=_promoter_line(drawable) or ""))
+        return chart.properties(
+            title=alt.TitleParams(
+                text=alt.ExprRef(SUBTITLE_PARAM),
+                # no room taken when there is no score, as a chart without a title
+                fontSize=alt.ExprRef(f"{SUBTITLE_PARAM} ? 12 : 0"),
+                offset=alt.ExprRef(f"{SUBTITLE_PARAM} ? 10 : 0"),
+                fontWeight="normal",
+                color=MUTED,
+            )
+        )
     return _titled(chart, title, _promoter_line(drawable))
+
+
+def _is_recommend(frame: pl.DataFrame) -> bool:
+    """A recommend figure (the promoter question): a promotor score or count of the provider or of all
+    participants, also when the provider's own is withheld."""
+    columns = [c for c in ("promoter_score", "promoter_n", "bench_promoter_score", "bench_promoter_n") if c in frame.columns]
+    return bool(columns) and any(frame.get_column(c).is_not_null().any() for c in columns)
 
 
 def _promoter_line(records: list[dict[str, Any]]) -> str | None:

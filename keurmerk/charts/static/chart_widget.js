@@ -10,8 +10,10 @@
 // Setting `spec` again re-renders this chart only. When the new spec differs from the one drawn only in its
 // data sets (the top-level `datasets`: ChartWidget names every inline data set by its position, and the chart
 // builders keep n labels, sort orders and legend entries in the data), the existing Vega view gets the new
-// rows (view.data, then a new layout) instead of a new embed: no spec parsed and compiled again. Anything
-// else that changed (a title, a height, a message instead of a chart) embeds the chart anew.
+// rows (view.data, then a new layout) instead of a new embed: no spec parsed and compiled again. Parameters
+// named "km_…" (a subtitle) are values too: set as the view's signals. Anything else that changed (a title, a
+// message instead of a chart) embeds the chart anew; the view it replaces is kept aside, and a later spec of
+// its shape (the filter set back) goes to that view as new rows.
 //
 // Charts on screen draw first: a chart outside the viewport (and 300 px around it) waits until it scrolls
 // into view or until the page is idle, and the waiting charts then draw one per idle moment. A dashboard
@@ -100,7 +102,9 @@ function fitted(spec, el) {
     // starts (the plot's left edge; the y axis' labels take the room left of it). Legends of categories are
     // drawn in HTML instead (htmlLegends): those wrap and start at the card's edge.
     const legend = { ...spec.config?.legend, direction: "vertical", labelLimit: { expr: "max(48, width - 16)" } };
-    fit.config = { ...spec.config, legend };
+    // an x axis' title is centred on the plot: no wider than the plot, or it runs off the card's right edge
+    const axisX = { ...spec.config?.axisX, titleLimit: { expr: "max(48, width)" } };
+    fit.config = { ...spec.config, legend, axisX };
   }
   return fit;
 }
@@ -148,11 +152,20 @@ function isNarrow(width) {
   return width < NARROW;
 }
 
-// The spec without its data: `datasets` left out and every data set's name replaced by its position, so two
-// specs that differ only in their rows give the same text. Also the data sets' names in that order.
+// Top-level parameters named "km_…" are values that change with a filter (a subtitle): like the rows, they are
+// set in the view that is there (view.signal).
+const VALUE_PARAM = /^km_/;
+function valueParams(spec) {
+  return (spec.params || []).filter((p) => VALUE_PARAM.test(p.name || "") && "value" in p);
+}
+
+// The spec without its data: `datasets` left out, the value parameters without their values, and every data
+// set's name replaced by its position, so two specs that differ only in their rows give the same text. Also
+// the data sets' names in that order.
 function shapeOf(spec) {
   const names = Object.keys(spec.datasets || {});
-  let text = JSON.stringify({ ...spec, datasets: undefined });
+  const params = spec.params?.map((p) => (VALUE_PARAM.test(p.name || "") ? { ...p, value: undefined } : p));
+  let text = JSON.stringify({ ...spec, datasets: undefined, params });
   names.forEach((name, i) => {
     text = text.split(JSON.stringify(name)).join(`"\u0000dataset ${i}"`);
   });
@@ -167,7 +180,12 @@ function plainSources(result, names) {
 
 function render({ model, el }) {
   el.classList.add("keurmerk-chart");
-  let current = null; // { node, result, shape, updatable, fitWidth (a single view's width, else null) }
+  let current = null; // { node, result, shape, updatable, fitWidth (a single view's width, else null), … }
+  // The view drawn before the current one, kept out of the page: a filter often goes back and forth between
+  // two shapes of a figure (a chart and the message that its group is too small; one dienst or all of them),
+  // and going back is then new rows in that view, not a new embed.
+  let spare = null;
+  let forcing = false; // the next draw embeds anew (the card's width class changed)
   let generation = 0;
   let onScreen = false;
   let wake = null; // resolves the draw that waits for its turn
@@ -229,6 +247,9 @@ function render({ model, el }) {
   function forceEmbed() {
     current.fittable = false; // once
     current.shape = { text: null, names: current.shape.names };
+    spare?.result.finalize(); // drawn for the other width as well
+    spare = null;
+    forcing = true;
     draw();
   }
 
@@ -266,9 +287,15 @@ function render({ model, el }) {
   async function update(spec, shape) {
     const { view } = current.result;
     current.shape.names.forEach((name, i) => view.data(name, structuredClone(spec.datasets[shape.names[i]])));
+    for (const param of valueParams(spec)) view.signal(param.name, param.value);
     // new labels (an n in a legend) may take other room: lay the view out anew, as an embed would
     await view.resize().runAsync();
     if (current.legends.length) drawLegends(view, current.legends, current.legendBox);
+    // Vega writes a title's aria-label when it is embedded: a title set by a signal reads as it is drawn now
+    for (const title of current.node.querySelectorAll(".role-title-text[aria-label]")) {
+      const text = Array.from(title.querySelectorAll("text"), (t) => t.textContent).join(" ");
+      title.setAttribute("aria-label", `Title text '${text}'`);
+    }
   }
 
   async function draw() {
@@ -285,6 +312,15 @@ function render({ model, el }) {
         if (mine === generation) drawn(started, "data");
         return;
       }
+      if (current && spare && !forcing && spare.updatable && spare.shape.text === shape.text) {
+        [current, spare] = [spare, current];
+        spare.node.replaceWith(current.node);
+        await update(spec, shape);
+        if (mine === generation) drawn(started, "data");
+        refit(); // the card may have changed while this view was kept aside
+        return;
+      }
+      forcing = false;
       const node = document.createElement("div");
       node.className = "keurmerk-chart-view";
       const drawnSpec = fitted(spec, el);
@@ -305,7 +341,8 @@ function render({ model, el }) {
       }
       // Swap only when the new view is ready: no flicker, no layout jump while redrawing.
       if (current) {
-        current.result.finalize();
+        spare?.result.finalize();
+        spare = current;
         current.node.replaceWith(node);
       } else {
         el.replaceChildren(node);
@@ -324,7 +361,8 @@ function render({ model, el }) {
       message.textContent = "Deze grafiek kon niet worden getoond.";
       el.replaceChildren(message);
       current?.result.finalize();
-      current = null;
+      spare?.result.finalize();
+      current = spare = null;
     }
   }
 
@@ -343,7 +381,8 @@ function render({ model, el }) {
     model.off("change:embed_options", draw);
     model.off("change:pending", ask);
     current?.result.finalize();
-    current = null;
+    spare?.result.finalize();
+    current = spare = null;
   };
 }
 
