@@ -181,23 +181,31 @@ class ProviderDashboard:
                 view.extra.value = self._extra(view, frame)
             return  # building a chart costs tens of milliseconds; many figures do not change with a filter
         view.frame = frame
+        if view.chart is not None and not (view.eager and not wait):
+            # built when the browser asks: the page reaches the visitor sooner, and a filter change redraws
+            # what is in view first; the chart's table ("Toon als tabel", most of the text's cost) comes with it
+            view.chart.defer(partial(self._build_deferred, view, frame), until_asked=wait)
+            if view.collapsed is None:
+                view.extra.value = self._extra(view, frame, table=False)
+            return
         if view.chart is not None:
-            build = partial(chart_for, view.figure.chart, frame, self.provider_name)
-            if view.eager and not wait:
-                view.chart.chart = build()
-            else:  # built when the browser asks: the page reaches the visitor sooner
-                view.chart.defer(build, until_asked=wait)
+            view.chart.chart = chart_for(view.figure.chart, frame, self.provider_name)
         if view.collapsed is None:
             view.extra.value = self._extra(view, frame)
 
-    def _extra(self, view: _FigureView, frame: pl.DataFrame) -> str:
+    def _build_deferred(self, view: _FigureView, frame: pl.DataFrame) -> object:
+        if view.frame is frame and view.collapsed is None:
+            view.extra.value = self._extra(view, frame)
+        return chart_for(view.figure.chart, frame, self.provider_name)
+
+    def _extra(self, view: _FigureView, frame: pl.DataFrame, table: bool = True) -> str:
         """The HTML under a chart: free texts, or on the front page the seed's lists."""
         if view.figure.chart in ("strengths", "strength_pie"):
             strengths = next(f.id for f in catalog().figures if f.chart == "strengths")
             extra = pieces.front_lists(view.figure.chart, self.frames, strengths, self.provider_name)
         else:
             extra = pieces.texts_list(frame)
-        if view.chart is not None:  # the chart's text alternative: its numbers as a table
+        if view.chart is not None and table:  # the chart's text alternative: its numbers as a table
             extra += datatable.data_table(frame, view.figure.caption(self.provider_name))
         return extra
 
@@ -215,7 +223,7 @@ class ProviderDashboard:
             wanted = state.get(figure_id)
             if wanted == view.collapsed and wanted != "head":
                 continue
-            view.collapsed = wanted
+            previous, view.collapsed = view.collapsed, wanted
             main = view.chart if view.chart is not None else self.table
             if wanted == "head":
                 view.box.layout = self._figure_box
@@ -225,7 +233,7 @@ class ProviderDashboard:
             # hidden (a later figure of a run) or shown: the figure as it is drawn, visible or not
             view.box.layout = widgets.Layout(display="none") if wanted == "hidden" else self._figure_box
             view.box.children = [view.caption, main, view.extra]
-            if view.frame is not None:
+            if view.frame is not None and previous is not None:  # _draw leaves a collapsed figure's text alone
                 view.extra.value = self._extra(view, view.frame)
 
     # --- chapters -----------------------------------------------------------------------------------------
