@@ -74,6 +74,9 @@ class _FigureView:
     collapsed: str | None = None  # "head" (says the run's notice) or "hidden" while in a run of withheld figures
 
 
+COLLAPSED_CLASS = "km-collapsed"  # a chart under its run's notice (static/dashboard.css hides it)
+
+
 def _short(figure: Figure) -> str:
     """How a notice names a figure: "fig. 3.4", or its title when it has no number."""
     return f"fig. {figure.number}" if figure.number else figure.title
@@ -96,6 +99,7 @@ class ProviderDashboard:
         # per widget otherwise, 220 of the page's 373 widget models, each a message and a model in the browser.
         self._plain, self._html_style = widgets.Layout(), HTMLStyle()
         self._figure_box = widgets.Layout(margin="0 0 12px 0")
+        self._hidden_box = widgets.Layout(display="none")
         # readable controls (keurmerk.dashboard.controls): "2021" or "2019–2021", checkboxes saying "Alle diensten"
         self.period = controls.period_picker(options.periods)
         self.services = controls.service_picker(options.services)
@@ -224,15 +228,20 @@ class ProviderDashboard:
             if wanted == view.collapsed and wanted != "head":
                 continue
             previous, view.collapsed = view.collapsed, wanted
-            main = view.chart if view.chart is not None else self.table
+            # hidden (a later figure of a run), the notice (the run's first) or shown
+            view.box.layout = self._hidden_box if wanted == "hidden" else self._figure_box
+            if view.chart is not None:
+                # under the notice the chart stays in its box, hidden by a class (dashboard.css): a child taken
+                # out and put back would be a new view in the browser, embedded anew at every such change
+                if wanted == "head":
+                    view.chart.add_class(COLLAPSED_CLASS)
+                else:
+                    view.chart.remove_class(COLLAPSED_CLASS)
+            else:
+                view.box.children = [view.caption, *([] if wanted == "head" else [self.table]), view.extra]
             if wanted == "head":
-                view.box.layout = self._figure_box
-                view.box.children = [view.caption, view.extra]
                 view.extra.value = f'<div class="km-note" data-km="widen">{escape(notices[figure_id])}</div>'
                 continue
-            # hidden (a later figure of a run) or shown: the figure as it is drawn, visible or not
-            view.box.layout = widgets.Layout(display="none") if wanted == "hidden" else self._figure_box
-            view.box.children = [view.caption, main, view.extra]
             if view.frame is not None and previous is not None:  # _draw leaves a collapsed figure's text alone
                 view.extra.value = self._extra(view, view.frame)
 

@@ -180,6 +180,15 @@ function plainSources(result, names) {
 
 function render({ model, el }) {
   el.classList.add("keurmerk-chart");
+  // the widget's classes (add_class in the kernel: "km-collapsed" hides a chart under a notice) on this element
+  let classes = [];
+  const syncClasses = () => {
+    el.classList.remove(...classes);
+    classes = [...(model.get("_dom_classes") || [])];
+    el.classList.add(...classes);
+  };
+  syncClasses();
+  model.on("change:_dom_classes", syncClasses);
   let current = null; // { node, result, shape, updatable, fitWidth (a single view's width, else null), … }
   // The view drawn before the current one, kept out of the page: a filter often goes back and forth between
   // two shapes of a figure (a chart and the message that its group is too small; one dienst or all of them),
@@ -214,8 +223,15 @@ function render({ model, el }) {
     const width = Math.floor(el.clientWidth);
     if (!current || width < MIN_FIT) return;
     if (current.fitWidth == null) {
-      // drawn while its card had no width (a hidden tab): a single view is fitted now, in a new embed
-      if (current.fittable) forceEmbed();
+      // drawn while its card had no width (a hidden tab, a collapsed figure): a single view is fitted now, in a
+      // new embed, once the page is idle: a filter change that shows the card brings its new spec first
+      if (current.fittable && !current.fitPending) {
+        const entry = current;
+        entry.fitPending = true;
+        requestIdle(() => {
+          if (current === entry && !disposed && el.clientWidth >= MIN_FIT) forceEmbed(false);
+        });
+      }
       return;
     }
     if (Math.abs(width - current.fitWidth) < RESIZE_STEP) return;
@@ -244,12 +260,16 @@ function render({ model, el }) {
     });
   }
 
-  function forceEmbed() {
+  // Draw the current spec anew (fitted to the card as it is now). `other` the card's width class changed: the
+  // view kept aside was drawn for the other class as well.
+  function forceEmbed(other = true) {
     current.fittable = false; // once
     current.shape = { text: null, names: current.shape.names };
-    spare?.result.finalize(); // drawn for the other width as well
-    spare = null;
-    forcing = true;
+    if (other) {
+      spare?.result.finalize();
+      spare = null;
+      forcing = true;
+    }
     draw();
   }
 
@@ -380,6 +400,7 @@ function render({ model, el }) {
     model.off("change:spec", draw);
     model.off("change:embed_options", draw);
     model.off("change:pending", ask);
+    model.off("change:_dom_classes", syncClasses);
     current?.result.finalize();
     spare?.result.finalize();
     current = spare = null;
