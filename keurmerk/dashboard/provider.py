@@ -143,14 +143,17 @@ class ProviderDashboard:
         self.frames = compute_all(self.source, filters, self.policy, suppress=True)
         self.progress.max, self.progress.value = len(self.views) + 1, 0
         self.progress.layout.visibility = "visible"
+        shown = self._shown_section()
+        in_view = {f for f, view in self.views.items() if view.eager and view.figure.section == shown}
+        # the charts in view first: each goes to the browser as it is set, so the browser redraws them while the
+        # kernel makes the rest; charts off screen (another tab, below the chapter's first screen) are built
+        # when the browser asks
+        for figure_id in sorted(self.views, key=lambda f: f not in in_view):
+            self._draw(self.views[figure_id], self.frames[figure_id], wait=figure_id not in in_view)
+            self.progress.value += 1
         self.table.value = datatable.scrollable(pieces.keurmerk_table(self.frames["table_1_1"]), "Tabel 1.1") + (
             pieces.norm_verdict(self.frames["table_1_1"], self.policy))
         self.tiles.value = yoy.tiles_html(yoy.year_points(self._frames_of, filters, self.options.periods))
-        shown = self._shown_section()
-        for figure_id, view in self.views.items():
-            # charts off screen (another tab, below the chapter's first screen) are built when the browser asks
-            self._draw(view, self.frames[figure_id], wait=not (view.eager and view.figure.section == shown))
-            self.progress.value += 1
         self._collapse()
         self.progress.layout.visibility = "hidden"
         self.status.value = controls.selection_status(self.frames["table_1_1"])
