@@ -277,7 +277,8 @@ def test_staff_table_fits_searches_by_number_and_keeps_filters(voila: VoilaLaunc
 # every legend label of the charts on screen, SVG (Vega's) or HTML (a narrow card's), against its figure's card
 LEGENDS_IN_CARDS = """() => [...document.querySelectorAll('.km-figure')].filter(f => f.getBoundingClientRect().width > 0)
   .flatMap(f => { const card = f.getBoundingClientRect();
-    return [...f.querySelectorAll('.role-legend-label text, .keurmerk-legend li')].map(l => {
+    return [...f.querySelectorAll('.role-legend-label text, .keurmerk-legend li')]
+      .filter(l => l.getBoundingClientRect().width > 0).map(l => {  // not a chart hidden under a notice
       const box = l.getBoundingClientRect();
       return {figure: f.querySelector('.km-caption')?.textContent?.slice(0, 40) || '', label: l.textContent,
               html: l.tagName === 'LI', out: Math.max(box.right - card.right, card.left - box.left)}; }); })"""
