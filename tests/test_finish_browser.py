@@ -284,19 +284,20 @@ LEGENDS_IN_CARDS = """() => [...document.querySelectorAll('.km-figure')].filter(
               html: l.tagName === 'LI', out: Math.max(box.right - card.right, card.left - box.left)}; }); })"""
 
 
-def test_phone_legends_stay_within_their_cards(voila: VoilaLaunch, browser) -> None:
-    context, page, _ = _open(browser, _provider(voila, periode="2021"), PHONE)
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_legends_stay_within_their_cards(voila: VoilaLaunch, browser, viewport: dict) -> None:
+    context, page, _ = _open(browser, _provider(voila, periode="2021"), viewport)
     labels = []
     for tab in _tabs(page):
         _show_tab(page, tab)
         page.wait_for_function(ALL_DRAWN, timeout=90_000)
-        page.wait_for_timeout(500)  # a chart drawn while its tab was hidden is fitted when it shows
+        page.wait_for_timeout(1500)  # a chart drawn while its tab was hidden is fitted when the page is idle
         labels += page.evaluate(LEGENDS_IN_CARDS)
     context.close()
     outside = [label for label in labels if label["out"] > 0.5]
     assert outside == []
     assert len(labels) >= 20  # legends were there to check: every tab's bar charts have one
-    assert any(label["html"] for label in labels)  # and the narrow cards' legends of categories wrap as HTML
+    assert any(label["html"] for label in labels)  # and the fitted charts' legends of categories wrap as HTML
 
 
 CHART_WIDTHS = """() => [...document.querySelectorAll('.km-figure .keurmerk-chart')]

@@ -99,8 +99,8 @@ function fitted(spec, el) {
   const fit = { ...spec, width: Math.floor(el.clientWidth), autosize: { type: "fit-x", contains: "padding" } };
   if (isNarrow(el.clientWidth)) {
     // a phone: legend entries one below the other, and no label wider than the room right of where the legend
-    // starts (the plot's left edge; the y axis' labels take the room left of it). Legends of categories are
-    // drawn in HTML instead (htmlLegends): those wrap and start at the card's edge.
+    // starts (the plot's left edge; the y axis' labels take the room left of it), for the legends that are
+    // not drawn in HTML (htmlLegends)
     const legend = { ...spec.config?.legend, direction: "vertical", labelLimit: { expr: "max(48, width - 16)" } };
     // an x axis' title is centred on the plot: no wider than the plot, or it runs off the card's right edge
     const axisX = { ...spec.config?.axisX, titleLimit: { expr: "max(48, width)" } };
@@ -109,9 +109,10 @@ function fitted(spec, el) {
   return fit;
 }
 
-// On a narrow card a legend of categories (an ordinal colour scale, squares) leaves the Vega view and is
+// In a fitted chart a legend of categories (an ordinal colour scale, squares) leaves the Vega view and is
 // drawn as an HTML list under the chart: a Vega legend begins at the plot's left edge, right of the y axis'
-// labels, where a phone leaves too little room for "Alle deelnemers (n = 2.763)".
+// labels, where a phone (or a card beside another, with long labels) leaves too little room for
+// "Alle deelnemers (n = 2.763)"; the list wraps within the card.
 function htmlLegends(taken) {
   return (vgSpec) => {
     const scales = new Map((vgSpec.scales || []).map((s) => [s.name, s]));
@@ -346,7 +347,7 @@ function render({ model, el }) {
       const drawnSpec = fitted(spec, el);
       const legends = [];
       const options = { ...model.get("embed_options") };
-      if (drawnSpec.autosize && isNarrow(drawnSpec.width)) options.patch = htmlLegends(legends);
+      if (drawnSpec.autosize) options.patch = htmlLegends(legends);
       const result = await vegaEmbed(node, drawnSpec, options);
       const legendBox = document.createElement("div");
       legendBox.className = "keurmerk-legends";
