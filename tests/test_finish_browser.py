@@ -272,3 +272,62 @@ def test_staff_table_fits_searches_by_number_and_keeps_filters(voila: VoilaLaunc
     assert page.locator(".km-filter-provinces").is_hidden()
     page.screenshot(path=str(ARTIFACTS / "finish_staff_commissioners.png"))
     context.close()
+
+
+# every legend label of the charts on screen, SVG (Vega's) or HTML (a narrow card's), against its figure's card
+LEGENDS_IN_CARDS = """() => [...document.querySelectorAll('.km-figure')].filter(f => f.getBoundingClientRect().width > 0)
+  .flatMap(f => { const card = f.getBoundingClientRect();
+    return [...f.querySelectorAll('.role-legend-label text, .keurmerk-legend li')]
+      .filter(l => l.getBoundingClientRect().width > 0).map(l => {  // not a chart hidden under a notice
+      const box = l.getBoundingClientRect();
+      return {figure: f.querySelector('.km-caption')?.textContent?.slice(0, 40) || '', label: l.textContent,
+              html: l.tagName === 'LI', out: Math.max(box.right - card.right, card.left - box.left)}; }); })"""
+
+
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+def test_legends_stay_within_their_cards(voila: VoilaLaunch, browser, viewport: dict) -> None:
+    context, page, _ = _open(browser, _provider(voila, periode="2021"), viewport)
+    labels = []
+    for tab in _tabs(page):
+        _show_tab(page, tab)
+        page.wait_for_function(ALL_DRAWN, timeout=90_000)
+        page.wait_for_timeout(1500)  # a chart drawn while its tab was hidden is fitted when the page is idle
+        labels += page.evaluate(LEGENDS_IN_CARDS)
+    context.close()
+    outside = [label for label in labels if label["out"] > 0.5]
+    assert outside == []
+    assert len(labels) >= 20  # legends were there to check: every tab's bar charts have one
+    assert any(label["html"] for label in labels)  # and the fitted charts' legends of categories wrap as HTML
+
+
+CHART_WIDTHS = """() => [...document.querySelectorAll('.km-figure .keurmerk-chart')]
+  .filter(c => c.getBoundingClientRect().width > 0 && c.querySelector('svg'))
+  .map(c => ({card: c.clientWidth, width: Number(c.querySelector('svg').getAttribute('width')),
+              embeds: Number(c.dataset.embedCount || 0), resizes: Number(c.dataset.resizeCount || 0)}))"""
+# the fitted charts (given by their index) are as wide as their cards again
+FOLLOWED = f"""(fitted) => {{ const charts = ({CHART_WIDTHS})();
+  return fitted.every(i => charts[i] && Math.abs(charts[i].width - charts[i].card) <= 1); }}"""
+
+
+def test_charts_follow_their_card_when_the_window_is_resized(voila: VoilaLaunch, browser) -> None:
+    context, page, _ = _open(browser, _provider(voila, periode="2021"), DESKTOP)
+    page.locator(".km-tabs .lm-TabBar-tab", has_text="Cliënten").click()
+    page.wait_for_function(f"() => ({CHART_WIDTHS})().length >= 3", timeout=90_000)  # the chapter is built
+    page.wait_for_function(ALL_DRAWN, timeout=90_000)
+    page.wait_for_timeout(500)
+    wide = page.evaluate(CHART_WIDTHS)
+    fitted = [i for i, c in enumerate(wide) if abs(c["width"] - c["card"]) <= 1]  # single views fill their card
+    assert len(fitted) >= 2, wide
+    page.set_viewport_size({"width": 900, "height": 900})
+    page.wait_for_function(FOLLOWED, arg=fitted, timeout=30_000)
+    narrow = page.evaluate(CHART_WIDTHS)
+    page.set_viewport_size(DESKTOP)
+    page.wait_for_function(FOLLOWED, arg=fitted, timeout=30_000)
+    back = page.evaluate(CHART_WIDTHS)
+    context.close()
+    for i in fitted:
+        # one column at 900 px: the card is wider than in the two columns at 1.400 px; the chart went along
+        assert narrow[i]["card"] > wide[i]["card"] + 50 and abs(narrow[i]["width"] - narrow[i]["card"]) <= 1
+        assert back[i]["width"] == wide[i]["width"]
+        # by a new width in the view that is there, not a new embed
+        assert back[i]["embeds"] == wide[i]["embeds"] and back[i]["resizes"] >= wide[i]["resizes"] + 2

@@ -115,3 +115,83 @@ def test_staff_table_downloads(tiny_db: Path) -> None:
     sheet = openpyxl.load_workbook(io.BytesIO(content), read_only=True)["Aanbieders"]
     values = [c for row in sheet.iter_rows(values_only=True) for c in row if c is not None]
     assert "P0000" in values and "Selectie: periode 2021; alle diensten; alle provincies; alle vragenlijsten" in values
+
+
+# --- marks: 3:1 against the white background (WCAG 1.4.11) -----------------------------------------------------
+
+
+def _luminance(colour: str) -> float:
+    """WCAG 2.1 relative luminance of a #rrggbb colour."""
+    channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def _contrast(a: str, b: str) -> float:
+    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_contrast_ratio_matches_the_wcag_examples() -> None:
+    assert _contrast("#000000", "#ffffff") == pytest.approx(21.0)
+    assert _contrast("#777777", "#ffffff") == pytest.approx(4.48, abs=0.01)  # the classic "just below 4,5:1"
+
+
+def test_every_mark_colour_of_the_theme_has_3_to_1_against_white() -> None:
+    from keurmerk.charts import theme
+
+    marks = {
+        "provider": theme.PROVIDER_COLOUR,
+        "benchmark": theme.BENCHMARK_COLOUR,
+        "norm": theme.NORM_COLOUR,
+        "neutral": theme.NEUTRAL_COLOUR,
+        **{f"diverging {i}": c for i, c in enumerate(theme.DIVERGING_COLOURS)},
+        **{f"category {i}": c for i, c in enumerate(theme.CATEGORY_COLOURS)},
+    }
+    config = theme.keurmerk_theme()["config"]
+    marks |= {f"range {name} {i}": c for name, cs in config["range"].items() for i, c in enumerate(cs)}
+    low = {name: round(_contrast(c, "#ffffff"), 2) for name, c in marks.items() if _contrast(c, "#ffffff") < 3}
+    assert low == {}
+    # the benchmark stays apart from the provider's blue and from the text
+    assert theme.BENCHMARK_COLOUR not in (theme.PROVIDER_COLOUR, theme.INK, theme.MUTED)
+    assert _contrast(theme.BENCHMARK_COLOUR, theme.INK) >= 3
+    # the separator between touching segments is the background itself: 3:1 against every fill above
+    assert theme.SEPARATOR["stroke"] == "white" and theme.SEPARATOR["strokeWidth"] >= 1
+
+
+def _marks(spec) -> list[dict]:
+    found = []
+    if isinstance(spec, dict):
+        if isinstance(spec.get("mark"), dict):
+            found.append(spec["mark"])
+        for value in spec.values():
+            found += _marks(value)
+    elif isinstance(spec, list):
+        for item in spec:
+            found += _marks(item)
+    return found
+
+
+def test_touching_segments_are_parted_by_the_separator(tiny_db: Path) -> None:
+    from keurmerk.api import registry
+    from keurmerk.charts.figures import chart_for
+    from keurmerk.charts.theme import SEPARATOR, to_spec
+
+    con = open_readonly(tiny_db)
+    try:
+        frames = compute_all(con, Filters(provider="P0000", period=2021))
+    finally:
+        con.close()
+    kinds = {"satisfaction_items": "bar", "funnel": "bar", "strength_pie": "arc"}
+    checked = set()
+    for figure in registry():
+        if figure.chart not in kinds:
+            continue
+        spec = to_spec(chart_for(figure.chart, frames[figure.id], "Partner in Werk"))
+        fills = [m for m in _marks(spec) if m.get("type") == kinds[figure.chart]]
+        if not fills:
+            continue  # a message instead of a chart
+        assert all(m.get("stroke") == SEPARATOR["stroke"] and m.get("strokeWidth") == SEPARATOR["strokeWidth"]
+                   for m in fills), (figure.id, fills)
+        checked.add(figure.chart)
+    assert checked == set(kinds)

@@ -47,6 +47,8 @@ from keurmerk.charts.theme import (
     NEUTRAL_COLOUR,
     NORM_COLOUR,
     PROVIDER_COLOUR,
+    SEPARATOR,
+    TRACK_COLOUR,
 )
 from keurmerk.formatting import integer, number
 from keurmerk.metrics import texts
@@ -105,6 +107,9 @@ PLOT_WIDTH = 290  # the plotting area of a bar chart with category labels on the
 LABEL_WRAP = 30  # characters per line of a category label
 ROW_STEP = 40  # height per category in grouped bar charts (two bars)
 VALUE_COLUMN = 46  # px right of the plot for the column of values (right-aligned: "100,0%")
+# A parameter whose value may change with a filter: the dashboard's widget sets it in the view that is there
+# (chart_widget.js: parameters named "km_…" are values, like the data sets).
+SUBTITLE_PARAM = "km_subtitle"
 
 TABLE_KINDS = tuple(name for name, kind in FIGURE_KINDS.items() if kind.table)  # drawn as HTML (keurmerk.pieces)
 _PROVIDER_KINDS = {name: kind for name, kind in FIGURE_KINDS.items() if kind.page == "provider"}
@@ -320,7 +325,9 @@ def _paired_bars(
     step = _step(order)
     # the interval line has a legend entry of its own (what the line on a bar is: issue 11)
     keys = [provider, bench, texts.INTERVAL_LEGEND, *([NORM_TITLE] if norms else [])]
-    ranges = [PROVIDER_COLOUR, BENCHMARK_COLOUR, INK, *([NORM_COLOUR] if norms else [])]
+    # a chart with norms keeps their layer and colour when a selection has none to draw (all rows withheld):
+    # the spec stays the same, only the data (and the legend's keys) change
+    ranges = [PROVIDER_COLOUR, BENCHMARK_COLOUR, INK, *([NORM_COLOUR] if norms is not None else [])]
     who_scale = alt.Scale(range=ranges)
     who_sort = alt.EncodingSortField("who_order", op="min")
     colour = alt.Color("who:N", scale=who_scale, sort=who_sort, title=None, legend=_LEGEND)
@@ -339,25 +346,19 @@ def _paired_bars(
         .encode(color=colour, tooltip=alt.TooltipValue(None))
     )
     bars = alt.Chart().mark_bar(height={"band": 1}).encode(x=x, y=y, yOffset=offset, color=colour)
+    # the interval on its own bar (yOffset by the bar's who_order), in the colour of its legend entry
     errors = (
         alt.Chart()
         .transform_filter("isValid(datum.low) && isValid(datum.high)")
-        .transform_calculate(interval=f"'{texts.INTERVAL_LEGEND}'", who_order="2")
         .mark_rule(strokeWidth=1.2, opacity=0.8, clip=True, aria=False)  # decorative: the numbers are in the table
-        .encode(
-            x=alt.X("x_low:Q"),
-            x2=alt.X2("x_high:Q"),
-            y=y,
-            yOffset=offset,
-            color=alt.Color("interval:N", scale=who_scale, sort=who_sort, title=None, legend=_LEGEND),
-        )
+        .encode(x=alt.X("x_low:Q"), x2=alt.X2("x_high:Q"), y=y, yOffset=offset, color=alt.ColorValue(INK))
     )
     # the values as a column right of the plot, clear of bars and intervals
     labels = (
         alt.Chart()
         .mark_text(align="right", baseline="middle", fontSize=11)
         .encode(
-            x=alt.XValue(PLOT_WIDTH + VALUE_COLUMN),
+            x=alt.XValue({"expr": f"width + {VALUE_COLUMN}"}),  # right of the plot, however wide the card makes it
             y=y,
             yOffset=offset,
             text=alt.Text("_t_value:N"),
@@ -365,7 +366,7 @@ def _paired_bars(
         )
     )
     layers: list[alt.Chart] = [legend, bars, errors, labels]
-    if norms:
+    if norms is not None:
         layers.append(
             alt.Chart(alt.Data(values=[{**norm, "row_order": rank[norm["row"]], "who_order": 3} for norm in norms]))
             .transform_calculate(x=f"datum.norm / {factor:g}", _t_norm=_fmt("norm"))
@@ -381,7 +382,10 @@ def _paired_bars(
     # changes the data, not the spec
     layers.append(
         alt.Chart(alt.Data(values=notes))
-        .mark_text(align="left", baseline="middle", dx=6, fontSize=12, fontStyle="italic", color=MUTED)
+        .mark_text(
+            align="left", baseline="middle", dx=6, fontSize=12, fontStyle="italic", color=MUTED,
+            limit=alt.ExprRef("max(40, width - 6)"),  # within the plot, also on a phone (the table has it whole)
+        )
         .encode(
             x=alt.XDatum(x_domain[0] / factor, type="quantitative", scale=x_scale),
             y=y,
@@ -390,7 +394,9 @@ def _paired_bars(
         )
     )
     chart = (
-        alt.layer(*layers, width=PLOT_WIDTH, height=max(1, len(order)) * step)
+        # the height by the step per row, not in pixels: a filter that shows more or fewer rows changes the data,
+        # not the spec (the band's padding, inner 0,1 and outer half that, keeps the rows where they were)
+        alt.layer(*layers, width=PLOT_WIDTH, height=alt.Step(step=step, **{"for": "position"}))
         .transform_filter("isValid(datum.value)")
         .transform_calculate(
             x=f"datum.value / {factor:g}",
@@ -557,7 +563,28 @@ def answer_shares(
         x_title=SHARE_AXIS,
         x_domain=(0, 100),
     )
+    if title is None and _is_recommend(frame):
+        # a recommend figure in the dashboard: its quiet title (the promotor scores) is a parameter, so that a
+        # filter changes the value, not the spec (chart_widget.js sets the view's signal); empty when there is none
+        chart = chart.add_params(alt.param(name=SUBTITLE_PARAM, value=_promoter_line(drawable) or ""))
+        return chart.properties(
+            title=alt.TitleParams(
+                text=alt.ExprRef(SUBTITLE_PARAM),
+                # no room taken when there is no score, as a chart without a title
+                fontSize=alt.ExprRef(f"{SUBTITLE_PARAM} ? 12 : 0"),
+                offset=alt.ExprRef(f"{SUBTITLE_PARAM} ? 10 : 0"),
+                fontWeight="normal",
+                color=MUTED,
+            )
+        )
     return _titled(chart, title, _promoter_line(drawable))
+
+
+def _is_recommend(frame: pl.DataFrame) -> bool:
+    """A recommend figure (the promoter question): a promotor score or count of the provider or of all
+    participants, also when the provider's own is withheld."""
+    columns = [c for c in ("promoter_score", "promoter_n", "bench_promoter_score", "bench_promoter_n") if c in frame.columns]
+    return bool(columns) and any(frame.get_column(c).is_not_null().any() for c in columns)
 
 
 def _promoter_line(records: list[dict[str, Any]]) -> str | None:
@@ -747,7 +774,7 @@ def satisfaction_items(
         .transform_calculate(**calc)
         .transform_stack(stack="value", groupby=["item", "bar"], sort=[alt.SortField("position")], as_=["v0", "v1"])
         .transform_calculate(x0="datum.v0 / 100", x1="datum.v1 / 100")
-        .mark_bar(cornerRadiusEnd=0)
+        .mark_bar(cornerRadiusEnd=0, **SEPARATOR)
         .encode(
             x=alt.X(
                 "x0:Q",
@@ -757,8 +784,7 @@ def satisfaction_items(
             ),
             x2=alt.X2("x1:Q"),
             y=y,
-            color=colour,
-            opacity=alt.OpacityValue(0.7, condition={"test": f"datum.who === '{_js(provider_name)}'", "value": 1.0}),
+            color=colour,  # the same full colours for both bars (a paler one would fall below 3:1): the label names it
             tooltip=_tooltip(tips),
         )
     )
@@ -885,7 +911,7 @@ def grade_tile(
     ]
     track = (
         alt.Chart(alt.Data(values=[{"a": 1, "b": 10}]))
-        .mark_rule(color=NEUTRAL_COLOUR, strokeWidth=6)
+        .mark_rule(color=TRACK_COLOUR, strokeWidth=6)
         .encode(x=alt.X("a:Q", scale=strip_scale, axis=strip_axis), x2=alt.X2("b:Q"))
     )
     interval = (
@@ -943,7 +969,7 @@ def province_map(
     def one_map(value: str, who: str, n: int | None, ramp: list[str]) -> alt.Chart:
         colour = alt.Color(
             "fill:Q",
-            condition={"test": "!isValid(datum.fill)", "value": NEUTRAL_COLOUR},  # withheld or unknown: grey
+            condition={"test": "!isValid(datum.fill)", "value": TRACK_COLOUR},  # withheld or unknown: light grey
             scale=alt.Scale(domain=domain, range=ramp, nice=False),
             legend=alt.Legend(format=".0%", title=None, orient="bottom", gradientLength=180, tickCount=3),
         )
@@ -1040,7 +1066,7 @@ def funnel(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: str 
         ]
         bars = (
             base.transform_filter("datum.layer === 'segment'")
-            .mark_bar()
+            .mark_bar(**SEPARATOR)
             .encode(
                 x=alt.X("sum(n):Q", title=N_TITLE, axis=count_axis),
                 y=y,
@@ -1169,7 +1195,7 @@ def strength_pie(
         alt.Chart(alt.Data(values=rows), width=180, height=180)
         .transform_filter("datum.share > 0")  # a 0% slice would draw a stray line; the legend still lists it
         .transform_calculate(_t_share=_pct("share"))
-        .mark_arc(stroke="white", strokeWidth=1)
+        .mark_arc(**SEPARATOR)
         .encode(
             theta=alt.Theta("share:Q", stack=True),
             color=alt.Color(

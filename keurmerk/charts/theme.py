@@ -30,7 +30,9 @@ __all__ = [
     "NEUTRAL_COLOUR",
     "NORM_COLOUR",
     "PROVIDER_COLOUR",
+    "SEPARATOR",
     "THEME_NAME",
+    "TRACK_COLOUR",
     "embed_options",
     "format_locale",
     "keurmerk_theme",
@@ -43,18 +45,25 @@ install()  # Altair builds our layered charts without copying them twice (keurme
 LOCALE = "nl-NL"
 
 # --- colours (roles) -------------------------------------------------------------------------------------
+# Every colour that marks data has at least 3:1 contrast against the white background (WCAG 1.4.11; tested in
+# tests/test_finish_units.py). Segments that touch (stacked bars, the pie) are parted by a white line
+# (SEPARATOR), so each boundary has 3:1 as well, whatever the two neighbours are (WCAG technique G209).
 PROVIDER_COLOUR = "#005a8c"  # the provider's own figures: deep blue
-BENCHMARK_COLOUR = "#9aa3ab"  # all participants: cool grey, so the provider stands out
+BENCHMARK_COLOUR = "#868e96"  # all participants: cool grey, lighter than the provider and than the text
 NORM_COLOUR = "#c0392b"  # norm lines (6,5 total, 5,5 per dienst)
-NEUTRAL_COLOUR = "#d5d9dd"  # "geen mening", "n.v.t.", missing
+NEUTRAL_COLOUR = "#7b8794"  # "geen mening", "n.v.t.", withheld: grey, apart from the blue-orange answer scale
+TRACK_COLOUR = "#d5d9dd"  # decoration only (the 1-10 track under a grade): carries no data
+SEPARATOR = {"stroke": "white", "strokeWidth": 1}  # between touching segments
 INK = "#1f2933"  # text
 MUTED = "#52606d"  # secondary text, axis domain
 GRID = "#e4e7eb"
 # Ordered from the most positive to the most negative answer (e.g. zeer tevreden .. zeer ontevreden); chart
-# functions take as many as the catalogue's scale has, from both ends. Blue-orange: safe for colour blindness.
-DIVERGING_COLOURS = ("#005a8c", "#6fa8d6", "#f4a261", "#c2491d")
-# Unordered categories (reasons, education, ...): distinguishable, colour-blind safe (Okabe-Ito based).
-CATEGORY_COLOURS = ("#005a8c", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#7f7f7f", "#f0e442")
+# functions take as many as the catalogue's scale has, from both ends. Blue-orange: safe for colour blindness;
+# dark at the ends, lighter towards the middle, and even the middle tints 3:1 against white.
+DIVERGING_COLOURS = ("#005a8c", "#4a8cc4", "#d9781f", "#a63d11")
+# Unordered categories (reasons, education, ...): distinguishable, colour-blind safe: Okabe-Ito, its light
+# colours darkened to 3:1 against white (orange, sky blue, reddish purple; yellow became olive).
+CATEGORY_COLOURS = ("#005a8c", "#b86e00", "#009e73", "#c0669a", "#3a88c0", "#d55e00", "#7f7f7f", "#857700")
 
 # System fonts only: no web font is ever requested (privacy, offline). vl-convert resolves the same stack.
 FONT = (

@@ -76,6 +76,9 @@ class _FigureView:
     collapsed: str | None = None  # "head" (says the run's notice) or "hidden" while in a run of withheld figures
 
 
+COLLAPSED_CLASS = "km-collapsed"  # a chart under its run's notice (static/dashboard.css hides it)
+
+
 def _short(figure: Figure) -> str:
     """How a notice names a figure: "fig. 3.4", or its title when it has no number."""
     return f"fig. {figure.number}" if figure.number else figure.title
@@ -98,6 +101,7 @@ class ProviderDashboard:
         # per widget otherwise, 220 of the page's 373 widget models, each a message and a model in the browser.
         self._plain, self._html_style = widgets.Layout(), HTMLStyle()
         self._figure_box = widgets.Layout(margin="0 0 12px 0")
+        self._hidden_box = widgets.Layout(display="none")
         # readable controls (keurmerk.dashboard.controls): "2021" or "2019–2021", checkboxes saying "Alle diensten"
         self.period = controls.period_picker(options.periods)
         # one control per filter dimension of this page (keurmerk.filters.FILTER_DIMENSIONS)
@@ -136,14 +140,17 @@ class ProviderDashboard:
         self.frames = compute_all(self.source, filters, self.policy, suppress=True)
         self.progress.max, self.progress.value = len(self.views) + 1, 0
         self.progress.layout.visibility = "visible"
+        shown = self._shown_section()
+        in_view = {f for f, view in self.views.items() if view.eager and view.figure.section == shown}
+        # the charts in view first: each goes to the browser as it is set, so the browser redraws them while the
+        # kernel makes the rest; charts off screen (another tab, below the chapter's first screen) are built
+        # when the browser asks
+        for figure_id in sorted(self.views, key=lambda f: f not in in_view):
+            self._draw(self.views[figure_id], self.frames[figure_id], wait=figure_id not in in_view)
+            self.progress.value += 1
         self.table.value = datatable.scrollable(pieces.keurmerk_table(self.frames["table_1_1"]), "Tabel 1.1") + (
             pieces.norm_verdict(self.frames["table_1_1"], self.policy))
         self.tiles.value = yoy.tiles_html(yoy.year_points(self._frames_of, filters, self.options.periods))
-        shown = self._shown_section()
-        for figure_id, view in self.views.items():
-            # charts off screen (another tab, below the chapter's first screen) are built when the browser asks
-            self._draw(view, self.frames[figure_id], wait=not (view.eager and view.figure.section == shown))
-            self.progress.value += 1
         self._collapse()
         self.progress.layout.visibility = "hidden"
         self.status.value = controls.selection_status(self.frames["table_1_1"])
@@ -178,22 +185,30 @@ class ProviderDashboard:
                 view.extra.value = self._extra(view, frame)
             return  # building a chart costs tens of milliseconds; many figures do not change with a filter
         view.frame = frame
+        if view.chart is not None and not (view.eager and not wait):
+            # built when the browser asks: the page reaches the visitor sooner, and a filter change redraws
+            # what is in view first; the chart's table ("Toon als tabel", most of the text's cost) comes with it
+            view.chart.defer(partial(self._build_deferred, view, frame), until_asked=wait)
+            if view.collapsed is None:
+                view.extra.value = self._extra(view, frame, table=False)
+            return
         if view.chart is not None:
-            build = partial(chart_for, view.figure.chart, frame, self.provider_name)
-            if view.eager and not wait:
-                view.chart.chart = build()
-            else:  # built when the browser asks: the page reaches the visitor sooner
-                view.chart.defer(build, until_asked=wait)
+            view.chart.chart = chart_for(view.figure.chart, frame, self.provider_name)
         if view.collapsed is None:
             view.extra.value = self._extra(view, frame)
 
-    def _extra(self, view: _FigureView, frame: pl.DataFrame) -> str:
+    def _build_deferred(self, view: _FigureView, frame: pl.DataFrame) -> object:
+        if view.frame is frame and view.collapsed is None:
+            view.extra.value = self._extra(view, frame)
+        return chart_for(view.figure.chart, frame, self.provider_name)
+
+    def _extra(self, view: _FigureView, frame: pl.DataFrame, table: bool = True) -> str:
         """The HTML under a chart: free texts, or on the front page the seed's lists."""
         if figure_kind(view.figure.chart).front_lists:
             extra = pieces.front_lists(view.figure.chart, self.frames, strengths_figure(), self.provider_name)
         else:
             extra = pieces.texts_list(frame)
-        if view.chart is not None:  # the chart's text alternative: its numbers as a table
+        if view.chart is not None and table:  # the chart's text alternative: its numbers as a table
             extra += datatable.data_table(frame, view.figure.caption(self.provider_name))
         return extra
 
@@ -211,17 +226,22 @@ class ProviderDashboard:
             wanted = state.get(figure_id)
             if wanted == view.collapsed and wanted != "head":
                 continue
-            view.collapsed = wanted
-            main = view.chart if view.chart is not None else self.table
+            previous, view.collapsed = view.collapsed, wanted
+            # hidden (a later figure of a run), the notice (the run's first) or shown
+            view.box.layout = self._hidden_box if wanted == "hidden" else self._figure_box
+            if view.chart is not None:
+                # under the notice the chart stays in its box, hidden by a class (dashboard.css): a child taken
+                # out and put back would be a new view in the browser, embedded anew at every such change
+                if wanted == "head":
+                    view.chart.add_class(COLLAPSED_CLASS)
+                else:
+                    view.chart.remove_class(COLLAPSED_CLASS)
+            else:
+                view.box.children = [view.caption, *([] if wanted == "head" else [self.table]), view.extra]
             if wanted == "head":
-                view.box.layout = self._figure_box
-                view.box.children = [view.caption, view.extra]
                 view.extra.value = f'<div class="km-note" data-km="widen">{escape(notices[figure_id])}</div>'
                 continue
-            # hidden (a later figure of a run) or shown: the figure as it is drawn, visible or not
-            view.box.layout = widgets.Layout(display="none") if wanted == "hidden" else self._figure_box
-            view.box.children = [view.caption, main, view.extra]
-            if view.frame is not None:
+            if view.frame is not None and previous is not None:  # _draw leaves a collapsed figure's text alone
                 view.extra.value = self._extra(view, view.frame)
 
     # --- chapters -----------------------------------------------------------------------------------------
