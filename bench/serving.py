@@ -11,7 +11,9 @@ moment (one thread each, plain HTTP); a visit ends when the page is streamed to 
 opened the link and run the notebook. A visit fails when the status is not 200 or the page lacks the dashboard's
 output (the retry page counts as failed); it hangs when it takes longer than ``--timeout``. Reported: p50/p95 of
 the visit times, the kernels running at the end (visits + refilled pool), the peak total RSS of Voilà and its
-kernels (sampled every 0,25 s) and the idle RSS before the visits (Voilà + the filled pool).
+kernels (sampled every 0,25 s), the idle RSS before the visits (Voilà + the filled pool), a pool kernel's RSS,
+PSS (its share of pages shared with the other kernels: libraries, the page cache) and anonymous memory (its own),
+and the CPU seconds of Voilà and its kernels from the visits until the refilled pool is quiet, per visit.
 
 Then ``--public`` concurrent GETs of the public search: the files of a first visit in turn (the page, its script
 and style, the index ``data.json`` and the latest period's listing; a site of one data file has no listing), from
@@ -83,6 +85,22 @@ def tree_rss(pid: int) -> int:
         with contextlib.suppress(psutil.Error):
             total += psutil.Process(p).memory_info().rss
     return total
+
+
+def smaps(pid: int) -> dict[str, int]:
+    """Rss and Pss (this process's share of pages it shares with others) in bytes, from /proc/PID/smaps_rollup."""
+    found = {}
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in ("Rss", "Pss", "Anonymous"):
+                found[key] = int(rest.split()[0]) * 1024
+    return found
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds of ``pid`` and its living children."""
+    return sum(cpu_seconds(p) for p in [pid, *_children(pid)])
 
 
 def settle(pid: int, kernels: int | None, timeout: float = 600) -> None:
@@ -222,6 +240,8 @@ def run(
     with (work / "voila.log").open("w") as log, running(launch, log=log, timeout=120) as process:
         settle(process.pid, pool)
         idle = tree_rss(process.pid)
+        pool_kernels = [smaps(k) for k in _children(process.pid)]
+        cpu_before = tree_cpu(process.pid)
         peak, stop = [idle], threading.Event()
 
         def sample() -> None:
@@ -252,6 +272,7 @@ def run(
         # pool's refill after the visits (fill delay 5 s) has to be over, or its kernels would be counted here.
         time.sleep(6)
         settle(process.pid, None)
+        cpu_spent = tree_cpu(process.pid) - cpu_before  # the visits and the pool's refill
         before = set(_children(process.pid))
         direct = public_load([launch.url + paths[i % len(paths)] for i in range(public)])
         with nginx_in_front(work, launch.port, site.parent) as proxied_url:
@@ -270,6 +291,10 @@ def run(
         "kernels": kernels_after,
         "idle_mb": idle / 2**20,
         "peak_mb": max(peak) / 2**20,
+        "kernel_rss_mb": statistics.mean(k.get("Rss", 0) for k in pool_kernels) / 2**20 if pool_kernels else 0.0,
+        "kernel_pss_mb": statistics.mean(k.get("Pss", 0) for k in pool_kernels) / 2**20 if pool_kernels else 0.0,
+        "kernel_anon_mb": statistics.mean(k.get("Anonymous", 0) for k in pool_kernels) / 2**20 if pool_kernels else 0.0,
+        "cpu_per_visit": cpu_spent / visits if visits else float("nan"),
         "public_p50_ms": statistics.median(t for t, _ in served) * 1000,
         "public_p95_ms": pct([t for t, _ in served], 0.95) * 1000,
         "nginx_p50_ms": statistics.median(t for t, _ in proxied) * 1000,
@@ -347,6 +372,7 @@ def main() -> None:
             print(rows[-1], flush=True)
     header = (
         "| scale | pool | visits at once | p50 s | p95 s | failed | hung | kernels after | idle MB | peak MB "
+        "| pool kernel RSS / PSS / anon MB | CPU-s per visit (refill incl.) "
         "| public p50 ms | p95 ms | via nginx p50 ms | p95 ms | first visit kB (gzip) | public kernels |"
     )
     print()
@@ -355,7 +381,9 @@ def main() -> None:
     for r in rows:
         print(
             f"| {r['scale']} | {r['pool']} | {r['visits']} | {r['p50']:.2f} | {r['p95']:.2f} | {r['failed']} | "
-            f"{r['hung']} | {r['kernels']} | {r['idle_mb']:.0f} | {r['peak_mb']:.0f} | {r['public_p50_ms']:.1f} | "
+            f"{r['hung']} | {r['kernels']} | {r['idle_mb']:.0f} | {r['peak_mb']:.0f} | "
+            f"{r['kernel_rss_mb']:.0f} / {r['kernel_pss_mb']:.0f} / {r['kernel_anon_mb']:.0f} | {r['cpu_per_visit']:.2f} | "
+            f"{r['public_p50_ms']:.1f} | "
             f"{r['public_p95_ms']:.1f} | {r['nginx_p50_ms']:.1f} | {r['nginx_p95_ms']:.1f} | {r['first_visit_kb']:.0f} | "
             f"{r['public_kernels']} |"
         )

@@ -31,6 +31,10 @@ What the command sets, and why:
 - ``--KernelManager.transport=ipc``, ``autorestart=False``: kernel channels over Unix sockets in Voilà's private
   connection directory; a crashed kernel is not restarted (its page is gone; the visitor is told to reload).
 - ``KEURMERK_DB``: the warehouse snapshot the kernels read (``database_path()`` inside a dashboard).
+- :data:`KERNEL_ENV` (unless set already): allocators that hand freed memory back. polars' jemalloc keeps the pages
+  it freed for seconds after the kernel's preparation and never returns them while the kernel idles in the pool
+  (``dirty_decay_ms:0``); glibc makes an arena per thread (``MALLOC_ARENA_MAX=2``); polars needs no more threads
+  than cores for one provider's cells. Voilà passes its environment on to every kernel.
 
 Pattern for dashboard notebooks (pre-heated kernels run the cells *before* the request exists)::
 
@@ -115,6 +119,11 @@ CULL_IDLE_TIMEOUT = 45  # + CULL_INTERVAL: a kernel without a page is gone withi
 CULL_INTERVAL = 15
 KERNEL_MB = 400  # what one dashboard kernel may grow to (DESIGN §8: 250-385 MB measured), for the default budget
 RESERVED_MB = 1024  # the server itself, the OS, the warehouse's page cache
+KERNEL_ENV = {
+    "_RJEM_MALLOC_CONF": "dirty_decay_ms:0,muzzy_decay_ms:0",  # polars' jemalloc (tikv-jemallocator's prefix)
+    "MALLOC_ARENA_MAX": "2",
+    "POLARS_MAX_THREADS": "2",
+}
 
 
 def default_max_kernels(total_mb: int | None = None) -> int:
@@ -154,6 +163,8 @@ def voila_command(
             f"({notebooks} dashboards × pool {pool_size}), en een bezoeker heeft er één nodig"
         )
     env = dict(os.environ if environ is None else environ)
+    for key, value in KERNEL_ENV.items():
+        env.setdefault(key, value)
     env[DB_ENV] = str(Path(db_path).resolve())
     env["KEURMERK_SITE"] = str(Path(site_dir or default_site_dir(db_path)).resolve())
     env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATE_ROOT), env.get("JUPYTER_PATH", "")) if p)
