@@ -98,11 +98,6 @@ def smaps(pid: int) -> dict[str, int]:
     return found
 
 
-def tree_cpu(pid: int) -> float:
-    """CPU seconds of ``pid`` and its living children."""
-    return sum(cpu_seconds(p) for p in [pid, *_children(pid)])
-
-
 def settle(pid: int, kernels: int | None, timeout: float = 600) -> None:
     """Until ``kernels`` kernels run (any number: None) and none used CPU for 2 s (the pool prepared, waiting)."""
     deadline = time.monotonic() + timeout
@@ -241,12 +236,15 @@ def run(
         settle(process.pid, pool)
         idle = tree_rss(process.pid)
         pool_kernels = [smaps(k) for k in _children(process.pid)]
-        cpu_before = tree_cpu(process.pid)
+        cpu_before = {p: cpu_seconds(p) for p in [process.pid, *_children(process.pid)]}
+        cpu_seen = dict(cpu_before)  # every process's CPU as last seen: culled kernels keep what they spent
         peak, stop = [idle], threading.Event()
 
         def sample() -> None:
             while not stop.is_set():
                 peak.append(tree_rss(process.pid))
+                for p in [process.pid, *_children(process.pid)]:
+                    cpu_seen[p] = max(cpu_seen.get(p, 0.0), cpu_seconds(p))
                 time.sleep(0.25)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -261,8 +259,6 @@ def run(
         if links:
             with ThreadPoolExecutor(len(links)) as pool_threads:
                 results = list(pool_threads.map(one, links))
-        stop.set()
-        sampler.join()
         kernels_after = len(_children(process.pid))
         times = [t for t, outcome in results if outcome == "ok"]
         failed = sum(1 for _, outcome in results if outcome not in ("ok", "hung"))
@@ -272,7 +268,9 @@ def run(
         # pool's refill after the visits (fill delay 5 s) has to be over, or its kernels would be counted here.
         time.sleep(6)
         settle(process.pid, None)
-        cpu_spent = tree_cpu(process.pid) - cpu_before  # the visits and the pool's refill
+        stop.set()
+        sampler.join()
+        cpu_spent = sum(cpu - cpu_before.get(p, 0.0) for p, cpu in cpu_seen.items())  # visits + the pool's refill
         before = set(_children(process.pid))
         direct = public_load([launch.url + paths[i % len(paths)] for i in range(public)])
         with nginx_in_front(work, launch.port, site.parent) as proxied_url:

@@ -36,7 +36,7 @@ import tornado.web
 from jupyter_server.base.handlers import FileFindHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 from nbclient.util import ensure_async
-from traitlets import Float, Integer, Unicode
+from traitlets import Dict, Float, Integer, Unicode
 from voila.app import Voila
 from voila.static_file_handler import MultiStaticFileHandler, TemplateStaticFileHandler
 from voila.tornado.contentshandler import VoilaContentsHandler
@@ -105,7 +105,8 @@ class KernelBudget:
             return
         before = {id(task) for task in pool}
         stamp = snapshot_stamp(self.db_path)  # taken before the kernel opens the file: errs towards stale
-        default = dict(self.kernel_pools_config.get("default", {}))
+        configured = self.kernel_pools_config  # per notebook (KeurmerkVoila.pool_sizes) and "default"
+        default = dict(configured.get("default", {}))
         self.kernel_pools_config = {"default": {**default, "pool_size": len(pool) + room}}
         try:
             super().fill_if_needed(
@@ -115,7 +116,7 @@ class KernelBudget:
                 **kwargs,
             )
         finally:
-            self.kernel_pools_config = {"default": default}
+            self.kernel_pools_config = configured
         for task in getattr(self, "_pools", {}).get(notebook_name, []):
             if id(task) not in before:
                 self.stamps[id(task)] = stamp
@@ -424,11 +425,20 @@ class KeurmerkVoila(Voila):
     site_dir = Unicode("", config=True, help="The static public search (keurmerk.site), served at /zoeken/.")
     stall_timeout = Float(20, config=True, help="A page whose kernel neither outputs nor computes this long fails.")
     start_timeout = Float(60, config=True, help="A page whose kernel is not there after this long fails.")
+    pool_sizes = Dict(
+        value_trait=Integer(), config=True, help="Pre-heated kernels per notebook (its name); others: --pool_size."
+    )
     refill_concurrency = Integer(
         1, config=True, help="Pool kernels that start and prepare at the same time (the rest of the cores: visitors)."
     )
 
     def init_settings(self):
+        if self.pool_sizes:  # Voilà's own per-notebook pools; read when Voilà makes its kernel manager
+            default = {"pool_size": self.voila_configuration.default_pool_size}
+            self.config.VoilaKernelManager.kernel_pools_config = {
+                "default": default,
+                **{name: {"pool_size": size} for name, size in self.pool_sizes.items()},
+            }
         settings = super().init_settings()
         manager = self.kernel_manager
         manager.__class__ = type("KeurmerkKernelManager", (KernelBudget, type(manager)), {})
