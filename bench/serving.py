@@ -1,7 +1,7 @@
 """Serving, server side only (no browser on the machine under test): provider links opened at once, and the static
 public search under 200 concurrent requests.
 
-    .venv/bin/python bench/serving.py [--scale demo|national ...] [--visits 20] [--pools 1,2,4] [--max-kernels N]
+    .venv/bin/python bench/serving.py [--scale demo|national ...] [--visits 20] [--pools 1,2,4,default] [--max-kernels N]
                                       [--public 200]
 
 Per scale (warehouse cached under var/bench-serving/<scale>/, generated and ingested once) and per pool size,
@@ -49,7 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from keurmerk.access import link_url, make_token  # noqa: E402
-from keurmerk.serve import _children, running, voila_command  # noqa: E402
+from keurmerk.serve import _children, default_pool_size, running, voila_command  # noqa: E402
 
 VAR = REPO / "var" / "bench-serving"
 SECRET = os.environ.setdefault("KEURMERK_SECRET", "bench-serving-secret")
@@ -217,7 +217,7 @@ def gzipped_bytes(site: Path, paths: list[str]) -> int:
 
 
 def run(
-    scale: str, pool: int, visits: int, max_kernels: int, public: int, timeout: float, site_dir: Path | None = None
+    scale: str, pool: int | str, visits: int, max_kernels: int, public: int, timeout: float, site_dir: Path | None = None
 ) -> dict:
     db = warehouse(scale)
     work = VAR / scale / f"pool{pool}"
@@ -229,7 +229,9 @@ def run(
     site = site_dir or write_site(db, work / "site" / "zoeken")
     paths = first_visit(site)
     port = free_port()
-    launch = voila_command(db, port, dashboards_dir=dashboards, pool_size=pool, max_kernels=max_kernels, site_dir=site)
+    size = None if pool == "default" else int(pool)  # default: keurmerk serve's own pool for this budget
+    launch = voila_command(db, port, dashboards_dir=dashboards, pool_size=size, max_kernels=max_kernels, site_dir=site)
+    pool = default_pool_size(max_kernels) if size is None else size
     ids = provider_ids(db, visits) if visits else []
     links = [link_url(launch.url, "aanbieder", make_token(pid)) for pid in ids]
     with (work / "voila.log").open("w") as log, running(launch, log=log, timeout=120) as process:
@@ -279,7 +281,7 @@ def run(
     served = direct
     return {
         "scale": scale,
-        "pool": pool,
+        "pool": pool if size is not None else f"{pool} (default)",
         "visits": visits,
         "ok": len(times),
         "failed": failed,
@@ -352,12 +354,16 @@ def main() -> None:
     parser.add_argument("--scale", action="append", choices=("tiny", "demo", "national"))
     parser.add_argument("--visits", type=int, default=20)
     parser.add_argument("--pools", default="1,2,4")
-    parser.add_argument("--max-kernels", type=int, default=40)
+    parser.add_argument("--max-kernels", type=int, help="the kernel budget (default: keurmerk serve's for this machine)")
     parser.add_argument("--public", type=int, default=200)
     parser.add_argument("--timeout", type=float, default=120)
     parser.add_argument("--site-dir", type=Path, help="measure this public site instead of writing one")
     parser.add_argument("--visit-cost", type=int, metavar="COLD", help="CPU of a pre-heated and COLD cold visits")
     args = parser.parse_args()
+    if args.max_kernels is None:
+        from keurmerk.serve import default_max_kernels
+
+        args.max_kernels = default_max_kernels()
     if args.visit_cost is not None:
         for scale in args.scale or ["demo"]:
             visit_cost(scale, args.visit_cost, args.timeout)
@@ -365,7 +371,7 @@ def main() -> None:
         return
     rows = []
     for scale in args.scale or ["demo"]:
-        for pool in (int(p) for p in args.pools.split(",")):
+        for pool in (p if p == "default" else int(p) for p in args.pools.split(",")):
             rows.append(run(scale, pool, args.visits, args.max_kernels, args.public, args.timeout, args.site_dir))
             print(rows[-1], flush=True)
     header = (
@@ -386,7 +392,8 @@ def main() -> None:
             f"{r['public_kernels']} |"
         )
     print(
-        f"\nload average: {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores (machine may be shared)"
+        f"\nkernel budget {args.max_kernels}; load average: {', '.join(f'{x:.2f}' for x in os.getloadavg())} on "
+        f"{os.cpu_count()} cores (machine may be shared)"
     )
 
 
