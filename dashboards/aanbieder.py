@@ -14,14 +14,10 @@
 
 # %%
 # Provider-independent work first: in a pre-heated kernel this runs before anyone opens the page.
-import gc
-
-gc.disable()  # until prepared(): imports and preparation make long-lived objects only
 from keurmerk.dashboard import ProviderApp
-from keurmerk.serve import prepared, query_params, show
+from keurmerk.serve import query_params, show
 
 app = ProviderApp.prepare()
-prepared()
 
 # %%
 # Blocks until the visitor's request arrives; the signed link decides what this page may show.

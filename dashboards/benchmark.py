@@ -16,14 +16,10 @@
 
 # %%
 # Staff only. Prepared before anyone opens the page: imports and a warm-up on made-up data (no warehouse data).
-import gc
-
-gc.disable()  # until prepared(): imports and preparation make long-lived objects only
 from keurmerk.dashboard import StaffApp
-from keurmerk.serve import prepared, query_params, show
+from keurmerk.serve import query_params, show
 
 app = StaffApp.prepare()
-prepared()
 
 # %%
 # Blocks until the visitor's request arrives; only a verified staff link reads the warehouse and shows the page.

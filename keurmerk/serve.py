@@ -72,8 +72,6 @@ __all__ = [
     "database_path",
     "default_dashboards_dir",
     "default_max_kernels",
-    "default_pool_size",
-    "prepared",
     "query_params",
     "running",
     "serve",
@@ -344,21 +342,6 @@ def database_path() -> Path:
     if not value:
         raise RuntimeError(f"{DB_ENV} is not set: start the dashboards with `keurmerk serve --db PATH`")
     return Path(value)
-
-
-def prepared() -> None:
-    """The end of a dashboard kernel's preparation. The notebook turns the garbage collector off before its imports
-    (``gc.disable()``): importing and preparing make long-lived objects only, and collecting meanwhile costs ~0,2
-    CPU-s of a kernel's start. Here: one collection, then everything that exists now is moved out of later
-    collections (``gc.freeze``), so that the visit's collections look at the visit's objects only; and the
-    collector is on again."""
-    import atexit
-    import gc
-
-    gc.collect()
-    gc.freeze()
-    gc.enable()
-    atexit.register(gc.unfreeze)  # at exit, frozen objects are finalised like the others
 
 
 def show(page, title: str | None = None) -> None:
