@@ -1,7 +1,7 @@
 """Serving, server side only (no browser on the machine under test): provider links opened at once, and the static
 public search under 200 concurrent requests.
 
-    .venv/bin/python bench/serving.py [--scale demo|national ...] [--visits 20] [--pools 1,2,4] [--max-kernels N]
+    .venv/bin/python bench/serving.py [--scale demo|national ...] [--visits 20] [--pools 1,2,4,default] [--max-kernels N]
                                       [--public 200]
 
 Per scale (warehouse cached under var/bench-serving/<scale>/, generated and ingested once) and per pool size,
@@ -11,7 +11,9 @@ moment (one thread each, plain HTTP); a visit ends when the page is streamed to 
 opened the link and run the notebook. A visit fails when the status is not 200 or the page lacks the dashboard's
 output (the retry page counts as failed); it hangs when it takes longer than ``--timeout``. Reported: p50/p95 of
 the visit times, the kernels running at the end (visits + refilled pool), the peak total RSS of Voilà and its
-kernels (sampled every 0,25 s) and the idle RSS before the visits (Voilà + the filled pool).
+kernels (sampled every 0,25 s), the idle RSS before the visits (Voilà + the filled pool), a pool kernel's RSS,
+PSS (its share of pages shared with the other kernels: libraries, the page cache) and anonymous memory (its own),
+and the CPU seconds of Voilà and its kernels from the visits until the refilled pool is quiet, per visit.
 
 Then ``--public`` concurrent GETs of the public search: the files of a first visit in turn (the page, its script
 and style, the index ``data.json`` and the latest period's listing; a site of one data file has no listing), from
@@ -47,7 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from keurmerk.access import link_url, make_token  # noqa: E402
-from keurmerk.serve import _children, running, voila_command  # noqa: E402
+from keurmerk.serve import _children, default_pool_size, running, voila_command  # noqa: E402
 
 VAR = REPO / "var" / "bench-serving"
 SECRET = os.environ.setdefault("KEURMERK_SECRET", "bench-serving-secret")
@@ -83,6 +85,17 @@ def tree_rss(pid: int) -> int:
         with contextlib.suppress(psutil.Error):
             total += psutil.Process(p).memory_info().rss
     return total
+
+
+def smaps(pid: int) -> dict[str, int]:
+    """Rss and Pss (this process's share of pages it shares with others) in bytes, from /proc/PID/smaps_rollup."""
+    found = {}
+    with contextlib.suppress(OSError):
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            key, _, rest = line.partition(":")
+            if key in ("Rss", "Pss", "Anonymous"):
+                found[key] = int(rest.split()[0]) * 1024
+    return found
 
 
 def settle(pid: int, kernels: int | None, timeout: float = 600) -> None:
@@ -204,7 +217,7 @@ def gzipped_bytes(site: Path, paths: list[str]) -> int:
 
 
 def run(
-    scale: str, pool: int, visits: int, max_kernels: int, public: int, timeout: float, site_dir: Path | None = None
+    scale: str, pool: int | str, visits: int, max_kernels: int, public: int, timeout: float, site_dir: Path | None = None
 ) -> dict:
     db = warehouse(scale)
     work = VAR / scale / f"pool{pool}"
@@ -216,17 +229,24 @@ def run(
     site = site_dir or write_site(db, work / "site" / "zoeken")
     paths = first_visit(site)
     port = free_port()
-    launch = voila_command(db, port, dashboards_dir=dashboards, pool_size=pool, max_kernels=max_kernels, site_dir=site)
+    size = None if pool == "default" else int(pool)  # default: keurmerk serve's own pool for this budget
+    launch = voila_command(db, port, dashboards_dir=dashboards, pool_size=size, max_kernels=max_kernels, site_dir=site)
+    pool = default_pool_size(max_kernels) if size is None else size
     ids = provider_ids(db, visits) if visits else []
     links = [link_url(launch.url, "aanbieder", make_token(pid)) for pid in ids]
     with (work / "voila.log").open("w") as log, running(launch, log=log, timeout=120) as process:
         settle(process.pid, pool)
         idle = tree_rss(process.pid)
+        pool_kernels = [smaps(k) for k in _children(process.pid)]
+        cpu_before = {p: cpu_seconds(p) for p in [process.pid, *_children(process.pid)]}
+        cpu_seen = dict(cpu_before)  # every process's CPU as last seen: culled kernels keep what they spent
         peak, stop = [idle], threading.Event()
 
         def sample() -> None:
             while not stop.is_set():
                 peak.append(tree_rss(process.pid))
+                for p in [process.pid, *_children(process.pid)]:
+                    cpu_seen[p] = max(cpu_seen.get(p, 0.0), cpu_seconds(p))
                 time.sleep(0.25)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -241,8 +261,6 @@ def run(
         if links:
             with ThreadPoolExecutor(len(links)) as pool_threads:
                 results = list(pool_threads.map(one, links))
-        stop.set()
-        sampler.join()
         kernels_after = len(_children(process.pid))
         times = [t for t, outcome in results if outcome == "ok"]
         failed = sum(1 for _, outcome in results if outcome not in ("ok", "hung"))
@@ -252,6 +270,9 @@ def run(
         # pool's refill after the visits (fill delay 5 s) has to be over, or its kernels would be counted here.
         time.sleep(6)
         settle(process.pid, None)
+        stop.set()
+        sampler.join()
+        cpu_spent = sum(cpu - cpu_before.get(p, 0.0) for p, cpu in cpu_seen.items())  # visits + the pool's refill
         before = set(_children(process.pid))
         direct = public_load([launch.url + paths[i % len(paths)] for i in range(public)])
         with nginx_in_front(work, launch.port, site.parent) as proxied_url:
@@ -260,7 +281,7 @@ def run(
     served = direct
     return {
         "scale": scale,
-        "pool": pool,
+        "pool": pool if size is not None else f"{pool} (default)",
         "visits": visits,
         "ok": len(times),
         "failed": failed,
@@ -270,6 +291,10 @@ def run(
         "kernels": kernels_after,
         "idle_mb": idle / 2**20,
         "peak_mb": max(peak) / 2**20,
+        "kernel_rss_mb": statistics.mean(k.get("Rss", 0) for k in pool_kernels) / 2**20 if pool_kernels else 0.0,
+        "kernel_pss_mb": statistics.mean(k.get("Pss", 0) for k in pool_kernels) / 2**20 if pool_kernels else 0.0,
+        "kernel_anon_mb": statistics.mean(k.get("Anonymous", 0) for k in pool_kernels) / 2**20 if pool_kernels else 0.0,
+        "cpu_per_visit": cpu_spent / visits if visits else float("nan"),
         "public_p50_ms": statistics.median(t for t, _ in served) * 1000,
         "public_p95_ms": pct([t for t, _ in served], 0.95) * 1000,
         "nginx_p50_ms": statistics.median(t for t, _ in proxied) * 1000,
@@ -329,12 +354,16 @@ def main() -> None:
     parser.add_argument("--scale", action="append", choices=("tiny", "demo", "national"))
     parser.add_argument("--visits", type=int, default=20)
     parser.add_argument("--pools", default="1,2,4")
-    parser.add_argument("--max-kernels", type=int, default=40)
+    parser.add_argument("--max-kernels", type=int, help="the kernel budget (default: keurmerk serve's for this machine)")
     parser.add_argument("--public", type=int, default=200)
     parser.add_argument("--timeout", type=float, default=120)
     parser.add_argument("--site-dir", type=Path, help="measure this public site instead of writing one")
     parser.add_argument("--visit-cost", type=int, metavar="COLD", help="CPU of a pre-heated and COLD cold visits")
     args = parser.parse_args()
+    if args.max_kernels is None:
+        from keurmerk.serve import default_max_kernels
+
+        args.max_kernels = default_max_kernels()
     if args.visit_cost is not None:
         for scale in args.scale or ["demo"]:
             visit_cost(scale, args.visit_cost, args.timeout)
@@ -342,11 +371,12 @@ def main() -> None:
         return
     rows = []
     for scale in args.scale or ["demo"]:
-        for pool in (int(p) for p in args.pools.split(",")):
+        for pool in (p if p == "default" else int(p) for p in args.pools.split(",")):
             rows.append(run(scale, pool, args.visits, args.max_kernels, args.public, args.timeout, args.site_dir))
             print(rows[-1], flush=True)
     header = (
         "| scale | pool | visits at once | p50 s | p95 s | failed | hung | kernels after | idle MB | peak MB "
+        "| pool kernel RSS / PSS / anon MB | CPU-s per visit (refill incl.) "
         "| public p50 ms | p95 ms | via nginx p50 ms | p95 ms | first visit kB (gzip) | public kernels |"
     )
     print()
@@ -355,12 +385,15 @@ def main() -> None:
     for r in rows:
         print(
             f"| {r['scale']} | {r['pool']} | {r['visits']} | {r['p50']:.2f} | {r['p95']:.2f} | {r['failed']} | "
-            f"{r['hung']} | {r['kernels']} | {r['idle_mb']:.0f} | {r['peak_mb']:.0f} | {r['public_p50_ms']:.1f} | "
+            f"{r['hung']} | {r['kernels']} | {r['idle_mb']:.0f} | {r['peak_mb']:.0f} | "
+            f"{r['kernel_rss_mb']:.0f} / {r['kernel_pss_mb']:.0f} / {r['kernel_anon_mb']:.0f} | {r['cpu_per_visit']:.2f} | "
+            f"{r['public_p50_ms']:.1f} | "
             f"{r['public_p95_ms']:.1f} | {r['nginx_p50_ms']:.1f} | {r['nginx_p95_ms']:.1f} | {r['first_visit_kb']:.0f} | "
             f"{r['public_kernels']} |"
         )
     print(
-        f"\nload average: {', '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} cores (machine may be shared)"
+        f"\nkernel budget {args.max_kernels}; load average: {', '.join(f'{x:.2f}' for x in os.getloadavg())} on "
+        f"{os.cpu_count()} cores (machine may be shared)"
     )
 
 

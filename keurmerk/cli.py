@@ -301,7 +301,13 @@ def report(
 def serve(
     db: DbOption,
     port: Annotated[int, typer.Option(help="Poort op 127.0.0.1.")] = 8866,
-    pool_size: Annotated[int, typer.Option(help="Voorverwarmde kernels per dashboard.")] = 1,
+    pool_size: Annotated[
+        int | None,
+        typer.Option(
+            help="Voorverwarmde kernels per dashboard. Standaard: het aanbiedersdashboard een derde van "
+            "--max-kernels (hoogstens 10 per processorkern), de andere 1."
+        ),
+    ] = None,
     max_kernels: Annotated[
         int | None,
         typer.Option(
@@ -315,7 +321,7 @@ def serve(
     base_url: Annotated[str, typer.Option(help="Voorvoegsel van alle adressen, bv. /w1/ achter nginx.")] = "/",
 ) -> None:
     """Serveer de dashboards en de openbare zoekpagina op 127.0.0.1 (TLS hoort bij de reverse proxy)."""
-    from keurmerk.serve import default_max_kernels
+    from keurmerk.serve import default_max_kernels, default_pool_size
     from keurmerk.serve import serve as run_serve
 
     if not db.exists():
@@ -327,7 +333,9 @@ def serve(
     # never a token here: whatever serve prints ends up in logs
     print(
         f"Openbare zoekpagina: http://127.0.0.1:{port}{base_url}zoeken/\n"
-        f"Hoogstens {budget} kernels tegelijk (pool: {pool_size} per dashboard).\n"
+        f"Hoogstens {budget} kernels tegelijk (pool: "
+        f"{pool_size if pool_size is not None else default_pool_size(budget)} per dashboard"
+        f"{'' if pool_size is not None else ' voor aanbieders, 1 voor de andere'}).\n"
         "Persoonlijke links maakt u met `keurmerk link --provider ID` (aanbieder, 30 dagen) of "
         "`keurmerk link --staff` (medewerkers, 12 uur).",
         flush=True,

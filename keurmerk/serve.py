@@ -19,8 +19,10 @@ What the command sets, and why:
   cannot leak a request either); and no stray ``./voila.json`` of the working directory is read.
 - ``--VoilaConfiguration.extension_allowlist``: only the widget front ends the dashboards use are sent.
 - ``--show_tracebacks=False --strip_sources=True``: a visitor sees neither code nor stack traces.
-- ``--preheat_kernel=True --pool_size=N``: N kernels *per notebook in the directory* run it before anyone
-  asks (each kernel holds 150-400 MB: size N to the machine).
+- ``--preheat_kernel=True --pool_size=1 --KeurmerkVoila.pool_sizes=aanbieder.ipynb=N``: pre-heated kernels
+  run a notebook before anyone asks; the provider dashboard gets N (:func:`default_pool_size`: a third of the
+  kernel budget, at most 10 per core; 20 providers who open their link at the same moment need about 20 on 2 cores,
+  ``bench/serving.py``), every other dashboard (the staff's) 1. ``pool_size`` sets every dashboard's pool instead.
 - ``--VoilaKernelManager.fill_delay=5``: the pool is refilled 5 s after a visitor takes a kernel, not 1 s, so
   that the refill does not compete with that visitor's first render.
 - ``--MappingKernelManager.cull_idle_timeout=45/cull_interval=15/cull_connected=False``: a kernel whose page has
@@ -127,12 +129,23 @@ def default_max_kernels(total_mb: int | None = None) -> int:
     return max(3, (total_mb - RESERVED_MB) // KERNEL_MB)
 
 
+PROVIDER_NOTEBOOK = "aanbieder.ipynb"  # the dashboard that many visitors open at once (links sent out together)
+ARRIVALS_PER_CORE = 10  # pre-heated visits one core serves within ~5 s (a visit that finds its kernel: ~0,3 CPU-s)
+
+
+def default_pool_size(max_kernels: int, cores: int | None = None) -> int:
+    """The provider dashboard's default pool: a third of the kernel budget (the rest is for open pages), at most
+    ``ARRIVALS_PER_CORE`` per core (more pre-heated kernels than the cores can serve at once only cost memory)."""
+    cores = cores or os.cpu_count() or 1
+    return max(1, min(max_kernels // 3, ARRIVALS_PER_CORE * cores))
+
+
 def voila_command(
     db_path: Path,
     port: int = 8866,
     *,
     dashboards_dir: Path | None = None,
-    pool_size: int = 1,
+    pool_size: int | None = None,
     cull_idle_timeout: int = CULL_IDLE_TIMEOUT,
     cull_interval: int = CULL_INTERVAL,
     open_browser: bool = False,
@@ -145,13 +158,18 @@ def voila_command(
     from keurmerk.site import default_site_dir
 
     dashboards = (dashboards_dir or default_dashboards_dir()).resolve()
-    notebooks = len(list(dashboards.glob("*.ipynb")))
+    notebooks = sorted(path.name for path in dashboards.glob("*.ipynb"))
     if max_kernels is None:
         max_kernels = default_max_kernels()
-    if max_kernels < notebooks * pool_size + 1:
+    pools = dict.fromkeys(notebooks, 1 if pool_size is None else pool_size)
+    per_notebook = {}  # pools that differ from --pool_size
+    if pool_size is None and PROVIDER_NOTEBOOK in pools:
+        pools[PROVIDER_NOTEBOOK] = max(1, min(default_pool_size(max_kernels), max_kernels - len(notebooks)))
+        per_notebook = {PROVIDER_NOTEBOOK: pools[PROVIDER_NOTEBOOK]}
+    if max_kernels < sum(pools.values()) + 1:
         raise ValueError(
-            f"--max-kernels {max_kernels} is te klein: de pool alleen heeft er al {notebooks * pool_size} "
-            f"({notebooks} dashboards × pool {pool_size}), en een bezoeker heeft er één nodig"
+            f"--max-kernels {max_kernels} is te klein: de pool alleen heeft er al {sum(pools.values())} "
+            f"({', '.join(f'{name}: {size}' for name, size in pools.items())}), en een bezoeker heeft er één nodig"
         )
     env = dict(os.environ if environ is None else environ)
     env[DB_ENV] = str(Path(db_path).resolve())
@@ -177,7 +195,8 @@ def voila_command(
         "--show_tracebacks=False",
         "--strip_sources=True",
         "--preheat_kernel=True",
-        f"--pool_size={pool_size}",
+        f"--pool_size={1 if pool_size is None else pool_size}",
+        *(f"--KeurmerkVoila.pool_sizes={name}={size}" for name, size in per_notebook.items()),
         f"--KeurmerkVoila.max_kernels={max_kernels}",
         # Kernels talk to the server over Unix sockets in Voilà's private connection directory: no TCP ports to
         # race for when kernels start together, nothing listening on the network.
@@ -269,7 +288,7 @@ def serve(
     open_browser: bool = False,
     *,
     dashboards_dir: Path | None = None,
-    pool_size: int = 1,
+    pool_size: int | None = None,
     max_kernels: int | None = None,
     site_dir: Path | None = None,
     base_url: str = "/",

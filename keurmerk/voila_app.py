@@ -11,7 +11,8 @@ What it changes in :class:`voila.app.Voila`, and why:
   Voilà whose name carries a content hash may be cached for a year, the rest revalidates by ETag.
 - **A kernel budget** (``KeurmerkVoila.max_kernels``): the pool and the visitors' kernels together never exceed
   it. A visitor who would need a kernel beyond it gets the "het is even druk" page (HTTP 503, it retries by
-  itself) and no kernel; the pool is refilled only within the budget.
+  itself) and no kernel; the pool is refilled only within the budget, ``refill_concurrency`` kernels at a time
+  (each until it is prepared), so that a refill of many kernels leaves cores to the visitors.
 - **Fresh pool kernels.** A pre-heated kernel remembers the snapshot (inode, mtime, size of ``$KEURMERK_DB``) it
   was started on. When a publication replaces the file, pool kernels of the older snapshot are shut down and
   replaced, checked every second and again when a visitor arrives, so no visitor gets an older snapshot.
@@ -35,7 +36,7 @@ import tornado.web
 from jupyter_server.base.handlers import FileFindHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 from nbclient.util import ensure_async
-from traitlets import Float, Integer, Unicode
+from traitlets import Dict, Float, Integer, Unicode
 from voila.app import Voila
 from voila.static_file_handler import MultiStaticFileHandler, TemplateStaticFileHandler
 from voila.tornado.contentshandler import VoilaContentsHandler
@@ -72,6 +73,7 @@ class KernelBudget:
 
     def budget_setup(self, app: KeurmerkVoila) -> None:
         self.max_kernels = app.max_kernels
+        self.refill_gate = asyncio.Semaphore(max(1, app.refill_concurrency))
         self.db_path = os.environ.get(DB_ENV)
         self.stamps: dict[int, tuple | None] = {}  # id(pool task) -> snapshot stamp when it was started
         self.pool_target = {name: len(pool) for name, pool in getattr(self, "_pools", {}).items()}
@@ -103,7 +105,8 @@ class KernelBudget:
             return
         before = {id(task) for task in pool}
         stamp = snapshot_stamp(self.db_path)  # taken before the kernel opens the file: errs towards stale
-        default = dict(self.kernel_pools_config.get("default", {}))
+        configured = self.kernel_pools_config  # per notebook (KeurmerkVoila.pool_sizes) and "default"
+        default = dict(configured.get("default", {}))
         self.kernel_pools_config = {"default": {**default, "pool_size": len(pool) + room}}
         try:
             super().fill_if_needed(
@@ -113,10 +116,46 @@ class KernelBudget:
                 **kwargs,
             )
         finally:
-            self.kernel_pools_config = {"default": default}
+            self.kernel_pools_config = configured
         for task in getattr(self, "_pools", {}).get(notebook_name, []):
             if id(task) not in before:
                 self.stamps[id(task)] = stamp
+
+    async def _initialize(self, notebook_path, kernel_id=None, **kwargs):
+        """A pool kernel starts once fewer than ``refill_concurrency`` others are preparing: a refill of many
+        kernels at once (after many visits, or a publication) would take every core from the visitors.
+        A restart (``kernel_id`` given) is not a refill."""
+        if kernel_id is not None:
+            return await super()._initialize(notebook_path, kernel_id, **kwargs)
+        await self.refill_gate.acquire()
+        try:
+            content = await super()._initialize(notebook_path, None, **kwargs)
+        except BaseException:
+            self.refill_gate.release()
+            raise
+        asyncio.ensure_future(self._release_when_prepared(content["kernel_id"]))
+        return content  # a visitor may take the kernel at once; the gate waits for its preparation only
+
+    async def _release_when_prepared(self, kernel_id: str, quiet: float = 0.5, limit: float = 60) -> None:
+        """Release the refill gate once the kernel has used no CPU for ``quiet`` seconds (prepared: it waits for
+        a visitor in the notebook's second cell), died, or after ``limit`` seconds."""
+        loop = asyncio.get_running_loop()
+        try:
+            started = last_change = loop.time()
+            ticks = None
+            while loop.time() - started < limit:
+                await asyncio.sleep(0.1)
+                if kernel_id not in self:
+                    return
+                current = _cpu_ticks(getattr(self.get_kernel(kernel_id).provisioner, "pid", None))
+                if current is None:
+                    return
+                if current != ticks:
+                    ticks, last_change = current, loop.time()
+                elif loop.time() - last_change >= quiet:
+                    return
+        finally:
+            self.refill_gate.release()
 
     def refill_all(self, delay: float | None = None) -> None:
         for name in list(self.pool_target):
@@ -386,8 +425,20 @@ class KeurmerkVoila(Voila):
     site_dir = Unicode("", config=True, help="The static public search (keurmerk.site), served at /zoeken/.")
     stall_timeout = Float(20, config=True, help="A page whose kernel neither outputs nor computes this long fails.")
     start_timeout = Float(60, config=True, help="A page whose kernel is not there after this long fails.")
+    pool_sizes = Dict(
+        value_trait=Integer(), config=True, help="Pre-heated kernels per notebook (its name); others: --pool_size."
+    )
+    refill_concurrency = Integer(
+        1, config=True, help="Pool kernels that start and prepare at the same time (the rest of the cores: visitors)."
+    )
 
     def init_settings(self):
+        if self.pool_sizes:  # Voilà's own per-notebook pools; read when Voilà makes its kernel manager
+            default = {"pool_size": self.voila_configuration.default_pool_size}
+            self.config.VoilaKernelManager.kernel_pools_config = {
+                "default": default,
+                **{name: {"pool_size": size} for name, size in self.pool_sizes.items()},
+            }
         settings = super().init_settings()
         manager = self.kernel_manager
         manager.__class__ = type("KeurmerkKernelManager", (KernelBudget, type(manager)), {})

@@ -25,7 +25,7 @@ import pytest
 from browser_support import DASHBOARDS, free_port
 
 from keurmerk.access import link_url, make_token
-from keurmerk.serve import VoilaLaunch, _children, running, voila_command
+from keurmerk.serve import VoilaLaunch, _children, default_pool_size, running, voila_command
 from keurmerk.site import write_site
 
 pytestmark = pytest.mark.slow
@@ -101,16 +101,25 @@ def kernel_id_of(page: str) -> str:
 
 
 @contextmanager
-def serving(db: Path, work: Path, *, max_kernels: int, extra: tuple[str, ...] = ()) -> Iterator[Server]:
+def serving(
+    db: Path,
+    work: Path,
+    *,
+    max_kernels: int,
+    extra: tuple[str, ...] = (),
+    notebooks: tuple[str, ...] = ("aanbieder.ipynb",),
+    pool_size: int | None = 1,
+) -> Iterator[Server]:
     dashboards = work / "dashboards"
     dashboards.mkdir()
-    shutil.copy(DASHBOARDS / "aanbieder.ipynb", dashboards / "aanbieder.ipynb")
+    for name in notebooks:
+        shutil.copy(DASHBOARDS / name, dashboards / name)
     site = write_site(db, work / "zoeken")
     launch = voila_command(
         db,
         free_port(),
         dashboards_dir=dashboards,
-        pool_size=1,
+        pool_size=pool_size,
         max_kernels=max_kernels,
         site_dir=site,
         environ={**os.environ, "KEURMERK_SECRET": SECRET},
@@ -315,3 +324,43 @@ def test_fresh_after_a_publication(tiny_files: list[Path], tmp_path: Path) -> No
         assert not report.nothing_loaded
         status, _, page = get(fresh.link("P0000"))
         assert status == 200 and "Partner in Werk Nieuw" in page
+
+
+def test_default_pools_follow_the_budget(tmp_path: Path) -> None:
+    """By default the provider dashboard's pool is a third of the budget, at most 10 per core; others get 1."""
+    assert default_pool_size(57, cores=2) == 19 and default_pool_size(90, cores=2) == 20
+    assert default_pool_size(3, cores=2) == 1 and default_pool_size(2, cores=8) == 1
+    dashboards = tmp_path / "dashboards"
+    dashboards.mkdir()
+    for name in ("aanbieder.ipynb", "benchmark.ipynb"):
+        shutil.copy(DASHBOARDS / name, dashboards / name)
+    argv = voila_command(tmp_path / "w.duckdb", 9123, dashboards_dir=dashboards, max_kernels=12).argv
+    assert "--pool_size=1" in argv and f"--KeurmerkVoila.pool_sizes=aanbieder.ipynb={default_pool_size(12)}" in argv
+    argv = voila_command(tmp_path / "w.duckdb", 9123, dashboards_dir=dashboards, max_kernels=12, pool_size=3).argv
+    assert "--pool_size=3" in argv and not any("pool_sizes" in arg for arg in argv)
+    with pytest.raises(ValueError, match="te klein"):
+        voila_command(tmp_path / "w.duckdb", 9123, dashboards_dir=dashboards, max_kernels=4, pool_size=2)
+
+
+def test_pools_per_dashboard_refill_one_kernel_at_a_time(tiny_db: Path, tmp_path: Path) -> None:
+    """The default pools (provider dashboard 2 with a budget of 7, the staff's 1) fill; two provider visits at
+    once take both pre-heated kernels, and the refill starts its two kernels one after the other: the second
+    only once the first is prepared, so that a refill leaves cores to the visitors."""
+    assert default_pool_size(7) == 2
+    with serving(tiny_db, tmp_path, max_kernels=7, notebooks=("aanbieder.ipynb", "benchmark.ipynb"),
+                 pool_size=None) as server:
+        pool = server.wait_for_kernels(3)
+        server.wait_for_pool()
+        results = []
+        visits = [threading.Thread(target=lambda p=p: results.append(get(server.link(p)))) for p in ("P0000", "P0001")]
+        for visit in visits:
+            visit.start()
+        for visit in visits:
+            visit.join(120)
+        assert [status for status, _, _ in results] == [200, 200]
+        visitors = {kernel_id_of(page) for _, _, page in results}
+        assert visitors <= set(pool)  # both found a pre-heated kernel
+        kernels = server.wait_for_kernels(5, timeout=120)  # 2 visitors + 2 refilled + the staff dashboard's 1
+        refill = sorted(psutil.Process(pid).create_time() for kid, pid in kernels.items() if kid not in pool)
+        assert len(refill) == 2
+        assert refill[1] - refill[0] > 1.0, "the refill started both kernels at once"

@@ -341,6 +341,18 @@ class ProviderDashboard:
         return page
 
 
+def _compact(cube: Cube) -> Cube:
+    """The same cube with its text columns rebuilt: read from DuckDB, polars' strings are views into Arrow's
+    buffers, which stay in memory next to them (~20 MB of a kernel at national scale). Short strings rebuilt
+    fit inside the views themselves."""
+
+    def rebuilt(frames: dict[int, pl.DataFrame]) -> dict[int, pl.DataFrame]:
+        return {key: frame.with_columns(pl.col(pl.String).cast(pl.Categorical).cast(pl.String))
+                for key, frame in frames.items()}
+
+    return Cube(rebuilt(cube.invitations), rebuilt(cube.answers), rebuilt(cube.answers_coarse))
+
+
 class ProviderApp:
     """One per dashboard kernel: prepared before the visitor arrives, opened for the visitor's link."""
 
@@ -356,7 +368,7 @@ class ProviderApp:
         # A kernel asks DuckDB for small aggregates only; without a limit DuckDB keeps every block the
         # provider's cube query scanned (≈ 55 MB of answers at national scale) cached until the kernel ends.
         con.execute(f"SET memory_limit = '{KERNEL_DUCKDB_MEMORY}'")
-        app = cls(con, Cube.load(con), load_policy())
+        app = cls(con, _compact(Cube.load(con)), load_policy())
         if warm_up:
             app.warm_up()
         return app
