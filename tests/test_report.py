@@ -351,9 +351,10 @@ def _contents_match_headings(pdf: bytes) -> None:
 @pytest.mark.browser
 @pytest.mark.slow
 def test_one_printer_prints_many_reports_as_each_would_alone(tiny_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The printer reuses its page (the runtime loaded once) and measures the contents' page numbers before its
-    one print: every PDF is still the one the page loaded on its own prints, with the right numbers in its
-    contents; a wrong measurement is found out in the PDF and corrected by a second print."""
+    """The printer reuses its page (the runtime loaded once, each chart shape compiled once) and measures the
+    contents' page numbers before its one print: every chart is the SVG the page loaded on its own draws, every
+    PDF the one it prints, with the right numbers in its contents; a wrong measurement is found out in the PDF
+    and corrected by a second print."""
     from keurmerk.metrics import Cube
     from keurmerk.policy import load_policy
     from keurmerk.report import chart_specs, render_html, report_data
@@ -369,14 +370,29 @@ def test_one_printer_prints_many_reports_as_each_would_alone(tiny_db: Path, monk
     for provider in providers:
         data = report_data(cubes.source(provider.provider_id), provider, 2021, load_policy(), DAY)
         pages.append(render_html(data, chart_specs(data)))
+    charts = "() => Array.from(document.querySelectorAll('[data-km-chart]'), (el) => [el.dataset.kmChart, el.innerHTML])"
+    ids = re.compile(r"(clip|gradient|pattern)[_-]?\d+")  # Vega numbers these per page
     with PdfPrinter() as printer:
-        shared = [printer.print(html) for html in pages]
+        shared, drawn = [], []
+        for html in pages:
+            shared.append(printer.print(html))
+            drawn.append({k: ids.sub(r"\1", v) for k, v in printer._shell().evaluate(charts)})
         assert (printer.passes, printer.reprinted) == (3, 0)  # every number measured right: one print each
+        stats = printer._shell().evaluate("window.__kmVegaStats")
+        assert stats["reused"] >= len(drawn[0]), stats  # later reports drew most charts from compiled shapes
         monkeypatch.setattr(pdf_module, "_MEASURE", '() => ({"ch-3": 99, "ch-4": 1})')
         corrected = printer.print(pages[-1])  # a wrong measurement is found out and corrected
         assert (printer.passes, printer.reprinted) == (5, 1)
     with PdfPrinter() as alone:
-        own_pdfs = [alone._print_alone(html) for html in pages]  # each page loaded as the file it is
+        own_pdfs, own_drawn = [], []
+        for html in pages:  # each page loaded as the file it is: its own runtime, every chart compiled
+            context, page = alone._new_page()
+            page.set_content(html, wait_until="load")
+            page.wait_for_function("document.documentElement.dataset.kmReady === '1'")
+            own_drawn.append({k: ids.sub(r"\1", v) for k, v in page.evaluate(charts)})
+            context.close()
+            own_pdfs.append(alone._print_alone(html))
+    assert drawn == own_drawn  # the same SVG, chart by chart
     for pdf, own in zip(shared, own_pdfs, strict=True):
         assert _pdf_text(pdf) == _pdf_text(own)
         assert page_count(pdf) == page_count(own) and named_destinations(pdf) == named_destinations(own)

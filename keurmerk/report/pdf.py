@@ -102,11 +102,12 @@ class PdfPrinter:
     ``with PdfPrinter() as printer: pdf = printer.print(html)``
 
     The page loads the Vega runtime once; every report then replaces the page's document (head and body) and
-    runs the report's own drawing code, so the ~1 MB runtime is not parsed again for every report. The page is
-    replaced every ``reuse`` reports (Vega views are not finalized when their document goes).
+    runs the report's own drawing code, so the ~1 MB runtime is not parsed again for every report, and each
+    chart's Vega-Lite is compiled once per shape (see ``_LOAD_RUNTIME``). The page is replaced every ``reuse``
+    reports (what a long-lived page may keep).
     """
 
-    def __init__(self, timeout_ms: int = 120_000, reuse: int = 50):
+    def __init__(self, timeout_ms: int = 120_000, reuse: int = 200):
         self.timeout_ms, self.reuse = timeout_ms, reuse
         self._playwright = None
         self._browser = None
@@ -280,13 +281,74 @@ _MEASURE = """() => {
   return pages;
 }"""
 _SHELL = '<!DOCTYPE html>\n<html lang="nl"><head><meta charset="utf-8"></head><body></body></html>'
+# The runtime, loaded once per page, with a vegaEmbed that compiles each chart's Vega-Lite to Vega once per
+# shape: reports share their charts' specs but for the data, the provider's name (the body's data-km-provider)
+# and sizes that follow the data. A spec is keyed by its JSON with its inline data out and the name as a token;
+# a known key is drawn from the compiled Vega spec of the first such chart, with this chart's data and name put
+# back. That is exact while Vega-Lite copies strings and data arrays as they are: a name with quotes or
+# backslashes (escaped differently in expressions) or shorter than 3 characters, and data copied or merged, draw
+# the usual way. The views of a document are finalized when the next report replaces it.
 _LOAD_RUNTIME = """async (code) => {
   const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
-  try { window.__kmVega = await import(url); } finally { URL.revokeObjectURL(url); }
+  let runtime;
+  try { runtime = await import(url); } finally { URL.revokeObjectURL(url); }
+  const embed = runtime.vegaEmbed, compiled = new Map(), TOKEN = "\u2063km-provider\u2063";
+  const stats = { compiled: 0, reused: 0, plain: 0 }, views = [];
+  const split = (spec, name) => {
+    const values = [];
+    let key = JSON.stringify(spec, (k, v) => {
+      if (k === "data" && v && typeof v === "object" && Array.isArray(v.values)) {
+        values.push(v.values);
+        return { ...v, values: values.length - 1 };
+      }
+      return v;
+    });
+    if (name) key = key.split(name).join(TOKEN);
+    return [key, values];
+  };
+  const plain = (el, spec, opts) => { stats.plain++; return embed(el, spec, opts); };
+  async function vegaEmbed(el, spec, opts = {}) {
+    const name = document.body.dataset.kmProvider || "";
+    if (!spec || typeof spec !== "object" || "datasets" in spec || opts.mode || opts.patch || opts.config ||
+        name.length < 3 || /["'\\\\\\u0000-\\u001f\\u2063]/.test(name)) return plain(el, spec, opts);
+    const [key, values] = split(spec, name);
+    const known = compiled.get(key);
+    let result;
+    if (known === null) {
+      result = await plain(el, spec, opts);
+    } else if (known !== undefined) {
+      stats.reused++;
+      const vg = JSON.parse(name ? known.template.split(TOKEN).join(name) : known.template);
+      for (const [from, to] of known.slots) vg.data[to].values = values[from];
+      result = await embed(el, vg, { ...opts, mode: "vega" });
+    } else {
+      stats.compiled++;
+      let entry = null;
+      const patch = (vg) => {  // the compiled spec, before Vega parses it
+        const slots = [];
+        (vg.data || []).forEach((d, to) => { if ("values" in d) slots.push([values.indexOf(d.values), to]); });
+        const from = new Set(slots.map(([i]) => i));
+        if (!from.has(-1) && from.size === slots.length && slots.length === values.length) {
+          let template = JSON.stringify(vg, function (k, v) { return k === "values" && vg.data.includes(this) ? [] : v; });
+          if (name) template = template.split(name).join(TOKEN);
+          entry = { template, slots };
+        }
+        return vg;
+      };
+      result = await embed(el, spec, { ...opts, patch });
+      compiled.set(key, entry);
+    }
+    views.push(result);
+    return result;
+  }
+  window.__kmVega = { ...runtime, vegaEmbed };
+  window.__kmVegaStats = stats;
+  window.__kmFinalize = () => { for (const view of views.splice(0)) view.finalize(); };
 }"""
 # The report's document (without its module script) in place of the one shown, then its drawing code with the
 # runtime already loaded. The CSP meta is left out: it would only block what this printer does itself.
 _SWAP = """([html, draw]) => {
+  window.__kmFinalize();
   const doc = new DOMParser().parseFromString(html, "text/html");
   for (const el of doc.querySelectorAll("meta[http-equiv]")) el.remove();
   delete document.documentElement.dataset.kmReady;
