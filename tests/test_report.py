@@ -337,7 +337,9 @@ def test_pdf_is_a4_with_page_numbers_contents_and_the_table(tiny_db: Path, tmp_p
 
 
 def _pdf_text(pdf: bytes) -> str:
-    return subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    return subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
 
 
 def _contents_match_headings(pdf: bytes) -> None:
@@ -370,7 +372,9 @@ def test_one_printer_prints_many_reports_as_each_would_alone(tiny_db: Path, monk
     for provider in providers:
         data = report_data(cubes.source(provider.provider_id), provider, 2021, load_policy(), DAY)
         pages.append(render_html(data, chart_specs(data)))
-    charts = "() => Array.from(document.querySelectorAll('[data-km-chart]'), (el) => [el.dataset.kmChart, el.innerHTML])"
+    charts = (
+        "() => Array.from(document.querySelectorAll('[data-km-chart]'), (el) => [el.dataset.kmChart, el.innerHTML])"
+    )
     ids = re.compile(r"(clip|gradient|pattern)[_-]?\d+")  # Vega numbers these per page
     with PdfPrinter() as printer:
         shared, drawn = [], []
@@ -421,10 +425,19 @@ def test_contents_numbers_are_measured_as_printed(wide: int) -> None:
         entries.append(f'<li><a href="#s{i}">Deel {i}</a><span class="km-toc-page" data-for="s{i}"></span></li>')
         body = [f'<h2 id="s{i}">Deel {i}</h2>']
         for j in range(1 + i % 4):
-            body.append(f'<h3 id="s{i}-{j}">Stuk {i}.{j}</h3>' + "<p>" + "Een zin over niets in het bijzonder. " * (40 + 25 * j) + "</p>")
-            entries.append(f'<li><a href="#s{i}-{j}">Stuk {i}.{j}</a><span class="km-toc-page" data-for="s{i}-{j}"></span></li>')
+            body.append(
+                f'<h3 id="s{i}-{j}">Stuk {i}.{j}</h3>'
+                + "<p>"
+                + "Een zin over niets in het bijzonder. " * (40 + 25 * j)
+                + "</p>"
+            )
+            entries.append(
+                f'<li><a href="#s{i}-{j}">Stuk {i}.{j}</a><span class="km-toc-page" data-for="s{i}-{j}"></span></li>'
+            )
             body.append(f'<div class="keep" id="k{i}-{j}">vast blok</div>')
-            entries.append(f'<li><a href="#k{i}-{j}">Blok {i}.{j}</a><span class="km-toc-page" data-for="k{i}-{j}"></span></li>')
+            entries.append(
+                f'<li><a href="#k{i}-{j}">Blok {i}.{j}</a><span class="km-toc-page" data-for="k{i}-{j}"></span></li>'
+            )
         if wide and i == 3:
             body.append("<table><tr>" + "".join(f"<td>kolom nummer {k}</td>" for k in range(wide)) + "</tr></table>")
         sections.append(f"<section>{''.join(body)}</section>")
