@@ -104,15 +104,17 @@ class PdfPrinter:
     The page loads the Vega runtime once; every report then replaces the page's document (head and body) and
     runs the report's own drawing code, so the ~1 MB runtime is not parsed again for every report, and each
     chart's Vega-Lite is compiled once per shape (see ``_LOAD_RUNTIME``). The page is replaced every ``reuse``
-    reports (what a long-lived page may keep).
+    reports (what a long-lived page may keep). Every ``collect_every`` reports the page's garbage is collected:
+    Chromium lets the documents of reports gone pile up to several hundred MB before it does so itself.
     """
 
-    def __init__(self, timeout_ms: int = 120_000, reuse: int = 200):
-        self.timeout_ms, self.reuse = timeout_ms, reuse
+    def __init__(self, timeout_ms: int = 120_000, reuse: int = 200, collect_every: int = 10):
+        self.timeout_ms, self.reuse, self.collect_every = timeout_ms, reuse, collect_every
         self._playwright = None
         self._browser = None
         self._context = None
         self._page = None
+        self._devtools = None  # the page's DevTools session: a garbage collection now and then
         self._printed = 0  # reports printed on the current page
         self.passes = 0  # PDFs printed so far: one per report, unless a heading landed off its measured page
         self.reprinted = 0  # reports printed more than once
@@ -153,7 +155,7 @@ class PdfPrinter:
     def _drop_page(self) -> None:
         if self._context is not None:
             self._context.close()
-        self._context = self._page = None
+        self._context = self._page = self._devtools = None
         self._printed = 0
 
     def _new_page(self):
@@ -175,6 +177,7 @@ class PdfPrinter:
         self._context, self._page = self._new_page()
         self._page.set_content(_SHELL, wait_until="load")
         self._page.evaluate(_LOAD_RUNTIME, runtime_code())
+        self._devtools = self._context.new_cdp_session(self._page)
         return self._page
 
     def print(self, html: str) -> bytes:
@@ -187,7 +190,10 @@ class PdfPrinter:
         try:
             page.evaluate(_SWAP, list(split))
             page.wait_for_function(_READY)
-            return self._print_pages(page)
+            pdf = self._print_pages(page)
+            if self._printed % self.collect_every == 0:
+                self._devtools.send("HeapProfiler.collectGarbage")
+            return pdf
         except Exception:
             self._drop_page()  # a page in an unknown state is not used again
             raise
@@ -307,7 +313,16 @@ _LOAD_RUNTIME = """async (code) => {
     return [key, values];
   };
   const plain = (el, spec, opts) => { stats.plain++; return embed(el, spec, opts); };
-  async function vegaEmbed(el, spec, opts = {}) {
+  async function vegaEmbed(target, spec, opts = {}) {
+    // drawn apart from the document and put in at once: a chart drawn in place makes the page lay itself out
+    // again while the others draw
+    const el = target.cloneNode(false);
+    const result = await draw(el, spec, opts);
+    for (const { name, value } of el.attributes) target.setAttribute(name, value);
+    target.replaceChildren(...el.childNodes);
+    return result;
+  }
+  async function draw(el, spec, opts) {
     const name = document.body.dataset.kmProvider || "";
     if (!spec || typeof spec !== "object" || "datasets" in spec || opts.mode || opts.patch || opts.config ||
         name.length < 3 || /["'\\\\\\u0000-\\u001f\\u2063]/.test(name)) return plain(el, spec, opts);
