@@ -204,7 +204,15 @@ def _kind_table(result: BatchResult) -> Table:
 _BEFORE_RUNTIME = """async (code) => {
   const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
   try { window.__kmVega = await import(url); } finally { URL.revokeObjectURL(url); }
-  window.__kmFinalize = () => {};
+}"""
+_BEFORE_SWAP = """([html, draw]) => {
+  const doc = new DOMParser().parseFromString(html, "text/html");
+  for (const el of doc.querySelectorAll("meta[http-equiv]")) el.remove();
+  delete document.documentElement.dataset.kmReady;
+  document.documentElement.lang = doc.documentElement.lang;
+  document.head.replaceWith(document.adoptNode(doc.head));
+  document.body.replaceWith(document.adoptNode(doc.body));
+  new Function("__kmVega", draw)(window.__kmVega);
 }"""
 
 
@@ -217,7 +225,7 @@ def _pdf_before_and_after(db: Path, period: int, ids: list[str], count: int) -> 
     from keurmerk.report import chart_specs, render_html, report_data
     from keurmerk.report.batch import _descendants_cpu
     from keurmerk.report.loader import ProviderCubes, providers_in_period
-    from keurmerk.report.pdf import _FILL_TOC, _READY, _SHELL, _SWAP, PdfPrinter, _split, named_destinations, page_count
+    from keurmerk.report.pdf import _FILL_TOC, _READY, _SHELL, PdfPrinter, _split, named_destinations, page_count
     from keurmerk.warehouse import open_readonly
 
     chosen = ids[:: max(1, len(ids) // count)][:count]
@@ -230,7 +238,7 @@ def _pdf_before_and_after(db: Path, period: int, ids: list[str], count: int) -> 
         pages.append(render_html(data, chart_specs(data)))
 
     def before(shell, html: str) -> bytes:
-        shell.evaluate(_SWAP, list(_split(html)))
+        shell.evaluate(_BEFORE_SWAP, list(_split(html)))
         shell.wait_for_function(_READY)
         layout = {"format": "A4", "print_background": True, "prefer_css_page_size": True}
         numbers = named_destinations(shell.pdf(**layout))
@@ -242,6 +250,7 @@ def _pdf_before_and_after(db: Path, period: int, ids: list[str], count: int) -> 
     with PdfPrinter() as now:  # one browser for both (Playwright's sync API drives one per thread)
         context = now._browser.new_context(offline=True)
         shell = context.new_page()
+        shell.set_default_timeout(now.timeout_ms)
         shell.set_content(_SHELL, wait_until="load")
         shell.evaluate(_BEFORE_RUNTIME, runtime_code())
         now.print(pages[-1]), before(shell, pages[-1])  # started and warm

@@ -190,6 +190,7 @@ class PdfPrinter:
         try:
             page.evaluate(_SWAP, list(split))
             page.wait_for_function(_READY)
+            page.evaluate("document.documentElement.style.removeProperty('display')")
             pdf = self._print_pages(page)
             if self._printed % self.collect_every == 0:
                 self._devtools.send("HeapProfiler.collectGarbage")
@@ -361,11 +362,13 @@ _LOAD_RUNTIME = """async (code) => {
   window.__kmFinalize = () => { for (const view of views.splice(0)) view.finalize(); };
 }"""
 # The report's document (without its module script) in place of the one shown, then its drawing code with the
-# runtime already loaded. The CSP meta is left out: it would only block what this printer does itself.
+# runtime already loaded. The CSP meta is left out: it would only block what this printer does itself. The page
+# is not displayed while the charts draw (they draw apart from it; Chromium would lay it out at every frame).
 _SWAP = """([html, draw]) => {
   window.__kmFinalize();
   const doc = new DOMParser().parseFromString(html, "text/html");
   for (const el of doc.querySelectorAll("meta[http-equiv]")) el.remove();
+  document.documentElement.style.display = "none";
   delete document.documentElement.dataset.kmReady;
   document.documentElement.lang = doc.documentElement.lang;
   document.head.replaceWith(document.adoptNode(doc.head));
