@@ -14,12 +14,16 @@ Then, in one run:
    and as a median;
 2. the chart stage per chart kind (what a report's ~30 charts cost, and which kinds dominate);
 3. PDF for every provider of the period (the whole batch, as ``keurmerk report --all --format pdf``: one
-   Chromium and one page per worker, the contents' page numbers guessed from the report before while such
-   guesses are mostly right), with the passes per report and the range of page counts; ``--pdf-sample N`` prints
-   N providers only and extrapolates (labelled as such); the CPU seconds of Chromium's processes per report, and
-   the wall time on idle cores expected from all CPU seconds (robust when other work shares the machine);
-3b. ``--pdf-compare N`` reports printed the way the printer works now and the way it did before, alternating
-   report by report (the same load for both): wall and CPU per report, and their ratio;
+   Chromium and one page per worker, each chart shape compiled once per worker, the contents' page numbers
+   measured before the one print), with the prints per report and the range of page counts; ``--pdf-sample N``
+   prints N providers only and extrapolates (labelled as such); the CPU seconds of Chromium's processes per
+   report, and the wall time on idle cores expected from all CPU seconds (robust when other work shares the
+   machine); then a summary: wall time, per PDF, peak RSS of all the batch's processes together (sampled), workers,
+   and the target for 500;
+3b. ``--pdf-compare N`` reports printed the way the printer works now and the way it did before (one page per
+   worker, every chart compiled, a quick untagged print for the contents' numbers, then the tagged one),
+   alternating report by report (the same load for both): wall and CPU per report, their ratio, and whether
+   both give the same text and pages;
 4. the alternatives the design chose against, measured on one provider: loading one provider's cube per query
    (``CubeSource.load``) instead of one query per chunk, the charts with Altair's own code paths instead of
    :mod:`keurmerk.charts.speed` (same specs; the ratio in one run), and drawing the charts as SVG in Python
@@ -32,9 +36,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
+import subprocess
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
@@ -63,11 +71,47 @@ def warehouse(scale: str) -> Path:
     return cached_warehouse(scale, VAR / scale, VAR / f"{scale}.duckdb", echo=console.print)
 
 
+@contextmanager
+def _peak_memory(every: float = 0.5):
+    """Samples the memory of this process and all its descendants (workers, Playwright's drivers, Chromium),
+    summed; yields a dict with the largest sums seen: "rss" (bytes; pages shared between processes, such as
+    Chromium's, count once per process) and "pss" (shared pages divided among the processes that share them)."""
+    import psutil
+
+    found = {"rss": 0, "pss": 0}
+    stop = threading.Event()
+
+    def sample() -> None:
+        me = psutil.Process()
+        while True:
+            rss = pss = 0
+            for process in [me, *me.children(recursive=True)]:
+                try:
+                    memory = process.memory_full_info()
+                except psutil.Error:  # ended in between
+                    continue
+                rss, pss = rss + memory.rss, pss + getattr(memory, "pss", memory.rss)
+            found["rss"], found["pss"] = max(found["rss"], rss), max(found["pss"], pss)
+            if stop.wait(every):
+                return
+
+    thread = threading.Thread(target=sample, name="bench-memory", daemon=True)
+    thread.start()
+    try:
+        yield found
+    finally:
+        stop.set()
+        thread.join()
+
+
 def _run(
     db: Path, period: int, out: Path, fmt: str, workers: int, providers: list[str] | None = None, label: str = ""
-) -> BatchResult:
+) -> tuple[BatchResult, dict[str, int]]:
+    """The batch, and the peak memory of all its processes together (see _peak_memory)."""
     label = label or f"{fmt.upper()}-rapporten"
-    return write_all_with_bar(console, label, db, period, out=out, fmt=fmt, workers=workers, providers=providers)
+    with _peak_memory() as memory:
+        result = write_all_with_bar(console, label, db, period, out=out, fmt=fmt, workers=workers, providers=providers)
+    return result, memory
 
 
 def _stage_table(result: BatchResult, title: str, extrapolate_to: int | None = None) -> Table:
@@ -155,16 +199,33 @@ def _kind_table(result: BatchResult) -> Table:
     return table
 
 
+# The printer before this one (main at d1b9794): the runtime loaded once per page, every chart compiled, the
+# contents' numbers from a quick untagged print (its guesses from the report before never paid at national scale).
+_BEFORE_RUNTIME = """async (code) => {
+  const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
+  try { window.__kmVega = await import(url); } finally { URL.revokeObjectURL(url); }
+}"""
+_BEFORE_SWAP = """([html, draw]) => {
+  const doc = new DOMParser().parseFromString(html, "text/html");
+  for (const el of doc.querySelectorAll("meta[http-equiv]")) el.remove();
+  delete document.documentElement.dataset.kmReady;
+  document.documentElement.lang = doc.documentElement.lang;
+  document.head.replaceWith(document.adoptNode(doc.head));
+  document.body.replaceWith(document.adoptNode(doc.body));
+  new Function("__kmVega", draw)(window.__kmVega);
+}"""
+
+
 def _pdf_before_and_after(db: Path, period: int, ids: list[str], count: int) -> Table:
-    """The same reports printed the way the printer works now and the way it did before (a new browser context
-    per report, the page with its inlined runtime loaded, a quick untagged pass for the page numbers, then the
-    real one), alternating report by report in one browser, so that both see the same load: wall and CPU."""
+    """The same reports printed the way the printer works now and the way it did before, alternating report by
+    report in one browser, so that both see the same load: wall and CPU, and whether the PDFs read the same."""
+    from keurmerk.charts.runtime import runtime_code
     from keurmerk.metrics import Cube
     from keurmerk.policy import load_policy
     from keurmerk.report import chart_specs, render_html, report_data
     from keurmerk.report.batch import _descendants_cpu
     from keurmerk.report.loader import ProviderCubes, providers_in_period
-    from keurmerk.report.pdf import _FILL_TOC, _READY, PdfPrinter, named_destinations
+    from keurmerk.report.pdf import _FILL_TOC, _READY, _SHELL, PdfPrinter, _split, named_destinations, page_count
     from keurmerk.warehouse import open_readonly
 
     chosen = ids[:: max(1, len(ids) // count)][:count]
@@ -176,35 +237,55 @@ def _pdf_before_and_after(db: Path, period: int, ids: list[str], count: int) -> 
         data = report_data(cubes.source(provider_id), known[provider_id], period, load_policy())
         pages.append(render_html(data, chart_specs(data)))
 
-    def before(printer: PdfPrinter, html: str) -> bytes:
-        context = printer._browser.new_context(offline=True)
-        try:
-            page = context.new_page()
-            page.set_content(html, wait_until="load")
-            page.wait_for_function(_READY)
-            layout = {"format": "A4", "print_background": True, "prefer_css_page_size": True}
-            numbers = named_destinations(page.pdf(**layout))
-            page.evaluate(_FILL_TOC, numbers)
-            return page.pdf(**layout, outline=True, tagged=True)
-        finally:
-            context.close()
+    def before(shell, html: str) -> bytes:
+        shell.evaluate(_BEFORE_SWAP, list(_split(html)))
+        shell.wait_for_function(_READY)
+        layout = {"format": "A4", "print_background": True, "prefer_css_page_size": True}
+        numbers = named_destinations(shell.pdf(**layout))
+        shell.evaluate(_FILL_TOC, numbers)
+        return shell.pdf(**layout, outline=True, tagged=True)
 
     spent = {"nu": [0.0, 0.0], "voorheen": [0.0, 0.0]}  # wall, CPU (this process and Chromium's)
+    printed: dict[str, list[bytes]] = {"nu": [], "voorheen": []}
     with PdfPrinter() as now:  # one browser for both (Playwright's sync API drives one per thread)
-        now.print(pages[-1]), before(now, pages[-1])  # started and warm
+        context = now._browser.new_context(offline=True)
+        shell = context.new_page()
+        shell.set_default_timeout(now.timeout_ms)
+        shell.set_content(_SHELL, wait_until="load")
+        shell.evaluate(_BEFORE_RUNTIME, runtime_code())
+        now.print(pages[-1]), before(shell, pages[-1])  # started and warm
         for html in pages:
-            for label, run in (("nu", lambda h: now.print(h)), ("voorheen", lambda h: before(now, h))):
+            for label, run in (("nu", lambda h: now.print(h)), ("voorheen", lambda h: before(shell, h))):
                 wall, cpu = time.perf_counter(), time.process_time() + (_descendants_cpu() or 0.0)
-                run(html)
+                printed[label].append(run(html))
                 spent[label][0] += time.perf_counter() - wall
                 spent[label][1] += time.process_time() + (_descendants_cpu() or 0.0) - cpu
+        context.close()
+    same_pages = all(page_count(a) == page_count(b) and named_destinations(a) == named_destinations(b)
+                     for a, b in zip(printed["nu"], printed["voorheen"], strict=True))  # fmt: skip
+    same_text = None
+    if shutil.which("pdftotext"):
+
+        def text(pdf: bytes) -> str:
+            return subprocess.run(
+                ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
+            ).stdout.decode()
+
+        same_text = all(text(a) == text(b) for a, b in zip(printed["nu"], printed["voorheen"], strict=True))
     table = Table(title=f"PDF per rapport, nu en voorheen, om en om op dezelfde {len(pages)} rapporten")
     for column in ("manier", "wand (ms)", "CPU (ms)", "CPU t.o.v. voorheen"):
         table.add_column(column, justify="left" if column == "manier" else "right")
-    for label, text in (("voorheen", "voorheen: nieuwe context, pagina met runtime geladen, twee printpassen"),
-                        ("nu", "nu: één pagina per worker, runtime één keer, paginanummers gegokt als dat loont")):  # fmt: skip
+    for label, text_ in (("voorheen", "voorheen: elke grafiek gecompileerd, snelle ongetagde print voor de inhoudsopgave, dan de echte"),
+                         ("nu", "nu: grafiekvormen één keer gecompileerd, paginanummers gemeten, één print")):  # fmt: skip
         wall, cpu = (1000 * x / len(pages) for x in spent[label])
-        table.add_row(text, number(wall, 0), number(cpu, 0), f"×{number(spent[label][1] / spent['voorheen'][1], 2)}")
+        table.add_row(text_, number(wall, 0), number(cpu, 0), f"×{number(spent[label][1] / spent['voorheen'][1], 2)}")
+    table.add_section()
+    table.add_row(
+        "zelfde pagina's en koppen per pagina (named destinations)", "ja" if same_pages else "[red]nee[/]", "", ""
+    )
+    table.add_row(
+        "zelfde tekst (pdftotext)", {True: "ja", False: "[red]nee[/]", None: "niet gemeten"}[same_text], "", ""
+    )
     return table
 
 
@@ -219,9 +300,37 @@ def _pdf_summary(result: BatchResult) -> str:
         return "Geen PDF's gemaakt."
     return (
         f"Pagina's per PDF: {min(pages)}–{max(pages)} (mediaan {number(statistics.median(pages), 0)}); "
-        f"printpassen per rapport (de snelle ongetagde meegeteld): gemiddeld {number(statistics.mean(passes), 2)}, "
-        f"{integer(sum(p > 1 for p in passes))} van {integer(len(ok))} rapporten meer dan één keer geprint"
+        f"prints per rapport: gemiddeld {number(statistics.mean(passes), 2)}, "
+        f"{integer(sum(p > 1 for p in passes))} van {integer(len(ok))} rapporten opnieuw geprint omdat een kop "
+        "niet op de gemeten pagina viel"
     )
+
+
+def _batch_summary(result: BatchResult, memory: dict[str, int], sample: bool) -> Table:
+    """The PDF batch in one table: wall time, per PDF, peak RSS, workers, and the target for 500 PDFs."""
+    ok = result.written
+    per_pdf = result.seconds / max(1, len(ok))
+    python = sum(sum(r.timings.get(s, 0.0) for s in STAGES if s != "pdf") for r in ok)
+    chromium_cpu = sum(r.timings.get("pdf_cpu", 0.0) for r in ok)
+    setup = max(result.setup.values(), default=0.0)
+    idle = setup + (python + chromium_cpu) / result.workers
+    table = Table(title="PDF-batch, samengevat" + (" (steekproef)" if sample else ""))
+    for column in ("wat", "waarde"):
+        table.add_column(column, justify="left" if column == "wat" else "right")
+    table.add_row("PDF's gemaakt / mislukt", f"{integer(len(ok))} / {integer(len(result.failures))}")
+    table.add_row("workers (elk één Chromium, hergebruikt)", integer(result.workers))
+    table.add_row("wandtijd totaal (s), gemeten", number(result.seconds, 1))
+    table.add_row("per PDF (ms), wandtijd / aantal", number(1000 * per_pdf, 0))
+    table.add_row("wandtijd verwacht op vrije cores uit CPU (s)", number(idle, 1))
+    table.add_row("piekgeheugen, alle processen samen: RSS (MB; gedeelde pagina's per proces geteld)",
+                  number(memory["rss"] / 1e6, 0))  # fmt: skip
+    table.add_row(
+        "piekgeheugen, alle processen samen: PSS (MB; gedeelde pagina's verdeeld)", number(memory["pss"] / 1e6, 0)
+    )
+    for label, seconds in (("gemeten", per_pdf * 500), ("verwacht op vrije cores", idle / max(1, len(ok)) * 500)):
+        verdict = "ja" if seconds <= 180 else "nee"
+        table.add_row(f"500 PDF's ≤ 3 minuten? ({label}: per PDF × 500)", f"{verdict} ({number(seconds, 0)} s)")
+    return table
 
 
 def _alternatives(db: Path, period: int, provider_id: str) -> Table:
@@ -313,7 +422,7 @@ def main() -> None:
     )
     with tempfile.TemporaryDirectory(dir=VAR) as tmp:
         out = args.keep or Path(tmp)
-        html = _run(db, period, out / "html", "html", args.workers, label="HTML")
+        html, _ = _run(db, period, out / "html", "html", args.workers, label="HTML")
         console.print(_stage_table(html, f"HTML voor alle {integer(providers)} aanbieders (doel ≤ 60 s op 2 cores)"))
         console.print(_kind_table(html))
         for failure in html.failures[:10]:
@@ -321,11 +430,15 @@ def main() -> None:
         if not args.no_pdf:
             ids = [r.provider_id for r in html.written]
             sample = ids[:: max(1, len(ids) // args.pdf_sample)][: args.pdf_sample] if args.pdf_sample else ids
-            pdf = _run(db, period, out / "pdf", "pdf", args.workers, providers=sample, label="PDF")
-            title = (f"PDF voor alle {integer(len(sample))} aanbieders (doel ≤ 3 minuten voor 500 op 2 cores)"
-                     if not args.pdf_sample else f"PDF voor {integer(len(sample))} aanbieders (steekproef)")
+            pdf, memory = _run(db, period, out / "pdf", "pdf", args.workers, providers=sample, label="PDF")
+            title = (
+                f"PDF voor alle {integer(len(sample))} aanbieders (doel ≤ 3 minuten voor 500 op 2 cores)"
+                if not args.pdf_sample
+                else f"PDF voor {integer(len(sample))} aanbieders (steekproef)"
+            )
             console.print(_stage_table(pdf, title, extrapolate_to=providers if args.pdf_sample else None))
             console.print(_pdf_summary(pdf))
+            console.print(_batch_summary(pdf, memory, bool(args.pdf_sample)))
             for failure in pdf.failures[:10]:
                 console.print(f"[red]mislukt[/] {failure.provider_id}: {failure.error}")
         if args.pdf_compare:

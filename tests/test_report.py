@@ -337,7 +337,9 @@ def test_pdf_is_a4_with_page_numbers_contents_and_the_table(tiny_db: Path, tmp_p
 
 
 def _pdf_text(pdf: bytes) -> str:
-    return subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    return subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
+    ).stdout.decode()
 
 
 def _contents_match_headings(pdf: bytes) -> None:
@@ -350,13 +352,15 @@ def _contents_match_headings(pdf: bytes) -> None:
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_one_printer_prints_many_reports_as_each_would_alone(tiny_db: Path) -> None:
-    """The printer reuses its page (the runtime loaded once) and guesses the contents' page numbers from the
-    report before: every PDF is still the one the page loaded on its own prints, with the right numbers in its
-    contents."""
+def test_one_printer_prints_many_reports_as_each_would_alone(tiny_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The printer reuses its page (the runtime loaded once, each chart shape compiled once) and measures the
+    contents' page numbers before its one print: every chart is the SVG the page loaded on its own draws, every
+    PDF the one it prints, with the right numbers in its contents; a wrong measurement is found out in the PDF
+    and corrected by a second print."""
     from keurmerk.metrics import Cube
     from keurmerk.policy import load_policy
     from keurmerk.report import chart_specs, render_html, report_data
+    from keurmerk.report import pdf as pdf_module
     from keurmerk.report.loader import ProviderCubes, providers_in_period
     from keurmerk.report.pdf import PdfPrinter
     from keurmerk.warehouse import open_readonly
@@ -368,23 +372,85 @@ def test_one_printer_prints_many_reports_as_each_would_alone(tiny_db: Path) -> N
     for provider in providers:
         data = report_data(cubes.source(provider.provider_id), provider, 2021, load_policy(), DAY)
         pages.append(render_html(data, chart_specs(data)))
+    charts = (
+        "() => Array.from(document.querySelectorAll('[data-km-chart]'), (el) => [el.dataset.kmChart, el.innerHTML])"
+    )
+    ids = re.compile(r"(clip|gradient|pattern)[_-]?\d+")  # Vega numbers these per page
     with PdfPrinter() as printer:
-        shared = [printer.print(html) for html in pages]  # no guesses yet: a quick pass learns the numbers
-        assert (printer.probes, printer.passes) == (3, 3)
-        printer._outcomes.extend([True] * 10)  # as if its guesses had been right lately: it trusts them
-        printer._guess = {"ch-3": 99, "ch-4": 1}  # a wrong guess is found out and corrected
-        corrected = printer.print(pages[-1])
-        assert (printer.probes, printer.passes) == (3, 5)
-        again = printer.print(pages[-1])  # the same report again: its numbers guessed right, printed once
-        assert (printer.probes, printer.passes) == (3, 6)
+        shared, drawn = [], []
+        for html in pages:
+            shared.append(printer.print(html))
+            drawn.append({k: ids.sub(r"\1", v) for k, v in printer._shell().evaluate(charts)})
+        assert (printer.passes, printer.reprinted) == (3, 0)  # every number measured right: one print each
+        stats = printer._shell().evaluate("window.__kmVegaStats")
+        assert stats["reused"] >= len(drawn[0]), stats  # later reports drew most charts from compiled shapes
+        monkeypatch.setattr(pdf_module, "_MEASURE", '() => ({"ch-3": 99, "ch-4": 1})')
+        corrected = printer.print(pages[-1])  # a wrong measurement is found out and corrected
+        assert (printer.passes, printer.reprinted) == (5, 1)
     with PdfPrinter() as alone:
-        own_pdfs = [alone._print_alone(html) for html in pages]  # each page loaded as the file it is
+        own_pdfs, own_drawn = [], []
+        for html in pages:  # each page loaded as the file it is: its own runtime, every chart compiled
+            context, page = alone._new_page()
+            page.set_content(html, wait_until="load")
+            page.wait_for_function("document.documentElement.dataset.kmReady === '1'")
+            own_drawn.append({k: ids.sub(r"\1", v) for k, v in page.evaluate(charts)})
+            context.close()
+            own_pdfs.append(alone._print_alone(html))
+    assert drawn == own_drawn  # the same SVG, chart by chart
     for pdf, own in zip(shared, own_pdfs, strict=True):
         assert _pdf_text(pdf) == _pdf_text(own)
         assert page_count(pdf) == page_count(own) and named_destinations(pdf) == named_destinations(own)
         _contents_match_headings(pdf)
-    assert _pdf_text(corrected) == _pdf_text(again) == _pdf_text(shared[-1])
+    assert _pdf_text(corrected) == _pdf_text(shared[-1])
     _contents_match_headings(corrected)
+
+
+_MEASURED_PAGE = """<!DOCTYPE html><html lang="nl"><head><meta charset="utf-8"><style>
+@page { size: A4; margin: 20mm 15mm 25mm 15mm; }
+body { font: 11pt sans-serif; } section { break-before: page; } .keep { break-inside: avoid; height: 70mm; }
+p { orphans: 3; widows: 3; } table { border-collapse: collapse; } td { padding: 2px 8px; white-space: nowrap; }
+</style></head><body><nav><h2>Inhoud</h2><ol>ENTRIES</ol></nav>SECTIONS
+<script>document.documentElement.dataset.kmReady = "1";</script></body></html>"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("wide", [0, 9, 16], ids=["fits", "wider-than-the-page", "wider-than-chromium-shrinks"])
+def test_contents_numbers_are_measured_as_printed(wide: int) -> None:
+    """The page numbers measured before printing are those the print gives: forced breaks, boxes that may not
+    break, paragraphs split across pages, and content wider than the page (which Chromium prints shrunk)."""
+    from keurmerk.report.pdf import PdfPrinter
+
+    entries, sections = [], []
+    for i in range(8):
+        entries.append(f'<li><a href="#s{i}">Deel {i}</a><span class="km-toc-page" data-for="s{i}"></span></li>')
+        body = [f'<h2 id="s{i}">Deel {i}</h2>']
+        for j in range(1 + i % 4):
+            body.append(
+                f'<h3 id="s{i}-{j}">Stuk {i}.{j}</h3>'
+                + "<p>"
+                + "Een zin over niets in het bijzonder. " * (40 + 25 * j)
+                + "</p>"
+            )
+            entries.append(
+                f'<li><a href="#s{i}-{j}">Stuk {i}.{j}</a><span class="km-toc-page" data-for="s{i}-{j}"></span></li>'
+            )
+            body.append(f'<div class="keep" id="k{i}-{j}">vast blok</div>')
+            entries.append(
+                f'<li><a href="#k{i}-{j}">Blok {i}.{j}</a><span class="km-toc-page" data-for="k{i}-{j}"></span></li>'
+            )
+        if wide and i == 3:
+            body.append("<table><tr>" + "".join(f"<td>kolom nummer {k}</td>" for k in range(wide)) + "</tr></table>")
+        sections.append(f"<section>{''.join(body)}</section>")
+    html = _MEASURED_PAGE.replace("ENTRIES", "".join(entries)).replace("SECTIONS", "".join(sections))
+    with PdfPrinter() as printer:
+        pdf = printer.print(html)
+        assert (printer.passes, printer.reprinted) == (1, 0)
+    dests = named_destinations(pdf)
+    assert len(dests) == len(entries) and max(dests.values()) >= 12, dests
+    text = _pdf_text(pdf)
+    if wide:  # printed shrunk: the wide row is on one page
+        assert "kolom nummer 0" in text
+    assert "Blok 7.3" in text
 
 
 def test_contact_chapter_follows_the_policy(tiny_db: Path, tmp_path: Path) -> None:

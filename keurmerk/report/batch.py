@@ -8,7 +8,7 @@ How the work is split (measured at ``national`` scale: bench/reports.py):
   chunk's providers in one query (:class:`~keurmerk.report.loader.ProviderCubes`), then per provider computes
   the frames, draws the charts, writes the HTML (the Vega runtime inlined once per file) and, for PDF, prints
   it with its own Chromium (:class:`~keurmerk.report.pdf.PdfPrinter`, started once per worker: one browser and
-  one page, the Vega runtime loaded once, for all the worker's reports);
+  one page, the Vega runtime loaded once, for all the worker's reports; one print per report);
 - every provider is done inside its own ``try``: a failure is recorded with its reason and the batch goes on;
   a worker that dies breaks the pool, and the providers not yet done are retried in a new one until the one
   that kills its worker stands alone (only it fails);
@@ -141,10 +141,10 @@ class _Worker:
         path = self.out / report_filename(provider.provider_id, self.period, self.fmt)
         if self.fmt == "pdf":
             printing, printer = time.perf_counter(), self.pdf_printer()
-            passes, chromium_cpu = printer.passes + printer.probes, _descendants_cpu()
+            passes, chromium_cpu = printer.passes, _descendants_cpu()
             content = printer.print(html)
             timings["pdf"] = time.perf_counter() - printing
-            timings["pdf_passes"] = printer.passes + printer.probes - passes
+            timings["pdf_passes"] = printer.passes - passes
             if chromium_cpu is not None and (now := _descendants_cpu()) is not None:
                 timings["pdf_cpu"] = now - chromium_cpu  # Chromium's and Playwright's processes
             clock = time.process_time()

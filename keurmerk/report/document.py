@@ -487,7 +487,7 @@ def render_html(data: ReportData, specs: dict[str, dict[str, Any]]) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f'<meta name="generator" content="keurmerk report"><title>{escape(title)}</title>'
-        f"{pieces.STYLE}{css}</head><body>"
+        f'{pieces.STYLE}{css}</head><body data-km-provider="{escape(data.provider_name)}">'
         '<noscript><div class="km-notice">De figuren van dit rapport worden met JavaScript getekend; zet '
         "JavaScript aan om ze te zien.</div></noscript>"
         f"{body}"

@@ -3,12 +3,13 @@
 The page is the same HTML file a provider opens in a browser. Chromium draws the charts (SVG, so they stay
 vector in the PDF), prints with the report's print stylesheet (``@page``: A4, page numbers in the margin boxes)
 and writes a document outline (bookmarks) from the headings. The table of contents needs the page each heading
-lands on, which only printing tells (this Chromium has no ``target-counter()``). While the numbers of the
-report printed before have mostly been right lately (reports of one period often share their structure), a
-report is printed once with them (tagged, with the outline) and the PDF's named destinations (which Chromium
-writes for the targets of the contents' links) are checked against them; only when a heading landed elsewhere
-are the numbers filled in again and the page printed again. Otherwise a quick untagged pass tells the numbers
-first. The numbers sit in boxes of fixed width, so filling them in moves nothing.
+lands on, which this Chromium cannot write itself (it has no ``target-counter()``). So before printing, the page
+is laid out once more as columns the size of a page's content box (print media, page breaks as column breaks,
+and Chromium's own shrink for content wider than the page): Chromium's fragmentation places every box as printing
+does, and the column a heading starts in is its page. The numbers are filled in and the page is printed once,
+tagged (accessible) and with the outline; the PDF's named destinations (which Chromium writes for the targets of
+the contents' links) are checked against them, and only if a heading landed elsewhere are the numbers corrected
+and the page printed again. The numbers sit in boxes of fixed width, so filling them in moves nothing.
 
 The browser is Debian's Chromium (``/usr/bin/chromium``) or the one named by ``$KEURMERK_CHROMIUM``, else
 Playwright's own. One :class:`PdfPrinter` keeps one browser and one page for many reports.
@@ -17,7 +18,6 @@ Playwright's own. One :class:`PdfPrinter` keeps one browser and one page for man
 from __future__ import annotations
 
 import re
-from collections import deque
 from types import TracebackType
 
 from keurmerk import chromium
@@ -102,21 +102,22 @@ class PdfPrinter:
     ``with PdfPrinter() as printer: pdf = printer.print(html)``
 
     The page loads the Vega runtime once; every report then replaces the page's document (head and body) and
-    runs the report's own drawing code, so the ~1 MB runtime is not parsed again for every report. The page is
-    replaced every ``reuse`` reports (Vega views are not finalized when their document goes).
+    runs the report's own drawing code, so the ~1 MB runtime is not parsed again for every report, and each
+    chart's Vega-Lite is compiled once per shape (see ``_LOAD_RUNTIME``). The page is replaced every ``reuse``
+    reports (what a long-lived page may keep). Every ``collect_every`` reports the page's garbage is collected:
+    Chromium lets the documents of reports gone pile up to several hundred MB before it does so itself.
     """
 
-    def __init__(self, timeout_ms: int = 120_000, reuse: int = 50):
-        self.timeout_ms, self.reuse = timeout_ms, reuse
+    def __init__(self, timeout_ms: int = 120_000, reuse: int = 200, collect_every: int = 10):
+        self.timeout_ms, self.reuse, self.collect_every = timeout_ms, reuse, collect_every
         self._playwright = None
         self._browser = None
         self._context = None
         self._page = None
+        self._devtools = None  # the page's DevTools session: a garbage collection now and then
         self._printed = 0  # reports printed on the current page
-        self._guess: dict[str, int] = {}  # the last report's contents: reports of a period often share them
-        self._outcomes: deque[bool] = deque(maxlen=_GUESS_HISTORY)  # was the guess right, per recent report
-        self.passes = 0  # tagged PDFs printed so far (one per report when its contents' numbers were right)
-        self.probes = 0  # quick untagged passes that learned the numbers first
+        self.passes = 0  # PDFs printed so far: one per report, unless a heading landed off its measured page
+        self.reprinted = 0  # reports printed more than once
 
     def __enter__(self) -> PdfPrinter:
         self.start()
@@ -154,8 +155,17 @@ class PdfPrinter:
     def _drop_page(self) -> None:
         if self._context is not None:
             self._context.close()
-        self._context = self._page = None
+        self._context = self._page = self._devtools = None
         self._printed = 0
+
+    def _new_page(self):
+        """A page of its own context (offline), laid out as printed: the contents' numbers are measured on it."""
+        self.start()
+        context = self._browser.new_context(offline=True)
+        page = context.new_page()
+        page.set_default_timeout(self.timeout_ms)
+        page.emulate_media(media="print")
+        return context, page
 
     def _shell(self):
         """The page reports are drawn in, with the Vega runtime loaded (a new one every ``reuse`` reports)."""
@@ -164,12 +174,10 @@ class PdfPrinter:
         from keurmerk.charts.runtime import runtime_code
 
         self._drop_page()
-        self.start()
-        self._context = self._browser.new_context(offline=True)
-        self._page = self._context.new_page()
-        self._page.set_default_timeout(self.timeout_ms)
+        self._context, self._page = self._new_page()
         self._page.set_content(_SHELL, wait_until="load")
         self._page.evaluate(_LOAD_RUNTIME, runtime_code())
+        self._devtools = self._context.new_cdp_session(self._page)
         return self._page
 
     def print(self, html: str) -> bytes:
@@ -182,17 +190,18 @@ class PdfPrinter:
         try:
             page.evaluate(_SWAP, list(split))
             page.wait_for_function(_READY)
-            return self._print_pages(page)
+            page.evaluate("document.documentElement.style.removeProperty('display')")
+            pdf = self._print_pages(page)
+            if self._printed % self.collect_every == 0:
+                self._devtools.send("HeapProfiler.collectGarbage")
+            return pdf
         except Exception:
             self._drop_page()  # a page in an unknown state is not used again
             raise
 
     def _print_alone(self, html: str) -> bytes:
-        self.start()
-        context = self._browser.new_context(offline=True)
+        context, page = self._new_page()
         try:
-            page = context.new_page()
-            page.set_default_timeout(self.timeout_ms)
             page.set_content(html, wait_until="load")
             page.wait_for_function(_READY)
             return self._print_pages(page)
@@ -200,53 +209,166 @@ class PdfPrinter:
             context.close()
 
     def _print_pages(self, page) -> bytes:
-        # The contents' page numbers are known only once printed. When the report before's numbers have often
-        # been right lately, print with them (tagged, with the outline) and print again only if a heading landed
-        # elsewhere; otherwise learn the numbers from a quick untagged pass first, as a wrong guess would cost a
-        # second tagged pass, the dearer kind.
+        # The contents' numbers measured on the page as laid out for print, then one tagged print with them;
+        # its named destinations say where the headings really landed (again only if they differ).
         layout = {"format": "A4", "print_background": True, "prefer_css_page_size": True}
-        guess, trusted = self._guess, self._guesses_pay()
-        if trusted:
-            pages = guess
-        else:
-            pages = named_destinations(page.pdf(**layout))
-            self.probes += 1
-            self._outcomes.append(pages == guess)
+        pages = page.evaluate(_MEASURE) or {}
         pdf = b""
-        for attempt in range(4):  # once, unless the guess was wrong or filling in the numbers moved a heading
+        for attempt in range(4):  # once, unless a heading landed off its measured page
             page.evaluate(_FILL_TOC, pages)
             pdf = page.pdf(**layout, outline=True, tagged=True)
             self.passes += 1
             printed = named_destinations(pdf)
-            if trusted and attempt == 0:
-                self._outcomes.append(printed == guess)
             if printed == pages:
                 break
+            if attempt == 0:
+                self.reprinted += 1
             pages = printed
-        self._guess = pages
         return pdf
 
-    def _guesses_pay(self) -> bool:
-        """Whether the recent guesses were right often enough that guessing saves passes on average."""
-        if len(self._outcomes) < _GUESS_HISTORY // 4:
-            return False
-        return sum(self._outcomes) / len(self._outcomes) >= _GUESS_WORTH
 
-
-# How many recent reports judge the guesses, and the share right above which guessing pays: a wrong guess costs
-# a second tagged pass, the probe it saves is an untagged one (cheaper, but not by much).
-_GUESS_HISTORY = 20
-_GUESS_WORTH = 0.5
+_MEASURE = """() => {
+  // The page each contents entry's target starts on (null: the page has no @page rule of a known size): the body
+  // as columns the size of a page's content box (print media emulated), so that Chromium's own fragmentation
+  // (forced breaks, break-inside: avoid, orphans and widows) places every box as printing would.
+  const entries = Array.from(document.querySelectorAll(".km-toc-page[data-for]"), (el) => el.dataset.for);
+  let rule = null;
+  for (const sheet of document.styleSheets) {
+    for (const r of sheet.cssRules) if (r instanceof CSSPageRule && !r.selectorText) rule = r;
+  }
+  if (!entries.length || rule === null) return null;
+  const size = rule.style.getPropertyValue("size").trim().toLowerCase();
+  const sizes = { a4: ["210mm", "297mm"], "a4 portrait": ["210mm", "297mm"] };
+  if (!(size in sizes)) return null;
+  const [pageWidth, pageHeight] = sizes[size];
+  const m = (side) => rule.style.getPropertyValue("margin-" + side) || "0px";
+  const width = `calc(${pageWidth} - ${m("left")} - ${m("right")})`;
+  const height = `calc(${pageHeight} - ${m("top")} - ${m("bottom")})`;
+  // page breaks become column breaks while measuring
+  const body = document.body, saved = body.getAttribute("style"), forced = new Map();
+  for (const el of body.getElementsByTagName("*")) {
+    if (el instanceof SVGElement) continue;
+    const style = getComputedStyle(el);
+    const before = style.breakBefore === "page", after = style.breakAfter === "page";
+    if (!before && !after) continue;
+    forced.set(el, el.getAttribute("style"));
+    if (before) el.style.breakBefore = "column";
+    if (after) el.style.breakAfter = "column";
+  }
+  const restore = (el, style) => (style === null ? el.removeAttribute("style") : el.setAttribute("style", style));
+  // Content wider than the page makes Chromium lay the pages out larger by that factor and print them shrunk
+  // (Blink's CalculateOverflowShrinkForPrinting: the widest overflow of any page; at most 1.5 here, its maximum
+  // shrink 2 over its minimum 4/3): lay out at the page's size first, find that overflow, then again larger.
+  const columns = (factor) => {
+    body.style.cssText = (saved ?? "") + `;margin:0;padding:0;max-width:none;box-sizing:content-box;` +
+      `width:calc(${width} * ${factor});height:calc(${height} * ${factor});column-width:calc(${width} * ${factor});` +
+      "column-gap:0;column-fill:auto;overflow:visible";
+    const box = body.getBoundingClientRect();
+    return [box.left, box.width];
+  };
+  let [origin, column] = columns(1);
+  let widest = column;
+  for (const el of body.getElementsByTagName("*")) {
+    if (el instanceof SVGElement && !(el instanceof SVGSVGElement)) continue;  // inside a chart: its svg's box
+    for (const rect of el.getClientRects()) {
+      const left = origin + column * Math.floor((rect.left - origin) / column + 0.01);
+      widest = Math.max(widest, rect.right - left);
+    }
+  }
+  const shrink = Math.min(1.5, widest / column);
+  if (shrink > 1) [origin, column] = columns(shrink);
+  const pages = {};
+  for (const anchor of entries) {
+    const target = document.getElementById(anchor);
+    const rects = target ? target.getClientRects() : [];
+    if (rects.length) pages[anchor] = 1 + Math.floor((rects[0].left - origin) / column + 0.01);
+  }
+  restore(body, saved);
+  forced.forEach((style, el) => restore(el, style));
+  return pages;
+}"""
 _SHELL = '<!DOCTYPE html>\n<html lang="nl"><head><meta charset="utf-8"></head><body></body></html>'
+# The runtime, loaded once per page, with a vegaEmbed that compiles each chart's Vega-Lite to Vega once per
+# shape: reports share their charts' specs but for the data, the provider's name (the body's data-km-provider)
+# and sizes that follow the data. A spec is keyed by its JSON with its inline data out and the name as a token;
+# a known key is drawn from the compiled Vega spec of the first such chart, with this chart's data and name put
+# back. That is exact while Vega-Lite copies strings and data arrays as they are: a name with quotes or
+# backslashes (escaped differently in expressions) or shorter than 3 characters, and data copied or merged, draw
+# the usual way. The views of a document are finalized when the next report replaces it.
 _LOAD_RUNTIME = """async (code) => {
   const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
-  try { window.__kmVega = await import(url); } finally { URL.revokeObjectURL(url); }
+  let runtime;
+  try { runtime = await import(url); } finally { URL.revokeObjectURL(url); }
+  const embed = runtime.vegaEmbed, compiled = new Map(), TOKEN = "\u2063km-provider\u2063";
+  const stats = { compiled: 0, reused: 0, plain: 0 }, views = [];
+  const split = (spec, name) => {
+    const values = [];
+    let key = JSON.stringify(spec, (k, v) => {
+      if (k === "data" && v && typeof v === "object" && Array.isArray(v.values)) {
+        values.push(v.values);
+        return { ...v, values: values.length - 1 };
+      }
+      return v;
+    });
+    if (name) key = key.split(name).join(TOKEN);
+    return [key, values];
+  };
+  const plain = (el, spec, opts) => { stats.plain++; return embed(el, spec, opts); };
+  async function vegaEmbed(target, spec, opts = {}) {
+    // drawn apart from the document and put in at once: a chart drawn in place makes the page lay itself out
+    // again while the others draw
+    const el = target.cloneNode(false);
+    const result = await draw(el, spec, opts);
+    for (const { name, value } of el.attributes) target.setAttribute(name, value);
+    target.replaceChildren(...el.childNodes);
+    return result;
+  }
+  async function draw(el, spec, opts) {
+    const name = document.body.dataset.kmProvider || "";
+    if (!spec || typeof spec !== "object" || "datasets" in spec || opts.mode || opts.patch || opts.config ||
+        name.length < 3 || /["'\\\\\\u0000-\\u001f\\u2063]/.test(name)) return plain(el, spec, opts);
+    const [key, values] = split(spec, name);
+    const known = compiled.get(key);
+    let result;
+    if (known === null) {
+      result = await plain(el, spec, opts);
+    } else if (known !== undefined) {
+      stats.reused++;
+      const vg = JSON.parse(name ? known.template.split(TOKEN).join(name) : known.template);
+      for (const [from, to] of known.slots) vg.data[to].values = values[from];
+      result = await embed(el, vg, { ...opts, mode: "vega" });
+    } else {
+      stats.compiled++;
+      let entry = null;
+      const patch = (vg) => {  // the compiled spec, before Vega parses it
+        const slots = [];
+        (vg.data || []).forEach((d, to) => { if ("values" in d) slots.push([values.indexOf(d.values), to]); });
+        const from = new Set(slots.map(([i]) => i));
+        if (!from.has(-1) && from.size === slots.length && slots.length === values.length) {
+          let template = JSON.stringify(vg, function (k, v) { return k === "values" && vg.data.includes(this) ? [] : v; });
+          if (name) template = template.split(name).join(TOKEN);
+          entry = { template, slots };
+        }
+        return vg;
+      };
+      result = await embed(el, spec, { ...opts, patch });
+      compiled.set(key, entry);
+    }
+    views.push(result);
+    return result;
+  }
+  window.__kmVega = { ...runtime, vegaEmbed };
+  window.__kmVegaStats = stats;
+  window.__kmFinalize = () => { for (const view of views.splice(0)) view.finalize(); };
 }"""
 # The report's document (without its module script) in place of the one shown, then its drawing code with the
-# runtime already loaded. The CSP meta is left out: it would only block what this printer does itself.
+# runtime already loaded. The CSP meta is left out: it would only block what this printer does itself. The page
+# is not displayed while the charts draw (they draw apart from it; Chromium would lay it out at every frame).
 _SWAP = """([html, draw]) => {
+  window.__kmFinalize();
   const doc = new DOMParser().parseFromString(html, "text/html");
   for (const el of doc.querySelectorAll("meta[http-equiv]")) el.remove();
+  document.documentElement.style.display = "none";
   delete document.documentElement.dataset.kmReady;
   document.documentElement.lang = doc.documentElement.lang;
   document.head.replaceWith(document.adoptNode(doc.head));
