@@ -41,9 +41,9 @@ from keurmerk.ingest.rules import (
     question_frame,
     result_rules,
 )
-from keurmerk.metrics import store_cube
 from keurmerk.policy import load_policy
 from keurmerk.warehouse import run_script, writer
+from keurmerk.warehouse.cells import store_cells
 
 __all__ = ["ingest", "purge_quarantine", "IngestReport", "TableReport"]
 
@@ -705,7 +705,7 @@ def _ingest(
             },
         )
         say("kubussen voor de dashboards opslaan (benchmark, en per aanbieder)")
-        store_cube(con)
+        store_cells(con)
         run_script(con, "record_publications.sql", {"now": dt.datetime.now(dt.UTC).replace(tzinfo=None)})
         say("publiceren")
     return IngestReport(

@@ -259,13 +259,13 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
         """
     )
     new = con.execute(
-        f"""
+        """
         INSERT INTO answers (respondent_id, question_id, value, value_num, answered_at, load_id, routing_flag)
         SELECT
             a.respondent_id_v, a.question_id_v, a.value_v, a.value_num, a.answered_at_v, $load,
             CASE WHEN a.condition_question IS NOT NULL AND a.kind IS NOT NULL
                       AND coalesce(coalesce(a._earlier_opener, o.value_v) <> a.condition_answer, TRUE)
-                 THEN format('volgt op {{}} = {{}}, maar dat antwoord {{}}', a.condition_question, a.condition_answer,
+                 THEN format('volgt op {} = {}, maar dat antwoord {}', a.condition_question, a.condition_answer,
                              CASE WHEN coalesce(a._earlier_opener, o.value_v) IS NULL THEN 'ontbreekt'
                                   ELSE 'is anders' END)
             END

@@ -136,7 +136,7 @@ _ANSWER_HEADER = frozenset({"respondent_id", "question_id", "value"})
 
 def _is_answers(columns) -> bool:
     """Answers are validated inside DuckDB, straight from the file (keurmerk.ingest.answers)."""
-    return _ANSWER_HEADER <= set(columns)
+    return set(columns) >= _ANSWER_HEADER
 
 
 def _partition(source_sql: str, columns: dict[str, str], rows: int, text_bytes: int, spill: Path) -> tuple[Path, ...]:

@@ -1,7 +1,8 @@
-"""Validation rules of the import format (DESIGN §4), run by pandera's polars backend.
+"""Validation rules of the import format (DESIGN §4): invitations and results run by pandera's polars backend,
+answers (the bulk of a delivery) as SQL inside DuckDB (``keurmerk.ingest.answers``).
 
 A rule names the import column it is about, the reason a person reads in the quarantine (Dutch), and a polars
-expression that is true for a valid row. Rules are data: each kind of file has one list of them, built from the
+expression (or for answers a SQL expression) that is true for a valid row. Rules are data: each kind of file has one list of them, built from the
 catalogue. Normalisation (trimming, case, decimal comma, province names) happens first, in plain expressions;
 an expression that is null counts as valid, so a rule only speaks when its own question applies.
 """
@@ -29,8 +30,10 @@ __all__ = [
     "result_rules",
     "normalise_invitations",
     "invitation_rules",
-    "normalise_answers",
+    "SqlRule",
     "answer_rules",
+    "question_frame",
+    "TIMESTAMP_FORMATS",
     "failures",
     "CONFLICT_IN_FILE",
     "CONFLICT_EXISTING",
