@@ -26,7 +26,6 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from keurmerk.catalog import catalog
 from keurmerk.formatting import integer
 from keurmerk.ingest.answers import load_answers
 from keurmerk.ingest.format import ANSWER_COLUMNS, FORMAT_COLUMNS, INVITATION_COLUMNS, RESULT_COLUMNS
@@ -41,8 +40,7 @@ from keurmerk.ingest.rules import (
     question_frame,
     result_rules,
 )
-from keurmerk.policy import load_policy
-from keurmerk.warehouse import run_script, writer
+from keurmerk.warehouse import refresh_completed, run_script, writer
 from keurmerk.warehouse.cells import store_cells
 
 __all__ = ["ingest", "purge_quarantine", "IngestReport", "TableReport"]
@@ -693,17 +691,7 @@ def _ingest(
             )
         notes += [f"{r.file}: {n}" for r in reports for n in r.message.split("; ") if n.startswith("aanbieder ")]
         say("voltooiing van vragenlijsten bepalen")
-        policy = load_policy()
-        cat = catalog()
-        run_script(
-            con,
-            "refresh_completed.sql",
-            {
-                "min_share": policy.completed_aspect_share,
-                "no_opinion_counts": policy.completed_no_opinion_answers,
-                "no_opinion_values": [*cat.no_opinion, cat.not_applicable],
-            },
-        )
+        refresh_completed(con, load_id)
         say("kubussen voor de dashboards opslaan (benchmark, en per aanbieder)")
         store_cells(con)
         run_script(con, "record_publications.sql", {"now": dt.datetime.now(dt.UTC).replace(tzinfo=None)})
