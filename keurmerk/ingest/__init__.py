@@ -213,7 +213,6 @@ def _load_invitations(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: 
     frame = normalise_invitations(table.frame)
     signature = _signature(_INVITATION_SIGNATURE)
     frame, in_file = _flag_duplicates(frame, ["respondent_id_v"], signature)
-    frame = frame.with_columns(_sig=signature)
     _ids(con, frame, "respondent_id_v")
     existing = con.sql(
         """SELECT respondent_id AS respondent_id_v, period AS period_v, provider_id AS provider_id_v,
@@ -225,6 +224,9 @@ def _load_invitations(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: 
     existing = existing.select(
         "respondent_id_v", "_existing_load", _signature(_INVITATION_SIGNATURE).alias("_existing_sig")
     )
+    # The row's data as one string, to compare with a loaded row: only needed when there is one (a first delivery
+    # of ten million rows has none).
+    frame = frame.with_columns(_sig=signature if existing.height else pl.lit(None, pl.String))
     changed = pl.col("_existing_sig").is_not_null() & (pl.col("_existing_sig") != pl.col("_sig"))
     frame = frame.join(existing, on="respondent_id_v", how="left").with_columns(
         _replace=changed & pl.lit(replace),
