@@ -514,7 +514,7 @@ def test_sigkill_mid_load_leaves_the_published_file_and_the_next_ingest_cleans_u
     assert _counts(db) == (BASE_INVITATIONS + 1, BASE_ANSWERS)
 
 
-# --- 9. large tables in parts ------------------------------------------------------------------------------------
+# --- 9. large tables: invitations in parts, answers validated inside DuckDB straight from the file ---------------
 
 
 def _dump(db: Path) -> dict[str, list]:
@@ -532,7 +532,8 @@ def _dump(db: Path) -> dict[str, list]:
 def test_a_table_split_in_parts_gives_the_same_warehouse(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
 ) -> None:
-    """The parts split by respondent (forced tiny here) must not change a single row or reason."""
+    """Invitations split in parts by respondent (forced tiny here) and a CSV streamed into batches that DuckDB
+    validates (instead of a table in memory) must not change a single row or reason."""
     from keurmerk.ingest import read
 
     answers = (

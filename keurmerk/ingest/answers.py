@@ -3,8 +3,9 @@
 Answers are the bulk of a delivery (ten to a hundred million rows), so they are not validated in Python: the
 delivered rows (a Parquet file, the batches a large CSV was streamed into, or a small table registered as a frame)
 are read by DuckDB, normalised and checked against the rules of ``keurmerk.ingest.rules.answer_rules`` in a few
-statements, and inserted with one ``INSERT … SELECT``. DuckDB spills joins and aggregates to disk beyond the
-writer's memory limit, so memory stays bounded whatever the size of the file.
+statements, and inserted with one ``INSERT … SELECT``. DuckDB spills joins, aggregates and the temporary tables to
+disk beyond the writer's memory limit, so memory stays bounded whatever the size of the file; only the look-up of
+the respondents grows with the warehouse (``_BYTES_PER_INVITATION``).
 
 Steps (temporary tables, dropped at the end):
 
@@ -94,16 +95,40 @@ def _source(con: duckdb.DuckDBPyConnection, table: RawTable) -> tuple[str, dict[
     return source, dict(zip(empty.columns, map(str, empty.types), strict=True))
 
 
+# Step 1 joins every delivered answer to its invitation; DuckDB needs that look-up in memory, about this much per
+# invitation (it spills the rest). The writer's memory limit is raised to it for the answers when it is lower.
+_BYTES_PER_INVITATION = 80
+_BASE_BYTES = 256 * 2**20
+_UNITS = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
+
+
+def _memory_limit(con: duckdb.DuckDBPyConnection) -> int:
+    amount, unit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0].split()
+    return int(float(amount) * _UNITS[unit])
+
+
 def load_answers(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: int, replace: bool) -> AnswersOutcome:
     """Validate and load one answers table; see the module's docstring for the steps."""
     rules = answer_rules()
     _catalogue(con, rules)
     source, types = _source(con, table)
+    limit = _memory_limit(con)
+    invitations = con.execute("SELECT count(*) FROM invitations").fetchone()[0]
+    needed = _BASE_BYTES + _BYTES_PER_INVITATION * invitations
     try:
+        if needed > limit:
+            con.execute(f"SET memory_limit = '{needed}B'")
+        con.execute("SET preserve_insertion_order = false")  # the rows carry their _row: less to hold in memory
         return _load(con, rules, source, types, load_id, replace)
     finally:
-        for name in _TEMP_TABLES:
-            con.execute(f"DROP TABLE IF EXISTS {name}")
+        try:
+            con.execute("RESET preserve_insertion_order")
+            if needed > limit:
+                con.execute(f"SET memory_limit = '{limit}B'")
+            for name in _TEMP_TABLES:
+                con.execute(f"DROP TABLE IF EXISTS {name}")
+        except duckdb.Error:  # a failed statement aborted the transaction: its rollback drops the tables
+            pass
         if table.source is None:
             con.unregister("_ingest_frame")
 
