@@ -219,23 +219,25 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _ingest_dups AS
-        WITH keys AS (
-            SELECT respondent_id_v, question_id_v FROM _ingest_a
+        WITH keys AS (  -- grouped on a hash of the key (cheaper than two strings); collisions drop out below
+            SELECT hash(respondent_id_v, question_id_v) AS _key FROM _ingest_a
             WHERE respondent_id_v IS NOT NULL AND question_id_v IS NOT NULL
             GROUP BY ALL HAVING count(*) > 1
         ),
-        repeated AS (
+        candidates AS (
             SELECT _row, respondent_id_v, question_id_v, coalesce(value_v, '∅') AS signature
-            FROM _ingest_a SEMI JOIN keys USING (respondent_id_v, question_id_v)
+            FROM _ingest_a
+            WHERE respondent_id_v IS NOT NULL AND question_id_v IS NOT NULL
+              AND hash(respondent_id_v, question_id_v) IN (SELECT _key FROM keys)
         ),
         grouped AS (
             SELECT respondent_id_v, question_id_v, count(DISTINCT signature) AS n_signatures,
                    list(_row ORDER BY _row) AS _rows, min(_row) AS _first
-            FROM repeated GROUP BY ALL
+            FROM candidates GROUP BY ALL HAVING count(*) > 1
         )
         SELECT r._row, g.n_signatures > 1 AS _conflict_in_file, g.n_signatures = 1 AND r._row <> g._first AS
                _repeat_same, g._rows
-        FROM repeated AS r JOIN grouped AS g USING (respondent_id_v, question_id_v)
+        FROM candidates AS r JOIN grouped AS g USING (respondent_id_v, question_id_v)
         """
     )
     # 3. The rows that fail a rule, with the rule of the whole file added.
