@@ -44,6 +44,7 @@ print(json.dumps({
     "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     "cpu": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),
     "quarantined": report.quarantine.height,
+    "loaded": report.rows_loaded,
     "unreadable": [t.message for t in report.tables if t.unreadable],
 }))
 """
@@ -174,6 +175,7 @@ def main() -> None:
         "Piek-RSS (MB)",
         "Vloer DuckDB (s)",
         "× vloer",
+        "Geladen (alle tabellen)",
         "Quarantaine",
     ):
         table.add_column(column, justify="left" if column == "Invoer" else "right")
@@ -202,6 +204,8 @@ def _add_row(table: Table, name: str, files: list[Path], rows: int, runs: list[d
     best = min(runs, key=lambda r: r["seconds"])
     if "error" in best:
         print(f"{name}: mislukt: {best['error']}")
+    for message in best.get("unreadable", []):  # a table that did not load makes its row meaningless
+        print(f"{name}: niet geladen: {message}")
     floor = min(floors) if floors else float("nan")
     table.add_row(
         name,
@@ -213,6 +217,7 @@ def _add_row(table: Table, name: str, files: list[Path], rows: int, runs: list[d
         integer(round(max(r["rss_mb"] for r in runs))) if best["rss_mb"] == best["rss_mb"] else "–",
         number(floor, 2) if floors else "–",
         number(best["seconds"] / floor, 1) if floors else "–",
+        integer(best["loaded"]) if "loaded" in best else "–",
         integer(best.get("quarantined", 0)),
     )
 
