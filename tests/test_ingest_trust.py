@@ -588,3 +588,37 @@ def test_routing_flag_is_cleared_when_the_routing_answer_arrives_later(tmp_path:
     assert any("1 eerder gemarkeerde antwoorden" in n for n in report.notes)
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(routing_flag) FROM answers").fetchall() == [(0,)]
+
+
+def test_answers_from_parquet_load_as_from_csv(tmp_path: Path) -> None:
+    """A Parquet file of answers is validated by DuckDB straight from the file (not read into memory first): the
+    same rows, values, flags and quarantine (reasons and records) as the same answers from a CSV."""
+    tricky = (
+        "R1;grade; 8,5 ;\n"  # decimal comma and spaces
+        "R4;recommended;\u00a0JA\u00a0;\n"  # non-breaking spaces and case
+        "R2;grade;7.25;\n"  # two decimals
+        "R1;reason_other;Via de huisarts;\n"  # routing flag: no 'anders, namelijk'
+        "R4;grade;6;\nR4;grade;9;\n"  # a conflict within the file
+        "R99;grade;8;\n"  # unknown respondent
+        "R2;recommended;ja;14-03-2024 10:12\n"  # another timestamp format
+        "R2;provider_helped;ja;gisteren\n"  # not a timestamp
+    )
+    csv_dir, parquet_dir = tmp_path / "csv", tmp_path / "parquet"
+    csv_dir.mkdir()
+    parquet_dir.mkdir()
+    paths = _write(csv_dir, INVITATIONS, ANSWERS + tricky)
+    answers = pl.read_csv(paths[1], separator=";", infer_schema=False, quote_char=None).with_columns(
+        pl.col("answered_at").fill_null("")  # as the CSV delivers an empty field
+    )
+    answers.write_parquet(parquet_dir / "answers.csv.parquet")
+    from keurmerk.ingest.read import read_file
+
+    assert read_file(parquet_dir / "answers.csv.parquet", tmp_path / "spill")[0].source is not None  # not in memory
+    assert read_file(paths[1], tmp_path / "spill")[0].source is None  # a small CSV: in memory
+    from_csv = ingest(tmp_path / "csv.duckdb", paths)
+    from_parquet = ingest(tmp_path / "parquet.duckdb", [paths[0], parquet_dir / "answers.csv.parquet"])
+    assert from_csv.routing_flagged == from_parquet.routing_flagged >= 1
+    assert from_csv.quarantine.height >= 5
+    from_parquet, from_csv = _dump(tmp_path / "parquet.duckdb"), _dump(tmp_path / "csv.duckdb")
+    from_parquet["quarantine"] = [(f.removesuffix(".parquet"), *rest) for f, *rest in from_parquet["quarantine"]]
+    assert from_parquet == from_csv
