@@ -28,8 +28,9 @@ __all__ = ["Problem", "RawTable", "read_file", "UnreadableFile"]
 
 ROW = "_row"
 _DELIMITERS = (";", ",", "\t")
-# Memory bound (issue 17): a table larger than this is spilled to Parquet and split by respondent into parts that
-# are validated one at a time. Every rule looks at one respondent's rows only, so the parts give the same result.
+# Memory bound (issue 17): answers are validated by DuckDB straight from the file (``RawTable.source``); another
+# table larger than this (invitations) is spilled to Parquet and split by respondent into parts that are validated
+# one at a time. Every invitation rule looks at one respondent's rows only, so the parts give the same result.
 PART_ROWS = 3_000_000
 PART_BYTES = 16 * 2**20  # of delivered text per part (long free texts)
 _STREAM_BYTES = 96 * 2**20  # CSV files above this are read as a stream
@@ -316,8 +317,9 @@ def _read_quoted_csv(name: str, text: str, delimiter: str) -> RawTable:
 
 
 def _stream_csv(path: Path, spill: Path) -> RawTable:
-    """A large CSV, read as a stream: rows checked as in ``_read_quoted_csv``, written in batches to Parquet, then
-    split by respondent (or read back whole when the table has no respondents)."""
+    """A large CSV, read as a stream: rows checked as in ``_read_quoted_csv``, written in batches to Parquet; answers
+    are then validated by DuckDB from those batches, another table is split by respondent (or read back whole when
+    it has no respondents)."""
     with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
         header_line = f.readline().rstrip("\r\n")
     delimiter = _sniff_delimiter(header_line)
