@@ -677,6 +677,9 @@ def _ingest(
         for sha, table, kind in sorted(pending, key=lambda item: order[item[2]]):
             say(f"valideren en laden: {table.name}")
             report, rows, outcome = _load_table(con, table, kind, load_id, replace)
+            # Loaded rows stay in memory until a checkpoint writes them to the work file: the next table (answers
+            # after their invitations) then has the writer's memory to itself.
+            con.execute("CHECKPOINT")
             reports.append(report)
             quarantined.append(rows)
             flagged += outcome.flagged if outcome else 0
