@@ -590,6 +590,21 @@ def test_routing_flag_is_cleared_when_the_routing_answer_arrives_later(tmp_path:
         assert con.execute("SELECT count(routing_flag) FROM answers").fetchall() == [(0,)]
 
 
+def test_answers_in_passes_by_respondent_load_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warehouse with many invitations validates answers in passes by respondent (forced here: one invitation
+    per pass): not a row, flag or reason changes."""
+    from keurmerk.ingest import answers
+
+    delivery = ANSWERS + "R1;reason_other;Via de huisarts;\nR4;grade;6;\nR4;grade;9;\nR99;grade;8;\n"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    whole = ingest(tmp_path / "whole.duckdb", _write(tmp_path / "a", INVITATIONS, delivery))
+    monkeypatch.setattr(answers, "_INVITATIONS_PER_PASS", 1)
+    passes = ingest(tmp_path / "passes.duckdb", _write(tmp_path / "b", INVITATIONS, delivery))
+    assert whole.quarantine.height >= 3 and whole.routing_flagged == passes.routing_flagged == 1
+    assert _dump(tmp_path / "passes.duckdb") == _dump(tmp_path / "whole.duckdb")
+
+
 def test_answers_from_parquet_load_as_from_csv(tmp_path: Path) -> None:
     """A Parquet file of answers is validated by DuckDB straight from the file (not read into memory first): the
     same rows, values, flags and quarantine (reasons and records) as the same answers from a CSV."""

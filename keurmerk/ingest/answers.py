@@ -98,6 +98,7 @@ def _source(con: duckdb.DuckDBPyConnection, table: RawTable) -> tuple[str, dict[
 # Step 1 joins every delivered answer to its invitation; DuckDB needs that look-up in memory, about this much per
 # invitation (it spills the rest). The writer's memory limit is raised to it for the answers when it is lower.
 _BYTES_PER_INVITATION = 80
+_INVITATIONS_PER_PASS = 4_000_000  # beyond this, step 1 runs in passes by respondent (x10: four)
 _BASE_BYTES = 256 * 2**20
 _UNITS = {"B": 1, "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40}
 
@@ -119,7 +120,7 @@ def load_answers(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: int, 
         if needed > limit:
             con.execute(f"SET memory_limit = '{needed}B'")
         con.execute("SET preserve_insertion_order = false")  # the rows carry their _row: less to hold in memory
-        return _load(con, rules, source, types, load_id, replace)
+        return _load(con, rules, source, types, load_id, replace, invitations)
     finally:
         try:
             con.execute("RESET preserve_insertion_order")
@@ -134,7 +135,7 @@ def load_answers(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: int, 
 
 
 def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, types: dict[str, str], load_id: int,
-          replace: bool) -> AnswersOutcome:
+          replace: bool, invitations: int) -> AnswersOutcome:
     cat = catalog()
     if "answered_at" not in types:
         answered_at, has_answered_at = "NULL::TIMESTAMP", "FALSE"
@@ -147,11 +148,16 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
     in_row = [k for k, r in enumerate(rules) if _FILE_LEVEL not in r.valid]
     in_file = [k for k, r in enumerate(rules) if _FILE_LEVEL in r.valid]
     params = {"na": cat.not_applicable, "replace": replace}
-    # 1. Normalise, look up and check every row (the rules of one row).
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _ingest_a AS
+    # 1. Normalise, look up and check every row (the rules of one row); in passes by respondent when the warehouse
+    # holds many invitations, so that each pass's look-up fits in memory.
+    passes = max(1, -(-invitations // _INVITATIONS_PER_PASS))
+
+    def part(column: str) -> str:
+        return f"hash({column}) % {passes} = $pass" if passes > 1 else "TRUE"
+
+    body = f"""
         WITH delivered AS (
+            SELECT * FROM (
             SELECT
                 _row,
                 nullif(_ktrim(CAST(respondent_id AS VARCHAR)), '') AS respondent_id_v,
@@ -160,6 +166,7 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
                 {answered_at} AS answered_at_v,
                 {has_answered_at} AS _has_answered_at
             FROM {source}
+            ) WHERE {part("respondent_id_v")}
         ),
         looked_up AS (
             SELECT
@@ -178,12 +185,15 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
                 e.load_id AS _existing_load,
                 o.value AS _earlier_opener
             FROM delivered AS d
-            LEFT JOIN invitations AS i ON i.respondent_id = d.respondent_id_v
+            LEFT JOIN (SELECT respondent_id, form, service FROM invitations WHERE {part("respondent_id")}) AS i
+                ON i.respondent_id = d.respondent_id_v
             LEFT JOIN _ingest_questions AS q ON q.form = i.form AND q.question_id_v = d.question_id_v
             LEFT JOIN _ingest_categories AS c
                 ON c.form = i.form AND c.question_id = d.question_id_v AND c.key = lower(d._value_text)
-            LEFT JOIN answers AS e ON e.respondent_id = d.respondent_id_v AND e.question_id = d.question_id_v
-            LEFT JOIN answers AS o ON o.respondent_id = d.respondent_id_v AND o.question_id = q.condition_question
+            LEFT JOIN (SELECT * FROM answers WHERE {part("respondent_id")}) AS e
+                ON e.respondent_id = d.respondent_id_v AND e.question_id = d.question_id_v
+            LEFT JOIN (SELECT * FROM answers WHERE {part("respondent_id")}) AS o
+                ON o.respondent_id = d.respondent_id_v AND o.question_id = q.condition_question
         ),
         normalised AS (
             SELECT
@@ -212,9 +222,10 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
             condition_answer, _existing_value, _existing_load, _earlier_opener, _changed,
             {_mask(rules, in_row)} AS _fails
         FROM compared
-        """,
-        params,
-    )
+        """
+    for n in range(passes):
+        start = "CREATE OR REPLACE TEMP TABLE _ingest_a AS" if n == 0 else "INSERT INTO _ingest_a"
+        con.execute(f"{start} {body}", {**params, "pass": n} if passes > 1 else params)
     # 2. Repeats of a respondent and question within the file (rare: found on the keys first, then detailed).
     con.execute(
         """
