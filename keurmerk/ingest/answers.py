@@ -119,11 +119,9 @@ def load_answers(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: int, 
     try:
         if needed > limit:
             con.execute(f"SET memory_limit = '{needed}B'")
-        con.execute("SET preserve_insertion_order = false")  # the rows carry their _row: less to hold in memory
         return _load(con, rules, source, types, load_id, replace, invitations)
     finally:
         try:
-            con.execute("RESET preserve_insertion_order")
             if needed > limit:
                 con.execute(f"SET memory_limit = '{limit}B'")
             for name in _TEMP_TABLES:
