@@ -119,9 +119,12 @@ def load_answers(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: int, 
     try:
         if needed > limit:
             con.execute(f"SET memory_limit = '{needed}B'")
+        if invitations > _INVITATIONS_PER_PASS:  # a large warehouse: inserts need not keep the file's order
+            con.execute("SET preserve_insertion_order = false")
         return _load(con, rules, source, types, load_id, replace, invitations)
     finally:
         try:
+            con.execute("RESET preserve_insertion_order")
             if needed > limit:
                 con.execute(f"SET memory_limit = '{limit}B'")
             for name in _TEMP_TABLES:
