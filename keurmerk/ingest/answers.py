@@ -22,6 +22,7 @@ Steps (temporary tables, dropped at the end):
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 
 import duckdb
@@ -96,7 +97,7 @@ def _source(con: duckdb.DuckDBPyConnection, table: RawTable) -> tuple[str, dict[
 
 
 # Step 1 joins every delivered answer to its invitation; DuckDB needs that look-up in memory, about this much per
-# invitation (it spills the rest). The writer's memory limit is raised to it for the answers when it is lower.
+# invitation (it spills the rest). The writer's memory limit is raised to it when it is lower.
 _BYTES_PER_INVITATION = 80
 _INVITATIONS_PER_PASS = 4_000_000  # beyond this, step 1 runs in passes by respondent (x10: four)
 _BASE_BYTES = 256 * 2**20
@@ -116,23 +117,26 @@ def load_answers(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: int, 
     limit = _memory_limit(con)
     invitations = con.execute("SELECT count(*) FROM invitations").fetchone()[0]
     needed = _BASE_BYTES + _BYTES_PER_INVITATION * invitations
+    if needed > limit:  # kept for the rest of this writer: lowering it under the memory in use would fail
+        con.execute(f"SET memory_limit = '{needed}B'")
+    if invitations > _INVITATIONS_PER_PASS:  # a large warehouse: inserts need not keep the file's order
+        con.execute("SET preserve_insertion_order = false")
     try:
-        if needed > limit:
-            con.execute(f"SET memory_limit = '{needed}B'")
-        if invitations > _INVITATIONS_PER_PASS:  # a large warehouse: inserts need not keep the file's order
-            con.execute("SET preserve_insertion_order = false")
-        return _load(con, rules, source, types, load_id, replace, invitations)
-    finally:
-        try:
-            con.execute("RESET preserve_insertion_order")
-            if needed > limit:
-                con.execute(f"SET memory_limit = '{limit}B'")
-            for name in _TEMP_TABLES:
-                con.execute(f"DROP TABLE IF EXISTS {name}")
-        except duckdb.Error:  # a failed statement aborted the transaction: its rollback drops the tables
-            pass
-        if table.source is None:
-            con.unregister("_ingest_frame")
+        outcome = _load(con, rules, source, types, load_id, replace, invitations)
+    except Exception:
+        with contextlib.suppress(duckdb.Error):  # the failed statement aborted the transaction: its rollback drops
+            _clean_up(con, table)  # the tables
+        raise
+    _clean_up(con, table)
+    return outcome
+
+
+def _clean_up(con: duckdb.DuckDBPyConnection, table: RawTable) -> None:
+    con.execute("RESET preserve_insertion_order")
+    for name in _TEMP_TABLES:
+        con.execute(f"DROP TABLE IF EXISTS {name}")
+    if table.source is None:
+        con.unregister("_ingest_frame")
 
 
 def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, types: dict[str, str], load_id: int,
