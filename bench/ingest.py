@@ -1,12 +1,15 @@
 """Ingest throughput and memory: validated answer rows per second and peak RSS, per scale and for one large file.
 
-    .venv/bin/python bench/ingest.py [--scale national x10] [--bigtext-mb 1024] [--repeat 1] [--no-floor]
+    .venv/bin/python bench/ingest.py [--scale national x10] [--bigtext-mb 1140] [--repeat 1] [--no-floor]
+                                     [--compare /work/main]
 
 Generates each scale once (cached under var/bench/), then per input: (a) `keurmerk.ingest` into a fresh warehouse
 (read, validate, quarantine, load, recompute completion, store the cubes, publish) in a child process, whose own
-peak RSS (``ru_maxrss``) is what the memory target is about; (b) the floor: DuckDB reading the same files straight
+peak RSS (``ru_maxrss``) is what the memory target is about, and its CPU time (user + system: less disturbed
+than the wall time when other work shares the machine); (b) the floor: DuckDB reading the same files straight
 into tables with no checks at all. ``--bigtext-mb`` adds one CSV of long free-text answers of about that size (with
-its invitations). Prints one table, so that one sees how time and memory grow with the data. Targets (DESIGN §6,
+its invitations). ``--compare DIR`` runs the ingest of another checkout (e.g. main's worktree) on the same inputs
+first, as the "voor" row of each input. Prints one table, so that one sees how time and memory grow with the data. Targets (DESIGN §6,
 issue 17): ≥ 1 M answer rows/s validated at national; peak RSS ≤ 1 GB for the 1 GB file, ≤ 4 GB for x10.
 """
 
@@ -39,7 +42,9 @@ report = ingest(sys.argv[1], sys.argv[2:])
 print(json.dumps({
     "seconds": time.perf_counter() - started,
     "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "cpu": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),
     "quarantined": report.quarantine.height,
+    "loaded": report.rows_loaded,
     "unreadable": [t.message for t in report.tables if t.unreadable],
 }))
 """
@@ -117,13 +122,14 @@ def _answer_rows(files: list[Path]) -> int:
     return scan.select(pl.len()).collect().item()
 
 
-def _validated(files: list[Path], workdir: Path) -> dict:
-    """One validated ingest in a child process: its time and its own peak RSS."""
+def _validated(files: list[Path], workdir: Path, code: Path) -> dict:
+    """One validated ingest with the keurmerk of checkout ``code``, in a child process: its time and its own peak
+    RSS."""
     done = subprocess.run(
         [sys.executable, "-c", _CHILD, str(workdir / "validated.duckdb"), *map(str, files)],
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+        env={**os.environ, "PYTHONPATH": str(code)},
     )
     if done.returncode:
         errors = [line for line in done.stderr.splitlines() if "Error" in line]  # the cause, not DuckDB's hint
@@ -151,7 +157,10 @@ def main() -> None:
     parser.add_argument("--bigtext-mb", type=int, default=0, help="add a CSV of long free texts of this many MB")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--no-floor", action="store_true", help="skip the unvalidated DuckDB load")
+    parser.add_argument("--compare", type=Path, help="another checkout whose ingest runs first, as 'voor'")
     args = parser.parse_args()
+    here = Path(__file__).resolve().parents[1]
+    codes = {"voor": args.compare.resolve(), "na": here} if args.compare else {"": here}
     inputs = {f"schaal {s}": _files(s) for s in args.scale}
     if args.bigtext_mb:
         inputs[f"CSV lange vrije teksten ({args.bigtext_mb} MB)"] = _bigtext(args.bigtext_mb)
@@ -162,39 +171,55 @@ def main() -> None:
         "MB op schijf",
         "Beste tijd (s)",
         "Antwoordrijen/s",
+        "CPU-tijd (s)",
         "Piek-RSS (MB)",
         "Vloer DuckDB (s)",
         "× vloer",
+        "Geladen (alle tabellen)",
         "Quarantaine",
     ):
         table.add_column(column, justify="left" if column == "Invoer" else "right")
     Path("var").mkdir(exist_ok=True)
     for name, files in inputs.items():
         rows = _answer_rows(files)
-        runs, floors = [], []
-        for _ in range(args.repeat):
-            with tempfile.TemporaryDirectory(dir="var") as tmp:
-                runs.append(_validated(files, Path(tmp)))
-                if not args.no_floor:
+        floors = []
+        if not args.no_floor:
+            for _ in range(args.repeat):
+                with tempfile.TemporaryDirectory(dir="var") as tmp:
                     floors.append(_floor(files, Path(tmp)))
-        best = min(runs, key=lambda r: r["seconds"])
-        if "error" in best:
-            print(f"{name}: mislukt: {best['error']}")
-        floor = min(floors) if floors else float("nan")
-        table.add_row(
-            name,
-            integer(rows),
-            number(sum(p.stat().st_size for p in files) / 1e6, 0),
-            number(best["seconds"], 2),
-            integer(round(rows / best["seconds"])) if best["seconds"] == best["seconds"] else "–",
-            integer(round(max(r["rss_mb"] for r in runs))) if best["rss_mb"] == best["rss_mb"] else "–",
-            number(floor, 2) if floors else "–",
-            number(best["seconds"] / floor, 1) if floors else "–",
-            integer(best.get("quarantined", 0)),
-        )
+        for label, code in codes.items():
+            runs = []
+            for _ in range(args.repeat):
+                with tempfile.TemporaryDirectory(dir="var") as tmp:
+                    runs.append(_validated(files, Path(tmp), code))
+            _add_row(table, f"{name} ({label})" if label else name, files, rows, runs, floors)
     Console(width=200).print(table)
     load = ", ".join(number(x, 2) for x in os.getloadavg())
     print(f"Belasting van de machine (load average 1/5/15 min): {load} op {os.cpu_count()} kernen")
+    if args.compare:
+        print(f"voor: {args.compare}; na: {here}")
+
+
+def _add_row(table: Table, name: str, files: list[Path], rows: int, runs: list[dict], floors: list[float]) -> None:
+    best = min(runs, key=lambda r: r["seconds"])
+    if "error" in best:
+        print(f"{name}: mislukt: {best['error']}")
+    for message in best.get("unreadable", []):  # a table that did not load makes its row meaningless
+        print(f"{name}: niet geladen: {message}")
+    floor = min(floors) if floors else float("nan")
+    table.add_row(
+        name,
+        integer(rows),
+        number(sum(p.stat().st_size for p in files) / 1e6, 0),
+        number(best["seconds"], 2),
+        integer(round(rows / best["seconds"])) if best["seconds"] == best["seconds"] else "–",
+        number(best.get("cpu", float("nan")), 1),
+        integer(round(max(r["rss_mb"] for r in runs))) if best["rss_mb"] == best["rss_mb"] else "–",
+        number(floor, 2) if floors else "–",
+        number(best["seconds"] / floor, 1) if floors else "–",
+        integer(best["loaded"]) if "loaded" in best else "–",
+        integer(best.get("quarantined", 0)),
+    )
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@
 
 Set-up, cached under var/bench/ (minutes the first time): the scale generated (var/bench/<scale>/, shared with
 bench/ingest.py), ingested into var/bench/<scale>.duckdb, the benchmark cube stored with it
-(``keurmerk.metrics.store_cube``, what a publication does once).
+(``keurmerk.warehouse.cells.store_cells``, what a publication does once).
 
 Then, in one run and for the same ``--choices`` random (provider, filter) choices — a period or a range, maybe a
 dienst, a province, an audience — the time to recompute all figures of the provider's dashboard:
@@ -16,7 +16,7 @@ dienst, a province, an audience — the time to recompute all figures of the pro
   with their respondent's attributes), then per choice boolean masks and groupbys for the same figures
   (:func:`pandas_figures`; tests/test_metrics_bench.py checks that it computes the same numbers);
 - floor: one DuckDB query that aggregates the same filtered answer rows once (the provider's and all
-  providers' counts per form, dienst, question and answer: metrics/sql/answer_cells.sql).
+  providers' counts per form, dienst, question and answer: warehouse/sql/answer_cells.sql).
 
 Prints one table (median, p90, max, ratio to keurmerk) and the process memory (RSS) after each set-up stage.
 Targets (DESIGN §6): median ≤ 50 ms; ≥ 10× faster than pandas; ≤ 3× the floor.

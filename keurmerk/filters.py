@@ -38,7 +38,7 @@ def _as_tuple(value: Any) -> tuple:
 @dataclass(frozen=True)
 class Dimension:
     """A respondent attribute a selection filters on, declared once. :class:`Filters` validates, describes and
-    renders it (SQL and polars), the cells carry its ``column`` (:data:`keurmerk.metrics.source.CUBE_KEYS`), the
+    renders it (SQL and polars), the cells carry its ``column`` (:data:`keurmerk.warehouse.cells.CUBE_KEYS`), the
     dashboards build its control from it (:func:`keurmerk.dashboard.controls.picker`).
 
     - ``field``: the :class:`Filters` field; ``column``: the column in the invitations and every cell;

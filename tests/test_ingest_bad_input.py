@@ -399,3 +399,31 @@ def test_completed_definition_follows_the_policy(tmp_path: Path, monkeypatch: py
     assert completed(None) == {"R1"}  # default: every aspect answered, 'geen mening' counts
     assert completed("completed_no_opinion_answers = false\n") == set()
     assert completed("completed_aspect_share = 0.9\n") == {"R1", "R4"}
+
+
+def test_completion_follows_later_deliveries_and_a_policy_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Completion is recomputed for the respondents a load touches, and for everyone when the policy's rule changes."""
+    from keurmerk.catalog import catalog
+
+    monkeypatch.delenv("KEURMERK_POLICY", raising=False)
+    aspects = [q.id for q in catalog().aspect_questions("client")]
+    header = "respondent_id;question_id;value;answered_at\n"
+    first = [f"R1;{q};{'geen mening' if i == 0 else 'tevreden'};" for i, q in enumerate(aspects)]
+    first += [f"R4;{q};tevreden;" for q in aspects[:-1]]  # one aspect question still to come
+    db = tmp_path / "w.duckdb"
+
+    def completed() -> set[str]:
+        with duckdb.connect(str(db), read_only=True) as con:
+            return {r for (r,) in con.execute("SELECT respondent_id FROM invitations WHERE completed").fetchall()}
+
+    (tmp_path / "one").mkdir()
+    ingest(db, _write(tmp_path / "one", INVITATIONS, header + "\n".join(first) + "\n"))
+    assert completed() == {"R1"}
+    later = tmp_path / "later.csv"
+    later.write_text(header + f"R4;{aspects[-1]};tevreden;\n", encoding="utf-8")
+    ingest(db, [later])  # touches R4 only
+    assert completed() == {"R1", "R4"}
+    (tmp_path / "policy.toml").write_text("completed_no_opinion_answers = false\n", encoding="utf-8")
+    monkeypatch.setenv("KEURMERK_POLICY", str(tmp_path / "policy.toml"))
+    ingest(db, [])  # no delivery at all: the new rule still applies to everyone
+    assert completed() == {"R4"}

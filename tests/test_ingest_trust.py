@@ -514,7 +514,7 @@ def test_sigkill_mid_load_leaves_the_published_file_and_the_next_ingest_cleans_u
     assert _counts(db) == (BASE_INVITATIONS + 1, BASE_ANSWERS)
 
 
-# --- 9. large tables in parts ------------------------------------------------------------------------------------
+# --- 9. large tables: invitations in parts, answers validated inside DuckDB straight from the file ---------------
 
 
 def _dump(db: Path) -> dict[str, list]:
@@ -532,7 +532,8 @@ def _dump(db: Path) -> dict[str, list]:
 def test_a_table_split_in_parts_gives_the_same_warehouse(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, suffix: str
 ) -> None:
-    """The parts split by respondent (forced tiny here) must not change a single row or reason."""
+    """Invitations split in parts by respondent (forced tiny here) and a CSV streamed into batches that DuckDB
+    validates (instead of a table in memory) must not change a single row or reason."""
     from keurmerk.ingest import read
 
     answers = (
@@ -587,3 +588,52 @@ def test_routing_flag_is_cleared_when_the_routing_answer_arrives_later(tmp_path:
     assert any("1 eerder gemarkeerde antwoorden" in n for n in report.notes)
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(routing_flag) FROM answers").fetchall() == [(0,)]
+
+
+def test_answers_in_passes_by_respondent_load_the_same(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A warehouse with many invitations validates answers in passes by respondent (forced here: one invitation
+    per pass): not a row, flag or reason changes."""
+    from keurmerk.ingest import answers
+
+    delivery = ANSWERS + "R1;reason_other;Via de huisarts;\nR4;grade;6;\nR4;grade;9;\nR99;grade;8;\n"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    whole = ingest(tmp_path / "whole.duckdb", _write(tmp_path / "a", INVITATIONS, delivery))
+    monkeypatch.setattr(answers, "_INVITATIONS_PER_PASS", 1)
+    passes = ingest(tmp_path / "passes.duckdb", _write(tmp_path / "b", INVITATIONS, delivery))
+    assert whole.quarantine.height >= 3 and whole.routing_flagged == passes.routing_flagged == 1
+    assert _dump(tmp_path / "passes.duckdb") == _dump(tmp_path / "whole.duckdb")
+
+
+def test_answers_from_parquet_load_as_from_csv(tmp_path: Path) -> None:
+    """A Parquet file of answers is validated by DuckDB straight from the file (not read into memory first): the
+    same rows, values, flags and quarantine (reasons and records) as the same answers from a CSV."""
+    tricky = (
+        "R1;grade; 8,5 ;\n"  # decimal comma and spaces
+        "R4;recommended;\u00a0JA\u00a0;\n"  # non-breaking spaces and case
+        "R2;grade;7.25;\n"  # two decimals
+        "R1;reason_other;Via de huisarts;\n"  # routing flag: no 'anders, namelijk'
+        "R4;grade;6;\nR4;grade;9;\n"  # a conflict within the file
+        "R99;grade;8;\n"  # unknown respondent
+        "R2;recommended;ja;14-03-2024 10:12\n"  # another timestamp format
+        "R2;provider_helped;ja;gisteren\n"  # not a timestamp
+    )
+    csv_dir, parquet_dir = tmp_path / "csv", tmp_path / "parquet"
+    csv_dir.mkdir()
+    parquet_dir.mkdir()
+    paths = _write(csv_dir, INVITATIONS, ANSWERS + tricky)
+    answers = pl.read_csv(paths[1], separator=";", infer_schema=False, quote_char=None).with_columns(
+        pl.col("answered_at").fill_null("")  # as the CSV delivers an empty field
+    )
+    answers.write_parquet(parquet_dir / "answers.csv.parquet")
+    from keurmerk.ingest.read import read_file
+
+    assert read_file(parquet_dir / "answers.csv.parquet", tmp_path / "spill")[0].source is not None  # not in memory
+    assert read_file(paths[1], tmp_path / "spill")[0].source is None  # a small CSV: in memory
+    from_csv = ingest(tmp_path / "csv.duckdb", paths)
+    from_parquet = ingest(tmp_path / "parquet.duckdb", [paths[0], parquet_dir / "answers.csv.parquet"])
+    assert from_csv.routing_flagged == from_parquet.routing_flagged >= 1
+    assert from_csv.quarantine.height >= 5
+    from_parquet, from_csv = _dump(tmp_path / "parquet.duckdb"), _dump(tmp_path / "csv.duckdb")
+    from_parquet["quarantine"] = [(f.removesuffix(".parquet"), *rest) for f, *rest in from_parquet["quarantine"]]
+    assert from_parquet == from_csv

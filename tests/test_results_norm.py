@@ -606,7 +606,7 @@ def test_one_rulebook_judges_both_tables(tiny, monkeypatch) -> None:
 
 
 def test_one_cell_layer_counts_for_both_tables(tiny, monkeypatch) -> None:
-    """By construction: the staff cells are the provider view's cells (keurmerk/metrics/sql), so a change to what
+    """By construction: the staff cells are the provider view's cells (keurmerk/warehouse/sql), so a change to what
     a cell counts (here: grades of 8 or more left out) changes the provider's table 1.1 and the staff table alike."""
     from keurmerk.metrics import source
 

@@ -26,25 +26,22 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from keurmerk.catalog import catalog
 from keurmerk.formatting import integer
+from keurmerk.ingest.answers import load_answers
 from keurmerk.ingest.format import ANSWER_COLUMNS, FORMAT_COLUMNS, INVITATION_COLUMNS, RESULT_COLUMNS
 from keurmerk.ingest.read import ROW, RawTable, UnreadableFile, read_file
 from keurmerk.ingest.rules import (
     CONFLICT_EXISTING,
     CONFLICT_IN_FILE,
-    answer_rules,
     failures,
     invitation_rules,
-    normalise_answers,
     normalise_invitations,
     normalise_results,
     question_frame,
     result_rules,
 )
-from keurmerk.metrics import store_cube
-from keurmerk.policy import load_policy
-from keurmerk.warehouse import run_script, writer
+from keurmerk.warehouse import refresh_completed, run_script, writer
+from keurmerk.warehouse.cells import store_cells
 
 __all__ = ["ingest", "purge_quarantine", "IngestReport", "TableReport"]
 
@@ -178,9 +175,10 @@ def _flag_duplicates(frame: pl.DataFrame, key: list[str], signature: pl.Expr) ->
     )
 
 
-def _existing_details(frame: pl.DataFrame) -> pl.DataFrame:
-    """Per row held back for changing a loaded row: which load holds the current value."""
-    held = frame.filter(pl.col("_conflict_existing")).select(ROW, "_existing_load")
+def _existing_details(frame: pl.DataFrame, held: bool = False) -> pl.DataFrame:
+    """Per row held back for changing a loaded row: which load holds the current value. ``held``: ``frame`` has
+    those rows only."""
+    held = (frame if held else frame.filter(pl.col("_conflict_existing"))).select(ROW, "_existing_load")
     return held.select(
         ROW,
         _detail=pl.format(
@@ -215,7 +213,6 @@ def _load_invitations(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: 
     frame = normalise_invitations(table.frame)
     signature = _signature(_INVITATION_SIGNATURE)
     frame, in_file = _flag_duplicates(frame, ["respondent_id_v"], signature)
-    frame = frame.with_columns(_sig=signature)
     _ids(con, frame, "respondent_id_v")
     existing = con.sql(
         """SELECT respondent_id AS respondent_id_v, period AS period_v, provider_id AS provider_id_v,
@@ -227,6 +224,9 @@ def _load_invitations(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: 
     existing = existing.select(
         "respondent_id_v", "_existing_load", _signature(_INVITATION_SIGNATURE).alias("_existing_sig")
     )
+    # The row's data as one string, to compare with a loaded row: only needed when there is one (a first delivery
+    # of ten million rows has none).
+    frame = frame.with_columns(_sig=signature if existing.height else pl.lit(None, pl.String))
     changed = pl.col("_existing_sig").is_not_null() & (pl.col("_existing_sig") != pl.col("_sig"))
     frame = frame.join(existing, on="respondent_id_v", how="left").with_columns(
         _replace=changed & pl.lit(replace),
@@ -332,145 +332,23 @@ def _record_provider_names(con: duckdb.DuckDBPyConnection, good: pl.DataFrame, l
 
 
 def _load_answers(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: int, replace: bool = False) -> _Outcome:
-    frame = table.frame
-    ids = frame.select(respondent_id_v=pl.col("respondent_id").str.strip_chars())
-    _ids(con, ids, "respondent_id_v")
-    respondents = con.sql(
-        "SELECT respondent_id AS respondent_id_v, form, service AS service_v FROM invitations SEMI JOIN _ids USING (respondent_id)"
-    ).pl()
-    frame = normalise_answers(frame, respondents)
-    frame, in_file = _flag_duplicates(frame, ["respondent_id_v", "question_id_v"], pl.col("value_v").fill_null("∅"))
-    # Earlier answers of these respondents: for changes across deliveries and for routing.
-    earlier = con.sql(
-        "SELECT respondent_id AS respondent_id_v, question_id AS question_id_v, value AS value_v, load_id "
-        "FROM answers SEMI JOIN _ids USING (respondent_id)"
-    ).pl()
-    earlier = earlier.with_columns(pl.col("respondent_id_v", "question_id_v").cast(pl.Categorical))
-    if earlier.height:
-        frame = frame.join(
-            earlier.rename({"value_v": "_existing_value", "load_id": "_existing_load"}),
-            on=["respondent_id_v", "question_id_v"],
-            how="left",
-        )
-    else:  # the usual first delivery: nothing to compare with
-        frame = frame.with_columns(_existing_value=pl.lit(None, pl.String), _existing_load=pl.lit(None, pl.Int32))
-    changed = pl.col("_existing_value").is_not_null() & (pl.col("_existing_value") != pl.col("value_v"))
-    frame = frame.with_columns(
-        _replace=changed & pl.lit(replace),
-        _conflict_existing=changed & pl.lit(not replace),
-        _already=pl.col("_existing_value").is_not_null() & (pl.col("_existing_value") == pl.col("value_v")),
+    outcome = load_answers(con, table, load_id, replace)
+    in_file = pl.DataFrame(
+        [(row, f"{_rows_text(rows)}; geen ervan geladen") for row, rows in outcome.conflicts_in_file.iter_rows()],
+        schema={ROW: pl.Int64, "_detail": pl.String},
+        orient="row",
     )
-    flags = _routing_flags(frame, earlier)
-    failed = failures(frame, answer_rules())
-    failed = _with_details(failed, CONFLICT_IN_FILE["answers"], in_file)
-    failed = _with_details(failed, CONFLICT_EXISTING["answers"], _existing_details(frame))
-    # Narrow first: copying ten million rows of forty working columns costs more than the checks themselves.
-    good = _without(
-        frame.select(
-            ROW,
-            "_repeat_same",
-            "_already",
-            "_replace",
-            "_existing_value",
-            "_existing_load",
-            "respondent_id_v",
-            "question_id_v",
-            "value_v",
-            "value_num",
-            "answered_at_v",
-        ),
-        failed,
+    failed = _with_details(outcome.failed, CONFLICT_IN_FILE["answers"], in_file)
+    failed = _with_details(
+        failed, CONFLICT_EXISTING["answers"], _existing_details(outcome.conflicts_existing, held=True)
     )
-    notes = []
-    replaced = good.filter("_replace")
-    if replaced.height:
-        con.register(
-            "_replaced",
-            replaced.select(
-                pl.col("respondent_id_v", "question_id_v").cast(pl.String),
-                "_existing_value",
-                "value_v",
-                "_existing_load",
-            ),
-        )
-        con.execute(
-            """INSERT INTO replacements SELECT ?, 'answers', respondent_id_v, question_id_v, _existing_value, value_v,
-               _existing_load FROM _replaced""",
-            [load_id],
-        )
-        con.execute(
-            """DELETE FROM answers WHERE (respondent_id, question_id) IN
-               (SELECT (respondent_id_v, question_id_v) FROM _replaced)"""
-        )
-        notes.append(f"{integer(replaced.height)} antwoorden vervangen (--replace; zie tabel replacements)")
-    new = good.filter(~pl.col("_repeat_same") & ~pl.col("_already"))
-    if flags.height:
-        new = new.join(flags, on=ROW, how="left")
-    else:
-        new = new.with_columns(routing_flag=pl.lit(None, pl.String))
-    new = new.select(
-        respondent_id=pl.col("respondent_id_v").cast(pl.String),
-        question_id=pl.col("question_id_v").cast(pl.String),
-        value="value_v",
-        value_num="value_num",
-        answered_at="answered_at_v",
-        load_id=pl.lit(load_id, pl.Int32),
-        routing_flag="routing_flag",
-    )
-    flagged = new["routing_flag"].is_not_null().sum()
-    con.register("_new", new)
-    con.execute(
-        "INSERT INTO answers (respondent_id, question_id, value, value_num, answered_at, load_id, routing_flag) "
-        "SELECT * FROM _new"
-    )
-    if flagged:
+    notes = outcome.notes
+    if outcome.flagged:
         notes.append(
-            f"{integer(flagged)} antwoorden met een routingprobleem geladen en gemarkeerd (answers.routing_flag); "
-            "ze tellen niet mee in de basis van hun figuur"
+            f"{integer(outcome.flagged)} antwoorden met een routingprobleem geladen en gemarkeerd "
+            "(answers.routing_flag); ze tellen niet mee in de basis van hun figuur"
         )
-    return _Outcome(failed, new.height, notes, flagged)
-
-
-def _routing_flags(frame: pl.DataFrame, earlier: pl.DataFrame) -> pl.DataFrame:
-    """Per answer whose routing question (from this file or an earlier delivery) is missing or says otherwise:
-    _row and the flag text. Only the few questions that are conditions, and the rows that depend on one, take part.
-    """
-    condition_questions = frame["condition_question"].drop_nulls().unique().to_list()
-    openers = (
-        pl.concat(
-            [
-                earlier.select("respondent_id_v", "question_id_v", "value_v").filter(
-                    pl.col("question_id_v").cast(pl.String).is_in(condition_questions)
-                ),
-                frame.filter(
-                    pl.col("question_id_v").cast(pl.String).is_in(condition_questions)
-                    & ~pl.col("_repeat_same")
-                    & ~pl.col("_conflict_in_file")
-                ).select("respondent_id_v", "question_id_v", "value_v"),
-            ]
-        )
-        .unique(["respondent_id_v", "question_id_v"], keep="first")
-        .with_columns(pl.col("question_id_v").cast(pl.String))
-    )
-    return (
-        frame.filter(pl.col("condition_question").is_not_null() & pl.col("kind").is_not_null())
-        .select(ROW, "respondent_id_v", "condition_question", "condition_answer")
-        .join(
-            openers.rename({"question_id_v": "condition_question", "value_v": "_opener"}),
-            on=["respondent_id_v", "condition_question"],
-            how="left",
-        )
-        .filter((pl.col("_opener") != pl.col("condition_answer")).fill_null(True))
-        .select(
-            ROW,
-            routing_flag=pl.format(
-                "volgt op {} = {}, maar dat antwoord {}",
-                "condition_question",
-                "condition_answer",
-                pl.when(pl.col("_opener").is_null()).then(pl.lit("ontbreekt")).otherwise(pl.lit("is anders")),
-            ),
-        )
-    )
+    return _Outcome(failed, outcome.new, notes, outcome.flagged)
 
 
 def _load_results(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: int, replace: bool = False) -> _Outcome:
@@ -552,9 +430,13 @@ def _quarantine_frame(table: RawTable, kind: str, failed: pl.DataFrame, load_id:
         [p.as_dict() for p in table.problems],
         schema={"row_number": pl.Int64, "column_name": pl.String, "value": pl.String, "reason": pl.String},
     )
-    rows = pl.concat([structural, failed.rename({ROW: "row_number"})])
+    rows = pl.concat([structural, failed.select(pl.col(ROW).alias("row_number"), "column_name", "value", "reason")])
     record = pl.lit(None, pl.String)
-    if kind in _COLUMNS and failed.height:
+    if "record" in failed.columns:  # validated in DuckDB: the record came with the failures
+        records = failed.select(pl.col(ROW).alias("row_number"), _record="record").unique("row_number")
+        rows = rows.join(records, on="row_number", how="left")
+        record = pl.col("_record")
+    elif kind in _COLUMNS and failed.height:
         # The row's format fields, so that a later ingest can retry it (their invitations may arrive later).
         columns = [c for c in _COLUMNS[kind] if c in table.frame.columns]
         records = table.frame.filter(pl.col(ROW).is_in(failed[ROW].unique().to_list())).select(
@@ -572,7 +454,7 @@ def _quarantine_frame(table: RawTable, kind: str, failed: pl.DataFrame, load_id:
         "reason",
         pl.lit(kind).alias("kind"),
         record.alias("record"),
-    ).sort("row_number", nulls_last=True)
+    ).sort("row_number", nulls_last=True, maintain_order=True)
 
 
 def _insert_quarantine(con: duckdb.DuckDBPyConnection, rows: pl.DataFrame) -> None:
@@ -795,6 +677,9 @@ def _ingest(
         for sha, table, kind in sorted(pending, key=lambda item: order[item[2]]):
             say(f"valideren en laden: {table.name}")
             report, rows, outcome = _load_table(con, table, kind, load_id, replace)
+            # Loaded rows stay in memory until a checkpoint writes them to the work file: the next table (answers
+            # after their invitations) then has the writer's memory to itself.
+            con.execute("CHECKPOINT")
             reports.append(report)
             quarantined.append(rows)
             flagged += outcome.flagged if outcome else 0
@@ -811,19 +696,9 @@ def _ingest(
             )
         notes += [f"{r.file}: {n}" for r in reports for n in r.message.split("; ") if n.startswith("aanbieder ")]
         say("voltooiing van vragenlijsten bepalen")
-        policy = load_policy()
-        cat = catalog()
-        run_script(
-            con,
-            "refresh_completed.sql",
-            {
-                "min_share": policy.completed_aspect_share,
-                "no_opinion_counts": policy.completed_no_opinion_answers,
-                "no_opinion_values": [*cat.no_opinion, cat.not_applicable],
-            },
-        )
+        refresh_completed(con, load_id)
         say("kubussen voor de dashboards opslaan (benchmark, en per aanbieder)")
-        store_cube(con)
+        store_cells(con)
         run_script(con, "record_publications.sql", {"now": dt.datetime.now(dt.UTC).replace(tzinfo=None)})
         say("publiceren")
     return IngestReport(

@@ -28,8 +28,9 @@ __all__ = ["Problem", "RawTable", "read_file", "UnreadableFile"]
 
 ROW = "_row"
 _DELIMITERS = (";", ",", "\t")
-# Memory bound (issue 17): a table larger than this is spilled to Parquet and split by respondent into parts that
-# are validated one at a time. Every rule looks at one respondent's rows only, so the parts give the same result.
+# Memory bound (issue 17): answers are validated by DuckDB straight from the file (``RawTable.source``); another
+# table larger than this (invitations) is spilled to Parquet and split by respondent into parts that are validated
+# one at a time. Every invitation rule looks at one respondent's rows only, so the parts give the same result.
 PART_ROWS = 3_000_000
 PART_BYTES = 16 * 2**20  # of delivered text per part (long free texts)
 _STREAM_BYTES = 96 * 2**20  # CSV files above this are read as a stream
@@ -62,6 +63,7 @@ class RawTable:
     ignored_columns: tuple[str, ...] = ()  # names of columns outside the format: dropped, never their values
     header: tuple[str, ...] = ()  # every column name as delivered (normalised), to recognise the kind of table
     parts: tuple[Path, ...] = ()  # a large table: its rows, split by respondent, in spilled Parquet files
+    source: str | None = None  # answers read by DuckDB: a FROM expression of the format columns plus _row
 
     def iter_parts(self) -> Iterator[RawTable]:
         """The table itself, or for a large one each part in turn (structural problems go with the first)."""
@@ -130,6 +132,14 @@ def _sql_text(value: object) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+_ANSWER_HEADER = frozenset({"respondent_id", "question_id", "value"})
+
+
+def _is_answers(columns) -> bool:
+    """Answers are validated inside DuckDB, straight from the file (keurmerk.ingest.answers)."""
+    return set(columns) >= _ANSWER_HEADER
+
+
 def _partition(source_sql: str, columns: dict[str, str], rows: int, text_bytes: int, spill: Path) -> tuple[Path, ...]:
     """Split a large table by respondent into Parquet parts (one directory each) under ``spill``, streaming inside
     DuckDB, which spills to disk itself. ``source_sql`` yields the delivered columns plus ``_row``; ``columns``
@@ -137,7 +147,7 @@ def _partition(source_sql: str, columns: dict[str, str], rows: int, text_bytes: 
     n = max(-(-rows // PART_ROWS), -(-text_bytes // PART_BYTES), 1)
     out = spill / "parts"
     spill.mkdir(parents=True, exist_ok=True)
-    selected = ", ".join(f'"{src}" AS "{dst}"' for src, dst in columns.items())
+    selected = ", ".join(f'"{_quoted(src)}" AS "{dst}"' for src, dst in columns.items())
     respondent = _source_of(columns, "respondent_id")
     config = {"memory_limit": "256MB", "threads": 1, "temp_directory": str(spill / "duckdb.tmp")}
     with duckdb.connect(config=config) as con:  # one thread: one open file per part, not one per part and thread
@@ -147,6 +157,10 @@ def _partition(source_sql: str, columns: dict[str, str], rows: int, text_bytes: 
             f"FROM {source_sql}) TO {_sql_text(out)} (FORMAT parquet, PARTITION_BY (_part))"
         )
     return tuple(out / f"_part={i}" for i in range(n))
+
+
+def _quoted(name: str) -> str:
+    return name.replace('"', '""')
 
 
 def _source_of(columns: dict[str, str], target: str) -> str:
@@ -303,8 +317,9 @@ def _read_quoted_csv(name: str, text: str, delimiter: str) -> RawTable:
 
 
 def _stream_csv(path: Path, spill: Path) -> RawTable:
-    """A large CSV, read as a stream: rows checked as in ``_read_quoted_csv``, written in batches to Parquet, then
-    split by respondent (or read back whole when the table has no respondents)."""
+    """A large CSV, read as a stream: rows checked as in ``_read_quoted_csv``, written in batches to Parquet; answers
+    are then validated by DuckDB from those batches, another table is split by respondent (or read back whole when
+    it has no respondents)."""
     with open(path, encoding="utf-8-sig", errors="surrogateescape", newline="") as f:
         header_line = f.readline().rstrip("\r\n")
     delimiter = _sniff_delimiter(header_line)
@@ -339,6 +354,10 @@ def _stream_csv(path: Path, spill: Path) -> RawTable:
     text_bytes += size
     if rows or not written:
         flush()
+    if _is_answers(columns):
+        source = f"read_parquet({_sql_text(batches / '*.parquet')})"
+        return RawTable(path.name, pl.DataFrame(schema=schema), read, problems, _ignored(header), tuple(header),
+                        source=source)
     if "respondent_id" in columns:
         parts = _partition(
             f"read_parquet({_sql_text(batches / '*.parquet')})", {c: c for c in columns}, read, text_bytes, spill
@@ -359,6 +378,17 @@ def _read_parquet(path: Path, spill: Path | None = None) -> RawTable:
     try:
         height = pl.scan_parquet(path).select(pl.len()).collect().item()
         columns = {c: h for c, h in zip(schema, header, strict=True) if h in FORMAT_COLUMNS}
+        if spill is not None and _is_answers(columns.values()):
+            _odd_types(path.name, {columns[c]: schema[c] for c in wanted})
+            selected = ", ".join(f'"{_quoted(c)}" AS "{columns[c]}"' for c in wanted)
+            source = (
+                f"(SELECT {selected}, CAST(file_row_number + 1 AS BIGINT) AS {ROW} "
+                f"FROM read_parquet({_sql_text(path)}, file_row_number = true))"
+            )
+            empty = pl.DataFrame(schema={**{columns[c]: pl.String for c in wanted}, ROW: pl.Int64})
+            return RawTable(
+                path.name, empty, height, ignored_columns=_ignored(header), header=tuple(header), source=source
+            )
         if spill is not None and height > PART_ROWS and "respondent_id" in columns.values():
             _odd_types(path.name, {columns[c]: schema[c] for c in wanted})
             parts = _partition(

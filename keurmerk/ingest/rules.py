@@ -1,7 +1,8 @@
-"""Validation rules of the import format (DESIGN §4), run by pandera's polars backend.
+"""Validation rules of the import format (DESIGN §4): invitations and results run by pandera's polars backend,
+answers (the bulk of a delivery) as SQL inside DuckDB (``keurmerk.ingest.answers``).
 
 A rule names the import column it is about, the reason a person reads in the quarantine (Dutch), and a polars
-expression that is true for a valid row. Rules are data: each kind of file has one list of them, built from the
+expression (or for answers a SQL expression) that is true for a valid row. Rules are data: each kind of file has one list of them, built from the
 catalogue. Normalisation (trimming, case, decimal comma, province names) happens first, in plain expressions;
 an expression that is null counts as valid, so a rule only speaks when its own question applies.
 """
@@ -29,8 +30,10 @@ __all__ = [
     "result_rules",
     "normalise_invitations",
     "invitation_rules",
-    "normalise_answers",
+    "SqlRule",
     "answer_rules",
+    "question_frame",
+    "TIMESTAMP_FORMATS",
     "failures",
     "CONFLICT_IN_FILE",
     "CONFLICT_EXISTING",
@@ -290,26 +293,19 @@ def question_frame() -> pl.DataFrame:
     )
 
 
-def category_frame() -> pl.DataFrame:
-    cat = catalog()
-    return pl.DataFrame(
-        [(q.form, q.id, label.casefold(), label) for q in cat.questions for label in cat.categories(q.form, q.id)],
-        schema={
-            "form": pl.Categorical,
-            "question_id_v": pl.Categorical,
-            "_value_key": pl.Categorical,
-            "category": pl.String,
-        },
-        orient="row",
-    )
+@dataclass(frozen=True)
+class SqlRule:
+    """A rule run inside DuckDB (answers: the bulk of a delivery, validated set-based so that DuckDB can spill)."""
 
+    column: str
+    reason: str
+    valid: str  # a boolean SQL expression over the columns of ``keurmerk.ingest.answers``' checked rows
 
-_LONG_VALUE = 200  # bytes; no catalogue label or number is this long
 
 TIMESTAMP_FORMATS = (
     "%Y-%m-%dT%H:%M:%S",
     "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M:%S%.f",  # a Parquet timestamp as text (retry of a quarantined row)
+    "%Y-%m-%d %H:%M:%S.%f",  # a Parquet timestamp as text (retry of a quarantined row)
     "%Y-%m-%dT%H:%M",
     "%Y-%m-%d %H:%M",
     "%Y-%m-%d",
@@ -319,150 +315,53 @@ TIMESTAMP_FORMATS = (
 )
 
 
-def _timestamps(raw: pl.Series) -> pl.Series:
-    """Parse timestamps with the common formats; the first format is tried on all rows, the others only where
-    it failed (a format guess per row costs twenty times more on ten million rows)."""
-    if raw.dtype.is_temporal():
-        return raw.cast(pl.Datetime("us")).alias("answered_at_v")
-    text = raw.str.strip_chars()
-    parsed = text.str.strptime(pl.Datetime("us"), TIMESTAMP_FORMATS[0], strict=False)
-    todo = parsed.is_null() & text.is_not_null() & (text != "")
-    if todo.any():
-        rest = (
-            text.filter(todo)
-            .to_frame("t")
-            .select(
-                pl.coalesce(pl.col("t").str.strptime(pl.Datetime("us"), f, strict=False) for f in TIMESTAMP_FORMATS[1:])
-            )
-            .to_series()
-        )
-        parsed = parsed.scatter(todo.arg_true(), rest)
-    return parsed.alias("answered_at_v")
-
-
-def normalise_answers(frame: pl.DataFrame, respondents: pl.DataFrame) -> pl.DataFrame:
-    """Canonical values of an answers table; ``respondents`` has respondent_id_v, form, service_v.
-
-    Ten million answers hold only a few thousand distinct (form, question, value) combinations, so question and
-    value are made categorical (one hash per row), the catalogue work is done once per combination, and the
-    result is joined back on integer keys.
-    """
-    if "answered_at" not in frame.columns:
-        frame = frame.with_columns(answered_at=pl.lit(None, pl.String))
-    respondents = respondents.with_columns(pl.col("respondent_id_v", "form").cast(pl.Categorical))
-    respondent = pl.col("respondent_id").str.strip_chars()
-    answered_at = frame["answered_at"]
-    # Long values are free texts (or wrong): they skip the categorical look-up, whose string cache would hold
-    # every text of a large delivery for the life of the process.
-    long = pl.col("value").str.len_bytes() > _LONG_VALUE
-    frame = frame.with_columns(
-        respondent_id_v=pl.when(respondent != "").then(respondent).cast(pl.Categorical),
-        _q_raw=pl.col("question_id").cast(pl.Categorical),
-        _v_raw=pl.when(~long).then(pl.col("value")).cast(pl.Categorical),
-        _long=long.fill_null(False),
-        answered_at_v=_timestamps(answered_at),
-        _has_answered_at=answered_at.is_not_null()
-        if answered_at.dtype.is_temporal()
-        else answered_at.str.strip_chars().fill_null("") != "",
-    ).join(respondents, on="respondent_id_v", how="left")
-    combinations = _normalise_combinations(frame.select("form", "_q_raw", "_v_raw").unique())
-    frame = frame.join(combinations, on=["form", "_q_raw", "_v_raw"], how="left", nulls_equal=True)
-    if not frame["_long"].any():
-        return frame
-    text = pl.col("value").str.strip_chars()
-    is_long = pl.col("_long")
-    number = pl.when(pl.col("kind").is_in(["grade", "aspect_grade"])).then(
-        text.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
-    )
-    return frame.with_columns(
-        value_v=pl.when(is_long)
-        .then(pl.when(pl.col("kind") == "text").then(text).otherwise(number.cast(pl.String)))
-        .otherwise(pl.col("value_v")),
-        value_num=pl.when(is_long).then(number).otherwise(pl.col("value_num")),
-        category=pl.when(is_long).then(None).otherwise(pl.col("category")),
-        _not_applicable=pl.when(is_long).then(False).otherwise(pl.col("_not_applicable")),
-        _has_value=pl.when(is_long).then(True).otherwise(pl.col("_has_value")),
-    )
-
-
-def _normalise_combinations(combinations: pl.DataFrame) -> pl.DataFrame:
-    cat = catalog()
-    combinations = combinations.with_columns(
-        question_id_v=pl.col("_q_raw").cast(pl.String).str.strip_chars().str.to_lowercase().cast(pl.Categorical),
-        _value_text=pl.col("_v_raw").cast(pl.String).str.strip_chars(),
-    ).with_columns(_value_key=pl.col("_value_text").str.to_lowercase().cast(pl.Categorical))
-    combinations = combinations.join(question_frame(), on=["form", "question_id_v"], how="left").join(
-        category_frame(), on=["form", "question_id_v", "_value_key"], how="left"
-    )
-    numeric = pl.col("kind").is_in(["grade", "aspect_grade"])
-    not_applicable = (pl.col("kind") == "aspect_grade") & (
-        pl.col("_value_text").is_null() | (pl.col("_value_text") == "") | (pl.col("_value_key") == cat.not_applicable)
-    )
-    number = pl.col("_value_text").str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
-    return combinations.with_columns(
-        value_num=pl.when(numeric & ~not_applicable).then(number),
-        value_v=pl.when(not_applicable)
-        .then(pl.lit(cat.not_applicable))
-        .when(numeric)
-        .then(number.cast(pl.String))
-        .when(pl.col("kind") == "text")
-        .then(pl.col("_value_text"))
-        .otherwise(pl.col("category")),
-        _not_applicable=not_applicable,
-        _has_question=pl.col("question_id_v").cast(pl.String).fill_null("") != "",
-        _has_value=pl.col("_value_text").fill_null("") != "",
-    ).drop("_value_key")
-
-
-def answer_rules() -> list[Rule]:
-    known_question = pl.col("kind").is_not_null()
-    numeric = pl.col("kind").is_in(["grade", "aspect_grade"]) & ~pl.col("_not_applicable")
-    has_value = pl.col("_has_value")
-    has_respondent = pl.col("respondent_id_v").is_not_null()
+def answer_rules() -> list[SqlRule]:
+    """The rules for answers, as SQL over the normalised row (``keurmerk.ingest.answers``). A rule that is NULL
+    counts as valid, so a rule only speaks when its own question applies."""
+    known_question = "kind IS NOT NULL"
+    numeric = "(kind IN ('grade', 'aspect_grade') AND NOT _not_applicable)"
     return [
-        Rule("respondent_id", "waarde ontbreekt", has_respondent),
-        Rule("question_id", "waarde ontbreekt", pl.col("_has_question")),
-        Rule(
+        SqlRule("respondent_id", "waarde ontbreekt", "respondent_id_v IS NOT NULL"),
+        SqlRule("question_id", "waarde ontbreekt", "_has_question"),
+        SqlRule(
             "respondent_id",
             "onbekende respondent (staat niet in de uitnodigingen)",
-            ~has_respondent | pl.col("form").is_not_null(),
+            "respondent_id_v IS NULL OR form IS NOT NULL",
         ),
-        Rule(
+        SqlRule(
             "question_id",
             "onbekende vraag voor de vragenlijst van deze respondent",
-            pl.col("form").is_null() | ~pl.col("_has_question") | known_question,
+            f"form IS NULL OR NOT _has_question OR {known_question}",
         ),
-        Rule(
+        SqlRule(
             "question_id",
             "deze vraag wordt niet gesteld bij de dienst van deze respondent",
-            ~known_question
-            | (pl.col("services").list.len() == 0)
-            | pl.col("services").list.contains(pl.col("service_v")),
+            f"NOT {known_question} OR len(services) = 0 OR list_contains(services, service_v)",
         ),
-        Rule("value", "waarde ontbreekt", ~known_question | pl.col("_not_applicable") | has_value),
-        Rule(
+        SqlRule("value", "waarde ontbreekt", f"NOT {known_question} OR _not_applicable OR _has_value"),
+        SqlRule(
             "value",
             "geen getal (een cijfer van 1 tot en met 10)",
-            ~numeric | ~has_value | pl.col("value_num").is_not_null(),
+            f"NOT {numeric} OR NOT _has_value OR value_num IS NOT NULL",
         ),
-        Rule("value", "cijfer buiten 1 tot en met 10", ~numeric | pl.col("value_num").is_between(1, 10)),
-        Rule(
+        SqlRule("value", "cijfer buiten 1 tot en met 10", f"NOT {numeric} OR value_num BETWEEN 1 AND 10"),
+        SqlRule(
             "value",
             "cijfer met meer dan één decimaal",
-            ~numeric | ((pl.col("value_num") * 10).round(6) == (pl.col("value_num") * 10).round(0)),
+            f"NOT {numeric} OR round(value_num * 10, 6) = round(value_num * 10, 0)",
         ),
-        Rule(
+        SqlRule(
             "value",
             "antwoord hoort niet bij deze vraag (niet in de catalogus)",
-            ~pl.col("kind").is_in(["choice", "satisfaction"]) | ~has_value | pl.col("category").is_not_null(),
+            "kind NOT IN ('choice', 'satisfaction') OR NOT _has_value OR category IS NOT NULL",
         ),
-        Rule(
+        SqlRule(
             "answered_at",
             "ongeldig tijdstip (gebruik bijvoorbeeld 2024-03-14T10:12:00)",
-            ~pl.col("_has_answered_at") | pl.col("answered_at_v").is_not_null(),
+            "NOT _has_answered_at OR answered_at_v IS NOT NULL",
         ),
-        Rule("value", CONFLICT_IN_FILE["answers"], ~pl.col("_conflict_in_file")),
-        Rule("value", CONFLICT_EXISTING["answers"], ~pl.col("_conflict_existing")),
+        SqlRule("value", CONFLICT_IN_FILE["answers"], "NOT _conflict_in_file"),
+        SqlRule("value", CONFLICT_EXISTING["answers"], "NOT _conflict_existing"),
     ]
 
 

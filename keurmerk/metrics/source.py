@@ -17,11 +17,9 @@ free-text answers; it never holds another provider's rows or words.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cache, cached_property
-from importlib.resources import files
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +28,13 @@ import polars as pl
 
 from keurmerk.filters import FILTER_DIMENSIONS, Filters
 from keurmerk.warehouse import catalog_frames, open_readonly
+from keurmerk.warehouse.cells import CUBE_KEYS, CUBE_QUERIES, SPLITS, cell
+from keurmerk.warehouse.cells import CUBE_TABLES as _CUBE_TABLES
+from keurmerk.warehouse.cells import PROVIDER, cell_sql, per_provider_sql
+from keurmerk.warehouse.cells import PROVIDER_TABLES as _PROVIDER_TABLES
+from keurmerk.warehouse.cells import STAMP as _STAMP
+from keurmerk.warehouse.cells import STAMP_TABLE as _STAMP_TABLE
+from keurmerk.warehouse.cells import store_cells as store_cube
 
 __all__ = [
     "ANSWER_KEYS",
@@ -67,29 +72,17 @@ _TEXT_SCHEMA = {"form": pl.String, "parent": pl.String, "question_id": pl.String
 # The cell a query counts in: every dimension a filter can select on (the cube, stored per provider), or for one
 # selection only what its figures split by, with `own` marking the provider's rows ($own; NULL = all providers).
 # Invitations are counted per answering mode too (fig. 1 splits by it).
-CUBE_KEYS = ("period", "form", *(d.column for d in FILTER_DIMENSIONS))
 COARSE_KEYS = ("period", "form", *(d.column for d in FILTER_DIMENSIONS if d.coarse))  # what most selections need
-_SPLITS = ("mode",)
-
-
-def _cell(*keys: str) -> str:
-    return ", ".join(f"i.{key}" for key in dict.fromkeys(keys))
-
-
 _OWN = "coalesce(i.provider_id = $own, TRUE) AS own"
-CELLS = {  # query name: (file in sql/, its {cell})
-    "cube_invitations": ("invitation_cells", _cell(*CUBE_KEYS, *_SPLITS)),
-    "cube_answers": ("answer_cells", _cell(*CUBE_KEYS)),
-    "texts": ("texts", _cell(*CUBE_KEYS)),
-    "select_invitations": ("invitation_cells", f"{_OWN}, {_cell('form', 'audience', 'service', 'province', *_SPLITS)}"),
-    "select_answers": ("answer_cells", f"{_OWN}, {_cell('form', 'service')}"),
+CELLS = {  # query name: (file in keurmerk/warehouse/sql/, its {cell})
+    **CUBE_QUERIES,
+    "select_invitations": ("invitation_cells", f"{_OWN}, {cell('form', 'audience', 'service', 'province', *SPLITS)}"),
+    "select_answers": ("answer_cells", f"{_OWN}, {cell('form', 'service')}"),
 }
 
 
-@cache
 def _sql(name: str) -> str:
-    file, cell = CELLS[name]
-    return files("keurmerk.metrics").joinpath("sql", f"{file}.sql").read_text(encoding="utf-8").replace("{cell}", cell)
+    return cell_sql(*CELLS[name])
 
 
 def _query(con: duckdb.DuckDBPyConnection, name: str, where: str, params: dict[str, Any]) -> pl.DataFrame:
@@ -186,53 +179,8 @@ class WarehouseSource:
                                     texts)
 
 
-# What a publication stores (``store_cube``): the benchmark cube, and every provider's own cells and free texts
-# sorted by provider, so that opening one provider's dashboard reads a few thousand rows instead of scanning every
-# answer (DuckDB skips the row groups of other providers). Table names are our constants, not data.
-_CUBE_TABLES = {"invitations": "metrics_cube_invitations", "answers": "metrics_cube_answers"}
-_PROVIDER_TABLES = {
-    "cube_invitations": "metrics_provider_invitations",
-    "cube_answers": "metrics_provider_answers",
-    "texts": "metrics_provider_texts",
-}
-_STAMP_TABLE = "metrics_cube_stamp"
-_STAMP = """
-SELECT (SELECT count(*) FROM invitations) AS invitations, (SELECT coalesce(max(load_id), 0) FROM invitations) AS
-       invitation_load, (SELECT count(*) FROM answers) AS answers, (SELECT coalesce(max(load_id), 0) FROM answers)
-       AS answer_load
-"""
-PROVIDER = "provider_id"
-
-
-@cache
-def per_provider_sql(name: str) -> str:
-    """The query ``name`` (a cube query or ``texts``) with ``i.provider_id`` as its first column: GROUP BY ALL
-    then keeps the provider, so one scan yields every provider's own cells."""
-    grouped, count = re.subn(r"^SELECT\b", "SELECT\n    i.provider_id,", _sql(name), count=1, flags=re.MULTILINE)
-    if count != 1:  # the query changed shape: fail loudly rather than store something else
-        raise RuntimeError(f"keurmerk/metrics/sql/{CELLS[name][0]}.sql: geen SELECT aan het begin van een regel")
-    return grouped
-
-
-def store_cube(con: duckdb.DuckDBPyConnection) -> None:
-    """Store the cubes in the warehouse being written (call inside ``keurmerk.warehouse.writer``).
-
-    - Per provider (``_PROVIDER_TABLES``): its own cells and free texts, sorted by provider. A dashboard kernel
-      reads one provider's rows (~10 ms at national scale) instead of joining every answer (~300 ms, and ~50 MB
-      of DuckDB cache).
-    - The benchmark: the provider cells summed, ~0,3 M cells that a kernel reads at start-up.
-
-    The stamp records the tables it was computed from; a stale cube is ignored and the queries run instead.
-    """
-    for name, table in _PROVIDER_TABLES.items():
-        query = per_provider_sql(name).replace("{filters}", "TRUE")
-        order = "provider_id, parent, value" if name == "texts" else "provider_id"
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * FROM ({query}) ORDER BY {order}")
-    for kind, table in _CUBE_TABLES.items():
-        source = _PROVIDER_TABLES[f"cube_{kind}"]
-        con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * EXCLUDE (n, provider_id), "
-                    f"CAST(sum(n) AS BIGINT) AS n FROM {source} GROUP BY ALL")  # count(*)'s type
-    con.execute(f"CREATE OR REPLACE TABLE {_STAMP_TABLE} AS " + _STAMP)
+# What a publication stores: ``keurmerk.warehouse.cells.store_cells`` (``store_cube`` here, for callers that
+# build a warehouse by hand) stores every provider's own cells and the benchmark cube with the snapshot.
 
 
 def _stored_cube_is_fresh(con: duckdb.DuckDBPyConnection) -> bool:

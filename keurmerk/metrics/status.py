@@ -6,7 +6,7 @@ decide); the results norm is the share of completed trajectories that were compl
 least the *policy* threshold (default 50%). The Keurmerk status combines both. Where a provider dashboard computes
 table 1.1 for one provider (:func:`keurmerk.metrics.keurmerk_table`), the functions here do it for *every*
 provider of a selection in one pass of polars over small cells, so that a staff page recomputes 500 providers after
-a filter change at once. The cells are the provider view's own (``keurmerk/metrics/sql``, per provider), the rows
+a filter change at once. The cells are the provider view's own (``keurmerk/warehouse/sql``, per provider), the rows
 of table 1.1 and its rules (norm, correction, publication, results norm, status) are :mod:`keurmerk.metrics.norms`,
 the intervals :mod:`keurmerk.metrics.stats`: the staff table equals the provider's table 1.1 by construction.
 
@@ -110,7 +110,7 @@ TABLE_1_1_COLUMNS = (
 WORK_AREA_SHARE = 0.10  # zoekmachine: a province is in a provider's work area from this share of its clients on
 
 # --- loading (DuckDB) ---------------------------------------------------------------------------------------------
-# The cells are the provider dashboard's own (keurmerk/metrics/sql/invitation_cells.sql and answer_cells.sql, per
+# The cells are the provider dashboard's own (keurmerk/warehouse/sql/invitation_cells.sql and answer_cells.sql, per
 # provider: :func:`keurmerk.metrics.source.provider_cells_sql`, the stored cube when it is current), summed here to
 # what the norms need, so that the staff table and the provider's table 1.1 count the same answers.
 # {invitations} and {answers} are those queries; $floor is the correction floor in tenths.

@@ -25,8 +25,17 @@ import polars as pl
 
 from keurmerk.catalog import catalog
 from keurmerk.formatting import number
+from keurmerk.policy import load_policy
 
-__all__ = ["open_readonly", "writer", "catalog_frames", "run_script", "remove_dead_work_files", "SQL_FILES"]
+__all__ = [
+    "open_readonly",
+    "writer",
+    "catalog_frames",
+    "run_script",
+    "remove_dead_work_files",
+    "refresh_completed",
+    "SQL_FILES",
+]
 
 SQL_FILES = ("010_catalog.sql", "020_tables.sql", "030_views.sql")
 
@@ -98,6 +107,33 @@ def _apply_schema(con: duckdb.DuckDBPyConnection) -> None:
         con.register("_catalog_rows", frame)
         con.execute(f"INSERT INTO {table} SELECT * FROM _catalog_rows")  # table names come from our own dict
         con.unregister("_catalog_rows")
+
+
+def refresh_completed(con: duckdb.DuckDBPyConnection, load_id: int) -> None:
+    """Recompute ``invitations.completed`` for the respondents load ``load_id`` touched (refresh_completed.sql), or
+    for everyone when the policy's completion rule differs from the one of the last refresh."""
+    policy, cat = load_policy(), catalog()
+    rule = [policy.completed_aspect_share, policy.completed_no_opinion_answers, [*cat.no_opinion, cat.not_applicable]]
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS completion_rule (min_share DOUBLE, no_opinion_counts BOOLEAN, "
+        "no_opinion_values VARCHAR[])"
+    )
+    last = con.execute("SELECT min_share, no_opinion_counts, no_opinion_values FROM completion_rule").fetchall()
+    everyone = [list(row) for row in last] != [rule]
+    run_script(
+        con,
+        "refresh_completed.sql",
+        {
+            "min_share": rule[0],
+            "no_opinion_counts": rule[1],
+            "no_opinion_values": rule[2],
+            "load": load_id,
+            "everyone": everyone,
+        },
+    )
+    if everyone:
+        con.execute("DELETE FROM completion_rule")
+        con.execute("INSERT INTO completion_rule VALUES (?, ?, ?)", rule)
 
 
 def _alive(pid: int) -> bool:
