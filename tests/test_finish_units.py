@@ -195,3 +195,19 @@ def test_touching_segments_are_parted_by_the_separator(tiny_db: Path) -> None:
                    for m in fills), (figure.id, fills)
         checked.add(figure.chart)
     assert checked == set(kinds)
+
+
+def test_every_province_has_a_3_to_1_outline(tiny_db: Path) -> None:
+    """The map's lightest shares are near white: the provinces' outline, not their fill, sets them apart."""
+    from keurmerk.charts.figures import chart_for
+    from keurmerk.charts.theme import to_spec
+
+    con = open_readonly(tiny_db)
+    try:
+        frames = compute_all(con, Filters(provider="P0000", period=2021))
+    finally:
+        con.close()
+    spec = to_spec(chart_for("province_map", frames["front_provinces"], "Partner in Werk"))
+    shapes = [m for m in _marks(spec) if m.get("type") == "geoshape"]
+    assert len(shapes) == 2  # the provider's map and all participants'
+    assert all(_contrast(m["stroke"], "#ffffff") >= 3 for m in shapes), shapes

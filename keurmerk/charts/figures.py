@@ -979,7 +979,9 @@ def province_map(
                 lookup="properties.statcode", from_=alt.LookupData(alt.Data(values=lookup_rows), "province", fields)
             )
             .transform_calculate(fill=f"isValid(datum['{value}']) ? datum['{value}'] / 100 : null", **calc)
-            .mark_geoshape(stroke="white", strokeWidth=0.8, invalid="show")  # a withheld province stays, grey
+            # a withheld province stays, grey; a dark outline gives every province, the lightest too, 3:1 against the
+            # page and its neighbours (WCAG 1.4.11)
+            .mark_geoshape(stroke=MUTED, strokeWidth=0.6, invalid="show")
             .encode(
                 color=colour,
                 tooltip=tooltip,
