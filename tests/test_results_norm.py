@@ -609,17 +609,18 @@ def test_one_cell_layer_counts_for_both_tables(tiny, monkeypatch) -> None:
     """By construction: the staff cells are the provider view's cells (keurmerk/warehouse/sql), so a change to what
     a cell counts (here: grades of 8 or more left out) changes the provider's table 1.1 and the staff table alike."""
     from keurmerk.metrics import source
+    from keurmerk.warehouse import cells as cell_layer
 
     con, _ = tiny
     filters = Filters(period=2021)
-    original = source._sql
+    original = cell_layer.cell_sql
 
-    def fewer_grades(name: str) -> str:
-        sql = original(name)
+    def fewer_grades(file: str, cell: str) -> str:
+        sql = original(file, cell)
         return sql.replace("a.routing_flag IS NULL", "a.routing_flag IS NULL AND coalesce(a.value_num, 0) < 8")
 
-    monkeypatch.setattr(source, "_sql", fewer_grades)
-    source.per_provider_sql.cache_clear()
+    monkeypatch.setattr(cell_layer, "cell_sql", fewer_grades)  # the one place both sides read their cell SQL from
+    cell_layer.per_provider_sql.cache_clear()
     monkeypatch.setattr(source, "_stored_cube_is_fresh", lambda con: False)  # the stored cube predates the change
     try:
         cells = StatusCells.load(con, Policy())

@@ -30,7 +30,8 @@ from keurmerk.filters import FILTER_DIMENSIONS, Filters
 from keurmerk.warehouse import catalog_frames, open_readonly
 from keurmerk.warehouse.cells import CUBE_KEYS, CUBE_QUERIES, SPLITS, cell
 from keurmerk.warehouse.cells import CUBE_TABLES as _CUBE_TABLES
-from keurmerk.warehouse.cells import PROVIDER, cell_sql, per_provider_sql
+from keurmerk.warehouse import cells as _cells
+from keurmerk.warehouse.cells import PROVIDER, per_provider_sql
 from keurmerk.warehouse.cells import PROVIDER_TABLES as _PROVIDER_TABLES
 from keurmerk.warehouse.cells import STAMP as _STAMP
 from keurmerk.warehouse.cells import STAMP_TABLE as _STAMP_TABLE
@@ -82,7 +83,7 @@ CELLS = {  # query name: (file in keurmerk/warehouse/sql/, its {cell})
 
 
 def _sql(name: str) -> str:
-    return cell_sql(*CELLS[name])
+    return _cells.cell_sql(*CELLS[name])  # looked up in the cell layer, so both sides read the same text
 
 
 def _query(con: duckdb.DuckDBPyConnection, name: str, where: str, params: dict[str, Any]) -> pl.DataFrame:
