@@ -172,16 +172,20 @@ def _marks(spec) -> list[dict]:
     return found
 
 
+def _partner_frames(tiny_db: Path) -> dict:
+    con = open_readonly(tiny_db)
+    try:
+        return compute_all(con, Filters(provider="P0000", period=2021))
+    finally:
+        con.close()
+
+
 def test_touching_segments_are_parted_by_the_separator(tiny_db: Path) -> None:
     from keurmerk.api import registry
     from keurmerk.charts.figures import chart_for
     from keurmerk.charts.theme import SEPARATOR, to_spec
 
-    con = open_readonly(tiny_db)
-    try:
-        frames = compute_all(con, Filters(provider="P0000", period=2021))
-    finally:
-        con.close()
+    frames = _partner_frames(tiny_db)
     kinds = {"satisfaction_items": "bar", "funnel": "bar", "strength_pie": "arc"}
     checked = set()
     for figure in registry():
@@ -202,11 +206,7 @@ def test_every_province_has_a_3_to_1_outline(tiny_db: Path) -> None:
     from keurmerk.charts.figures import chart_for
     from keurmerk.charts.theme import to_spec
 
-    con = open_readonly(tiny_db)
-    try:
-        frames = compute_all(con, Filters(provider="P0000", period=2021))
-    finally:
-        con.close()
+    frames = _partner_frames(tiny_db)
     spec = to_spec(chart_for("province_map", frames["front_provinces"], "Partner in Werk"))
     shapes = [m for m in _marks(spec) if m.get("type") == "geoshape"]
     assert len(shapes) == 2  # the provider's map and all participants'
