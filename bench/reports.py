@@ -20,10 +20,9 @@ Then, in one run:
    report, and the wall time on idle cores expected from all CPU seconds (robust when other work shares the
    machine); then a summary: wall time, per PDF, peak RSS of all the batch's processes together (sampled), workers,
    and the target for 500;
-3b. ``--pdf-compare N`` reports printed the way the printer works now and the way it did before (one page per
-   worker, every chart compiled, a quick untagged print for the contents' numbers, then the tagged one),
-   alternating report by report (the same load for both): wall and CPU per report, their ratio, and whether
-   both give the same text and pages;
+3b. ``--pdf-compare N`` reports printed the way the printer works now and the way it did before (every mark of
+   every chart tagged in the PDF), alternating report by report (the same load for both): wall and CPU per
+   report, their ratio, file size, and whether both give the same text and pages;
 4. the alternatives the design chose against, measured on one provider: loading one provider's cube per query
    (``CubeSource.load``) instead of one query per chunk, the charts with Altair's own code paths instead of
    :mod:`keurmerk.charts.speed` (same specs; the ratio in one run), and drawing the charts as SVG in Python
@@ -199,33 +198,16 @@ def _kind_table(result: BatchResult) -> Table:
     return table
 
 
-# The printer before this one (main at d1b9794): the runtime loaded once per page, every chart compiled, the
-# contents' numbers from a quick untagged print (its guesses from the report before never paid at national scale).
-_BEFORE_RUNTIME = """async (code) => {
-  const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
-  try { window.__kmVega = await import(url); } finally { URL.revokeObjectURL(url); }
-}"""
-_BEFORE_SWAP = """([html, draw]) => {
-  const doc = new DOMParser().parseFromString(html, "text/html");
-  for (const el of doc.querySelectorAll("meta[http-equiv]")) el.remove();
-  delete document.documentElement.dataset.kmReady;
-  document.documentElement.lang = doc.documentElement.lang;
-  document.head.replaceWith(document.adoptNode(doc.head));
-  document.body.replaceWith(document.adoptNode(doc.body));
-  new Function("__kmVega", draw)(window.__kmVega);
-}"""
-
-
 def _pdf_before_and_after(db: Path, period: int, ids: list[str], count: int) -> Table:
-    """The same reports printed the way the printer works now and the way it did before, alternating report by
-    report in one browser, so that both see the same load: wall and CPU, and whether the PDFs read the same."""
-    from keurmerk.charts.runtime import runtime_code
+    """The same reports printed the way the printer works now and the way it did before (every mark of every
+    chart tagged in the PDF), alternating report by report in one browser, so that both see the same load: wall
+    and CPU, file size, and whether the PDFs read the same."""
     from keurmerk.metrics import Cube
     from keurmerk.policy import load_policy
-    from keurmerk.report import chart_specs, render_html, report_data
+    from keurmerk.report import chart_specs, pdf, render_html, report_data
     from keurmerk.report.batch import _descendants_cpu
     from keurmerk.report.loader import ProviderCubes, providers_in_period
-    from keurmerk.report.pdf import _FILL_TOC, _READY, _SHELL, PdfPrinter, _split, named_destinations, page_count
+    from keurmerk.report.pdf import PdfPrinter, named_destinations, page_count
     from keurmerk.warehouse import open_readonly
 
     chosen = ids[:: max(1, len(ids) // count)][:count]
@@ -236,31 +218,28 @@ def _pdf_before_and_after(db: Path, period: int, ids: list[str], count: int) -> 
     for provider_id in chosen:
         data = report_data(cubes.source(provider_id), known[provider_id], period, load_policy())
         pages.append(render_html(data, chart_specs(data)))
+    charts_as_images = pdf._CHARTS_AS_IMAGES
 
-    def before(shell, html: str) -> bytes:
-        shell.evaluate(_BEFORE_SWAP, list(_split(html)))
-        shell.wait_for_function(_READY)
-        layout = {"format": "A4", "print_background": True, "prefer_css_page_size": True}
-        numbers = named_destinations(shell.pdf(**layout))
-        shell.evaluate(_FILL_TOC, numbers)
-        return shell.pdf(**layout, outline=True, tagged=True)
+    def before(printer: PdfPrinter, html: str) -> bytes:
+        pdf._CHARTS_AS_IMAGES = "() => {}"  # the charts as Vega draws them: every mark with its aria-label
+        try:
+            return printer.print(html)
+        finally:
+            pdf._CHARTS_AS_IMAGES = charts_as_images
 
     spent = {"nu": [0.0, 0.0], "voorheen": [0.0, 0.0]}  # wall, CPU (this process and Chromium's)
     printed: dict[str, list[bytes]] = {"nu": [], "voorheen": []}
     with PdfPrinter() as now:  # one browser for both (Playwright's sync API drives one per thread)
-        context = now._browser.new_context(offline=True)
-        shell = context.new_page()
-        shell.set_default_timeout(now.timeout_ms)
-        shell.set_content(_SHELL, wait_until="load")
-        shell.evaluate(_BEFORE_RUNTIME, runtime_code())
-        now.print(pages[-1]), before(shell, pages[-1])  # started and warm
+        old = PdfPrinter()
+        old._playwright, old._browser = now._playwright, now._browser
+        now.print(pages[-1]), before(old, pages[-1])  # started and warm
         for html in pages:
-            for label, run in (("nu", lambda h: now.print(h)), ("voorheen", lambda h: before(shell, h))):
+            for label, run in (("nu", lambda h: now.print(h)), ("voorheen", lambda h: before(old, h))):
                 wall, cpu = time.perf_counter(), time.process_time() + (_descendants_cpu() or 0.0)
                 printed[label].append(run(html))
                 spent[label][0] += time.perf_counter() - wall
                 spent[label][1] += time.process_time() + (_descendants_cpu() or 0.0) - cpu
-        context.close()
+        old._drop_page()
     same_pages = all(page_count(a) == page_count(b) and named_destinations(a) == named_destinations(b)
                      for a, b in zip(printed["nu"], printed["voorheen"], strict=True))  # fmt: skip
     same_text = None
@@ -273,12 +252,16 @@ def _pdf_before_and_after(db: Path, period: int, ids: list[str], count: int) -> 
 
         same_text = all(text(a) == text(b) for a, b in zip(printed["nu"], printed["voorheen"], strict=True))
     table = Table(title=f"PDF per rapport, nu en voorheen, om en om op dezelfde {len(pages)} rapporten")
-    for column in ("manier", "wand (ms)", "CPU (ms)", "CPU t.o.v. voorheen"):
+    for column in ("manier", "wand (ms)", "CPU (ms)", "CPU t.o.v. voorheen", "bestand (kB)"):
         table.add_column(column, justify="left" if column == "manier" else "right")
-    for label, text_ in (("voorheen", "voorheen: elke grafiek gecompileerd, snelle ongetagde print voor de inhoudsopgave, dan de echte"),
-                         ("nu", "nu: grafiekvormen één keer gecompileerd, paginanummers gemeten, één print")):  # fmt: skip
+    for label, text_ in (("voorheen", "voorheen: elke markering van elke grafiek getagd (Vega's aria-labels)"),
+                         ("nu", "nu: elke grafiek één getagde figuur met het bijschrift als naam")):  # fmt: skip
         wall, cpu = (1000 * x / len(pages) for x in spent[label])
-        table.add_row(text_, number(wall, 0), number(cpu, 0), f"×{number(spent[label][1] / spent['voorheen'][1], 2)}")
+        size = statistics.mean(len(p) for p in printed[label]) / 1000
+        table.add_row(
+            text_, number(wall, 0), number(cpu, 0), f"×{number(spent[label][1] / spent['voorheen'][1], 2)}",
+            number(size, 0),
+        )  # fmt: skip
     table.add_section()
     table.add_row(
         "zelfde pagina's en koppen per pagina (named destinations)", "ja" if same_pages else "[red]nee[/]", "", ""

@@ -375,12 +375,24 @@ def test_one_printer_prints_many_reports_as_each_would_alone(tiny_db: Path, monk
     charts = (
         "() => Array.from(document.querySelectorAll('[data-km-chart]'), (el) => [el.dataset.kmChart, el.innerHTML])"
     )
+    # as printed: each chart's SVG one image named by its caption, its marks hidden (what the page alone draws
+    # once that is undone)
+    printed_charts = """() => Array.from(document.querySelectorAll('[data-km-chart]'), (el) => {
+      const svg = el.querySelector(':scope > svg');
+      const caption = el.closest('figure').querySelector('figcaption').textContent;
+      if (svg.getAttribute('role') !== 'img' || svg.getAttribute('aria-label') !== caption) return [el.dataset.kmChart, ''];
+      const copy = el.cloneNode(true), bare = copy.querySelector(':scope > svg');
+      bare.removeAttribute('role'), bare.removeAttribute('aria-label');
+      for (const child of bare.children) child.removeAttribute('aria-hidden');
+      return [el.dataset.kmChart, copy.innerHTML];
+    })"""
     ids = re.compile(r"(clip|gradient|pattern)[_-]?\d+")  # Vega numbers these per page
     with PdfPrinter() as printer:
         shared, drawn = [], []
         for html in pages:
             shared.append(printer.print(html))
-            drawn.append({k: ids.sub(r"\1", v) for k, v in printer._shell().evaluate(charts)})
+            drawn.append({k: ids.sub(r"\1", v) for k, v in printer._shell().evaluate(printed_charts)})
+            assert shared[-1].count(b"/Alt") == len(drawn[-1])  # the tagged PDF: one named figure per chart
         assert (printer.passes, printer.reprinted) == (3, 0)  # every number measured right: one print each
         stats = printer._shell().evaluate("window.__kmVegaStats")
         assert stats["reused"] >= len(drawn[0]), stats  # later reports drew most charts from compiled shapes

@@ -7,9 +7,9 @@ lands on, which this Chromium cannot write itself (it has no ``target-counter()`
 is laid out once more as columns the size of a page's content box (print media, page breaks as column breaks,
 and Chromium's own shrink for content wider than the page): Chromium's fragmentation places every box as printing
 does, and the column a heading starts in is its page. The numbers are filled in and the page is printed once,
-tagged (accessible) and with the outline; the PDF's named destinations (which Chromium writes for the targets of
-the contents' links) are checked against them, and only if a heading landed elsewhere are the numbers corrected
-and the page printed again. The numbers sit in boxes of fixed width, so filling them in moves nothing.
+tagged (accessible: every chart one figure named by its caption) and with the outline; the PDF's named
+destinations (which Chromium writes for the targets of the contents' links) are checked against them, and only
+if a heading landed elsewhere are the numbers corrected and the page printed again. The numbers sit in boxes of fixed width, so filling them in moves nothing.
 
 The browser is Debian's Chromium (``/usr/bin/chromium``) or the one named by ``$KEURMERK_CHROMIUM``, else
 Playwright's own. One :class:`PdfPrinter` keeps one browser and one page for many reports.
@@ -212,6 +212,7 @@ class PdfPrinter:
         # The contents' numbers measured on the page as laid out for print, then one tagged print with them;
         # its named destinations say where the headings really landed (again only if they differ).
         layout = {"format": "A4", "print_background": True, "prefer_css_page_size": True}
+        page.evaluate(_CHARTS_AS_IMAGES)
         pages = page.evaluate(_MEASURE) or {}
         pdf = b""
         for attempt in range(4):  # once, unless a heading landed off its measured page
@@ -227,6 +228,18 @@ class PdfPrinter:
         return pdf
 
 
+# In the tagged PDF every chart is one figure whose alternative text is its caption. As Vega draws it, every mark
+# has its own aria-label ("who: ...; big: 6,5"), which Chromium tags as ~800 nested figures per report: a
+# screen reader reads them one by one, the structure tree triples the file and tagging costs more than the
+# print itself. What is drawn stays as it is.
+_CHARTS_AS_IMAGES = """() => {
+  for (const svg of document.querySelectorAll("[data-km-chart] > svg")) {
+    const caption = svg.closest("figure")?.querySelector("figcaption")?.textContent;
+    svg.setAttribute("role", "img");
+    if (caption) svg.setAttribute("aria-label", caption);
+    for (const child of svg.children) child.setAttribute("aria-hidden", "true");
+  }
+}"""
 _MEASURE = """() => {
   // The page each contents entry's target starts on (null: the page has no @page rule of a known size): the body
   // as columns the size of a page's content box (print media emulated), so that Chromium's own fragmentation
