@@ -119,8 +119,9 @@ def load_answers(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: int, 
     needed = _BASE_BYTES + _BYTES_PER_INVITATION * invitations
     if needed > limit:  # kept for the rest of this writer: lowering it under the memory in use would fail
         con.execute(f"SET memory_limit = '{needed}B'")
-    if invitations > _INVITATIONS_PER_PASS:  # a large warehouse: inserts need not keep the file's order
-        con.execute("SET preserve_insertion_order = false")
+    # Nothing reads the temporary tables or answers in the file's order (_row says it): without keeping that order
+    # DuckDB writes them in parallel and buffers less.
+    con.execute("SET preserve_insertion_order = false")
     try:
         outcome = _load(con, rules, source, types, load_id, replace, invitations)
     except Exception:
