@@ -126,7 +126,8 @@ def _validated(files: list[Path], workdir: Path, code: Path) -> dict:
     """One validated ingest with the keurmerk of checkout ``code``, in a child process: its time and its own peak
     RSS."""
     done = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(workdir / "validated.duckdb"), *map(str, files)],
+        # -P: without it `-c` puts the working directory first on sys.path, so "voor" would import this checkout
+        [sys.executable, "-P", "-c", _CHILD, str(workdir / "validated.duckdb"), *map(str, files)],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(code)},
