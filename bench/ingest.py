@@ -5,7 +5,7 @@
 
 Generates each scale once (cached under var/bench/), then per input: (a) `keurmerk.ingest` into a fresh warehouse
 (read, validate, quarantine, load, recompute completion, store the cubes, publish) in a child process, whose own
-peak RSS (``ru_maxrss``) is what the memory target is about, and its CPU time (user + system: less disturbed
+peak RSS (``VmHWM``) is what the memory target is about, and its CPU time (user + system: less disturbed
 than the wall time when other work shares the machine); (b) the floor: DuckDB reading the same files straight
 into tables with no checks at all. ``--bigtext-mb`` adds one CSV of long free-text answers of about that size (with
 its invitations). ``--compare DIR`` runs the ingest of another checkout (e.g. main's worktree) on the same inputs
@@ -41,7 +41,9 @@ started = time.perf_counter()
 report = ingest(sys.argv[1], sys.argv[2:])
 print(json.dumps({
     "seconds": time.perf_counter() - started,
-    "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    # VmHWM: the peak of this process's own memory. ru_maxrss starts at the bench's RSS at the fork, which
+    # counts the CSV it mapped to count the rows (~1 GB for --bigtext-mb 1024)
+    "rss_mb": int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) / 1024,
     "cpu": sum(resource.getrusage(resource.RUSAGE_SELF)[:2]),
     "quarantined": report.quarantine.height,
     "loaded": report.rows_loaded,
@@ -126,7 +128,8 @@ def _validated(files: list[Path], workdir: Path, code: Path) -> dict:
     """One validated ingest with the keurmerk of checkout ``code``, in a child process: its time and its own peak
     RSS."""
     done = subprocess.run(
-        [sys.executable, "-c", _CHILD, str(workdir / "validated.duckdb"), *map(str, files)],
+        # -P: without it `-c` puts the working directory first on sys.path, so "voor" would import this checkout
+        [sys.executable, "-P", "-c", _CHILD, str(workdir / "validated.duckdb"), *map(str, files)],
         capture_output=True,
         text=True,
         env={**os.environ, "PYTHONPATH": str(code)},

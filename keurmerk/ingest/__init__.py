@@ -707,33 +707,30 @@ def _ingest(
 
 
 def _clear_routing_flags(con: duckdb.DuckDBPyConnection) -> int:
-    """Clear the flag of answers whose routing answer arrived in a later delivery. Flagged answers are few."""
-    flagged = con.sql(
-        """SELECT a.respondent_id, a.question_id, i.form FROM answers AS a JOIN invitations AS i USING (respondent_id)
-           WHERE a.routing_flag IS NOT NULL"""
-    ).pl()
-    if flagged.height == 0:
-        return 0
+    """Clear the flag of answers whose routing answer arrived in a later delivery.
+
+    One statement inside DuckDB: flagged answers can be every free text of a large file, too many to fetch."""
     conditions = question_frame().select(
         pl.col("form").cast(pl.String),
         pl.col("question_id_v").cast(pl.String).alias("question_id"),
         "condition_question",
         "condition_answer",
     )
-    con.register("_flagged", flagged.join(conditions, on=["form", "question_id"]))
-    opened = con.sql(
-        """SELECT f.respondent_id, f.question_id FROM _flagged AS f
-           JOIN answers AS o ON o.respondent_id = f.respondent_id AND o.question_id = f.condition_question
-                            AND o.value = f.condition_answer"""
-    ).pl()
-    if opened.height:
-        con.register("_opened", opened)
-        con.execute(
+    con.register("_conditions", conditions)
+    try:
+        return con.execute(
             """UPDATE answers SET routing_flag = NULL
-               WHERE routing_flag IS NOT NULL AND (respondent_id, question_id) IN
-                     (SELECT (respondent_id, question_id) FROM _opened)"""
-        )
-    return opened.height
+               WHERE routing_flag IS NOT NULL AND (respondent_id, question_id) IN (
+                   SELECT (a.respondent_id, a.question_id)
+                   FROM answers AS a
+                   JOIN invitations AS i USING (respondent_id)
+                   JOIN _conditions AS c ON c.form = i.form AND c.question_id = a.question_id
+                   JOIN answers AS o ON o.respondent_id = a.respondent_id AND o.question_id = c.condition_question
+                                    AND o.value = c.condition_answer
+                   WHERE a.routing_flag IS NOT NULL)"""
+        ).fetchone()[0]
+    finally:
+        con.unregister("_conditions")
 
 
 def purge_quarantine(db: str | Path, before: dt.date) -> int:

@@ -119,8 +119,9 @@ def load_answers(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: int, 
     needed = _BASE_BYTES + _BYTES_PER_INVITATION * invitations
     if needed > limit:  # kept for the rest of this writer: lowering it under the memory in use would fail
         con.execute(f"SET memory_limit = '{needed}B'")
-    if invitations > _INVITATIONS_PER_PASS:  # a large warehouse: inserts need not keep the file's order
-        con.execute("SET preserve_insertion_order = false")
+    # Nothing reads the temporary tables or answers in the file's order (_row says it): without keeping that order
+    # DuckDB writes them in parallel and buffers less.
+    con.execute("SET preserve_insertion_order = false")
     try:
         outcome = _load(con, rules, source, types, load_id, replace, invitations)
     except Exception:
@@ -225,7 +226,8 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
         SELECT
             _row, respondent_id_v, question_id_v, value_v, value_num, answered_at_v, kind, condition_question,
             condition_answer, _existing_value, _existing_load, _earlier_opener, _changed,
-            {_mask(rules, in_row)} AS _fails
+            {_mask(rules, in_row)} AS _fails,
+            hash(respondent_id_v, question_id_v) AS _key  -- for step 2: hashed once, on the normalised values
         FROM compared
         """
     for n in range(passes):
@@ -236,7 +238,7 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
         """
         CREATE OR REPLACE TEMP TABLE _ingest_dups AS
         WITH keys AS (  -- grouped on a hash of the key (cheaper than two strings); collisions drop out below
-            SELECT hash(respondent_id_v, question_id_v) AS _key FROM _ingest_a
+            SELECT _key FROM _ingest_a
             WHERE respondent_id_v IS NOT NULL AND question_id_v IS NOT NULL
             GROUP BY ALL HAVING count(*) > 1
         ),
@@ -244,7 +246,7 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
             SELECT _row, respondent_id_v, question_id_v, coalesce(value_v, '∅') AS signature
             FROM _ingest_a
             WHERE respondent_id_v IS NOT NULL AND question_id_v IS NOT NULL
-              AND hash(respondent_id_v, question_id_v) IN (SELECT _key FROM keys)
+              AND _key IN (SELECT _key FROM keys)
         ),
         grouped AS (
             SELECT respondent_id_v, question_id_v, count(DISTINCT signature) AS n_signatures,
