@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import base64
 import json
+import re
 import os
 import sys
 import tempfile
@@ -169,11 +170,17 @@ def record(urls: list[tuple[str, float]]) -> None:
             if path not in paths:
                 paths.append(path)
     lines = [
-        "{#- keurmerk: the scripts Voilà's front end loads for a dashboard page, preloaded from the page's head so",
-        "    that they arrive while the kernel runs. Written by bench/first_screen.py --record (Voilà "
-        + version("voila") + "). -#}",
-        *(f'<link rel="preload" as="script" href="{{{{ resources.base_url }}}}{path}">' for path in paths),
+        "{#- keurmerk: the scripts Voilà's front end loads for a dashboard page, fetched from the end of the page's",
+        "    head so that they arrive while the kernel runs. Webpack's chunks of Voilà itself (N.voila.js) only",
+        "    register their modules: they run (async) as they arrive, and voila.js finds them installed. voila.js",
+        "    and the widget extensions are preloaded only: they run where Voilà puts them. Written by",
+        "    bench/first_screen.py --record (Voilà " + version("voila") + "). -#}",
     ]
+    for path in paths:
+        if re.fullmatch(r"voila/static/\d+\.voila\.js", path):
+            lines.append(f'<script async src="{{{{ resources.base_url }}}}{path}"></script>')
+        else:
+            lines.append(f'<link rel="preload" as="script" href="{{{{ resources.base_url }}}}{path}">')
     PRELOADS.write_text("\n".join(lines) + "\n")
     print(f"{len(paths)} scripts -> {PRELOADS}")
 
