@@ -17,13 +17,13 @@ import argparse
 import asyncio
 import base64
 import json
-import re
 import os
+import re
 import sys
 import tempfile
 import time
-from importlib.metadata import version
 from collections import Counter, defaultdict
+from importlib.metadata import version
 from pathlib import Path
 
 import psutil
@@ -45,6 +45,9 @@ def short(url: str) -> str:
 async def visit(chromium_context, url: str, charts: int, trace: Path | None) -> dict:
     page = await chromium_context.new_page()
     cdp = await chromium_context.new_cdp_session(page)
+    if os.environ.get("FS_CONSOLE"):
+        page.on("console", lambda m: print("   console", m.type, m.text[:300]))
+        page.on("pageerror", lambda e: print("   pageerror", str(e)[:300]))
     requests: dict[str, dict] = {}
     frames: list[tuple[float, int, str]] = []  # (wall ms, bytes, kind)
     t0 = {}
@@ -58,6 +61,8 @@ async def visit(chromium_context, url: str, charts: int, trace: Path | None) -> 
         r = requests.get(e["requestId"])
         if r is not None:
             r["status"] = e["response"]["status"]
+            if os.environ.get("FS_CONSOLE") and r["status"] >= 400:
+                print("   HTTP", r["status"], r["url"][:200])
             r["cache"] = e["response"].get("fromDiskCache") or e["response"].get("fromMemoryCache")
             r["encoding"] = e["response"]["headers"].get("Content-Encoding") or e["response"]["headers"].get(
                 "content-encoding", "")
@@ -77,6 +82,8 @@ async def visit(chromium_context, url: str, charts: int, trace: Path | None) -> 
         raw = base64.b64decode(payload) if e["response"]["opcode"] == 2 else payload.encode()
         kind = "comm_open" if b'"comm_open"' in raw else ("comm_msg" if b'"comm_msg"' in raw else "other")
         frames.append((e["timestamp"], len(raw), kind))
+        if os.environ.get("FS_FRAMES") and len(raw) > 20000:
+            print("   big frame", len(raw), raw[:600])
 
     cdp.on("Network.requestWillBeSent", sent)
     cdp.on("Network.responseReceived", response)
@@ -110,6 +117,7 @@ async def visit(chromium_context, url: str, charts: int, trace: Path | None) -> 
             for r in requests.values() if r["url"].startswith("http")
         ],
         "frames": [(ms(ts), n, kind) for ts, n, kind in frames],
+        "frames_raw": frames,
         "page": page,
     }
     if raw is not None:
@@ -185,6 +193,24 @@ def record(urls: list[tuple[str, float]]) -> None:
     print(f"{len(paths)} scripts -> {PRELOADS}")
 
 
+async def chapter(page, frames: list) -> None:
+    """Click the chapter's tab (as bench/dashboard.py does): when the kernel's first and last widget messages
+    came, and when its charts in view were drawn."""
+    before = len(frames)
+    started = time.perf_counter()
+    t0 = time.monotonic()  # CDP timestamps are monotonic seconds on Linux
+    await page.locator(".km-tabs .lm-TabBar-tab", has_text=bench.catalog().sections[bench.CHAPTER]).click()
+    await page.wait_for_function(bench.CHAPTER_SCREEN, arg=bench.CHAPTER, timeout=60_000)
+    screen = (time.perf_counter() - started) * 1000
+    await page.wait_for_timeout(300)
+    new = frames[before:]
+    opens = [f for f in new if f[2] == "comm_open"]
+    rel = lambda ts: (ts - t0) * 1000  # noqa: E731
+    print(f"  chapter {bench.CHAPTER}: charts in view {screen:.0f} ms; {len(new)} frames, {len(opens)} comm_open "
+          f"({rel(opens[0][0]) if opens else 0:.0f}→{rel(opens[-1][0]) if opens else 0:.0f} ms), "
+          f"{sum(f[1] for f in new) / 1e3:.0f} kB")
+
+
 def report(label: str, r: dict) -> None:
     print(f"\n=== {label}")
     print("  milestones (ms after navigation):", {k: round(v) for k, v in r["milestones"].items()})
@@ -237,6 +263,8 @@ async def run(args) -> None:
                         record(first["urls"])
                     if args.screenshot and i == 0:
                         await first["page"].screenshot(path=args.screenshot)
+                    if args.chapter:
+                        await chapter(first["page"], frames=first["frames_raw"])
                     if args.again:
                         await bench.wait_for_pool(voila, 1, log, 300, served)
                         again = await visit(context, url, provider.charts, None)
@@ -252,6 +280,7 @@ def main() -> None:
     parser.add_argument("--trace", default="", help="write the first page's Chromium trace here")
     parser.add_argument("--screenshot", default="")
     parser.add_argument("--record", action="store_true", help="write the template's preload list (preload.html.j2)")
+    parser.add_argument("--chapter", action="store_true", help="then open the chapter's tab, timed")
     parser.add_argument("--again", action="store_true", help="also open the page again with the browser's cache")
     asyncio.run(run(parser.parse_args()))
 
