@@ -85,6 +85,7 @@ DB_ENV = "KEURMERK_DB"
 DASHBOARDS_ENV = "KEURMERK_DASHBOARDS"
 HOST = "127.0.0.1"
 TEMPLATE = "keurmerk"
+CHART_MODULE_ENV = "KEURMERK_CHART_MODULE"
 TEMPLATE_ROOT = Path(__file__).resolve().parent / "voila_template"  # a Jupyter data dir: voila/templates/...
 # Only the front-end extensions the dashboards need (Voilà's own ipywidgets 8 manager, the widget controls,
 # anywidget); others installed in the same environment (jupytext, pygments, ...) would be dead weight.
@@ -174,6 +175,7 @@ def voila_command(
     env = dict(os.environ if environ is None else environ)
     env[DB_ENV] = str(Path(db_path).resolve())
     env["KEURMERK_SITE"] = str(Path(site_dir or default_site_dir(db_path)).resolve())
+    env[CHART_MODULE_ENV] = "template"  # keurmerk.charts.widget: the chart module comes from the template
     env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATE_ROOT), env.get("JUPYTER_PATH", "")) if p)
     env.setdefault("PYTHONUNBUFFERED", "1")
     argv = (

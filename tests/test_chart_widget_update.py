@@ -17,10 +17,10 @@ import pytest
 from browser_support import chromium
 
 from keurmerk.charts import ChartWidget, to_spec
-from keurmerk.charts import widget as widget_module
+from keurmerk.charts.runtime import MODULE_PATH
 from keurmerk.charts.widget import runtime_code
 
-ESM = (Path(widget_module.__file__).parent / "static" / "chart_widget.js").read_text(encoding="utf-8")
+ESM = MODULE_PATH.read_text(encoding="utf-8")
 
 # A model as anywidget hands it to render(): traits, change events, messages to the kernel.
 _HARNESS = """async ([runtime, esm, options]) => {

@@ -180,6 +180,18 @@ def test_compressed_and_cacheable(server: Server) -> None:
         assert status == 200 and headers["Cache-Control"] == "public, max-age=31536000, immutable"
 
 
+def test_voila_scripts_come_from_the_head_and_exist(server: Server) -> None:
+    """preload.html.j2 names Voilà's chunks by file (bench/first_screen.py --record): after an upgrade of Voilà
+    or a widget extension, a file no longer there fails here (record the list again)."""
+    status, _, page = get(server.link())
+    head = page.split("</head>", 1)[0]
+    fetched = re.findall(r'<(?:link rel="(?:preload|modulepreload)"[^>]*href|script async src)="(/voila/[^"]+)"', head)
+    assert any("voila.js" in url for url in fetched) and any("chart_widget.js" in url for url in fetched)
+    for url in fetched:
+        status, _, _ = get(server.url(url.lstrip("/")))
+        assert status == 200, url
+
+
 def test_the_public_search_starts_no_kernel(server: Server) -> None:
     time.sleep(6)  # the pool refill after the previous tests' visits (fill delay 5 s) is under way
     server.wait_for_pool()

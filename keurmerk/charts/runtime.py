@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import cache
 from pathlib import Path
 
-__all__ = ["RUNTIME_EXPORTS", "RUNTIME_PATH", "runtime_code"]
+__all__ = ["MODULE_PATH", "RUNTIME_EXPORTS", "RUNTIME_PATH", "runtime_code"]
 
 # The runtime is a static file of the Voilà template so that Voilà's template static handler serves it
 # (cacheable, versioned URL); keurmerk/voila_template is a Jupyter data directory (voila/templates/<name>/).
@@ -20,6 +20,8 @@ RUNTIME_PATH = (
     / "keurmerk-vega.js"
 )
 RUNTIME_EXPORTS = "export { vegaEmbed, vegaLite, vega };"
+# ChartWidget's front end (anywidget ESM), a static file of the template too: a page imports it once by URL
+MODULE_PATH = RUNTIME_PATH.with_name("chart_widget.js")
 
 
 @cache

@@ -17,6 +17,7 @@ the kernel sends it once over the widget comm.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -27,12 +28,15 @@ import anywidget
 import traitlets
 from IPython.display import display
 
-from keurmerk.charts.runtime import RUNTIME_EXPORTS, RUNTIME_PATH, runtime_code
+from keurmerk.charts.runtime import MODULE_PATH, RUNTIME_EXPORTS, RUNTIME_PATH, runtime_code
 from keurmerk.charts.theme import embed_options, to_spec
 
 __all__ = ["RUNTIME_PATH", "ChartWidget", "build_runtime", "named_data", "runtime_code", "show"]
 
 _STATIC = Path(__file__).resolve().parent / "static"
+_TEMPLATE_STUB = """const meta = document.querySelector('meta[name="keurmerk-chart-module"]');
+export default async () => (await import(new URL(meta.content, document.baseURI).href)).default;
+"""
 
 
 class ChartWidget(anywidget.AnyWidget):
@@ -44,7 +48,10 @@ class ChartWidget(anywidget.AnyWidget):
     once per widget.
     """
 
-    _esm = _STATIC / "chart_widget.js"
+    # Served by keurmerk's Voilà template (``keurmerk serve`` sets $KEURMERK_CHART_MODULE), every chart's state
+    # carries a stub that imports chart_widget.js from the template: one module per page, fetched while the
+    # kernel runs, instead of its 18 kB in every chart's widget state, compiled again for every chart.
+    _esm = _TEMPLATE_STUB if os.environ.get("KEURMERK_CHART_MODULE") == "template" else MODULE_PATH
     _css = _STATIC / "chart_widget.css"
 
     spec = traitlets.Dict().tag(sync=True)

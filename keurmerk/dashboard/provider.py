@@ -12,7 +12,8 @@ widget models instead of ~170, and the browser draws 3 charts instead of 31 befo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import asyncio
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
 from html import escape
@@ -133,8 +134,10 @@ class ProviderDashboard:
             **{field: control.value for field, control in self.pickers.items()},
         )
 
-    def refresh(self) -> dict[str, pl.DataFrame]:
-        """Recompute every figure for the current filters and redraw what changed."""
+    def refresh(self, tiles_later: bool = False) -> dict[str, pl.DataFrame]:
+        """Recompute every figure for the current filters and redraw what changed. ``tiles_later``: the year over
+        year tiles (a computation per period) once the running cell is done (``after_cell``), so that the page
+        goes out first."""
         self.status.value = '<span class="km-status">Bezig met bijwerken…</span>'
         filters = self.filters()
         self.frames = compute_all(self.source, filters, self.policy, suppress=True)
@@ -150,11 +153,19 @@ class ProviderDashboard:
             self.progress.value += 1
         self.table.value = datatable.scrollable(pieces.keurmerk_table(self.frames["table_1_1"]), "Tabel 1.1") + (
             pieces.norm_verdict(self.frames["table_1_1"], self.policy))
-        self.tiles.value = yoy.tiles_html(yoy.year_points(self._frames_of, filters, self.options.periods))
+        if tiles_later:
+            self.tiles.value = yoy.tiles_pending()
+            after_cell(partial(self._fill_tiles, filters))
+        else:
+            self._fill_tiles(filters)
         self._collapse()
         self.progress.layout.visibility = "hidden"
         self.status.value = controls.selection_status(self.frames["table_1_1"])
         return self.frames
+
+    def _fill_tiles(self, filters: Filters) -> None:
+        if filters == self.filters():  # a later change has drawn its own tiles
+            self.tiles.value = yoy.tiles_html(yoy.year_points(self._frames_of, filters, self.options.periods))
 
     def _frames_of(self, filters: Filters) -> dict[str, pl.DataFrame]:
         """The year-over-year tiles' figures for one selection, kept: each period is asked again at every change."""
@@ -341,6 +352,17 @@ class ProviderDashboard:
         return page
 
 
+def after_cell(work: Callable[[], object]) -> None:
+    """Run ``work`` on the kernel's event loop once the running cell is done (Voilà streams the page's end and
+    the browser sets up its widgets meanwhile); without a running loop (a script, a test), at once."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        work()
+    else:
+        loop.call_soon(work)
+
+
 def _compact(cube: Cube) -> Cube:
     """The same cube with its text columns rebuilt: read from DuckDB, polars' strings are views into Arrow's
     buffers, which stay in memory next to them (~20 MB of a kernel at national scale). Short strings rebuilt
@@ -425,7 +447,7 @@ class ProviderApp:
         dashboard.select_periods(params.get(PERIOD_PARAMETER))
         controls.choose(dashboard.services, params.get("diensten"))  # a staff link keeps the staff page's filters
         controls.choose(dashboard.provinces, params.get("provincies"))
-        dashboard.refresh()
+        dashboard.refresh(tiles_later=True)
         reactions.add_to_provider_page(dashboard, access, self.con)  # hoor en wederhoor: a tab of its own
         self.title = f"{dashboard.provider_name} — Uw resultaten — Blik op Werk Keurmerk"
         return dashboard.widget

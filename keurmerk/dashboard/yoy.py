@@ -24,7 +24,7 @@ from keurmerk.filters import Filters
 from keurmerk.formatting import integer, number, percent
 from keurmerk.metrics.stats import t_quantile, z_quantile
 
-__all__ = ["FIGURES", "MEASURES", "Point", "headline", "tiles_html", "year_points"]
+__all__ = ["FIGURES", "MEASURES", "Point", "headline", "tiles_html", "tiles_pending", "year_points"]
 
 Z95 = z_quantile(0.95)
 SATISFACTION_FIGURES = ("fig_3_9", "fig_3_10", "fig_3_11")
@@ -171,6 +171,14 @@ def _sparkline(measure: Measure, series: list[tuple[int, float | None]]) -> str:
     return (f'<svg class="km-spark" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
             f'aria-label="Verloop per jaar: {escape(words)}"><polyline points="{line}" fill="none" '
             f'stroke="#005a8c" stroke-width="2"/>{dots}</svg>')
+
+
+def tiles_pending() -> str:
+    """The tiles' place while they are computed: as high as the tiles, so the page does not move when they come."""
+    tiles = "".join(f'<div class="km-tile"><div class="km-tile-name">{escape(m.name)}</div>'
+                    '<div class="km-tile-value">…</div></div>' for m in MEASURES)
+    return (f'<div class="km-tiles km-tiles-pending" aria-busy="true">{tiles}</div>'
+            '<div class="km-note">De vergelijking met vorige jaren wordt berekend…</div>')
 
 
 def tiles_html(points: Mapping[int, Mapping[str, Point]]) -> str:
