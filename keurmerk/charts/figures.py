@@ -95,7 +95,8 @@ STAGE_TITLE = "Fase"
 GROUP_TITLE = "Groep"
 SATISFIED_SUFFIX = "tevreden"  # "94,4% tevreden": the share satisfied next to a stacked bar
 SATISFIED_TITLE = "Aandeel tevreden (zonder geen mening)"
-SATISFIED_DIFF_AXIS = "Verschil met alle deelnemers in % tevreden (procentpunten)"
+# two lines: in a half-width card one line ran past the chart's right edge
+SATISFIED_DIFF_AXIS = ["Verschil met alle deelnemers", "in % tevreden (procentpunten)"]
 PROMOTER = "Actuele promotor score"
 NO_STANDOUTS = "geen aspecten die er duidelijk uitspringen"
 INDICATIVE = "indicatief"  # fig. 3.1: a grade of fewer than min_n respondents, shown as table 1.1 shows it
