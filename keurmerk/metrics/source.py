@@ -28,10 +28,9 @@ import polars as pl
 
 from keurmerk.filters import FILTER_DIMENSIONS, Filters
 from keurmerk.warehouse import catalog_frames, open_readonly
-from keurmerk.warehouse.cells import CUBE_KEYS, CUBE_QUERIES, SPLITS, cell
-from keurmerk.warehouse.cells import CUBE_TABLES as _CUBE_TABLES
 from keurmerk.warehouse import cells as _cells
-from keurmerk.warehouse.cells import PROVIDER, per_provider_sql
+from keurmerk.warehouse.cells import CUBE_KEYS, CUBE_QUERIES, PROVIDER, SPLITS, cell, per_provider_sql
+from keurmerk.warehouse.cells import CUBE_TABLES as _CUBE_TABLES
 from keurmerk.warehouse.cells import PROVIDER_TABLES as _PROVIDER_TABLES
 from keurmerk.warehouse.cells import STAMP as _STAMP
 from keurmerk.warehouse.cells import STAMP_TABLE as _STAMP_TABLE
