@@ -28,7 +28,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -270,6 +270,14 @@ def _reaction(row: tuple) -> Reaction:
     )
 
 
+def _apply_schema(con: sqlite3.Connection) -> None:
+    """The tables and triggers, in the caller's open transaction (executescript() would commit it)."""
+    for statement in _SCHEMA.split(";\n"):
+        if statement.strip():
+            con.execute(statement)
+    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
 def _sort_key(reaction: Reaction) -> tuple:
     # open ones first (not yet handled before in behandeling), then the oldest first: who waits longest comes first
     rank = {RECEIVED: 0, "in_behandeling": 1}.get(reaction.status, 2)
@@ -309,19 +317,35 @@ class ReactionStore:
                 return
             yield con
 
+    def _create(self) -> None:
+        # Several kernels may send the first reaction at the same moment. Switching a new file to WAL takes
+        # locks that SQLite refuses at once, without waiting out the busy timeout ("database is locked"), when
+        # two connections try it together. So the store is made whole (WAL, schema) under a private name and
+        # linked into place; the loser of the race finds the winner's store and uses that one.
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        draft = self.path.with_name(f".{self.path.name}.{os.getpid()}.new")
+        try:
+            with closing(sqlite3.connect(draft, isolation_level=None)) as con:
+                con.execute("PRAGMA journal_mode = WAL")  # persistent, in the file's header
+                con.execute("BEGIN IMMEDIATE")
+                _apply_schema(con)
+                con.execute("COMMIT")
+            with suppress(FileExistsError):  # the other sender's store is there: use that one
+                os.link(draft, self.path)  # atomic, and never replaces a store that is there
+        finally:
+            draft.unlink(missing_ok=True)
+
     @contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            self._create()
         with closing(self._open()) as con:
             if con.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                con.execute("PRAGMA journal_mode = WAL")  # persistent: set once, by the first writer
+                con.execute("PRAGMA journal_mode = WAL")  # a store from before WAL: switched by its next writer
             con.execute("BEGIN IMMEDIATE")  # the write lock now, before anything is counted or numbered
             try:
                 if con.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-                    for statement in _SCHEMA.split(";\n"):  # executescript() would commit our transaction
-                        if statement.strip():
-                            con.execute(statement)
-                    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                    _apply_schema(con)
                 yield con
                 con.execute("COMMIT")
             except BaseException:

@@ -20,6 +20,7 @@ from keurmerk.charts.staff import (
     PROVIDERS,
     SERVICE_TITLE,
     Reference,
+    _format_value,
     message,
 )
 from keurmerk.charts.theme import BENCHMARK_COLOUR, MUTED, PROVIDER_COLOUR
@@ -76,8 +77,11 @@ def trend_panels(
     layers = [all_line, own_line]
     for ref in references:
         colour, dash = _REFERENCE_STYLE[ref.kind]
+        # a rule with only a datum has no description of its own: Vega would then leave its mark group a
+        # graphics-symbol without a name (axe: svg-img-alt); the description names the line for screen readers
         layers.append(alt.Chart().mark_rule(color=colour, strokeDash=dash, strokeWidth=1.2)
-                      .encode(y=alt.datum(ref.value / scale)))
+                      .encode(y=alt.datum(ref.value / scale),
+                              description=alt.value(f"{ref.label}: {_format_value(ref.value, percent)}")))
     panel = alt.layer(*layers).properties(width=150, height=80)
     chart = alt.FacetChart(
         data=alt.Data(values=rows),

@@ -27,6 +27,16 @@ const RUNTIME_KEY = "__keurmerkVegaRuntime";
 const COMM_TIMEOUT_MS = 60000;
 const ASK_AGAIN_MS = 15000;
 
+// Vega makes a mark's group a "graphics-symbol" without a name when none of its items has a description: a
+// layer with no rows in one panel of a faceted chart, a rule drawn from a constant. A screen reader would
+// announce an unnamed image (axe: svg-img-alt). Such a group has nothing to say: hidden, as Vega hides a mark
+// with aria=false. Vega sets these attributes anew when it draws the mark again, so this follows every draw.
+function hideNamelessMarks(root) {
+  for (const group of root.querySelectorAll('g.role-mark[role="graphics-symbol"]:not([aria-label])')) {
+    group.setAttribute("aria-hidden", "true");
+  }
+}
+
 function runtimeUrl() {
   const meta = document.querySelector('meta[name="keurmerk-vega-runtime"]');
   return meta && meta.content ? new URL(meta.content, document.baseURI).href : null;
@@ -243,6 +253,7 @@ function render({ model, el }) {
     current.fitWidth = width;
     current.result.view.width(width).resize().runAsync()
       .then(() => {
+        hideNamelessMarks(el);
         el.dataset.resizeCount = String(Number(el.dataset.resizeCount || 0) + 1);
       })
       .catch((error) => console.error("keurmerk chart resize", error));
@@ -295,6 +306,7 @@ function render({ model, el }) {
   }
 
   function drawn(started, how) {
+    hideNamelessMarks(el);
     el.dataset.renderCount = String(Number(el.dataset.renderCount || 0) + 1);
     el.dispatchEvent(
       new CustomEvent("keurmerk-chart-rendered", {
