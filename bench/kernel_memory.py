@@ -1,5 +1,5 @@
-"""Where a provider dashboard kernel's memory goes: RSS and anonymous memory (the kernel's own) after each step of
-its preparation, in one fresh interpreter, as in a pre-heated pool kernel.
+"""Where a provider dashboard kernel's memory and CPU go: RSS, anonymous memory (the kernel's own) and CPU seconds
+after each step of its preparation, in one fresh interpreter, as in a pre-heated pool kernel.
 
     .venv/bin/python bench/kernel_memory.py [--scale national]
 
@@ -18,14 +18,14 @@ from pathlib import Path
 VAR = Path(__file__).resolve().parents[1] / "var" / "bench-dashboard"  # shared with bench/dashboard.py
 
 
-def memory() -> tuple[float, float]:
-    """RSS and anonymous memory of this process in MB."""
+def memory() -> tuple[float, float, float]:
+    """RSS and anonymous memory of this process in MB, and the CPU seconds it has used so far (all threads)."""
     fields = {}
     for line in Path("/proc/self/smaps_rollup").read_text().splitlines():
         key, *value = line.split()
         if key in ("Rss:", "Anonymous:"):
             fields[key] = int(value[0]) / 1024
-    return fields["Rss:"], fields["Anonymous:"]
+    return fields["Rss:"], fields["Anonymous:"], time.process_time()
 
 
 def main() -> None:
@@ -61,9 +61,11 @@ def main() -> None:
     rows.append((f"idle {args.idle:g} s (a kernel in the pool)", *memory()))
 
     print(f"Pool kernel, {args.scale}: MB")
-    print(f"{'stap':48} {'RSS':>6} {'eigen':>6}")
-    for name, rss, anonymous in rows:
-        print(f"{name:48} {rss:6.0f} {anonymous:6.0f}")
+    print(f"{'stap':48} {'RSS':>6} {'eigen':>6} {'CPU-s':>6}")
+    cpu_before = 0.0
+    for name, rss, anonymous, cpu in rows:
+        print(f"{name:48} {rss:6.0f} {anonymous:6.0f} {cpu - cpu_before:6.2f}")
+        cpu_before = cpu
 
 
 if __name__ == "__main__":

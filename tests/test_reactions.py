@@ -115,6 +115,7 @@ def test_twenty_processes_writing_at_once_lose_none(tmp_path: Path) -> None:
     with sqlite3.connect(path) as con:
         assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert con.execute("SELECT count(*) FROM events WHERE action = 'verstuurd'").fetchone()[0] == 100
+    assert not list(tmp_path.glob(".*.new"))  # each sender's draft of the new store is gone, winner's or not
 
 
 def test_the_daily_limit_holds_against_concurrent_sends(tmp_path: Path) -> None:
