@@ -962,17 +962,28 @@ def province_map(
     fields = sorted({k for r in lookup_rows for k in r} - {"province"})
     features = _provinces_geojson()["features"]
     top = max([r[c] for r in drawable for c in ("share", "bench_share") if r.get(c) is not None] + [1.0])
-    domain = [0, top / 100]
+    # what changes with a filter (the colour scale's top, the n in the titles) are parameters: the browser gives
+    # the map that is drawn new values instead of projecting both maps anew (chart_widget.js)
+    values = {
+        "km_map_top": top / 100,
+        "km_map_own": _n_label(provider_name, _base_n(drawable, "base_n")),
+        "km_map_bench": _n_label(BENCHMARK, _base_n(drawable, "bench_base_n")),
+    }
     calc, tips = _comparison(provider_name, "share", "bench_share", share=True, n="n", bench_n="bench_n")
     calc["_t_name"] = "datum.name"
     tooltip = _tooltip([("_t_name", PROVINCE_TITLE), *tips])
 
-    def one_map(value: str, who: str, n: int | None, ramp: list[str]) -> alt.Chart:
+    def one_map(value: str, who: str, ramp: list[str]) -> alt.Chart:
         colour = alt.Color(
             "fill:Q",
             condition={"test": "!isValid(datum.fill)", "value": TRACK_COLOUR},  # withheld or unknown: light grey
-            scale=alt.Scale(domain=domain, range=ramp, nice=False),
-            legend=alt.Legend(format=".0%", title=None, orient="bottom", gradientLength=180, tickCount=3),
+            scale=alt.Scale(domainMin=0, domainMax=alt.ExprRef("km_map_top"), range=ramp, nice=False),
+            legend=alt.Legend(
+                format=".0%", title=None, orient="bottom", gradientLength=180, tickCount=3,
+                # not read out: Vega names the legend once ("… from 0% to 83%") and keeps that name when the
+                # scale's top changes with a filter; the shares per province are in the chart's table
+                aria=False,
+            ),
         )
         return (
             alt.Chart()
@@ -991,16 +1002,17 @@ def province_map(
             .properties(
                 width=(WIDTH - 40) // 2,
                 height=290,
-                title=alt.TitleParams(_n_label(who, n), fontSize=12, fontWeight=600, anchor="middle"),
+                title=alt.TitleParams(alt.ExprRef(who), fontSize=12, fontWeight=600, anchor="middle"),
             )
         )
 
-    own = one_map("share", provider_name, _base_n(drawable, "base_n"), ["#eef4f9", "#7fb0d3", PROVIDER_COLOUR])
-    bench = one_map("bench_share", BENCHMARK, _base_n(drawable, "bench_base_n"), ["#f4f5f6", BENCHMARK_COLOUR, MUTED])
+    own = one_map("share", "km_map_own", ["#eef4f9", "#7fb0d3", PROVIDER_COLOUR])
+    bench = one_map("bench_share", "km_map_bench", ["#f4f5f6", BENCHMARK_COLOUR, MUTED])
     footer = alt.TitleParams(
         map_attribution(), orient="bottom", anchor="start", fontSize=10, fontWeight="normal", color=MUTED, offset=6
     )
     maps = alt.hconcat(own, bench, spacing=16, title=footer, description=map_attribution())
+    maps = maps.add_params(*(alt.param(name=name, value=value) for name, value in values.items()))
     maps = _with_data(maps.resolve_scale(color="independent"), features)
     if title is None:
         return maps
