@@ -1,5 +1,5 @@
-"""Validation rules of the import format (DESIGN §4): invitations and results run by pandera's polars backend,
-answers (the bulk of a delivery) as SQL inside DuckDB (``keurmerk.ingest.answers``).
+"""Validation rules of the import format (DESIGN §4): invitations and results as polars expressions run in one
+pass over the table (``failures``), answers (the bulk of a delivery) as SQL inside DuckDB (``keurmerk.ingest.answers``).
 
 A rule names the import column it is about, the reason a person reads in the quarantine (Dutch), and a polars
 expression (or for answers a SQL expression) that is true for a valid row. Rules are data: each kind of file has one list of them, built from the
@@ -10,11 +10,8 @@ an expression that is null counts as valid, so a rule only speaks when its own q
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
-from functools import partial
 
-import pandera.polars as pa
 import polars as pl
 
 from keurmerk.catalog import catalog
@@ -368,36 +365,42 @@ def answer_rules() -> list[SqlRule]:
 # --- running the rules ------------------------------------------------------------------------------------------
 
 
-def _check(valid: pl.Expr, data) -> pl.LazyFrame:
-    return data.lazyframe.select(valid.fill_null(True))
-
-
-def _schema(rules: list[Rule]) -> pa.DataFrameSchema:
-    by_column: dict[str, list[pa.Check]] = defaultdict(list)
-    for rule in rules:
-        by_column[rule.column].append(pa.Check(partial(_check, rule.valid), error=rule.reason))
-    return pa.DataFrameSchema({c: pa.Column(nullable=True, checks=checks) for c, checks in by_column.items()})
-
-
 def failures(frame: pl.DataFrame, rules: list[Rule]) -> pl.DataFrame:
-    """One row per (row, rule) that fails: _row, column_name, value (as delivered), reason."""
+    """One row per (row, rule) that fails: _row, column_name, value (as delivered), reason.
+
+    Every rule is one column of a single pass over the frame, so the normalisation they share is computed once.
+    A row's failures come by column (in the order the rules first name each column), then in the rules' order."""
     empty = pl.DataFrame(schema={ROW: pl.Int64, "column_name": pl.String, "value": pl.String, "reason": pl.String})
     if frame.height == 0:
         return empty
-    try:
-        _schema(rules).validate(frame, lazy=True)
-    except pa.errors.SchemaErrors as errors:
-        cases = errors.failure_cases.select(
-            pl.col("index").cast(pl.Int64), pl.col("column").alias("column_name"), pl.col("check").alias("reason")
-        )
-        positioned = cases.join(
-            frame.select(ROW).with_row_index("index").with_columns(pl.col("index").cast(pl.Int64)), on="index"
-        )
-        raw_values = pl.concat(
-            [
-                frame.select(ROW, pl.lit(c).alias("column_name"), pl.col(c).cast(pl.String).alias("value"))
-                for c in positioned["column_name"].unique()
-            ]
-        )
-        return positioned.join(raw_values, on=[ROW, "column_name"], how="left").select(empty.columns).sort(ROW)
-    return empty
+    columns = list(dict.fromkeys(rule.column for rule in rules))
+    ordered = sorted(rules, key=lambda rule: columns.index(rule.column))  # a stable sort: rules' order per column
+    flags = (
+        frame.lazy()
+        .select(ROW, *(~rule.valid.fill_null(True).alias(f"_fails{k}") for k, rule in enumerate(ordered)))
+        .filter(pl.any_horizontal(pl.exclude(ROW)))
+        .collect()
+    )
+    if flags.height == 0:
+        return empty
+    reasons = pl.DataFrame(
+        {
+            "_rule": [f"_fails{k}" for k in range(len(ordered))],
+            "_order": range(len(ordered)),
+            "column_name": [rule.column for rule in ordered],
+            "reason": [rule.reason for rule in ordered],
+        }
+    )
+    failed = (
+        flags.unpivot(index=ROW, variable_name="_rule", value_name="_failed")
+        .filter("_failed")
+        .join(reasons, on="_rule")
+        .sort(ROW, "_order")
+    )
+    named = [c for c in columns if c in failed["column_name"].unique().to_list()]
+    raw_values = (
+        frame.filter(pl.col(ROW).is_in(failed[ROW].unique().to_list()))
+        .select(ROW, *(pl.col(c).cast(pl.String) for c in named))
+        .unpivot(index=ROW, variable_name="column_name", value_name="value")
+    )
+    return failed.join(raw_values, on=[ROW, "column_name"], how="left", maintain_order="left").select(empty.columns)
