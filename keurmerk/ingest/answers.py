@@ -298,14 +298,14 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
             notes.append(f"{integer(replaced)} antwoorden vervangen (--replace; zie tabel replacements)")
     flagged_before = _flagged(con, load_id)  # an earlier table of this load may have flagged answers too
     # 4. Insert the new rows; an answer whose routing answer is missing or says otherwise is flagged.
+    # Without repeats and conflicts (step 2) a respondent answers each question once: no grouping needed.
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _ingest_openers AS
-        SELECT a.respondent_id_v, a.question_id_v, any_value(a.value_v) AS value_v
+        SELECT a.respondent_id_v, a.question_id_v, a.value_v
         FROM _ingest_a AS a LEFT JOIN _ingest_dups AS d USING (_row)
-        WHERE a.question_id_v IN (SELECT condition_question FROM _ingest_questions)
+        WHERE a.question_id_v IN (SELECT condition_question FROM _ingest_questions) AND a.respondent_id_v IS NOT NULL
           AND NOT coalesce(d._repeat_same, FALSE) AND NOT coalesce(d._conflict_in_file, FALSE)
-        GROUP BY ALL
         """
     )
     new = con.execute(
