@@ -1135,14 +1135,17 @@ def strengths(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: s
     if frame.height == 0 or frame.get_column("satisfied_diff").drop_nulls().len() == 0:
         return _message(NO_STANDOUTS, title)
     frame = frame.filter(pl.col("satisfied_diff").is_not_null()).sort(pl.col("kind") != "strength", pl.col("rank"))
-    kinds = list(dict.fromkeys(frame.get_column("kind").to_list()))
-    kind_labels = {r["kind"]: r["kind_label"] for r in _records(frame)}
+    kinds = set(frame.get_column("kind").to_list())
+    # What changes with a filter is data or a "km_…" parameter (chart_widget.js gives the drawn view new values):
+    # the rows sort by their position, the height goes by a step per row, the x scale's ends and the legend's
+    # entries (only the kinds there are) are parameters; every kind keeps its colour.
+    labels = dict(texts.STRENGTH_KINDS)
     colours = {"strength": DIVERGING_COLOURS[0], "weakness": DIVERGING_COLOURS[-1]}
     rows, order = [], []
-    for record in _records(frame):
+    for position, record in enumerate(_records(frame)):
         row = _wrap(record["item"], 34, n=record.get("opinion_n"))
         order.append(row)
-        rows.append({**record, "row": row})
+        rows.append({**record, "row": row, "row_order": position})
     calc, tips = _comparison(
         provider_name,
         "share_satisfied",
@@ -1157,19 +1160,24 @@ def strengths(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: s
     )
     calc.pop("_t_note")
     tips = [("item", ASPECT_TITLE), *[t for t in tips if t[0] != "_t_note"]]
-    y = alt.Y("row:N", sort=order, axis=_band_axis(), scale=alt.Scale(domain=order))
+    y = alt.Y("row:N", sort=alt.EncodingSortField("row_order", op="min"), axis=_band_axis())
     top = max(abs(v) for v in frame.get_column("satisfied_diff").to_list()) * 1.25
+    values = {
+        "km_diff_low": -top if "weakness" in kinds else 0,
+        "km_diff_high": top if "strength" in kinds else 0,
+        "km_kinds": [labels[k] for k in labels if k in kinds],
+    }
     x = alt.X(
         "satisfied_diff:Q",
         title=SATISFIED_DIFF_AXIS,
-        scale=alt.Scale(domain=[-top if "weakness" in kinds else 0, top if "strength" in kinds else 0]),
+        scale=alt.Scale(domainMin=alt.ExprRef("km_diff_low"), domainMax=alt.ExprRef("km_diff_high")),
         axis=alt.Axis(format=",.0f", tickCount=5, labelExpr="datum.value > 0 ? '+' + datum.label : datum.label"),
     )
     colour = alt.Color(
         "kind_label:N",
-        scale=alt.Scale(domain=[kind_labels[k] for k in kinds], range=[colours.get(k, MUTED) for k in kinds]),
+        scale=alt.Scale(domain=list(labels.values()), range=[colours[k] for k in labels]),
         title=None,
-        legend=_LEGEND,
+        legend=alt.Legend(symbolOpacity=1, values=alt.ExprRef("km_kinds")),
     )
     base = alt.Chart(alt.Data(values=rows)).transform_calculate(_t_value=_fmt("satisfied_diff", "+,.1f"), **calc)
     tooltip = _tooltip(tips)
@@ -1186,7 +1194,8 @@ def strengths(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: s
     )
     zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color=MUTED, strokeWidth=1).encode(x=alt.X("zero:Q"))
     step = max(30, max(label.count("\n") + 1 for label in order) * LINE_HEIGHT + 6)
-    chart = alt.layer(bars, right, left, zero, width=PLOT_WIDTH - 30, height=len(order) * step)
+    chart = alt.layer(bars, right, left, zero, width=PLOT_WIDTH - 30, height=alt.Step(step=step))
+    chart = chart.add_params(*(alt.param(name=name, value=value) for name, value in values.items()))
     return _titled(chart, title)
 
 
