@@ -1137,15 +1137,14 @@ def strengths(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: s
     frame = frame.filter(pl.col("satisfied_diff").is_not_null()).sort(pl.col("kind") != "strength", pl.col("rank"))
     kinds = set(frame.get_column("kind").to_list())
     # What changes with a filter is data or a "km_…" parameter (chart_widget.js gives the drawn view new values):
-    # the rows sort by their position, the height goes by a step per row, the x scale's ends and the legend's
-    # entries (only the kinds there are) are parameters; every kind keeps its colour.
-    labels = dict(texts.STRENGTH_KINDS)
+    # the rows sort by their position, the height goes by a step per row, the x scale's ends are parameters and
+    # each row carries its kind's colour (the legend lists the kinds there are, each in its own colour).
     colours = {"strength": DIVERGING_COLOURS[0], "weakness": DIVERGING_COLOURS[-1]}
     rows, order = [], []
     for position, record in enumerate(_records(frame)):
         row = _wrap(record["item"], 34, n=record.get("opinion_n"))
         order.append(row)
-        rows.append({**record, "row": row, "row_order": position})
+        rows.append({**record, "row": row, "row_order": position, "colour": colours.get(record["kind"], MUTED)})
     calc, tips = _comparison(
         provider_name,
         "share_satisfied",
@@ -1165,7 +1164,6 @@ def strengths(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: s
     values = {
         "km_diff_low": -top if "weakness" in kinds else 0,
         "km_diff_high": top if "strength" in kinds else 0,
-        "km_kinds": [labels[k] for k in labels if k in kinds],
     }
     x = alt.X(
         "satisfied_diff:Q",
@@ -1175,9 +1173,10 @@ def strengths(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: s
     )
     colour = alt.Color(
         "kind_label:N",
-        scale=alt.Scale(domain=list(labels.values()), range=[colours[k] for k in labels]),
+        sort=alt.EncodingSortField("row_order", op="min"),  # strengths first, as the rows
+        scale=alt.Scale(range=alt.FieldRange("colour")),
         title=None,
-        legend=alt.Legend(symbolOpacity=1, values=alt.ExprRef("km_kinds")),
+        legend=_LEGEND,
     )
     base = alt.Chart(alt.Data(values=rows)).transform_calculate(_t_value=_fmt("satisfied_diff", "+,.1f"), **calc)
     tooltip = _tooltip(tips)
