@@ -26,6 +26,7 @@ import csv
 import datetime as dt
 import json
 import os
+import secrets
 import sqlite3
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import closing, contextmanager, suppress
@@ -323,7 +324,7 @@ class ReactionStore:
         # two connections try it together. So the store is made whole (WAL, schema) under a private name and
         # linked into place; the loser of the race finds the winner's store and uses that one.
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        draft = self.path.with_name(f".{self.path.name}.{os.getpid()}.new")
+        draft = self.path.with_name(f".{self.path.name}.{os.getpid()}.{secrets.token_hex(4)}.new")  # one per sender
         try:
             with closing(sqlite3.connect(draft, isolation_level=None)) as con:
                 con.execute("PRAGMA journal_mode = WAL")  # persistent, in the file's header

@@ -171,6 +171,12 @@ def _message(text: str, title: str | None = None) -> alt.Chart:
     return _titled(chart, title)
 
 
+def _with_values(chart: alt.TopLevelMixin, values: dict[str, Any]) -> alt.TopLevelMixin:
+    """The chart with top-level parameters for what changes with a filter (names "km_…": chart_widget.js sets
+    them in the view that is drawn instead of embedding the chart anew)."""
+    return chart.add_params(*(alt.param(name=name, value=value) for name, value in values.items()))
+
+
 def _titled(chart: alt.TopLevelMixin, title: str | None, subtitle: str | None = None) -> alt.TopLevelMixin:
     if title is None and subtitle is None:
         return chart
@@ -567,7 +573,7 @@ def answer_shares(
     if title is None and _is_recommend(frame):
         # a recommend figure in the dashboard: its quiet title (the promotor scores) is a parameter, so that a
         # filter changes the value, not the spec (chart_widget.js sets the view's signal); empty when there is none
-        chart = chart.add_params(alt.param(name=SUBTITLE_PARAM, value=_promoter_line(drawable) or ""))
+        chart = _with_values(chart, {SUBTITLE_PARAM: _promoter_line(drawable) or ""})
         return chart.properties(
             title=alt.TitleParams(
                 text=alt.ExprRef(SUBTITLE_PARAM),
@@ -1012,7 +1018,7 @@ def province_map(
         map_attribution(), orient="bottom", anchor="start", fontSize=10, fontWeight="normal", color=MUTED, offset=6
     )
     maps = alt.hconcat(own, bench, spacing=16, title=footer, description=map_attribution())
-    maps = maps.add_params(*(alt.param(name=name, value=value) for name, value in values.items()))
+    maps = _with_values(maps, values)
     maps = _with_data(maps.resolve_scale(color="independent"), features)
     if title is None:
         return maps
@@ -1194,7 +1200,7 @@ def strengths(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: s
     zero = alt.Chart(alt.Data(values=[{"zero": 0}])).mark_rule(color=MUTED, strokeWidth=1).encode(x=alt.X("zero:Q"))
     step = max(30, max(label.count("\n") + 1 for label in order) * LINE_HEIGHT + 6)
     chart = alt.layer(bars, right, left, zero, width=PLOT_WIDTH - 30, height=alt.Step(step=step))
-    chart = chart.add_params(*(alt.param(name=name, value=value) for name, value in values.items()))
+    chart = _with_values(chart, values)
     return _titled(chart, title)
 
 
