@@ -7,17 +7,18 @@ statements, and inserted with one ``INSERT … SELECT``. DuckDB spills joins, ag
 disk beyond the writer's memory limit, so memory stays bounded whatever the size of the file; only the look-up of
 the respondents grows with the warehouse (``_BYTES_PER_INVITATION``).
 
-Steps (temporary tables, dropped at the end):
+Steps (the few rows that need a closer look go into temporary tables, dropped at the end):
 
-1. ``_ingest_a``: one narrow row per delivered row: the canonical values, the respondent's form and dienst, the
-   value already loaded for this question (changes across deliveries) and the answer that routes to it, and a
-   bit mask of the rules that fail (bit k = rule k of ``answer_rules``).
-2. ``_ingest_dups``: the rows whose respondent and question repeat within the file: the same value (harmless, the
-   first loads) or different values (a conflict, none loads).
-3. ``_ingest_fails``: the rows that fail a rule (few); their delivered values are read back from the source only
-   for them, for the quarantine and a later retry.
-4. The rows that pass and are new are inserted, with a routing flag where the answer that leads to the question is
-   missing or says otherwise.
+1. ``_ingest_dups``: the rows whose respondent and question repeat within the file: the same value (harmless, the
+   first loads) or different values (a conflict, none loads). Their keys are found first, on the normalised key
+   only; just those rows are then checked whole.
+2. The rows that pass every rule, are not such a repeat and are new are inserted straight from the file (no
+   temporary copy of the delivery: writing and re-reading it cost more than checking the rows).
+3. A routing flag is set on loaded answers whose routing answer is missing or says otherwise (few questions are
+   routed, so this looks at few rows).
+4. ``_ingest_fails``: the rows that fail a rule (few). When there were no repeats and every row loaded, there are
+   none; otherwise the rows are checked again to find them. Their delivered values are read back from the source
+   only for them, for the quarantine and a later retry.
 """
 
 from __future__ import annotations
@@ -39,9 +40,9 @@ __all__ = ["AnswersOutcome", "load_answers"]
 # Unicode white space, which delivered text may carry around a value (what Python's str.strip removes).
 _SPACE = " || ".join(f"chr({c})" for c in (*range(9, 14), 32, 133, 160, 5760, *range(8192, 8203), 8232, 8233, 8239,
                                            8287, 12288))
-_TEMP_TABLES = ("_ingest_a", "_ingest_dups", "_ingest_fails", "_ingest_openers", "_ingest_questions",
+_TEMP_TABLES = ("_ingest_repeats", "_ingest_candidates", "_ingest_dups", "_ingest_changed", "_ingest_fails", "_ingest_questions",
                 "_ingest_categories", "_ingest_rules")
-_FILE_LEVEL = "_conflict_in_file"  # the one rule that needs the whole file: evaluated in step 3
+_FILE_LEVEL = "_conflict_in_file"  # the one rule that needs the whole file: from step 1
 
 
 @dataclass
@@ -58,6 +59,12 @@ def _mask(rules: list[SqlRule], which: list[int]) -> str:
     """A BIGINT with bit k set when rule k fails (NULL counts as valid)."""
     terms = [f"CASE WHEN coalesce({rules[k].valid}, TRUE) THEN 0 ELSE {1 << k} END" for k in which]
     return " | ".join(terms) if terms else "0"
+
+
+def _passes(rules: list[SqlRule], which: list[int]) -> str:
+    """0 when every rule passes (NULL counts as valid), 1 otherwise."""
+    terms = [f"coalesce({rules[k].valid}, TRUE)" for k in which]
+    return f"CASE WHEN {' AND '.join(terms)} THEN 0 ELSE 1 END" if terms else "0"
 
 
 def _catalogue(con: duckdb.DuckDBPyConnection, rules: list[SqlRule]) -> None:
@@ -159,25 +166,30 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
     in_row = [k for k, r in enumerate(rules) if _FILE_LEVEL not in r.valid]
     in_file = [k for k, r in enumerate(rules) if _FILE_LEVEL in r.valid]
     params = {"na": cat.not_applicable, "replace": replace}
-    # 1. Normalise, look up and check every row (the rules of one row); in passes by respondent when the warehouse
-    # holds many invitations, so that each pass's look-up fits in memory.
+    respondent = "nullif(_ktrim(CAST(respondent_id AS VARCHAR)), '')"
+    question = "lower(_ktrim(CAST(question_id AS VARCHAR)))"
+    # The look-up of the respondents runs in passes by respondent when the warehouse holds many invitations, so
+    # that each pass's hash table fits in memory.
     passes = max(1, -(-invitations // _INVITATIONS_PER_PASS))
 
     def part(column: str) -> str:
         return f"hash({column}) % {passes} = $pass" if passes > 1 else "TRUE"
 
-    body = f"""
+    def checked(where: str, which: bool = True) -> str:
+        """Every delivered row that satisfies ``where`` (over the source's columns), normalised, looked up and
+        checked against the rules of one row: ``_fails`` has a bit per failing rule, or with ``which=False`` is 0
+        when every rule passes and 1 otherwise (cheaper: what the insert needs)."""
+        return f"""
         WITH delivered AS (
-            SELECT * FROM (
             SELECT
                 _row,
-                nullif(_ktrim(CAST(respondent_id AS VARCHAR)), '') AS respondent_id_v,
-                lower(_ktrim(CAST(question_id AS VARCHAR))) AS question_id_v,
+                {respondent} AS respondent_id_v,
+                {question} AS question_id_v,
                 _ktrim(CAST(value AS VARCHAR)) AS _value_text,
                 {answered_at} AS answered_at_v,
                 {has_answered_at} AS _has_answered_at
             FROM {source}
-            ) WHERE {part("respondent_id_v")}
+            WHERE {where}
         ),
         looked_up AS (
             SELECT
@@ -186,15 +198,12 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
                 i.service AS service_v,
                 q.kind,
                 q.services,
-                q.condition_question,
-                q.condition_answer,
                 c.label AS category,
                 TRY_CAST(replace(d._value_text, ',', '.') AS DOUBLE) AS _number,
                 q.kind = 'aspect_grade'
                     AND (d._value_text IS NULL OR d._value_text = '' OR lower(d._value_text) = $na) AS _not_applicable,
                 e.value AS _existing_value,
-                e.load_id AS _existing_load,
-                o.value AS _earlier_opener
+                e.load_id AS _existing_load
             FROM delivered AS d
             LEFT JOIN (SELECT respondent_id, form, service FROM invitations WHERE {part("respondent_id")}) AS i
                 ON i.respondent_id = d.respondent_id_v
@@ -203,8 +212,6 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
                 ON c.form = i.form AND c.question_id = d.question_id_v AND c.key = lower(d._value_text)
             LEFT JOIN (SELECT * FROM answers WHERE {part("respondent_id")}) AS e
                 ON e.respondent_id = d.respondent_id_v AND e.question_id = d.question_id_v
-            LEFT JOIN (SELECT * FROM answers WHERE {part("respondent_id")}) AS o
-                ON o.respondent_id = d.respondent_id_v AND o.question_id = q.condition_question
         ),
         normalised AS (
             SELECT
@@ -229,29 +236,49 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
             FROM normalised
         )
         SELECT
-            _row, respondent_id_v, question_id_v, value_v, value_num, answered_at_v, kind, condition_question,
-            condition_answer, _existing_value, _existing_load, _earlier_opener, _changed,
-            {_mask(rules, in_row)} AS _fails,
-            hash(respondent_id_v, question_id_v) AS _key  -- for step 2: hashed once, on the normalised values
+            _row, respondent_id_v, question_id_v, value_v, value_num, answered_at_v, _existing_value,
+            _existing_load, _changed, {_mask(rules, in_row) if which else _passes(rules, in_row)} AS _fails
         FROM compared
         """
-    for n in range(passes):
-        start = "CREATE OR REPLACE TEMP TABLE _ingest_a AS" if n == 0 else "INSERT INTO _ingest_a"
-        con.execute(f"{start} {body}", {**params, "pass": n} if passes > 1 else params)
-    # 2. Repeats of a respondent and question within the file (rare: found on the keys first, then detailed).
+
+    def each_pass(statement: str, extra: dict[str, object] | None = None) -> int:
+        """Run ``statement`` once per pass; the rows it changed."""
+        done = 0
+        for n in range(passes):
+            values = {**params, **(extra or {}), **({"pass": n} if passes > 1 else {})}
+            result = con.execute(statement, {k: v for k, v in values.items() if f"${k}" in statement}).fetchone()
+            done += result[0] if result else 0
+        return done
+
+    def materialise(table: str, select: str, when: bool = True) -> None:
+        """The temporary ``table`` of the rows of ``select`` (our own names): none unless ``when``."""
+        values = {**params, **({"pass": 0} if passes > 1 else {})}
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM ({select}) LIMIT 0",
+                    {k: v for k, v in values.items() if f"${k}" in select})
+        if when:
+            each_pass(f"INSERT INTO {table} {select}")
+
+    # 1. Repeats of a respondent and question within the file (rare). Their keys are found in one pass, grouped on
+    # a hash of the normalised key (cheaper than two strings; collisions and missing keys drop out below): a key
+    # seen twice names both its rows; only a key seen more often needs a second pass for the rest. Only those rows
+    # are then checked whole.
+    key = f"hash({respondent}, {question})"
+    con.execute(
+        f"""CREATE OR REPLACE TEMP TABLE _ingest_repeats AS
+            SELECT {key} AS _key, min(_row) AS _first, max(_row) AS _last, count(*) AS _n
+            FROM {source} GROUP BY _key HAVING count(*) > 1"""
+    )
+    repeats, more = con.execute("SELECT count(*), count(*) FILTER (_n > 2) FROM _ingest_repeats").fetchone()
+    rows = "SELECT _first FROM _ingest_repeats UNION ALL SELECT _last FROM _ingest_repeats"
+    if more:
+        rows += f" UNION ALL SELECT _row FROM {source} WHERE {key} IN (SELECT _key FROM _ingest_repeats WHERE _n > 2)"
+    materialise("_ingest_candidates", checked(f"_row IN ({rows}) AND {part(respondent)}"), when=repeats > 0)
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _ingest_dups AS
-        WITH keys AS (  -- grouped on a hash of the key (cheaper than two strings); collisions drop out below
-            SELECT _key FROM _ingest_a
-            WHERE respondent_id_v IS NOT NULL AND question_id_v IS NOT NULL
-            GROUP BY ALL HAVING count(*) > 1
-        ),
-        candidates AS (
+        WITH candidates AS (
             SELECT _row, respondent_id_v, question_id_v, coalesce(value_v, '∅') AS signature
-            FROM _ingest_a
-            WHERE respondent_id_v IS NOT NULL AND question_id_v IS NOT NULL
-              AND _key IN (SELECT _key FROM keys)
+            FROM _ingest_candidates WHERE respondent_id_v IS NOT NULL AND question_id_v IS NOT NULL
         ),
         grouped AS (
             SELECT respondent_id_v, question_id_v, count(DISTINCT signature) AS n_signatures,
@@ -263,73 +290,78 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
         FROM candidates AS r JOIN grouped AS g USING (respondent_id_v, question_id_v)
         """
     )
-    # 3. The rows that fail a rule, with the rule of the whole file added.
-    con.execute(
-        f"""
-        CREATE OR REPLACE TEMP TABLE _ingest_fails AS
-        SELECT _row, _fails FROM (
-            SELECT a._row, a._fails | ({_mask(rules, in_file)}) AS _fails
-            FROM _ingest_a AS a LEFT JOIN (SELECT _row, {_FILE_LEVEL} FROM _ingest_dups) AS d USING (_row)
-        )
-        WHERE _fails <> 0
-        """
-    )
-    failed = _failed(con, source, types)
-    details = con.sql(
-        """SELECT f._row, d._rows, CASE WHEN a._changed AND NOT $replace THEN a._existing_load END AS _existing_load
-           FROM _ingest_fails AS f JOIN _ingest_a AS a USING (_row) LEFT JOIN _ingest_dups AS d USING (_row)""",
-        params={"replace": replace},
-    ).pl()
+    everything = checked(part(respondent))
+    passing = checked(part(respondent), which=False)
+    # A row loads when it passes the rules of one row and is neither a conflict nor a repeat within the file (step 1)
+    # nor the answer already loaded.
+    loads = """(a._fails = 0 AND NOT coalesce(d._conflict_in_file OR d._repeat_same, FALSE)
+                AND NOT coalesce(a._existing_value = a.value_v, FALSE))"""
     notes = []
-    good = """FROM _ingest_a AS a LEFT JOIN _ingest_dups AS d USING (_row)
-              WHERE NOT EXISTS (SELECT 1 FROM _ingest_fails AS f WHERE f._row = a._row)"""
-    if replace:
+    if replace:  # 2. The answers this delivery changes: logged, then replaced
+        materialise(
+            "_ingest_changed",
+            f"""SELECT a.respondent_id_v, a.question_id_v, a._existing_value, a.value_v, a._existing_load
+                FROM ({everything}) AS a LEFT JOIN _ingest_dups AS d USING (_row) WHERE {loads} AND a._changed""",
+        )
         replaced = con.execute(
-            f"""INSERT INTO replacements
-                SELECT $load, 'answers', a.respondent_id_v, a.question_id_v, a._existing_value, a.value_v,
-                       a._existing_load {good} AND a._changed""",
+            """INSERT INTO replacements
+               SELECT $load, 'answers', respondent_id_v, question_id_v, _existing_value, value_v, _existing_load
+               FROM _ingest_changed""",
             {"load": load_id},
         ).fetchone()[0]
         if replaced:
             con.execute(
-                f"""DELETE FROM answers WHERE (respondent_id, question_id) IN
-                    (SELECT (a.respondent_id_v, a.question_id_v) {good} AND a._changed)"""
+                """DELETE FROM answers WHERE (respondent_id, question_id) IN
+                   (SELECT (respondent_id_v, question_id_v) FROM _ingest_changed)"""
             )
             notes.append(f"{integer(replaced)} antwoorden vervangen (--replace; zie tabel replacements)")
     flagged_before = _flagged(con, load_id)  # an earlier table of this load may have flagged answers too
-    # 4. Insert the new rows; an answer whose routing answer is missing or says otherwise is flagged.
-    # Without repeats and conflicts (step 2) a respondent answers each question once: no grouping needed.
-    con.execute(
-        """
-        CREATE OR REPLACE TEMP TABLE _ingest_openers AS
-        SELECT a.respondent_id_v, a.question_id_v, a.value_v
-        FROM _ingest_a AS a LEFT JOIN _ingest_dups AS d USING (_row)
-        WHERE a.question_id_v IN (SELECT condition_question FROM _ingest_questions) AND a.respondent_id_v IS NOT NULL
-          AND NOT coalesce(d._repeat_same, FALSE) AND NOT coalesce(d._conflict_in_file, FALSE)
-        """
-    )
-    new = con.execute(
-        """
-        INSERT INTO answers (respondent_id, question_id, value, value_num, answered_at, load_id, routing_flag)
-        SELECT
-            a.respondent_id_v, a.question_id_v, a.value_v, a.value_num, a.answered_at_v, $load,
-            CASE WHEN a.condition_question IS NOT NULL AND a.kind IS NOT NULL
-                      AND coalesce(coalesce(a._earlier_opener, o.value_v) <> a.condition_answer, TRUE)
-                 THEN format('volgt op {} = {}, maar dat antwoord {}', a.condition_question, a.condition_answer,
-                             CASE WHEN coalesce(a._earlier_opener, o.value_v) IS NULL THEN 'ontbreekt'
-                                  ELSE 'is anders' END)
-            END
-        FROM _ingest_a AS a
-        LEFT JOIN _ingest_dups AS d USING (_row)
-        LEFT JOIN _ingest_openers AS o
-            ON o.respondent_id_v = a.respondent_id_v AND o.question_id_v = a.condition_question
-        WHERE NOT EXISTS (SELECT 1 FROM _ingest_fails AS f WHERE f._row = a._row)
-          AND NOT coalesce(d._repeat_same, FALSE)
-          AND NOT coalesce(a._existing_value = a.value_v, FALSE)
+    # 3. Insert the rows that load, straight from the file.
+    new = each_pass(
+        f"""
+        INSERT INTO answers (respondent_id, question_id, value, value_num, answered_at, load_id)
+        SELECT a.respondent_id_v, a.question_id_v, a.value_v, a.value_num, a.answered_at_v, $load
+        FROM ({passing}) AS a LEFT JOIN _ingest_dups AS d USING (_row)
+        WHERE {loads}
         """,
         {"load": load_id},
-    ).fetchone()[0]
+    )
+    # 4. Routing: an answer whose routing answer is not among the loaded answers (this delivery's or earlier ones),
+    # or says otherwise, is flagged. Few questions are routed, so this looks at few rows.
+    con.execute(
+        """
+        UPDATE answers AS a SET routing_flag = f.flag
+        FROM (
+            SELECT a.respondent_id, a.question_id,
+                   format('volgt op {} = {}, maar dat antwoord {}', q.condition_question, q.condition_answer,
+                          CASE WHEN o.value IS NULL THEN 'ontbreekt' ELSE 'is anders' END) AS flag
+            FROM answers AS a
+            JOIN invitations AS i USING (respondent_id)
+            JOIN _ingest_questions AS q ON q.form = i.form AND q.question_id_v = a.question_id
+            LEFT JOIN answers AS o ON o.respondent_id = a.respondent_id AND o.question_id = q.condition_question
+            WHERE a.load_id = $load AND a.routing_flag IS NULL
+              AND a.question_id IN (SELECT question_id_v FROM _ingest_questions WHERE condition_question IS NOT NULL)
+              AND coalesce(o.value <> q.condition_answer, TRUE)
+        ) AS f
+        WHERE a.load_id = $load AND a.respondent_id = f.respondent_id AND a.question_id = f.question_id
+        """,
+        {"load": load_id},
+    )
     flagged = _flagged(con, load_id) - flagged_before
+    # 5. The rows that fail a rule, with the rule of the whole file added. Nothing failed when there were no repeats
+    # and every row loaded, as in most deliveries; otherwise the rows are checked again to find those that failed.
+    fails = f"""
+        SELECT a._row, a._fails | ({_mask(rules, in_file)}) AS _fails, a._changed, a._existing_load
+        FROM ({everything}) AS a LEFT JOIN (SELECT _row, {_FILE_LEVEL} FROM _ingest_dups) AS d USING (_row)
+        WHERE (a._fails | ({_mask(rules, in_file)})) <> 0
+        """
+    materialise("_ingest_fails", fails, when=repeats > 0 or new < _rows(con, source))
+    failed = _failed(con, source, types)
+    details = con.sql(
+        """SELECT f._row, d._rows, CASE WHEN f._changed AND NOT $replace THEN f._existing_load END AS _existing_load
+           FROM _ingest_fails AS f LEFT JOIN _ingest_dups AS d USING (_row)""",
+        params={"replace": replace},
+    ).pl()
     return AnswersOutcome(
         failed,
         new,
@@ -338,6 +370,10 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
         details.filter(pl.col("_rows").is_not_null()).select(ROW, "_rows"),
         details.filter(pl.col("_existing_load").is_not_null()).select(ROW, "_existing_load"),
     )
+
+
+def _rows(con: duckdb.DuckDBPyConnection, source: str) -> int:
+    return con.execute(f"SELECT count(*) FROM {source}").fetchone()[0]
 
 
 def _flagged(con: duckdb.DuckDBPyConnection, load_id: int) -> int:
