@@ -251,6 +251,9 @@ class Conflict:
 
 CONFLICTS = [
     Conflict("answer 8 and 6", "answers", "R1;grade;6;", 1, "meer dan eens beantwoord, met verschillende antwoorden"),
+    # the same key once normalised (white space, case), and a value that fails its own rule too: still a conflict
+    Conflict("answer 8 and ' 6 ' to ' GRADE '", "answers", " R1 ; GRADE ; 6 ;", 1, "meer dan eens beantwoord"),
+    Conflict("answer 8 and an x", "answers", "R1;grade;x;", 1, "meer dan eens beantwoord, met verschillende"),
     Conflict(
         "invitation with other data",
         "invitations",

@@ -41,7 +41,7 @@ __all__ = ["AnswersOutcome", "load_answers"]
 _SPACE = " || ".join(f"chr({c})" for c in (*range(9, 14), 32, 133, 160, 5760, *range(8192, 8203), 8232, 8233, 8239,
                                            8287, 12288))
 _TEMP_TABLES = ("_ingest_repeats", "_ingest_candidates", "_ingest_dups", "_ingest_changed", "_ingest_fails", "_ingest_questions",
-                "_ingest_categories", "_ingest_rules")
+                "_ingest_categories", "_ingest_rules", "_ingest_question_bits")
 _FILE_LEVEL = "_conflict_in_file"  # the one rule that needs the whole file: from step 1
 
 
@@ -80,8 +80,13 @@ def _catalogue(con: duckdb.DuckDBPyConnection, rules: list[SqlRule]) -> None:
         schema={"rule": pl.Int64, "column_name": pl.String, "reason": pl.String, "column_order": pl.Int64},
         orient="row",
     )
+    ids = questions["question_id_v"].unique().sort()
+    if ids.len() > 64:  # the bits of step 1 are a UBIGINT
+        raise RuntimeError("de catalogus heeft meer dan 64 vragen: de zoektocht naar herhaalde vragen past niet")
+    bits = pl.DataFrame({"question_id_v": ids, "bit": [1 << k for k in range(ids.len())]},
+                        schema={"question_id_v": pl.String, "bit": pl.UInt64})
     for name, frame in (("_ingest_questions", questions), ("_ingest_categories", categories),
-                        ("_ingest_rules", rule_rows)):
+                        ("_ingest_rules", rule_rows), ("_ingest_question_bits", bits)):
         con.register("_frame", frame)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM _frame")  # our own names
         con.unregister("_frame")
@@ -258,21 +263,23 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
         if when:
             each_pass(f"INSERT INTO {table} {select}")
 
-    # 1. Repeats of a respondent and question within the file (rare). Their keys are found in one pass, grouped on
-    # a hash of the normalised key (cheaper than two strings; collisions and missing keys drop out below): a key
-    # seen twice names both its rows; only a key seen more often needs a second pass for the rest. Only those rows
-    # are then checked whole.
-    key = f"hash({respondent}, {question})"
+    # 1. Repeats of a respondent and question within the file (rare). Grouping every row by respondent is much
+    # cheaper than by respondent and question: a respondent repeats a question when it has more rows than distinct
+    # questions (a bit per catalogue question; a question outside the catalogue makes its respondent a candidate
+    # too). Only the rows of those respondents are then checked whole and compared exactly.
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _ingest_repeats AS
-            SELECT {key} AS _key, min(_row) AS _first, max(_row) AS _last, count(*) AS _n
-            FROM {source} GROUP BY _key HAVING count(*) > 1"""
+            SELECT hash(d.respondent_id_v) AS _respondent
+            FROM (SELECT {respondent} AS respondent_id_v, {question} AS question_id_v FROM {source}) AS d
+            LEFT JOIN _ingest_question_bits AS b USING (question_id_v)
+            GROUP BY ALL HAVING count(*) > bit_count(coalesce(bit_or(b.bit), 0))"""
     )
-    repeats, more = con.execute("SELECT count(*), count(*) FILTER (_n > 2) FROM _ingest_repeats").fetchone()
-    rows = "SELECT _first FROM _ingest_repeats UNION ALL SELECT _last FROM _ingest_repeats"
-    if more:
-        rows += f" UNION ALL SELECT _row FROM {source} WHERE {key} IN (SELECT _key FROM _ingest_repeats WHERE _n > 2)"
-    materialise("_ingest_candidates", checked(f"_row IN ({rows}) AND {part(respondent)}"), when=repeats > 0)
+    repeats = con.execute("SELECT count(*) FROM _ingest_repeats").fetchone()[0]
+    materialise(
+        "_ingest_candidates",
+        checked(f"hash({respondent}) IN (SELECT _respondent FROM _ingest_repeats) AND {part(respondent)}"),
+        when=repeats > 0,
+    )
     con.execute(
         """
         CREATE OR REPLACE TEMP TABLE _ingest_dups AS
