@@ -73,7 +73,14 @@ def _code(column: str, allowed: dict[str, object], dtype: pl.DataType = pl.Strin
 
 
 def _present(column: str) -> pl.Expr:
-    return _text(column).is_not_null()
+    """Whether the delivered value is there: a column added by ``_per_value``."""
+    return pl.col(f"_present_{column}")
+
+
+def _not_whole(column: str) -> pl.Expr:
+    """True for a number with a fraction (2023.5): rejected with its own reason instead of "no number". A column
+    added by ``_per_value``."""
+    return pl.col(f"_not_whole_{column}")
 
 
 def _number(column: str) -> pl.Expr:
@@ -87,10 +94,23 @@ def _whole(column: str, dtype: pl.DataType = pl.Int64) -> pl.Expr:
     return pl.when(number == number.round(0)).then(number).cast(dtype, strict=False)
 
 
-def _not_whole(column: str) -> pl.Expr:
-    """True for a number with a fraction (2023.5): rejected with its own reason instead of "no number"."""
-    number = _number(column)
-    return (number != number.round(0)).fill_null(False)
+def _checks(column: str, number: bool = False) -> dict[str, pl.Expr]:
+    """What the rules ask of a delivered value itself (see ``_present``, ``_not_whole``)."""
+    checks = {f"_present_{column}": _text(column).is_not_null()}
+    if number:
+        value = _number(column)
+        checks[f"_not_whole_{column}"] = (value != value.round(0)).fill_null(False)
+    return checks
+
+
+def _per_value(frame: pl.DataFrame, derived: dict[str, dict[str, pl.Expr]]) -> pl.DataFrame:
+    """Add the columns ``derived`` from each delivered column (expressions of that column only), computed once per
+    distinct value and joined back: a delivered column holds few distinct values (periods, codes, names), and
+    trimming and parsing them per row cost most of a large file's check."""
+    for column, columns in derived.items():
+        values = frame.select(pl.col(column).unique()).with_columns(**columns)
+        frame = frame.join(values, on=column, how="left", nulls_equal=True, maintain_order="left")
+    return frame
 
 
 # --- invitations ------------------------------------------------------------------------------------------------
@@ -110,18 +130,38 @@ def normalise_invitations(frame: pl.DataFrame) -> pl.DataFrame:
     service_codes = {str(s.code): s.code for s in cat.services}
     last_period = {s.code: s.last_period for s in cat.services if s.last_period}
     inburgering_services = [s.code for s in cat.services if s.inburgering]
-    frame = frame.with_columns(
-        period_v=_whole("period", pl.Int32),
-        provider_id_v=_text("provider_id"),
-        provider_name_v=_text("provider_name"),
-        respondent_id_v=_text("respondent_id"),
-        audience_v=_code("audience", {a: a for a in cat.audiences}),
-        service_v=_whole("service").cast(pl.String).replace_strict(service_codes, default=None, return_dtype=pl.Int16),
-        province_v=_text("province").str.to_lowercase().replace_strict(provinces, default=None),
-        questionnaire_v=_code("questionnaire", {q: q for q in cat.questionnaires}),
-        mode_v=_code("mode", {m: m for m in cat.modes}),
-        reminded_v=_code("reminded", {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}, pl.Boolean),
-        status_v=_code("status", {s: s for s in cat.statuses}),
+    # The respondent is different on every row: computed per row; every other column per distinct value.
+    frame = frame.with_columns(respondent_id_v=_text("respondent_id"), **_checks("respondent_id"))
+    frame = _per_value(
+        frame,
+        {
+            "period": {"period_v": _whole("period", pl.Int32), **_checks("period", number=True)},
+            "provider_id": {"provider_id_v": _text("provider_id"), **_checks("provider_id")},
+            "provider_name": {"provider_name_v": _text("provider_name"), **_checks("provider_name")},
+            "audience": {"audience_v": _code("audience", {a: a for a in cat.audiences}), **_checks("audience")},
+            "service": {
+                "service_v": _whole("service")
+                .cast(pl.String)
+                .replace_strict(service_codes, default=None, return_dtype=pl.Int16),
+                **_checks("service", number=True),
+            },
+            "province": {
+                "province_v": _text("province").str.to_lowercase().replace_strict(provinces, default=None),
+                **_checks("province"),
+            },
+            "questionnaire": {
+                "questionnaire_v": _code("questionnaire", {q: q for q in cat.questionnaires}),
+                **_checks("questionnaire"),
+            },
+            "mode": {"mode_v": _code("mode", {m: m for m in cat.modes}), **_checks("mode")},
+            "reminded": {
+                "reminded_v": _code(
+                    "reminded", {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}, pl.Boolean
+                ),
+                **_checks("reminded"),
+            },
+            "status": {"status_v": _code("status", {s: s for s in cat.statuses}), **_checks("status")},
+        },
     )
     frame = frame.join(forms, on=["audience_v", "questionnaire_v"], how="left", nulls_equal=False)
     return frame.with_columns(
@@ -212,12 +252,26 @@ def invitation_rules() -> list[Rule]:
 def normalise_results(frame: pl.DataFrame) -> pl.DataFrame:
     service_codes = {str(s.code): s.code for s in catalog().services}
     last_period = {s.code: s.last_period for s in catalog().services if s.last_period}
-    frame = frame.with_columns(
-        period_v=_whole("period", pl.Int32),
-        provider_id_v=_text("provider_id"),
-        service_v=_whole("service").cast(pl.String).replace_strict(service_codes, default=None, return_dtype=pl.Int16),
-        completed_v=_whole("completed_trajectories"),
-        successful_v=_whole("successful_trajectories"),
+    frame = _per_value(
+        frame,
+        {
+            "period": {"period_v": _whole("period", pl.Int32), **_checks("period", number=True)},
+            "provider_id": {"provider_id_v": _text("provider_id"), **_checks("provider_id")},
+            "service": {
+                "service_v": _whole("service")
+                .cast(pl.String)
+                .replace_strict(service_codes, default=None, return_dtype=pl.Int16),
+                **_checks("service", number=True),
+            },
+            "completed_trajectories": {
+                "completed_v": _whole("completed_trajectories"),
+                **_checks("completed_trajectories"),
+            },
+            "successful_trajectories": {
+                "successful_v": _whole("successful_trajectories"),
+                **_checks("successful_trajectories"),
+            },
+        },
     )
     return frame.with_columns(
         _last_period=pl.col("service_v").replace_strict(last_period, default=None, return_dtype=pl.Int32)
