@@ -427,3 +427,22 @@ def test_completion_follows_later_deliveries_and_a_policy_change(tmp_path: Path,
     monkeypatch.setenv("KEURMERK_POLICY", str(tmp_path / "policy.toml"))
     ingest(db, [])  # no delivery at all: the new rule still applies to everyone
     assert completed() == {"R4"}
+
+
+# Values with white space of every kind at either end, or none: the cheap tests in front of the answers' trim must
+# let through every value the exact test (the regular expression) would trim, and change nothing else.
+_SPACED = ["R1", "", " R1", "R1 ", "\tR1", "R1\t", "R1\n", "\rR1", "R1\f", "\u00a0R1", "R1\u00a0", "R1\u2003",
+           "\u3000R1", "R1\u0085", "\u2028R1", " ", "\t\t", "R 1", "Ré", "é ", "\x0bR1", "R1\x1f", "!", "R1!"]
+
+
+@pytest.mark.parametrize("value", _SPACED, ids=[repr(v) for v in _SPACED])
+def test_the_answers_trim_is_the_exact_one(value: str) -> None:
+    from keurmerk.ingest.answers import _SPACE, _catalogue
+    from keurmerk.ingest.rules import answer_rules
+
+    con = duckdb.connect()
+    _catalogue(con, answer_rules())
+    exact = rf"CASE WHEN regexp_matches($v, '^[\s\p{{Z}}\x{{85}}]|[\s\p{{Z}}\x{{85}}]$') THEN trim($v, {_SPACE}) ELSE $v END"
+    got, expected = con.execute(f"SELECT _ktrim($v), {exact}", {"v": value}).fetchone()
+    assert got == expected
+    assert got == value.strip() or value[:1] in "\x0b\x1f" or value[-1:] in "\x0b\x1f"  # as Python trims, but VT/US
