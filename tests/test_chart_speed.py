@@ -51,6 +51,26 @@ def test_same_spec_with_and_without_shortcuts(frames: dict[str, pl.DataFrame], f
     assert _altair_own(chart) == slow  # and the chart itself was left as it was
 
 
+VALUE_FIGURES = [("fig_3_3", "answer_shares"), ("front_provinces", "province_map"), ("front_strengths", "strengths")]
+
+
+@pytest.mark.parametrize(("figure_id", "kind"), VALUE_FIGURES, ids=[f for f, _ in VALUE_FIGURES])
+def test_value_parameters_give_the_spec_of_altairs_add_params(
+    frames: dict[str, pl.DataFrame], monkeypatch: pytest.MonkeyPatch, figure_id: str, kind: str
+) -> None:
+    """figures._with_values sets the "km_…" parameters on the top level without Altair's copies of the layers:
+    the same spec as ``add_params`` and Altair's own route."""
+    from keurmerk.charts import figures
+
+    fast = json.dumps(to_spec(chart_for(kind, frames[figure_id], "Partner in Werk")), sort_keys=True)
+    assert '"km_' in fast
+    monkeypatch.setattr(figures, "_with_values", lambda chart, values: chart.add_params(
+        *(alt.param(name=name, value=value) for name, value in values.items())))
+    with speed.installed(False):
+        slow = _altair_own(chart_for(kind, frames[figure_id], "Partner in Werk"))
+    assert fast == slow
+
+
 def test_parameters_still_take_altairs_own_route() -> None:
     """A layered chart with a selection keeps Altair's renaming of parameters (the copies are needed there)."""
     data = alt.Data(values=[{"a": 1, "b": 2}])

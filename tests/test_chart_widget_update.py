@@ -141,6 +141,25 @@ def test_going_back_to_the_previous_shape_updates_the_view_kept_aside(page) -> N
     assert _picture(page, index) == _picture(page, fresh)
 
 
+@pytest.mark.browser
+def test_the_kernel_learns_which_charts_are_in_the_viewport(page) -> None:
+    """A filter change builds the charts in view first (ProviderDashboard._in_view): the browser says which."""
+    place = """([spec, top]) => {
+      const i = window.kmChart(spec);
+      Object.assign(window.kmCharts[i].el.style, { position: "absolute", left: "0", top: top });
+      return i;
+    }"""
+    shown, below = page.evaluate(place, [FIRST, "0px"]), page.evaluate(place, [FIRST, "20000px"])
+    in_view = "(i) => window.kmCharts[i].model.get('in_view')"
+    page.wait_for_function(f"({in_view})({shown}) === true && ({in_view})({below}) === false", timeout=30_000)
+    page.evaluate(f"window.kmCharts[{below}].el.style.top = '100px'")  # scrolled into view
+    page.wait_for_function(f"({in_view})({below}) === true", timeout=30_000)
+    page.evaluate(f"window.kmCharts[{shown}].el.style.top = '20000px'")  # and out of it
+    page.wait_for_function(f"({in_view})({shown}) === false", timeout=30_000)
+    # out of the way of the other tests' pictures, kept in the page (charts are found by their position in it)
+    page.evaluate(f"[{shown}, {below}].forEach((i) => {{ window.kmCharts[i].el.style.display = 'none'; }})")
+
+
 # --- the report's figures: a filter change of the same figure is new data for the view that is there -----------
 # One figure of each chart kind of the Cliënten tab, for Partner in Werk in two selections (other n, other rows):
 # two periods, or all diensten against one (fig 3.1: fewer rows, so another height); fig 3.3 has a promotor

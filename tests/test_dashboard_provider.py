@@ -166,6 +166,38 @@ def test_a_filter_change_redraws_the_charts_on_screen_first(app: ProviderApp) ->
         assert json.dumps(view.chart.spec) != specs[id(view)], view.figure.id
 
 
+def test_a_filter_change_sends_the_charts_in_view_and_the_status_line_before_the_rest(app: ProviderApp) -> None:
+    """The browser's view of a filter change: the charts in view (the chapter's first screen, and a chart further
+    down that the browser says is on screen), then the status line; the charts off screen and the year over year
+    tiles after it."""
+    from keurmerk.access import verify
+
+    dashboard = app.dashboard(verify(_params("P0000")[QUERY_PARAMETER]), "P0000")
+    dashboard.period.value = (min(dashboard.options.periods),) * 2
+    dashboard.refresh()
+    dashboard.tabs.selected_index = list(dashboard.sections).index("clienten")
+    charts = [v for v in dashboard.views.values() if v.chart is not None and v.figure.section == "clienten"]
+    for view in charts:
+        _browser_asks(view.chart)
+    first, scrolled, below = charts[:CHARTS_IN_VIEW], charts[CHARTS_IN_VIEW + 1], charts[CHARTS_IN_VIEW + 3]
+    scrolled.chart.in_view = True  # what chart_widget.js writes for a chart inside the viewport
+    sent: list[tuple[str, str]] = []
+    for view in charts:
+        view.chart.observe(lambda _c, f=view.figure.id: sent.append(("spec", f)), names="spec")
+        view.chart.observe(lambda _c, f=view.figure.id: sent.append(("later", f)), names="pending")
+    dashboard.status.observe(lambda c: sent.append(("status", "")) if "selectie" in c["new"] else None, names="value")
+    dashboard.tiles.observe(lambda _c: sent.append(("tiles", "")), names="value")
+    before = {v.figure.id: v.frame for v in charts}
+    dashboard.services.value = (8,)
+    changed = {v.figure.id for v in charts if v.collapsed is None and not before[v.figure.id].equals(v.frame)}
+    in_view = [v.figure.id for v in (*first, scrolled) if v.figure.id in changed]
+    assert len(in_view) >= 3 and scrolled.figure.id in in_view and below.figure.id in changed
+    status = sent.index(("status", ""))
+    assert {("spec", f) for f in in_view} <= set(sent[:status])
+    assert ("later", below.figure.id) in sent[status:] and ("spec", below.figure.id) not in sent
+    assert ("tiles", "") in sent[status:]
+
+
 def test_widgets_offer_only_the_providers_own_choices(app: ProviderApp) -> None:
     from keurmerk.access import verify
 

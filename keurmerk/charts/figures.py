@@ -173,8 +173,14 @@ def _message(text: str, title: str | None = None) -> alt.Chart:
 
 def _with_values(chart: alt.TopLevelMixin, values: dict[str, Any]) -> alt.TopLevelMixin:
     """The chart with top-level parameters for what changes with a filter (names "km_…": chart_widget.js sets
-    them in the view that is drawn instead of embedding the chart anew)."""
-    return chart.add_params(*(alt.param(name=name, value=value) for name, value in values.items()))
+    them in the view that is drawn instead of embedding the chart anew).
+
+    Set on the top level, where Altair's ``add_params`` ends up putting them for a layered or concatenated chart,
+    but without its copies: it copies every layer with its rows several times (most of the cost of a chart)."""
+    copy = chart.copy(deep=False)
+    params = [] if copy.params is alt.Undefined else list(copy.params)
+    copy.params = [*params, *(alt.param(name=name, value=value).param for name, value in values.items())]
+    return copy
 
 
 def _titled(chart: alt.TopLevelMixin, title: str | None, subtitle: str | None = None) -> alt.TopLevelMixin:
@@ -1184,16 +1190,22 @@ def strengths(frame: pl.DataFrame, provider_name: str = "Aanbieder", *, title: s
         title=None,
         legend=_LEGEND,
     )
-    base = alt.Chart(alt.Data(values=rows)).transform_calculate(_t_value=_fmt("satisfied_diff", "+,.1f"), **calc)
+
+    def base() -> alt.Chart:
+        # each layer its own list of the rows: one data set for all three would take their common calculation
+        # as a transform of its own in Vega, and chart_widget.js gives new rows only to a data set without one
+        return alt.Chart(alt.Data(values=list(rows))).transform_calculate(
+            _t_value=_fmt("satisfied_diff", "+,.1f"), **calc)
+
     tooltip = _tooltip(tips)
-    bars = base.mark_bar(height={"band": 0.7}).encode(x=x, y=y, color=colour, tooltip=tooltip)
+    bars = base().mark_bar(height={"band": 0.7}).encode(x=x, y=y, color=colour, tooltip=tooltip)
     right = (
-        base.transform_filter("datum.satisfied_diff >= 0")
+        base().transform_filter("datum.satisfied_diff >= 0")
         .mark_text(align="left", dx=4, fontSize=11, color=INK)
         .encode(x=x, y=y, text=alt.Text("_t_value:N"), tooltip=tooltip)
     )
     left = (
-        base.transform_filter("datum.satisfied_diff < 0")
+        base().transform_filter("datum.satisfied_diff < 0")
         .mark_text(align="right", dx=-4, fontSize=11, color=INK)
         .encode(x=x, y=y, text=alt.Text("_t_value:N"), tooltip=tooltip)
     )

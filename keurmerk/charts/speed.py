@@ -6,9 +6,10 @@ places that do no useful work for our charts:
 1. **Copies of layers.** Every ``LayerChart``/``VConcatChart``/``HConcatChart`` that Altair constructs (also each
    shallow copy inside ``.properties()`` and ``to_dict()``) deep-copies all its subcharts twice, once in
    ``_remove_duplicate_params`` and once in ``_combine_subchart_params``, so that it may rename selection
-   parameters on the copies. Our charts have no parameters, and the copies were 60% of the time.
-   :func:`install` makes both return the subcharts as they are when no chart in the tree has parameters (the
-   originals run otherwise); Altair's methods copy before they change anything, so sharing the subcharts is safe.
+   parameters on the copies. Our charts have no selections, and the copies were 60% of the time.
+   :func:`install` makes both return the subcharts as they are when no subchart has parameters and the top
+   level holds none or only value parameters (the originals run otherwise); Altair's methods copy before they
+   change anything, so sharing the subcharts is safe.
 2. **Walking the data.** ``to_dict`` visits every value of every inline data set and checks each one against a
    runtime protocol (``SchemaLike``), which costs more than the rest of the spec. :func:`detached_data` takes the
    ``values`` out before ``to_dict`` and :func:`reattach` puts the same lists back in the dict afterwards.
@@ -58,9 +59,16 @@ def _remove_duplicate_params(layer: list[Any]) -> list[Any]:
 
 
 def _combine_subchart_params(params: Any, subcharts: list[Any]) -> tuple[Any, list[Any]]:
-    if (params is Undefined or not params) and not any(_has_params(chart) for chart in subcharts):
+    if any(_has_params(chart) for chart in subcharts):
+        return _ORIGINALS["_combine_subchart_params"](params, subcharts)
+    if params is Undefined or not params:
         return params, list(subcharts)
+    if all(isinstance(p, _VARIABLE) for p in params):  # values only (figures._with_values): nothing to rename
+        return list(params), list(subcharts)
     return _ORIGINALS["_combine_subchart_params"](params, subcharts)
+
+
+_VARIABLE = alt.VariableParameter
 
 
 _PRIMITIVES = (str, int, float, bool, type(None))

@@ -59,6 +59,9 @@ class ChartWidget(anywidget.AnyWidget):
     # A deferred chart (``defer``): the browser asks for its spec when the chart comes into view or the page is
     # idle; ``pending`` counts the charts deferred so far, so that a newer one is asked for again.
     pending = traitlets.Int(0).tag(sync=True)
+    # Written by the browser: the chart is inside the viewport. Only an order of work: a filter change builds
+    # the charts in view first (the dashboard's ``_in_view``).
+    in_view = traitlets.Bool(False).tag(sync=True)
 
     def __init__(
         self,

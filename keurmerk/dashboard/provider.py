@@ -13,6 +13,7 @@ widget models instead of ~170, and the browser draws 3 charts instead of 31 befo
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -42,7 +43,7 @@ __all__ = ["ProviderApp", "ProviderDashboard", "FilterOptions"]
 PERIOD_PARAMETER = "periode"  # optional first period shown: "2021" or "2019-2021"
 KERNEL_DUCKDB_MEMORY = "64MB"  # per dashboard kernel (see ProviderApp.prepare)
 FIRST_SCREEN = ("samenvatting",)  # the first tab: built, charts included, with the page; the others when opened
-CHARTS_IN_VIEW = 3  # a chapter opened later builds its first charts at once: they are on screen when it shows
+CHARTS_IN_VIEW = 4  # a chapter opened later builds its first charts at once (two rows of its grid): on screen
 
 
 @dataclass(frozen=True)
@@ -141,27 +142,48 @@ class ProviderDashboard:
         self.status.value = '<span class="km-status">Bezig met bijwerken…</span>'
         filters = self.filters()
         self.frames = compute_all(self.source, filters, self.policy, suppress=True)
-        self.progress.max, self.progress.value = len(self.views) + 1, 0
+        # which figures a run of withheld figures hides decides which charts are in view: the layout goes first
+        shown_again = self._collapse()
+        in_view = self._in_view()
+        self.progress.max, self.progress.value = len(in_view) + 1, 0
         self.progress.layout.visibility = "visible"
-        shown = self._shown_section()
-        in_view = {f for f, view in self.views.items() if view.eager and view.figure.section == shown}
-        # the charts in view first: each goes to the browser as it is set, so the browser redraws them while the
-        # kernel makes the rest; charts off screen (another tab, below the chapter's first screen) are built
-        # when the browser asks
-        for figure_id in sorted(self.views, key=lambda f: f not in in_view):
-            self._draw(self.views[figure_id], self.frames[figure_id], wait=figure_id not in in_view)
+        # the charts in view first, each to the browser as it is set (the browser draws it while the kernel makes
+        # the next); then the status line says the selection is shown. Charts off screen (another tab, below the
+        # first screen, under a notice) are built when the browser asks, which it does when they come into view
+        # or the page is idle.
+        for figure_id in in_view:
+            self._draw(self.views[figure_id], self.frames[figure_id], at_once=True, texts=figure_id in shown_again)
+            if figure_id in shown_again:
+                self._show(figure_id)
             self.progress.value += 1
+            flush_messages()  # the browser draws this chart while the kernel builds the next
         self.table.value = datatable.scrollable(pieces.keurmerk_table(self.frames["table_1_1"]), "Tabel 1.1") + (
             pieces.norm_verdict(self.frames["table_1_1"], self.policy))
+        self.progress.layout.visibility = "hidden"
+        self.status.value = controls.selection_status(self.frames["table_1_1"])
+        flush_messages()
+        for figure_id, view in self.views.items():
+            if figure_id not in in_view:
+                self._draw(view, self.frames[figure_id], wait=True, texts=figure_id in shown_again)
+                if figure_id in shown_again:
+                    self._show(figure_id)
         if tiles_later:
             self.tiles.value = yoy.tiles_pending()
             after_cell(partial(self._fill_tiles, filters))
         else:
             self._fill_tiles(filters)
-        self._collapse()
-        self.progress.layout.visibility = "hidden"
-        self.status.value = controls.selection_status(self.frames["table_1_1"])
         return self.frames
+
+    def _in_view(self) -> list[str]:
+        """The charts of the tab shown that are on screen, in page order: those the browser says it shows
+        (``ChartWidget.in_view``), and the tab's first screen (all of the front page; the first CHARTS_IN_VIEW
+        of another chapter), as a chart just shown again after a notice has not been seen on screen yet. A chart
+        under a notice, or hidden with its run, is not in view."""
+        shown = self._shown_section()
+        charts = [f for f, view in self.views.items()
+                  if view.figure.section == shown and view.chart is not None and view.collapsed is None]
+        first = set(charts if shown in FIRST_SCREEN else charts[:CHARTS_IN_VIEW])
+        return [f for f in charts if f in first or self.views[f].chart.in_view]
 
     def _fill_tiles(self, filters: Filters) -> None:
         if filters == self.filters():  # a later change has drawn its own tiles
@@ -190,13 +212,17 @@ class ProviderDashboard:
         index = self.tabs.selected_index if hasattr(self, "tabs") else 0
         return None if index is None else list(self.sections)[index]
 
-    def _draw(self, view: _FigureView, frame: pl.DataFrame, wait: bool = False) -> None:
+    def _draw(self, view: _FigureView, frame: pl.DataFrame, wait: bool = False, at_once: bool = False,
+              texts: bool = False) -> None:
+        """Draw ``frame`` in its figure: at once (``at_once``, or a chart built with its chapter), or when the
+        browser asks (``wait``: not before it asks again). ``texts``: the figure is shown again after a notice,
+        its texts are written anew even when its numbers did not change."""
         if view.frame is not None and view.frame.equals(frame):
-            if figure_kind(view.figure.chart).front_lists and view.collapsed is None:  # lists read the strengths frame
-                view.extra.value = self._extra(view, frame)
+            if view.collapsed is None and (texts or figure_kind(view.figure.chart).front_lists):
+                view.extra.value = self._extra(view, frame)  # lists read the strengths frame
             return  # building a chart costs tens of milliseconds; many figures do not change with a filter
         view.frame = frame
-        if view.chart is not None and not (view.eager and not wait):
+        if view.chart is not None and not (at_once or view.eager and not wait):
             # built when the browser asks: the page reaches the visitor sooner, and a filter change redraws
             # what is in view first; the chart's table ("Toon als tabel", most of the text's cost) comes with it
             view.chart.defer(partial(self._build_deferred, view, frame), until_asked=wait)
@@ -223,9 +249,11 @@ class ProviderDashboard:
             extra += datatable.data_table(frame, view.figure.caption(self.provider_name))
         return extra
 
-    def _collapse(self) -> None:
+    def _collapse(self) -> list[str]:
         """A run of withheld figures in a chapter shows one notice that suggests widening the selection (DESIGN
-        §5): the run's first figure says it, the others are hidden until the selection shows them again."""
+        §5): the run's first figure says it, the others are hidden until the selection shows them again. Returns
+        the figures to show again: each is shown by ``_show`` once drawn (``_draw`` writes its texts), so that it
+        does not appear with its old numbers first."""
         chapters: dict[str, list[str]] = {}
         for figure_id, view in self.views.items():
             chapters.setdefault(view.figure.section, []).append(figure_id)
@@ -233,12 +261,16 @@ class ProviderDashboard:
         state = {run[0]: "head" for run in runs} | {f: "hidden" for run in runs for f in run[1:]}
         notices = {run[0]: texts.widen_selection(self.policy, [_short(self.views[f].figure) for f in run])
                    for run in runs}
+        shown_again: list[str] = []
         for figure_id, view in self.views.items():
             wanted = state.get(figure_id)
             if wanted == view.collapsed and wanted != "head":
                 continue
             previous, view.collapsed = view.collapsed, wanted
-            # hidden (a later figure of a run), the notice (the run's first) or shown
+            if wanted is None:
+                shown_again.append(figure_id)
+                continue
+            # hidden (a later figure of a run) or the notice (the run's first)
             view.box.layout = self._hidden_box if wanted == "hidden" else self._figure_box
             if view.chart is not None:
                 # under the notice the chart stays in its box, hidden by a class (dashboard.css): a child taken
@@ -251,9 +283,18 @@ class ProviderDashboard:
                 view.box.children = [view.caption, *([] if wanted == "head" else [self.table]), view.extra]
             if wanted == "head":
                 view.extra.value = f'<div class="km-note" data-km="widen">{escape(notices[figure_id])}</div>'
-                continue
-            if view.frame is not None and previous is not None:  # _draw leaves a collapsed figure's text alone
-                view.extra.value = self._extra(view, view.frame)
+            elif previous == "head":  # hidden now: no notice of its own (its table comes when shown again)
+                view.extra.value = self._extra(view, self.frames[figure_id], table=False)
+        return shown_again
+
+    def _show(self, figure_id: str) -> None:
+        """A figure out of its run of withheld figures: shown again, its chart and table back."""
+        view = self.views[figure_id]
+        view.box.layout = self._figure_box
+        if view.chart is not None:
+            view.chart.remove_class(COLLAPSED_CLASS)
+        else:
+            view.box.children = [view.caption, self.table, view.extra]
 
     # --- chapters -----------------------------------------------------------------------------------------
     def open_section(self, key: str) -> None:
@@ -275,7 +316,8 @@ class ProviderDashboard:
         self.sections[key].add_class("km-chapter")
         self.sections[key].children = [heading, *(view.box for view in views)]
         if self.frames:
-            self._collapse()
+            for figure_id in self._collapse():
+                self._show(figure_id)
 
     def _tab_opened(self, change: dict) -> None:
         # the index comes from the browser, but ipywidgets' Tab only accepts one of its own children (or None):
@@ -361,6 +403,20 @@ def after_cell(work: Callable[[], object]) -> None:
         work()
     else:
         loop.call_soon(work)
+
+
+def flush_messages(timeout: float = 0.5) -> None:
+    """Wait until the widget messages sent so far have left the kernel. ipykernel sends them from its IOPub
+    thread, which gets the GIL only now and then while this thread computes: messages sent before a long
+    computation would reach the browser after it. Outside a kernel (a script, a test), nothing to wait for."""
+    from IPython import get_ipython
+
+    iopub = getattr(getattr(get_ipython(), "kernel", None), "iopub_thread", None)
+    if iopub is None:
+        return
+    sent = threading.Event()
+    iopub.schedule(sent.set)  # run by the IOPub thread after every message scheduled before it
+    sent.wait(timeout)
 
 
 def _compact(cube: Cube) -> Cube:

@@ -218,6 +218,15 @@ function render({ model, el }) {
     { rootMargin: "300px 0px" },
   );
   observer.observe(el);
+  // The kernel builds the charts in view first after a filter change: it learns which ones are (the viewport
+  // itself, without the margin above).
+  const reporter = new IntersectionObserver((entries) => {
+    const inView = entries[entries.length - 1].isIntersecting;
+    if (model.get("in_view") === inView) return;
+    model.set("in_view", inView);
+    model.save_changes?.();
+  });
+  reporter.observe(el);
 
   // The card grew or shrank: a fitted view takes the new width, once per frame at most.
   let resizeFrame = 0;
@@ -407,6 +416,7 @@ function render({ model, el }) {
     disposed = true;
     generation += 1;
     observer.disconnect();
+    reporter.disconnect();
     resizer.disconnect();
     cancelAnimationFrame(resizeFrame);
     wake?.();
