@@ -372,6 +372,37 @@ def test_routing_problem_is_loaded_flagged_and_kept_out_of_the_base(
         assert frame.filter(pl.col("question_id") == question)["n"].sum() == 0  # not in the base
 
 
+def test_a_routing_answer_counts_once_it_is_loaded(tmp_path: Path) -> None:
+    """The routing answer is looked for among the loaded answers: one that is quarantined itself (here for its
+    timestamp) does not count; one that is routed itself (complaint → complaint_filed → its text) does, from the
+    same file."""
+    lines = [
+        *_complete_answers("R1"),
+        "R1;reason;anders, namelijk;gisteren",  # quarantined: no valid timestamp
+        "R1;reason_other;Via de huisarts;",  # flagged: its routing answer did not load
+        "R1;complaint;ja;",
+        "R1;complaint_filed;anders, namelijk;",  # routed itself, and routes the text below
+        "R1;complaint_filed_other;Per brief;",
+    ]
+    answers = "respondent_id;question_id;value;answered_at\n" + "\n".join(lines) + "\n"
+    db = tmp_path / "w.duckdb"
+    report = ingest(db, _write(tmp_path, INVITATIONS, answers))
+    assert report.quarantine.filter(pl.col("column_name") == "answered_at")["row_number"].to_list() == [
+        len(lines) - 4
+    ]
+    with duckdb.connect(str(db), read_only=True) as con:
+        flags = dict(con.execute(
+            "SELECT question_id, routing_flag FROM answers WHERE respondent_id = 'R1' AND question_id IN "
+            "('reason', 'reason_other', 'complaint_filed', 'complaint_filed_other')"
+        ).fetchall())
+    assert flags == {
+        "reason_other": "volgt op reason = anders, namelijk, maar dat antwoord ontbreekt",
+        "complaint_filed": None,
+        "complaint_filed_other": None,
+    }
+    assert report.routing_flagged == 1
+
+
 # --- 5. retry ----------------------------------------------------------------------------------------------------
 
 

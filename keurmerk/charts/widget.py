@@ -44,8 +44,8 @@ class ChartWidget(anywidget.AnyWidget):
 
     ``chart`` is an Altair chart (converted with the ``keurmerk`` theme) or a ready Vega-Lite dict (used as
     is). Assigning ``widget.chart`` (or ``widget.spec``) redraws it. The browser can write these traits back,
-    so the kernel never acts on them; the only message it answers is the request for the public Vega runtime,
-    once per widget.
+    so the kernel never acts on them, except ``in_view``, which only orders its work; the only message it answers
+    is the request for the public Vega runtime, once per widget.
     """
 
     # Served by keurmerk's Voilà template (``keurmerk serve`` sets $KEURMERK_CHART_MODULE), every chart's state

@@ -144,7 +144,15 @@ class ProviderDashboard:
         self.frames = compute_all(self.source, filters, self.policy, suppress=True)
         # which figures a run of withheld figures hides decides which charts are in view: the layout goes first
         shown_again = self._collapse()
-        in_view = self._in_view()
+        try:
+            self._redraw(filters, shown_again, tiles_later)
+        finally:  # a figure out of its run is shown even when drawing it failed: else it stayed hidden for good
+            for figure_id in shown_again:
+                self._show(figure_id)
+        return self.frames
+
+    def _redraw(self, filters: Filters, shown_again: list[str], tiles_later: bool) -> None:
+        in_view = self._in_view(shown_again)
         self.progress.max, self.progress.value = len(in_view) + 1, 0
         self.progress.layout.visibility = "visible"
         # the charts in view first, each to the browser as it is set (the browser draws it while the kernel makes
@@ -172,9 +180,8 @@ class ProviderDashboard:
             after_cell(partial(self._fill_tiles, filters))
         else:
             self._fill_tiles(filters)
-        return self.frames
 
-    def _in_view(self) -> list[str]:
+    def _in_view(self, shown_again: list[str]) -> list[str]:
         """The charts of the tab shown that are on screen, in page order: those the browser says it shows
         (``ChartWidget.in_view``), and the tab's first screen (all of the front page; the first CHARTS_IN_VIEW
         of another chapter), as a chart just shown again after a notice has not been seen on screen yet. A chart
@@ -182,7 +189,9 @@ class ProviderDashboard:
         shown = self._shown_section()
         charts = [f for f, view in self.views.items()
                   if view.figure.section == shown and view.chart is not None and view.collapsed is None]
-        first = set(charts if shown in FIRST_SCREEN else charts[:CHARTS_IN_VIEW])
+        # a figure shown again was hidden, so the browser cannot know it is in view: drawn at once, it never shows
+        # its old numbers
+        first = {*(charts if shown in FIRST_SCREEN else charts[:CHARTS_IN_VIEW]), *shown_again}
         return [f for f in charts if f in first or self.views[f].chart.in_view]
 
     def _fill_tiles(self, filters: Filters) -> None:

@@ -10,13 +10,13 @@ the respondents grows with the warehouse (``_BYTES_PER_INVITATION``).
 Steps (the few rows that need a closer look go into temporary tables, dropped at the end):
 
 1. ``_ingest_dups``: the rows whose respondent and question repeat within the file: the same value (harmless, the
-   first loads) or different values (a conflict, none loads). Their keys are found first, on the normalised key
-   only; just those rows are then checked whole.
+   first loads) or different values (a conflict, none loads). Candidates are found by grouping the rows per
+   respondent (more rows than distinct questions); only their rows are then checked whole and compared exactly.
 2. The rows that pass every rule, are not such a repeat and are new are inserted straight from the file (no
-   temporary copy of the delivery: writing and re-reading it cost more than checking the rows).
-3. A routing flag is set on loaded answers whose routing answer is missing or says otherwise (few questions are
-   routed, so this looks at few rows).
-4. ``_ingest_fails``: the rows that fail a rule (few). When there were no repeats and every row loaded, there are
+   temporary copy of the delivery: writing and re-reading it cost more than checking the rows): first the answers
+   to questions that are not routed, then the routed ones (few; ``_ingest_routed``), flagged as they are written
+   where the answer that routes to them is not among the loaded answers or says otherwise.
+3. ``_ingest_fails``: the rows that fail a rule (few). When there were no repeats and every row loaded, there are
    none; otherwise the rows are checked again to find them. Their delivered values are read back from the source
    only for them, for the quarantine and a later retry.
 """
@@ -40,7 +40,7 @@ __all__ = ["AnswersOutcome", "load_answers"]
 # Unicode white space, which delivered text may carry around a value (what Python's str.strip removes).
 _SPACE = " || ".join(f"chr({c})" for c in (*range(9, 14), 32, 133, 160, 5760, *range(8192, 8203), 8232, 8233, 8239,
                                            8287, 12288))
-_TEMP_TABLES = ("_ingest_repeats", "_ingest_candidates", "_ingest_dups", "_ingest_changed", "_ingest_fails", "_ingest_questions",
+_TEMP_TABLES = ("_ingest_repeats", "_ingest_candidates", "_ingest_dups", "_ingest_changed", "_ingest_routed", "_ingest_loaded_routed", "_ingest_fails", "_ingest_questions",
                 "_ingest_categories", "_ingest_rules", "_ingest_question_bits")
 _FILE_LEVEL = "_conflict_in_file"  # the one rule that needs the whole file: from step 1
 
@@ -80,10 +80,10 @@ def _catalogue(con: duckdb.DuckDBPyConnection, rules: list[SqlRule]) -> None:
         schema={"rule": pl.Int64, "column_name": pl.String, "reason": pl.String, "column_order": pl.Int64},
         orient="row",
     )
+    # A bit per question for step 1, in a UBIGINT: beyond 64 questions some share a bit, which only makes more
+    # respondents candidates (compared exactly afterwards), never fewer.
     ids = questions["question_id_v"].unique().sort()
-    if ids.len() > 64:  # the bits of step 1 are a UBIGINT
-        raise RuntimeError("de catalogus heeft meer dan 64 vragen: de zoektocht naar herhaalde vragen past niet")
-    bits = pl.DataFrame({"question_id_v": ids, "bit": [1 << k for k in range(ids.len())]},
+    bits = pl.DataFrame({"question_id_v": ids, "bit": [1 << (k % 64) for k in range(ids.len())]},
                         schema={"question_id_v": pl.String, "bit": pl.UInt64})
     for name, frame in (("_ingest_questions", questions), ("_ingest_categories", categories),
                         ("_ingest_rules", rule_rows), ("_ingest_question_bits", bits)):
@@ -179,10 +179,11 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
     def part(column: str) -> str:
         return f"hash({column}) % {passes} = $pass" if passes > 1 else "TRUE"
 
-    def checked(where: str, which: bool = True) -> str:
+    def checked(where: str, which: bool = True, loaded: str = "answers") -> str:
         """Every delivered row that satisfies ``where`` (over the source's columns), normalised, looked up and
         checked against the rules of one row: ``_fails`` has a bit per failing rule, or with ``which=False`` is 0
-        when every rule passes and 1 otherwise (cheaper: what the insert needs)."""
+        when every rule passes and 1 otherwise (cheaper: what the insert needs). ``loaded``: the loaded answers
+        the rows are compared with (all, or a table of those to the questions ``where`` selects)."""
         return f"""
         WITH delivered AS (
             SELECT
@@ -202,6 +203,8 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
                 i.service AS service_v,
                 q.kind,
                 q.services,
+                q.condition_question,
+                q.condition_answer,
                 c.label AS category,
                 TRY_CAST(replace(d._value_text, ',', '.') AS DOUBLE) AS _number,
                 q.kind = 'aspect_grade'
@@ -214,7 +217,7 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
             LEFT JOIN _ingest_questions AS q ON q.form = i.form AND q.question_id_v = d.question_id_v
             LEFT JOIN _ingest_categories AS c
                 ON c.form = i.form AND c.question_id = d.question_id_v AND c.key = lower(d._value_text)
-            LEFT JOIN (SELECT * FROM answers WHERE {part("respondent_id")}) AS e
+            LEFT JOIN (SELECT * FROM {loaded} WHERE {part("respondent_id")}) AS e
                 ON e.respondent_id = d.respondent_id_v AND e.question_id = d.question_id_v
         ),
         normalised AS (
@@ -240,8 +243,8 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
             FROM normalised
         )
         SELECT
-            _row, respondent_id_v, question_id_v, value_v, value_num, answered_at_v, _existing_value,
-            _existing_load, _changed, {_mask(rules, in_row) if which else _passes(rules, in_row)} AS _fails
+            _row, respondent_id_v, question_id_v, value_v, value_num, answered_at_v, condition_question,
+            condition_answer, _existing_value, _existing_load, _changed, {_mask(rules, in_row) if which else _passes(rules, in_row)} AS _fails
         FROM compared
         """
 
@@ -297,7 +300,6 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
         """
     )
     everything = checked(part(respondent))
-    passing = checked(part(respondent), which=False)
     # A row loads when it passes the rules of one row and is neither a conflict nor a repeat within the file (step 1)
     # nor the answer already loaded.
     loads = """(a._fails = 0 AND NOT coalesce(d._conflict_in_file OR d._repeat_same, FALSE)
@@ -322,37 +324,49 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
             )
             notes.append(f"{integer(replaced)} antwoorden vervangen (--replace; zie tabel replacements)")
     flagged_before = _flagged(con, load_id)  # an earlier table of this load may have flagged answers too
-    # 3. Insert the rows that load, straight from the file.
+    # 3. Insert the rows that load, straight from the file: first the answers to questions that are not routed
+    # (most of them, the routing answers among them), then the routed ones (few), each flagged where its routing
+    # answer is not among the loaded answers (an earlier delivery's, or this one's) or says otherwise. A routed
+    # question can route another (complaint → complaint_filed → its text): those are looked up among the routed
+    # rows themselves. Flags are set as the rows are written: an UPDATE of many rows would be held in memory.
+    routed = ", ".join(f"'{q}'" for q in _routed_questions())  # catalogue ids: [a-z_]
+    insert = "INSERT INTO answers (respondent_id, question_id, value, value_num, answered_at, load_id, routing_flag)"
+    # the routed answers loaded before (few): what the routed rows are compared with, without a look-up of all
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _ingest_loaded_routed AS SELECT * FROM answers WHERE question_id IN ({routed})"
+    )
     new = each_pass(
         f"""
-        INSERT INTO answers (respondent_id, question_id, value, value_num, answered_at, load_id)
-        SELECT a.respondent_id_v, a.question_id_v, a.value_v, a.value_num, a.answered_at_v, $load
-        FROM ({passing}) AS a LEFT JOIN _ingest_dups AS d USING (_row)
+        {insert}
+        SELECT a.respondent_id_v, a.question_id_v, a.value_v, a.value_num, a.answered_at_v, $load, NULL
+        FROM ({checked(f"NOT coalesce({question} IN ({routed}), FALSE) AND {part(respondent)}", which=False)}) AS a
+        LEFT JOIN _ingest_dups AS d USING (_row)
         WHERE {loads}
         """,
         {"load": load_id},
     )
-    # 4. Routing: an answer whose routing answer is not among the loaded answers (this delivery's or earlier ones),
-    # or says otherwise, is flagged. Few questions are routed, so this looks at few rows.
-    con.execute(
-        """
-        UPDATE answers AS a SET routing_flag = f.flag
-        FROM (
-            SELECT a.respondent_id, a.question_id,
-                   format('volgt op {} = {}, maar dat antwoord {}', q.condition_question, q.condition_answer,
-                          CASE WHEN o.value IS NULL THEN 'ontbreekt' ELSE 'is anders' END) AS flag
-            FROM answers AS a
-            JOIN invitations AS i USING (respondent_id)
-            JOIN _ingest_questions AS q ON q.form = i.form AND q.question_id_v = a.question_id
-            LEFT JOIN answers AS o ON o.respondent_id = a.respondent_id AND o.question_id = q.condition_question
-            WHERE a.load_id = $load AND a.routing_flag IS NULL
-              AND a.question_id IN (SELECT question_id_v FROM _ingest_questions WHERE condition_question IS NOT NULL)
-              AND coalesce(o.value <> q.condition_answer, TRUE)
-        ) AS f
-        WHERE a.load_id = $load AND a.respondent_id = f.respondent_id AND a.question_id = f.question_id
+    materialise(
+        "_ingest_routed",
+        f"""SELECT a.* FROM ({checked(f"{question} IN ({routed}) AND {part(respondent)}", False, "_ingest_loaded_routed")}) AS a
+            LEFT JOIN _ingest_dups AS d USING (_row) WHERE {loads}""",
+    )
+    new += con.execute(
+        f"""
+        {insert}
+        SELECT
+            a.respondent_id_v, a.question_id_v, a.value_v, a.value_num, a.answered_at_v, $load,
+            CASE WHEN a.condition_question IS NOT NULL
+                      AND coalesce(coalesce(o.value, r.value_v) <> a.condition_answer, TRUE)
+                 THEN format('volgt op {{}} = {{}}, maar dat antwoord {{}}', a.condition_question, a.condition_answer,
+                             CASE WHEN coalesce(o.value, r.value_v) IS NULL THEN 'ontbreekt' ELSE 'is anders' END)
+            END
+        FROM _ingest_routed AS a
+        LEFT JOIN answers AS o ON o.respondent_id = a.respondent_id_v AND o.question_id = a.condition_question
+        LEFT JOIN _ingest_routed AS r
+            ON r.respondent_id_v = a.respondent_id_v AND r.question_id_v = a.condition_question
         """,
         {"load": load_id},
-    )
+    ).fetchone()[0]
     flagged = _flagged(con, load_id) - flagged_before
     # 5. The rows that fail a rule, with the rule of the whole file added. Nothing failed when there were no repeats
     # and every row loaded, as in most deliveries; otherwise the rows are checked again to find those that failed.
@@ -376,6 +390,12 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
         details.filter(pl.col("_rows").is_not_null()).select(ROW, "_rows"),
         details.filter(pl.col("_existing_load").is_not_null()).select(ROW, "_existing_load"),
     )
+
+
+def _routed_questions() -> list[str]:
+    """The ids of the questions that a routing answer leads to (in some form)."""
+    frame = question_frame().filter(pl.col("condition_question").is_not_null())
+    return sorted(frame["question_id_v"].cast(pl.String).unique().to_list())
 
 
 def _rows(con: duckdb.DuckDBPyConnection, source: str) -> int:
