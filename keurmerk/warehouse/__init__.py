@@ -191,7 +191,7 @@ def writer(path: str | Path, on_cleanup: Callable[[str], None] | None = None) ->
             con = duckdb.connect(str(work))
             con.execute("SET enable_progress_bar = false")  # the CLI shows its own progress
             # Memory bound of a load (issue 17): DuckDB spills joins, sorts and aggregates to <work>.tmp beyond this.
-            con.execute("SET memory_limit = ?", [os.environ.get("KEURMERK_WRITER_MEMORY", "320MB")])
+            con.execute("SET memory_limit = ?", [os.environ.get("KEURMERK_WRITER_MEMORY", "512MB")])
             try:
                 _apply_schema(con)
                 yield con
