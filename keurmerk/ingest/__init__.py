@@ -132,7 +132,7 @@ def _signature(columns: Sequence[str]) -> pl.Expr:
 
 
 def _ids(con: duckdb.DuckDBPyConnection, frame: pl.DataFrame, column: str) -> None:
-    con.register("_ids", frame.select(pl.col(column).alias("respondent_id")).unique())
+    con.register("_ids", frame.select(pl.col(column).alias("respondent_id")))  # read by a SEMI JOIN: repeats are fine
 
 
 def _rows_text(rows: list[int]) -> str:

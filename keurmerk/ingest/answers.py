@@ -267,13 +267,14 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
 
     # 1. Repeats of a respondent and question within the file (rare). Grouping every row by respondent is much
     # cheaper than by respondent and question: a respondent repeats a question when it has more rows than distinct
-    # questions (a bit per catalogue question; a question outside the catalogue makes its respondent a candidate
-    # too). Only the rows of those respondents are then checked whole and compared exactly.
+    # questions (a bit per catalogue question; a question outside the catalogue, or one delivered in another case
+    # or with white space, has no bit and makes its respondent a candidate too). Only the rows of those
+    # respondents are then checked whole and compared exactly.
     con.execute(
         f"""CREATE OR REPLACE TEMP TABLE _ingest_repeats AS
             SELECT hash(d.respondent_id_v) AS _respondent
-            FROM (SELECT {respondent} AS respondent_id_v, {question} AS question_id_v FROM {source}) AS d
-            LEFT JOIN _ingest_question_bits AS b USING (question_id_v)
+            FROM (SELECT {respondent} AS respondent_id_v, CAST(question_id AS VARCHAR) AS question_id FROM {source}) AS d
+            LEFT JOIN _ingest_question_bits AS b ON b.question_id_v = d.question_id
             GROUP BY ALL HAVING count(*) > bit_count(coalesce(bit_or(b.bit), 0))"""
     )
     repeats = con.execute("SELECT count(*) FROM _ingest_repeats").fetchone()[0]
