@@ -340,7 +340,7 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
         f"""
         {insert}
         SELECT a.respondent_id_v, a.question_id_v, a.value_v, a.value_num, a.answered_at_v, $load, NULL
-        FROM ({checked(f"NOT coalesce({question} IN ({routed}), FALSE) AND {part(respondent)}", which=False)}) AS a
+        FROM ({checked(f"NOT coalesce(list_contains([{routed}], {question}), FALSE) AND {part(respondent)}", which=False)}) AS a
         LEFT JOIN _ingest_dups AS d USING (_row)
         WHERE {loads}
         """,
@@ -348,7 +348,7 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
     )
     materialise(
         "_ingest_routed",
-        f"""SELECT a.* FROM ({checked(f"{question} IN ({routed}) AND {part(respondent)}", False, "_ingest_loaded_routed")}) AS a
+        f"""SELECT a.* FROM ({checked(f"list_contains([{routed}], {question}) AND {part(respondent)}", False, "_ingest_loaded_routed")}) AS a
             LEFT JOIN _ingest_dups AS d USING (_row) WHERE {loads}""",
     )
     new += con.execute(
