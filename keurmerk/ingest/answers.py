@@ -40,8 +40,9 @@ __all__ = ["AnswersOutcome", "load_answers"]
 # Unicode white space, which delivered text may carry around a value (what Python's str.strip removes).
 _SPACE = " || ".join(f"chr({c})" for c in (*range(9, 14), 32, 133, 160, 5760, *range(8192, 8203), 8232, 8233, 8239,
                                            8287, 12288))
-_TEMP_TABLES = ("_ingest_repeats", "_ingest_candidates", "_ingest_dups", "_ingest_changed", "_ingest_routed", "_ingest_loaded_routed", "_ingest_fails", "_ingest_questions",
-                "_ingest_categories", "_ingest_rules", "_ingest_question_bits")
+_TEMP_TABLES = ("_ingest_repeats", "_ingest_candidates", "_ingest_dups", "_ingest_changed", "_ingest_routed",
+                "_ingest_loaded_routed", "_ingest_fails", "_ingest_questions", "_ingest_categories", "_ingest_rules",
+                "_ingest_question_bits")
 _FILE_LEVEL = "_conflict_in_file"  # the one rule that needs the whole file: from step 1
 
 
