@@ -340,6 +340,7 @@ def _complete_answers(respondent: str) -> list[str]:
 
 ROUTING = [
     ("reason_other without 'anders, namelijk'", "R1;reason_other;Via de huisarts;", "reason"),
+    ("the same, its id in capitals and spaces", "R1; REASON_OTHER ;Via de huisarts;", "reason"),
     ("reason_other with another reason", "R1;reason;UWV;\nR1;reason_other;Via de huisarts;", "reason"),
     ("provider_helped without led_to_work = ja", "R1;provider_helped;ja;", "led_to_work"),
     ("complaint_filed without complaint = ja", "R1;complaint;nee;\nR1;complaint_filed;ja;", "complaint"),
@@ -359,7 +360,7 @@ def test_routing_problem_is_loaded_flagged_and_kept_out_of_the_base(
     assert report.quarantine.height == 0, report.quarantine.to_dicts()
     assert report.routing_flagged == 1
     assert any(n.startswith("routing: 1 antwoorden") for n in report.notes)
-    question = lines.split("\n")[-1].split(";")[1]
+    question = lines.split("\n")[-1].split(";")[1].strip().lower()
     with duckdb.connect(str(db), read_only=True) as con:
         flags = con.execute("SELECT question_id, routing_flag FROM answers WHERE routing_flag IS NOT NULL").fetchall()
         assert flags == [(question, flags[0][1])] and f"volgt op {opener} =" in flags[0][1]
