@@ -146,9 +146,10 @@ class ProviderDashboard:
         shown_again = self._collapse()
         try:
             self._redraw(filters, shown_again, tiles_later)
-        finally:  # a figure out of its run is shown even when drawing it failed: else it stayed hidden for good
+        except Exception:  # a figure out of its run is shown even when drawing it failed: else it stays hidden
             for figure_id in shown_again:
                 self._show(figure_id)
+            raise
         return self.frames
 
     def _redraw(self, filters: Filters, shown_again: list[str], tiles_later: bool) -> None:

@@ -245,24 +245,23 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
         )
         SELECT
             _row, respondent_id_v, question_id_v, value_v, value_num, answered_at_v, condition_question,
-            condition_answer, _existing_value, _existing_load, _changed, {_mask(rules, in_row) if which else _passes(rules, in_row)} AS _fails
+            condition_answer, _existing_value, _existing_load, _changed,
+            {_mask(rules, in_row) if which else _passes(rules, in_row)} AS _fails
         FROM compared
         """
 
+    def run(statement: str, n: int = 0, extra: dict[str, object] | None = None) -> int:
+        """Run ``statement`` for pass ``n`` with the parameters it names; the rows it changed."""
+        values = {**params, **(extra or {}), **({"pass": n} if passes > 1 else {})}
+        result = con.execute(statement, {k: v for k, v in values.items() if f"${k}" in statement}).fetchone()
+        return result[0] if result else 0
+
     def each_pass(statement: str, extra: dict[str, object] | None = None) -> int:
-        """Run ``statement`` once per pass; the rows it changed."""
-        done = 0
-        for n in range(passes):
-            values = {**params, **(extra or {}), **({"pass": n} if passes > 1 else {})}
-            result = con.execute(statement, {k: v for k, v in values.items() if f"${k}" in statement}).fetchone()
-            done += result[0] if result else 0
-        return done
+        return sum(run(statement, n, extra) for n in range(passes))
 
     def materialise(table: str, select: str, when: bool = True) -> None:
         """The temporary ``table`` of the rows of ``select`` (our own names): none unless ``when``."""
-        values = {**params, **({"pass": 0} if passes > 1 else {})}
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM ({select}) LIMIT 0",
-                    {k: v for k, v in values.items() if f"${k}" in select})
+        run(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT * FROM ({select}) LIMIT 0")
         if when:
             each_pass(f"INSERT INTO {table} {select}")
 
@@ -307,7 +306,7 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
     loads = """(a._fails = 0 AND NOT coalesce(d._conflict_in_file OR d._repeat_same, FALSE)
                 AND NOT coalesce(a._existing_value = a.value_v, FALSE))"""
     notes = []
-    if replace:  # 2. The answers this delivery changes: logged, then replaced
+    if replace:  # (--replace) the answers this delivery changes: logged, then replaced
         materialise(
             "_ingest_changed",
             f"""SELECT a.respondent_id_v, a.question_id_v, a._existing_value, a.value_v, a._existing_load
@@ -326,7 +325,7 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
             )
             notes.append(f"{integer(replaced)} antwoorden vervangen (--replace; zie tabel replacements)")
     flagged_before = _flagged(con, load_id)  # an earlier table of this load may have flagged answers too
-    # 3. Insert the rows that load, straight from the file: first the answers to questions that are not routed
+    # 2. Insert the rows that load, straight from the file: first the answers to questions that are not routed
     # (most of them, the routing answers among them), then the routed ones (few), each flagged where its routing
     # answer is not among the loaded answers (an earlier delivery's, or this one's) or says otherwise. A routed
     # question can route another (complaint → complaint_filed → its text): those are looked up among the routed
@@ -377,7 +376,7 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
         {"load": load_id},
     ).fetchone()[0]
     flagged = _flagged(con, load_id) - flagged_before
-    # 5. The rows that fail a rule, with the rule of the whole file added. Nothing failed when there were no repeats
+    # 3. The rows that fail a rule, with the rule of the whole file added. Nothing failed when there were no repeats
     # and every row loaded, as in most deliveries; otherwise the rows are checked again to find those that failed.
     fails = f"""
         SELECT a._row, a._fails | ({_mask(rules, in_file)}) AS _fails, a._changed, a._existing_load

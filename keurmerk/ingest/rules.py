@@ -103,14 +103,24 @@ def _checks(column: str, number: bool = False) -> dict[str, pl.Expr]:
     return checks
 
 
-def _per_value(frame: pl.DataFrame, derived: dict[str, dict[str, pl.Expr]]) -> pl.DataFrame:
-    """Add the columns ``derived`` from each delivered column (expressions of that column only), computed once per
-    distinct value and joined back: a delivered column holds few distinct values (periods, codes, names), and
-    trimming and parsing them per row cost most of a large file's check."""
+def _per_value(
+    frame: pl.DataFrame, derived: dict[str, dict[str, pl.Expr]], numbers: tuple[str, ...] = ()
+) -> pl.DataFrame:
+    """Add the columns ``derived`` from each delivered column (expressions of that column only) and its
+    ``_checks`` (``numbers``: the columns that hold a number), computed once per distinct value and joined back: a
+    delivered column holds few distinct values (periods, codes, names), and trimming and parsing them per row cost
+    most of a large file's check."""
     for column, columns in derived.items():
-        values = frame.select(pl.col(column).unique()).with_columns(**columns)
+        checks = _checks(column, number=column in numbers)
+        values = frame.select(pl.col(column).unique()).with_columns(**columns, **checks)
         frame = frame.join(values, on=column, how="left", nulls_equal=True, maintain_order="left")
     return frame
+
+
+def _service() -> pl.Expr:
+    """The dienst as its catalogue code (Int16); null when it is no whole number or not a dienst."""
+    codes = {str(s.code): s.code for s in catalog().services}
+    return _whole("service").cast(pl.String).replace_strict(codes, default=None, return_dtype=pl.Int16)
 
 
 # --- invitations ------------------------------------------------------------------------------------------------
@@ -127,7 +137,6 @@ def normalise_invitations(frame: pl.DataFrame) -> pl.DataFrame:
         schema=["audience_v", "questionnaire_v", "form"],
         orient="row",
     )
-    service_codes = {str(s.code): s.code for s in cat.services}
     last_period = {s.code: s.last_period for s in cat.services if s.last_period}
     inburgering_services = [s.code for s in cat.services if s.inburgering]
     # The respondent is different on every row: computed per row; every other column per distinct value.
@@ -135,33 +144,20 @@ def normalise_invitations(frame: pl.DataFrame) -> pl.DataFrame:
     frame = _per_value(
         frame,
         {
-            "period": {"period_v": _whole("period", pl.Int32), **_checks("period", number=True)},
-            "provider_id": {"provider_id_v": _text("provider_id"), **_checks("provider_id")},
-            "provider_name": {"provider_name_v": _text("provider_name"), **_checks("provider_name")},
-            "audience": {"audience_v": _code("audience", {a: a for a in cat.audiences}), **_checks("audience")},
-            "service": {
-                "service_v": _whole("service")
-                .cast(pl.String)
-                .replace_strict(service_codes, default=None, return_dtype=pl.Int16),
-                **_checks("service", number=True),
-            },
-            "province": {
-                "province_v": _text("province").str.to_lowercase().replace_strict(provinces, default=None),
-                **_checks("province"),
-            },
-            "questionnaire": {
-                "questionnaire_v": _code("questionnaire", {q: q for q in cat.questionnaires}),
-                **_checks("questionnaire"),
-            },
-            "mode": {"mode_v": _code("mode", {m: m for m in cat.modes}), **_checks("mode")},
+            "period": {"period_v": _whole("period", pl.Int32)},
+            "provider_id": {"provider_id_v": _text("provider_id")},
+            "provider_name": {"provider_name_v": _text("provider_name")},
+            "audience": {"audience_v": _code("audience", {a: a for a in cat.audiences})},
+            "service": {"service_v": _service()},
+            "province": {"province_v": _text("province").str.to_lowercase().replace_strict(provinces, default=None)},
+            "questionnaire": {"questionnaire_v": _code("questionnaire", {q: q for q in cat.questionnaires})},
+            "mode": {"mode_v": _code("mode", {m: m for m in cat.modes})},
             "reminded": {
-                "reminded_v": _code(
-                    "reminded", {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}, pl.Boolean
-                ),
-                **_checks("reminded"),
+                "reminded_v": _code("reminded", {**dict.fromkeys(_TRUE, True), **dict.fromkeys(_FALSE, False)}, pl.Boolean)
             },
-            "status": {"status_v": _code("status", {s: s for s in cat.statuses}), **_checks("status")},
+            "status": {"status_v": _code("status", {s: s for s in cat.statuses})},
         },
+        numbers=("period", "service"),
     )
     frame = frame.join(forms, on=["audience_v", "questionnaire_v"], how="left", nulls_equal=False)
     return frame.with_columns(
@@ -250,28 +246,17 @@ def invitation_rules() -> list[Rule]:
 
 
 def normalise_results(frame: pl.DataFrame) -> pl.DataFrame:
-    service_codes = {str(s.code): s.code for s in catalog().services}
     last_period = {s.code: s.last_period for s in catalog().services if s.last_period}
     frame = _per_value(
         frame,
         {
-            "period": {"period_v": _whole("period", pl.Int32), **_checks("period", number=True)},
-            "provider_id": {"provider_id_v": _text("provider_id"), **_checks("provider_id")},
-            "service": {
-                "service_v": _whole("service")
-                .cast(pl.String)
-                .replace_strict(service_codes, default=None, return_dtype=pl.Int16),
-                **_checks("service", number=True),
-            },
-            "completed_trajectories": {
-                "completed_v": _whole("completed_trajectories"),
-                **_checks("completed_trajectories"),
-            },
-            "successful_trajectories": {
-                "successful_v": _whole("successful_trajectories"),
-                **_checks("successful_trajectories"),
-            },
+            "period": {"period_v": _whole("period", pl.Int32)},
+            "provider_id": {"provider_id_v": _text("provider_id")},
+            "service": {"service_v": _service()},
+            "completed_trajectories": {"completed_v": _whole("completed_trajectories")},
+            "successful_trajectories": {"successful_v": _whole("successful_trajectories")},
         },
+        numbers=("period", "service"),
     )
     return frame.with_columns(
         _last_period=pl.col("service_v").replace_strict(last_period, default=None, return_dtype=pl.Int32)
