@@ -180,7 +180,7 @@ def _print_reasons(quarantine, examples: int = 3) -> None:
 @app.command()
 def info(db: DbOption) -> None:
     """Wat zit er in een warehouse: perioden, aanbieders, rijen per tabel, de quarantaine."""
-    from keurmerk.warehouse import open_readonly
+    from keurmerk.warehouse import open_readonly, polars_frame
 
     try:
         con = open_readonly(db)
@@ -215,7 +215,7 @@ def info(db: DbOption) -> None:
         for load_id, file, kind, read, loaded, quarantined, message in loads:
             log.add_row(str(load_id), file, kind, integer(read), integer(loaded), integer(quarantined), message or "")
         console.print(log)
-        quarantine = con.sql("SELECT * FROM quarantine WHERE resolved_load_id IS NULL").pl()
+        quarantine = polars_frame(con.sql("SELECT * FROM quarantine WHERE resolved_load_id IS NULL"))
         if quarantine.height:
             _print_reasons(quarantine)
         else:

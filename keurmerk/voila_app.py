@@ -7,8 +7,9 @@ What it changes in :class:`voila.app.Voila`, and why:
   (:mod:`keurmerk.site`) without any kernel; the notebook listing (``/voila/tree``) and the contents API are not
   routed at all; every unknown URL and every error page is Dutch (templates ``404.html`` / ``error.html`` of the
   ``keurmerk`` template), never a traceback.
-- **Compression and caching.** Tornado's ``compress_response`` gzips pages, scripts and JSON; static files of
-  Voilà whose name carries a content hash may be cached for a year, the rest revalidates by ETag.
+- **Compression and caching.** Tornado's ``compress_response`` gzips pages and JSON; static files are gzipped
+  once per file version and kept in memory (:class:`PreCompressed`); static files of Voilà whose name carries a
+  content hash may be cached for a year, the rest revalidates by ETag.
 - **A kernel budget** (``KeurmerkVoila.max_kernels``): the pool and the visitors' kernels together never exceed
   it. A visitor who would need a kernel beyond it gets the "het is even druk" page (HTTP 503, it retries by
   itself) and no kernel; the pool is refilled only within the budget, ``refill_concurrency`` kernels at a time
@@ -26,9 +27,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gzip
 import os
 import re
 from pathlib import Path
+from typing import ClassVar
 
 import jinja2
 import tornado.ioloop
@@ -362,7 +365,41 @@ class NotFoundHandler(DutchPages, JupyterHandler):
         self.page("404.html", 404)
 
 
-class SiteHandler(DutchPages, FileFindHandler):
+class PreCompressed:
+    """Static files gzipped once per file version, not on every request: Tornado's ``compress_response``
+    compresses each response anew, and every visit of a dashboard loads the same ~6 MB of scripts (a CPU cost per
+    visit, paid while the visitor's kernel needs the cores). Mixed into the static handlers in front of Tornado's
+    StaticFileHandler; a range request, or a client without gzip, gets the file as it is."""
+
+    _gzipped: ClassVar[dict[str, tuple[tuple[int, int], bytes]]] = {}  # path -> ((mtime, size), gzip body)
+
+    def set_headers(self) -> None:
+        super().set_headers()
+        body = self._gzipped_body()
+        if body is not None:
+            self.set_header("Content-Encoding", "gzip")  # Tornado's transform leaves an encoded body alone
+            # Tornado's get() reads the size and the content from these two (get_content is a classmethod
+            # elsewhere: the instance attribute shadows it for this response only)
+            self.get_content_size = lambda: len(body)
+            self.get_content = lambda *_: [body]
+
+    def _gzipped_body(self) -> bytes | None:
+        headers = self.request.headers
+        content_type = (self._headers.get("Content-Type") or "").split(";")[0]
+        if "gzip" not in headers.get("Accept-Encoding", "") or "Range" in headers or not (
+            content_type.startswith("text/") or content_type in tornado.web.GZipContentEncoding.CONTENT_TYPES
+        ):
+            return None
+        stat = os.stat(self.absolute_path)
+        version = (stat.st_mtime_ns, stat.st_size)
+        cached = self._gzipped.get(self.absolute_path)
+        if cached is None or cached[0] != version:  # a publication rewrites the public search's files
+            body = gzip.compress(Path(self.absolute_path).read_bytes(), compresslevel=9, mtime=0)
+            self._gzipped[self.absolute_path] = cached = (version, body)
+        return cached[1]
+
+
+class SiteHandler(DutchPages, PreCompressed, FileFindHandler):
     """The static public search: revalidated on every visit (a publication rewrites it), never a kernel."""
 
     def parse_url_path(self, url_path: str) -> str:
@@ -386,7 +423,7 @@ class _Cacheable(DutchPages):
             self.set_header("Cache-Control", "no-cache")  # revalidated by ETag: a 304 costs no body
 
 
-class CachedFileFindHandler(DutchPages, FileFindHandler):
+class CachedFileFindHandler(DutchPages, PreCompressed, FileFindHandler):
     def set_headers(self) -> None:
         super().set_headers()
         path = self.request.path
@@ -394,11 +431,11 @@ class CachedFileFindHandler(DutchPages, FileFindHandler):
             self.set_header("Cache-Control", "public, max-age=31536000, immutable")
 
 
-class CachedStaticHandler(_Cacheable, MultiStaticFileHandler):
+class CachedStaticHandler(_Cacheable, PreCompressed, MultiStaticFileHandler):
     pass
 
 
-class CachedTemplateStaticHandler(_Cacheable, TemplateStaticFileHandler):
+class CachedTemplateStaticHandler(_Cacheable, PreCompressed, TemplateStaticFileHandler):
     def parse_url_path(self, path):
         if len(path.split("/", 2)) < 3 or path.split("/", 2)[1] != "static":
             raise tornado.web.HTTPError(404)  # Voilà asserts here: a 500 for an odd URL

@@ -180,6 +180,36 @@ def test_compressed_and_cacheable(server: Server) -> None:
         assert status == 200 and headers["Cache-Control"] == "public, max-age=31536000, immutable"
 
 
+def raw(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=60) as response:
+        return response.status, dict(response.headers), response.read()
+
+
+def test_static_files_are_gzipped_once_per_version(server: Server) -> None:
+    """Static files are compressed once and kept (keurmerk.voila_app.PreCompressed): the same bytes on every
+    request, the file itself inside; a range request gets its own part of the file; a file rewritten on disk (the
+    public search after a publication) is compressed anew."""
+    script = server.url("voila/templates/keurmerk/static/chart_widget.js")
+    _, plain_headers, plain = raw(script)
+    assert "Content-Encoding" not in plain_headers
+    status, headers, first = raw(script, **{"Accept-Encoding": "gzip"})
+    _, _, again = raw(script, **{"Accept-Encoding": "gzip"})
+    assert status == 200 and headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in headers["Vary"]
+    assert int(headers["Content-Length"]) == len(first) and first == again and gzip.decompress(first) == plain
+    status, headers, part = raw(script, **{"Accept-Encoding": "gzip", "Range": "bytes=0-99"})
+    assert status == 206 and (gzip.decompress(part) if "Content-Encoding" in headers else part) == plain[:100]
+    css = Path(server.launch.env["KEURMERK_SITE"]) / "zoeken.css"
+    before = css.read_bytes()
+    try:
+        css.write_bytes(before + b"\n/* nieuwe publicatie */\n")
+        _, _, body = raw(server.url("zoeken/zoeken.css"), **{"Accept-Encoding": "gzip"})
+        assert gzip.decompress(body).endswith(b"/* nieuwe publicatie */\n")
+    finally:
+        css.write_bytes(before)
+    _, _, body = raw(server.url("zoeken/zoeken.css"), **{"Accept-Encoding": "gzip"})
+    assert gzip.decompress(body) == before
+
+
 def test_voila_scripts_come_from_the_head_and_exist(server: Server) -> None:
     """preload.html.j2 names Voilà's chunks by file (bench/first_screen.py --record): after an upgrade of Voilà
     or a widget extension, a file no longer there fails here (record the list again)."""

@@ -40,7 +40,7 @@ from keurmerk.ingest.rules import (
     question_frame,
     result_rules,
 )
-from keurmerk.warehouse import refresh_completed, run_script, writer
+from keurmerk.warehouse import polars_frame, refresh_completed, run_script, writer
 from keurmerk.warehouse.cells import store_cells
 
 __all__ = ["ingest", "purge_quarantine", "IngestReport", "TableReport"]
@@ -214,13 +214,13 @@ def _load_invitations(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: 
     signature = _signature(_INVITATION_SIGNATURE)
     frame, in_file = _flag_duplicates(frame, ["respondent_id_v"], signature)
     _ids(con, frame, "respondent_id_v")
-    existing = con.sql(
+    existing = polars_frame(con.sql(
         """SELECT respondent_id AS respondent_id_v, period AS period_v, provider_id AS provider_id_v,
                   audience AS audience_v, service AS service_v, province AS province_v,
                   questionnaire AS questionnaire_v, mode AS mode_v, reminded AS reminded_v, status AS status_v,
                   load_id AS _existing_load
            FROM invitations SEMI JOIN _ids USING (respondent_id)"""
-    ).pl()
+    ))
     existing = existing.select(
         "respondent_id_v", "_existing_load", _signature(_INVITATION_SIGNATURE).alias("_existing_sig")
     )
@@ -356,14 +356,13 @@ def _load_results(con: duckdb.DuckDBPyConnection, table: RawTable, load_id: int,
     signature = _signature(["completed_v", "successful_v"])
     frame, in_file = _flag_duplicates(normalise_results(table.frame), key, signature)
     frame = frame.with_columns(_sig=signature)
-    providers = con.sql("SELECT provider_id AS provider_id_v FROM providers").pl()
+    providers = polars_frame(con.sql("SELECT provider_id AS provider_id_v FROM providers"))
     existing = (
-        con.sql(
+        polars_frame(con.sql(
             "SELECT period AS period_v, provider_id AS provider_id_v, service AS service_v, "
             "completed_trajectories AS completed_v, successful_trajectories AS successful_v, "
             "load_id AS _existing_load FROM results"
-        )
-        .pl()
+        ))
         .select(*key, "_existing_load", _signature(["completed_v", "successful_v"]).alias("_existing_sig"))
     )
     changed = pl.col("_existing_sig").is_not_null() & (pl.col("_existing_sig") != pl.col("_sig"))
@@ -554,12 +553,12 @@ def _retry(con: duckdb.DuckDBPyConnection, load_id: int, replace: bool, say: Pro
     """Offer every unresolved quarantined row (of a kind we know) to the rules again; mark those that load now.
 
     A row that still fails stays as it is, with its first reason: retrying never adds quarantine rows."""
-    pending = con.sql(
+    pending = polars_frame(con.sql(
         """SELECT kind, load_id, file, row_number, any_value(record) AS record FROM quarantine
            WHERE resolved_load_id IS NULL AND record IS NOT NULL AND load_id < $load
            GROUP BY ALL ORDER BY load_id, file, row_number""",
         params={"load": load_id},
-    ).pl()
+    ))
     recovered, notes = 0, []
     for kind in ("invitations", "answers", "results"):
         part = (

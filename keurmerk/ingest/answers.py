@@ -34,6 +34,7 @@ from keurmerk.formatting import integer
 from keurmerk.ingest.format import ANSWER_COLUMNS
 from keurmerk.ingest.read import ROW, RawTable
 from keurmerk.ingest.rules import TIMESTAMP_FORMATS, SqlRule, answer_rules, question_frame
+from keurmerk.warehouse import polars_frame
 
 __all__ = ["AnswersOutcome", "load_answers"]
 
@@ -385,11 +386,11 @@ def _load(con: duckdb.DuckDBPyConnection, rules: list[SqlRule], source: str, typ
         """
     materialise("_ingest_fails", fails, when=repeats > 0 or new < _rows(con, source))
     failed = _failed(con, source, types)
-    details = con.sql(
+    details = polars_frame(con.sql(
         """SELECT f._row, d._rows, CASE WHEN f._changed AND NOT $replace THEN f._existing_load END AS _existing_load
            FROM _ingest_fails AS f LEFT JOIN _ingest_dups AS d USING (_row)""",
         params={"replace": replace},
-    ).pl()
+    ))
     return AnswersOutcome(
         failed,
         new,
@@ -423,7 +424,7 @@ def _failed(con: duckdb.DuckDBPyConnection, source: str, types: dict[str, str]) 
     as_text = {c: f"CAST({c} AS VARCHAR)" for c in columns}
     record = "json_object(" + ", ".join(f"'{c}', {as_text[c]}" for c in columns) + ")"
     value = "CASE r.column_name " + " ".join(f"WHEN '{c}' THEN s.{c}" for c in columns) + " END"
-    return con.sql(
+    return polars_frame(con.sql(
         f"""
         WITH s AS (
             SELECT _row, {", ".join(f"{as_text[c]} AS {c}" for c in columns)}, {record} AS record
@@ -435,4 +436,4 @@ def _failed(con: duckdb.DuckDBPyConnection, source: str, types: dict[str, str]) 
         JOIN s USING (_row)
         ORDER BY f._row, r.column_order, r.rule
         """
-    ).pl()
+    ))

@@ -27,7 +27,7 @@ import duckdb
 import polars as pl
 
 from keurmerk.filters import FILTER_DIMENSIONS, Filters
-from keurmerk.warehouse import catalog_frames, open_readonly
+from keurmerk.warehouse import catalog_frames, open_readonly, polars_frame
 from keurmerk.warehouse import cells as _cells
 from keurmerk.warehouse.cells import CUBE_KEYS, CUBE_QUERIES, PROVIDER, SPLITS, cell, per_provider_sql
 from keurmerk.warehouse.cells import CUBE_TABLES as _CUBE_TABLES
@@ -87,7 +87,7 @@ def _sql(name: str) -> str:
 
 def _query(con: duckdb.DuckDBPyConnection, name: str, where: str, params: dict[str, Any]) -> pl.DataFrame:
     """Run the query ``name`` (:data:`CELLS`) with a WHERE clause made by Filters.to_sql (placeholders only)."""
-    return con.sql(_sql(name).replace("{filters}", where), params=params).pl()
+    return polars_frame(con.sql(_sql(name).replace("{filters}", where), params=params))
 
 
 @dataclass(frozen=True)
@@ -217,7 +217,7 @@ def provider_cells(con: duckdb.DuckDBPyConnection, filters: Filters, providers: 
                    names: Sequence[str] = OWN_CELLS) -> list[pl.DataFrame]:
     """Per name, the rows of :func:`provider_cells_sql` as frames."""
     queries, params = provider_cells_sql(con, filters, providers, names)
-    return [con.sql(query, params=params).pl() for query in queries]
+    return [polars_frame(con.sql(query, params=params)) for query in queries]
 
 
 def provider_names(con: duckdb.DuckDBPyConnection, providers: Sequence[str] | None = None, period: int | None = None,
@@ -265,7 +265,7 @@ class Cube:
         """The cube over ``filters`` (default: everything; read from the stored cube when it is fresh)."""
         filters = filters or Filters()
         if filters == Filters() and _stored_cube_is_fresh(con):
-            return cls.from_frames(*(con.sql(f"SELECT * FROM {t}").pl() for t in _CUBE_TABLES.values()))
+            return cls.from_frames(*(polars_frame(con.sql(f"SELECT * FROM {t}")) for t in _CUBE_TABLES.values()))
         if filters.provider is not None and filters == Filters(provider=filters.provider):  # its own cells
             own = provider_cells(con, filters, names=("cube_invitations", "cube_answers"))
             return cls.from_frames(*(frame.drop(PROVIDER) for frame in own))

@@ -50,6 +50,7 @@ from keurmerk.metrics.source import (
 )
 from keurmerk.metrics.stats import critical_value_vectorised, mean, mean_bounds, rounded, share, share_bounds
 from keurmerk.policy import Policy, load_policy
+from keurmerk.warehouse import polars_frame
 
 __all__ = [
     "CELL_KEYS",
@@ -227,7 +228,7 @@ class StatusCells:
         cat = catalog()
         (invitations, answers), params = provider_cells_sql(con, Filters(), names=("cube_invitations", "cube_answers"))
         keys = ", ".join(CELL_KEYS)
-        respondents = con.sql(
+        respondents = polars_frame(con.sql(
             _RESPONDENTS_SQL.format(invitations=invitations, answers=answers, keys=keys),
             params={
                 **params,
@@ -235,18 +236,18 @@ class StatusCells:
                 "promoter_question": policy.promoter_question,
                 "promoter_answers": list(policy.promoter_answers),
             },
-        ).pl()
+        ))
         if aspects:
-            aspect_cells = con.sql(
+            aspect_cells = polars_frame(con.sql(
                 _ASPECTS_SQL.format(answers=answers, aspect_keys=", ".join(f"a.{k}" for k in CELL_KEYS)),
                 params={**params, "no_opinion": list(cat.no_opinion), "satisfied": list(cat.satisfied)},
-            ).pl()
+            ))
         else:
             aspect_cells = pl.DataFrame(schema=_SCHEMAS["aspects"])
         names = provider_names(con)
         providers = pl.DataFrame({"provider_id": list(names), "provider_name": list(names.values())},
                                  schema=_SCHEMAS["providers"])
-        return cls.from_frames(respondents, aspect_cells, con.sql(_RESULTS_SQL).pl(), providers, policy)
+        return cls.from_frames(respondents, aspect_cells, polars_frame(con.sql(_RESULTS_SQL)), providers, policy)
 
     @classmethod
     def from_warehouse_frames(

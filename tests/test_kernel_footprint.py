@@ -1,0 +1,33 @@
+"""What a dashboard kernel loads: the provider dashboard prepared and opened for a provider reads its frames from
+DuckDB without pyarrow (keurmerk.warehouse.polars_frame), which would add ~50 MB to every kernel."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = """
+import sys
+from keurmerk.access import QUERY_PARAMETER, make_token
+from keurmerk.dashboard import ProviderApp
+
+app = ProviderApp.prepare(sys.argv[1])
+page = app.open({QUERY_PARAMETER: make_token("P0000", secret=b"footprint")})
+assert "km-dashboard" in page._dom_classes, page
+app.close()
+print(sorted(name for name in ("pyarrow", "numpy", "pandas") if name in sys.modules))
+"""
+
+
+def test_a_dashboard_kernel_reads_its_frames_without_pyarrow(tiny_db: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tiny_db)],
+        capture_output=True,
+        text=True,
+        env={"KEURMERK_SECRET": "footprint", "PATH": "/usr/bin:/bin"},
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    assert "leaked" not in done.stderr  # DuckDB 2.0.0's Arrow stream left nanobind objects behind at exit
