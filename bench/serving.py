@@ -49,7 +49,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from keurmerk.access import link_url, make_token  # noqa: E402
-from keurmerk.serve import _children, default_pool_size, running, voila_command  # noqa: E402
+from keurmerk.serve import default_pool_size, descendants, kernel_pids, running, voila_command  # noqa: E402
 
 VAR = REPO / "var" / "bench-serving"
 SECRET = os.environ.setdefault("KEURMERK_SECRET", "bench-serving-secret")
@@ -81,7 +81,7 @@ def free_port() -> int:
 
 def tree_rss(pid: int) -> int:
     total = 0
-    for p in [pid, *_children(pid)]:
+    for p in [pid, *descendants(pid)]:
         with contextlib.suppress(psutil.Error):
             total += psutil.Process(p).memory_info().rss
     return total
@@ -103,7 +103,7 @@ def settle(pid: int, kernels: int | None, timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     last, since = None, time.monotonic()
     while time.monotonic() < deadline:
-        children = _children(pid)
+        children = descendants(pid)
         ticks = {}
         for c in children:
             with contextlib.suppress(psutil.Error):
@@ -237,15 +237,15 @@ def run(
     with (work / "voila.log").open("w") as log, running(launch, log=log, timeout=120) as process:
         settle(process.pid, pool)
         idle = tree_rss(process.pid)
-        pool_kernels = [smaps(k) for k in _children(process.pid)]
-        cpu_before = {p: cpu_seconds(p) for p in [process.pid, *_children(process.pid)]}
+        pool_kernels = [smaps(k) for k in kernel_pids(process.pid)]
+        cpu_before = {p: cpu_seconds(p) for p in [process.pid, *descendants(process.pid)]}
         cpu_seen = dict(cpu_before)  # every process's CPU as last seen: culled kernels keep what they spent
         peak, stop = [idle], threading.Event()
 
         def sample() -> None:
             while not stop.is_set():
                 peak.append(tree_rss(process.pid))
-                for p in [process.pid, *_children(process.pid)]:
+                for p in [process.pid, *descendants(process.pid)]:
                     cpu_seen[p] = max(cpu_seen.get(p, 0.0), cpu_seconds(p))
                 time.sleep(0.25)
 
@@ -261,7 +261,7 @@ def run(
         if links:
             with ThreadPoolExecutor(len(links)) as pool_threads:
                 results = list(pool_threads.map(one, links))
-        kernels_after = len(_children(process.pid))
+        kernels_after = len(descendants(process.pid))
         times = [t for t, outcome in results if outcome == "ok"]
         failed = sum(1 for _, outcome in results if outcome not in ("ok", "hung"))
         hung = sum(1 for _, outcome in results if outcome == "hung")
@@ -273,11 +273,11 @@ def run(
         stop.set()
         sampler.join()
         cpu_spent = sum(cpu - cpu_before.get(p, 0.0) for p, cpu in cpu_seen.items())  # visits + the pool's refill
-        before = set(_children(process.pid))
+        before = set(descendants(process.pid))
         direct = public_load([launch.url + paths[i % len(paths)] for i in range(public)])
         with nginx_in_front(work, launch.port, site.parent) as proxied_url:
             proxied = public_load([proxied_url + paths[i % len(paths)] for i in range(public)])
-        new_kernels = len(set(_children(process.pid)) - before)
+        new_kernels = len(set(descendants(process.pid)) - before)
     served = direct
     return {
         "scale": scale,
@@ -324,10 +324,10 @@ def visit_cost(scale: str, cold: int, timeout: float) -> list[dict]:
     with (work / "voila.log").open("w") as log, running(launch, log=log, timeout=120) as process:
         settle(process.pid, 1)
         for i, pid in enumerate(provider_ids(db, cold + 1)):
-            before = {k: cpu_seconds(k) for k in _children(process.pid)}
+            before = {k: cpu_seconds(k) for k in descendants(process.pid)}
             server = cpu_seconds(process.pid)
             took, outcome = visit(link_url(launch.url, "aanbieder", make_token(pid)), timeout)
-            after = _children(process.pid)
+            after = descendants(process.pid)
             rows.append(
                 {
                     "visit": "pre-heated" if i == 0 else "cold",

@@ -256,9 +256,9 @@ def running(launch: VoilaLaunch, *, log: IO[str] | None = None, timeout: float =
 def stop(process: subprocess.Popen, timeout: float = 20.0) -> None:
     """SIGTERM Voilà (it shuts its kernels down), SIGKILL it after ``timeout``; then kill kernels it left.
 
-    Kernels run in sessions of their own (jupyter_client), so they are found as Voilà's children beforehand.
+    Kernels run in sessions of their own (jupyter_client), so they are found below Voilà beforehand.
     """
-    kernels = _children(process.pid)
+    kernels = descendants(process.pid)
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
@@ -274,13 +274,29 @@ def stop(process: subprocess.Popen, timeout: float = 20.0) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
-def _children(pid: int) -> list[int]:
-    """Direct children of ``pid`` (Linux /proc; elsewhere none: ipykernel exits when its parent is gone)."""
-    found = []
+def descendants(pid: int) -> list[int]:
+    """Every process below ``pid`` (Linux /proc; elsewhere none: ipykernel exits when its parent is gone).
+    Kernels forked by keurmerk.kernel_fork are children of the fork server, not of Voilà."""
+    parents = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, IndexError, ValueError):
-            if int(stat.read_text().rsplit(")", 1)[1].split()[1]) == pid:
-                found.append(int(stat.parent.name))
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    found, below = [], [pid]
+    while below:
+        parent = below.pop()
+        children = [child for child, of in parents.items() if of == parent]
+        found += children
+        below += children
+    return found
+
+
+def kernel_pids(pid: int) -> list[int]:
+    """The kernel processes below ``pid`` (a Voilà server): its kernels, not the fork server."""
+    found = []
+    for child in descendants(pid):
+        with contextlib.suppress(OSError):
+            if b"ipykernel_launcher" in Path(f"/proc/{child}/cmdline").read_bytes():
+                found.append(child)
     return found
 
 

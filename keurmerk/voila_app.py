@@ -14,6 +14,8 @@ What it changes in :class:`voila.app.Voila`, and why:
   it. A visitor who would need a kernel beyond it gets the "het is even druk" page (HTTP 503, it retries by
   itself) and no kernel; the pool is refilled only within the budget, ``refill_concurrency`` kernels at a time
   (each until it is prepared), so that a refill of many kernels leaves cores to the visitors.
+- **Forked kernels** (``KeurmerkVoila.fork_kernels``, on by default): kernels are forked from a process that has
+  imported what every dashboard kernel imports (:mod:`keurmerk.kernel_fork`), instead of starting Python anew.
 - **Fresh pool kernels.** A pre-heated kernel remembers the snapshot (inode, mtime, size of ``$KEURMERK_DB``) it
   was started on. When a publication replaces the file, pool kernels of the older snapshot are shut down and
   replaced, checked every second and again when a visitor arrives, so no visitor gets an older snapshot.
@@ -30,16 +32,18 @@ import contextlib
 import gzip
 import os
 import re
+from importlib.metadata import EntryPoint
 from pathlib import Path
 from typing import ClassVar
 
 import jinja2
 import tornado.ioloop
 import tornado.web
+from jupyter_client.provisioning.factory import KernelProvisionerFactory
 from jupyter_server.base.handlers import FileFindHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 from nbclient.util import ensure_async
-from traitlets import Dict, Float, Integer, Unicode
+from traitlets import Bool, Dict, Float, Integer, Unicode
 from voila.app import Voila
 from voila.static_file_handler import MultiStaticFileHandler, TemplateStaticFileHandler
 from voila.tornado.contentshandler import VoilaContentsHandler
@@ -51,6 +55,7 @@ __all__ = ["RELEASE_MARKER", "KeurmerkVoila", "main"]
 RELEASE_MARKER = "keurmerk-release-kernel"  # in a page's output: the page needs its kernel no longer
 DB_ENV = "KEURMERK_DB"
 SITE_ENV = "KEURMERK_SITE"
+FORKED = "keurmerk-forked"  # the kernel provisioner of keurmerk.kernel_fork
 PAGES = Path(__file__).resolve().parent / "voila_template" / "voila" / "templates" / "keurmerk"
 ERROR_TEMPLATES = ("404.html", "error.html", "_page.html")
 LISTING = re.compile(r"/zoeken/periode-\d+-[0-9a-f]{12}\.json$")  # keurmerk.site: a period's listing
@@ -469,7 +474,16 @@ class KeurmerkVoila(Voila):
         1, config=True, help="Pool kernels that start and prepare at the same time (the rest of the cores: visitors)."
     )
 
+    fork_kernels = Bool(
+        True, config=True, help="Kernels forked from a prepared process (keurmerk.kernel_fork), not started anew."
+    )
+
     def init_settings(self):
+        if self.fork_kernels:
+            KernelProvisionerFactory.provisioners[FORKED] = EntryPoint(
+                FORKED, "keurmerk.kernel_fork:ForkedProvisioner", KernelProvisionerFactory.GROUP_NAME
+            )
+            self.config.KernelProvisionerFactory.default_provisioner_name = FORKED
         if self.pool_sizes:  # Voilà's own per-notebook pools; read when Voilà makes its kernel manager
             default = {"pool_size": self.voila_configuration.default_pool_size}
             self.config.VoilaKernelManager.kernel_pools_config = {

@@ -19,7 +19,7 @@ from browser_support import ARTIFACTS, DASHBOARDS, PageLog, chromium, free_port
 
 from keurmerk.access import link_url, make_token
 from keurmerk.catalog import catalog
-from keurmerk.serve import _children, running, voila_command, wait_until_listening
+from keurmerk.serve import kernel_pids, running, voila_command, wait_until_listening
 from keurmerk.site import write_site
 
 SECRET = "nginx-test-secret"
@@ -85,7 +85,7 @@ def proxy(tiny_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
 
 
 def kernels(proxy: dict) -> int:
-    return sum(len(_children(w.pid)) for w in proxy["workers"])
+    return sum(len(kernel_pids(w.pid)) for w in proxy["workers"])
 
 
 def test_public_search_from_nginx_without_a_kernel(proxy: dict) -> None:

@@ -12,7 +12,7 @@ import pytest
 from browser_support import ARTIFACTS, PageLog, chromium, served
 
 from keurmerk.catalog import catalog
-from keurmerk.serve import VoilaLaunch, _children
+from keurmerk.serve import VoilaLaunch, kernel_pids
 
 SECRET = "public-browser-secret"
 PHONE = {"width": 390, "height": 844}
@@ -165,8 +165,8 @@ def test_no_kernel_for_the_public_pages(voila: VoilaLaunch, browser) -> None:
     import psutil
 
     server = next(p for p in psutil.process_iter(["cmdline"]) if f"--port={voila.port}" in (p.info["cmdline"] or []))
-    assert _children(server.pid) == []
+    assert kernel_pids(server.pid) == []
     context, page, log = _open(browser, f"{voila.url}zoeken/?naam=partner")
     _count(page, "gevonden")
-    assert _children(server.pid) == []
+    assert kernel_pids(server.pid) == []
     context.close()

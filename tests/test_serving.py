@@ -25,7 +25,7 @@ import pytest
 from browser_support import DASHBOARDS, free_port
 
 from keurmerk.access import link_url, make_token
-from keurmerk.serve import VoilaLaunch, _children, default_pool_size, running, voila_command
+from keurmerk.serve import VoilaLaunch, default_pool_size, descendants, kernel_pids, running, voila_command
 from keurmerk.site import write_site
 
 pytestmark = pytest.mark.slow
@@ -46,7 +46,7 @@ class Server:
     def kernels(self) -> dict[str, int]:
         """kernel id -> pid of every kernel process of this server."""
         found = {}
-        for pid in _children(self.process.pid):
+        for pid in kernel_pids(self.process.pid):
             try:
                 cmdline = psutil.Process(pid).cmdline()
             except psutil.Error:
@@ -279,6 +279,28 @@ def test_kernels_talk_over_ipc_not_tcp(server: Server) -> None:
             checked += 1
             assert all(path.is_socket() for path in sockets), sockets
     assert checked, "no kernel lived long enough to be checked"
+
+
+def test_kernels_are_forked_from_a_prepared_process(tiny_db: Path, tmp_path: Path) -> None:
+    """keurmerk.kernel_fork: the pool's kernels are children of the fork server, which Voilà started; they serve
+    pages as any kernel does; when Voilà stops, the fork server and its kernels are gone. With
+    ``fork_kernels=False`` the kernels are Voilà's own children again."""
+    (tmp_path / "forked").mkdir()
+    (tmp_path / "started").mkdir()
+    with serving(tiny_db, tmp_path / "forked", max_kernels=3) as forked:
+        kernels = forked.wait_for_kernels(1)
+        forked.wait_for_pool()
+        fork_server = {psutil.Process(pid).ppid() for pid in kernels.values()}
+        assert len(fork_server) == 1 and fork_server != {forked.process.pid}
+        assert "kernel_fork.py" in " ".join(psutil.Process(fork_server.pop()).cmdline())
+        status, _, page = get(forked.link())
+        assert status == 200 and "application/vnd.jupyter.widget-view+json" in page and "toegang" not in page
+        everything = [forked.process.pid, *descendants(forked.process.pid)]
+    time.sleep(1)
+    assert not [pid for pid in everything if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
+    with serving(tiny_db, tmp_path / "started", max_kernels=3, extra=("--KeurmerkVoila.fork_kernels=False",)) as plain:
+        kernels = plain.wait_for_kernels(1)
+        assert {psutil.Process(pid).ppid() for pid in kernels.values()} == {plain.process.pid}
 
 
 def test_budget_busy_page_and_culling(server: Server) -> None:
