@@ -45,7 +45,8 @@ __all__ = ["ForkedProvisioner", "PRELOAD"]
 # What every dashboard kernel imports and that starts no thread. Not polars (nor keurmerk, which imports it):
 # importing polars starts its allocator's and its out-of-core memory manager's threads, and a forked child would
 # inherit their locks but not the threads.
-PRELOAD = ("ipykernel.kernelapp", "duckdb", "altair", "ipywidgets", "anywidget", "vl_convert")
+PRELOAD = ("ipykernel.kernelapp", "duckdb", "altair", "ipywidgets", "anywidget", "vl_convert", "babel.numbers")
+NUMBER_LOCALE = "nl_NL"  # keurmerk.formatting.LOCALE: its number symbols are read once, here, for every kernel
 STARTUP_TIMEOUT_S = 60.0
 PR_SET_PDEATHSIG = 1
 
@@ -178,6 +179,7 @@ def serve(socket_path: str) -> None:
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel itself; no zombies
     for name in PRELOAD:
         importlib.import_module(name)
+    importlib.import_module("babel").Locale.parse(NUMBER_LOCALE).number_symbols  # noqa: B018 - loads the data
     if threading.active_count() != 1 or len(os.listdir("/proc/self/task")) != 1:
         raise SystemExit("keurmerk.kernel_fork: threads after the imports; forking would be unsafe")
     gc.collect()

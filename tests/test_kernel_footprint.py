@@ -31,3 +31,10 @@ def test_a_dashboard_kernel_reads_its_frames_without_pyarrow(tiny_db: Path) -> N
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
     assert "leaked" not in done.stderr  # DuckDB 2.0.0's Arrow stream left nanobind objects behind at exit
+
+
+def test_the_fork_server_reads_the_locale_the_numbers_are_formatted_in() -> None:
+    from keurmerk.formatting import LOCALE
+    from keurmerk.kernel_fork import NUMBER_LOCALE
+
+    assert NUMBER_LOCALE == LOCALE

@@ -58,3 +58,32 @@ def test_a_stored_cube_is_used_while_current_and_ignored_after_a_change(tmp_path
         assert _undeliverable(Cube.load(con)) == _undeliverable(computed) + 1
         # the stale stored cells of P0001 would miss its new invitation: they are not used
         assert _undeliverable(Cube.load(con, Filters(provider="P0001"))) == _undeliverable(stored_p0001) + 1
+
+
+def test_the_cube_as_kept_in_memory_is_stored_at_publication(tmp_path: Path) -> None:
+    """store_cube keeps the benchmark cube's parts (split by period, with the coarse sums) as a kernel holds them;
+    Cube.load reads them back, equal to the cube computed from the warehouse. After a later load without a new
+    publication they are stale with the other stored cells, and Cube.load computes the cube instead."""
+    from keurmerk.warehouse.cells import FRAMES_TABLE, stored_cube_parts
+
+    db = write_sample_warehouse(tmp_path / "sample.duckdb")
+    with open_readonly(db) as con:
+        assert stored_cube_parts(con) is None
+        computed = Cube.load(con)
+    with writer(db) as con:
+        store_cube(con)
+    with open_readonly(db) as con:
+        parts = con.sql(f"SELECT part, count(*) FROM {FRAMES_TABLE} GROUP BY part ORDER BY part").fetchall()
+        assert parts == [(part, len(computed.invitations)) for part in ("answers", "answers_coarse", "invitations")]
+        stored = stored_cube_parts(con)
+        for part in ("invitations", "answers", "answers_coarse"):
+            assert _same(stored[part], getattr(computed, part)), part
+            assert all(stored[part][p].schema == getattr(computed, part)[p].schema for p in stored[part])
+        assert _same(Cube.load(con).answers_coarse, computed.answers_coarse)
+    with writer(db) as con:
+        con.execute("INSERT INTO invitations (respondent_id, period, provider_id, audience, service, province, "
+                    "questionnaire, form, mode, reminded, status, completed, load_id) VALUES ('extra', 2021, "
+                    "'P0001', 'client', 8, 'PV27', 'regular', 'client', 'post', false, 'undeliverable', false, 7)")
+    with open_readonly(db) as con:
+        assert stored_cube_parts(con) is not None and not _stored_cube_is_fresh(con)
+        assert _undeliverable(Cube.load(con)) == _undeliverable(computed) + 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -136,9 +137,9 @@ class ProviderDashboard:
         )
 
     def refresh(self, tiles_later: bool = False) -> dict[str, pl.DataFrame]:
-        """Recompute every figure for the current filters and redraw what changed. ``tiles_later``: the year over
-        year tiles (a computation per period) once the running cell is done (``after_cell``), so that the page
-        goes out first."""
+        """Recompute every figure for the current filters and redraw what changed. The year over year tiles (a
+        computation per period) come after, in the background (``in_background``); ``tiles_later``: until then
+        they say they are on their way (a new page)."""
         self.status.value = '<span class="km-status">Bezig met bijwerken…</span>'
         filters = self.filters()
         self.frames = compute_all(self.source, filters, self.policy, suppress=True)
@@ -178,9 +179,7 @@ class ProviderDashboard:
                     self._show(figure_id)
         if tiles_later:
             self.tiles.value = yoy.tiles_pending()
-            after_cell(partial(self._fill_tiles, filters))
-        else:
-            self._fill_tiles(filters)
+        in_background(partial(self._fill_tiles, filters))
 
     def _in_view(self, shown_again: list[str]) -> list[str]:
         """The charts of the tab shown that are on screen, in page order: those the browser says it shows
@@ -196,8 +195,11 @@ class ProviderDashboard:
         return [f for f in charts if f in first or self.views[f].chart.in_view]
 
     def _fill_tiles(self, filters: Filters) -> None:
-        if filters == self.filters():  # a later change has drawn its own tiles
-            self.tiles.value = yoy.tiles_html(yoy.year_points(self._frames_of, filters, self.options.periods))
+        if filters != self.filters():  # a later change draws its own tiles
+            return
+        tiles = yoy.tiles_html(yoy.year_points(self._frames_of, filters, self.options.periods))
+        if filters == self.filters():
+            self.tiles.value = tiles
 
     def _frames_of(self, filters: Filters) -> dict[str, pl.DataFrame]:
         """The year-over-year tiles' figures for one selection, kept: each period is asked again at every change."""
@@ -404,15 +406,23 @@ class ProviderDashboard:
         return page
 
 
-def after_cell(work: Callable[[], object]) -> None:
-    """Run ``work`` on the kernel's event loop once the running cell is done (Voilà streams the page's end and
-    the browser sets up its widgets meanwhile); without a running loop (a script, a test), at once."""
+def in_background(work: Callable[[], object]) -> None:
+    """Run ``work`` in a thread of its own once the running cell or message handler is done: the kernel's event
+    loop stays free to answer the browser, which asks for the widgets' state (a page just streamed) or for the
+    charts coming into view (a filter change) just then. Without a running loop (a script, a test), at once."""
+
+    def run() -> None:
+        try:
+            work()
+        except Exception:  # noqa: BLE001 - a thread's exception would vanish; the kernel's log shows it
+            traceback.print_exc()
+
     try:
         loop = asyncio.get_running_loop()
     except RuntimeError:
         work()
     else:
-        loop.call_soon(work)
+        loop.call_soon(threading.Thread(target=run, name="keurmerk-background", daemon=True).start)
 
 
 def flush_messages(timeout: float = 0.5) -> None:
@@ -427,18 +437,6 @@ def flush_messages(timeout: float = 0.5) -> None:
     sent = threading.Event()
     iopub.schedule(sent.set)  # run by the IOPub thread after every message scheduled before it
     sent.wait(timeout)
-
-
-def _compact(cube: Cube) -> Cube:
-    """The same cube with its text columns rebuilt: read from DuckDB, polars' strings are views into Arrow's
-    buffers, which stay in memory next to them (~20 MB of a kernel at national scale). Short strings rebuilt
-    fit inside the views themselves."""
-
-    def rebuilt(frames: dict[int, pl.DataFrame]) -> dict[int, pl.DataFrame]:
-        return {key: frame.with_columns(pl.col(pl.String).cast(pl.Categorical).cast(pl.String))
-                for key, frame in frames.items()}
-
-    return Cube(rebuilt(cube.invitations), rebuilt(cube.answers), rebuilt(cube.answers_coarse))
 
 
 class ProviderApp:
@@ -456,7 +454,7 @@ class ProviderApp:
         # A kernel asks DuckDB for small aggregates only; without a limit DuckDB keeps every block the
         # provider's cube query scanned (≈ 55 MB of answers at national scale) cached until the kernel ends.
         con.execute(f"SET memory_limit = '{KERNEL_DUCKDB_MEMORY}'")
-        app = cls(con, _compact(Cube.load(con)), load_policy())
+        app = cls(con, Cube.load(con), load_policy())  # as stored at publication (keurmerk.metrics.store_cube)
         if warm_up:
             app.warm_up()
         return app

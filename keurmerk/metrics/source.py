@@ -26,10 +26,21 @@ from typing import Any
 import duckdb
 import polars as pl
 
-from keurmerk.filters import FILTER_DIMENSIONS, Filters
+from keurmerk.filters import Filters
 from keurmerk.warehouse import catalog_frames, open_readonly, polars_frame
 from keurmerk.warehouse import cells as _cells
-from keurmerk.warehouse.cells import CUBE_KEYS, CUBE_QUERIES, PROVIDER, SPLITS, cell, per_provider_sql
+from keurmerk.warehouse.cells import (
+    ANSWER_KEYS,
+    COARSE_KEYS,
+    CUBE_KEYS,
+    CUBE_QUERIES,
+    PROVIDER,
+    SPLITS,
+    cell,
+    cube_parts,
+    per_provider_sql,
+    stored_cube_parts,
+)
 from keurmerk.warehouse.cells import CUBE_TABLES as _CUBE_TABLES
 from keurmerk.warehouse.cells import PROVIDER_TABLES as _PROVIDER_TABLES
 from keurmerk.warehouse.cells import STAMP as _STAMP
@@ -56,7 +67,6 @@ __all__ = [
 ]
 
 INVITATION_KEYS = ("form", "audience", "service", "province", "mode", "reminded", "status", "completed")
-ANSWER_KEYS = ("form", "service", "question_id", "value", "tenths")
 
 _INVITATION_SCHEMA = {
     "form": pl.String, "audience": pl.String, "service": pl.Int16, "province": pl.String, "mode": pl.String,
@@ -72,7 +82,6 @@ _TEXT_SCHEMA = {"form": pl.String, "parent": pl.String, "question_id": pl.String
 # The cell a query counts in: every dimension a filter can select on (the cube, stored per provider), or for one
 # selection only what its figures split by, with `own` marking the provider's rows ($own; NULL = all providers).
 # Invitations are counted per answering mode too (fig. 1 splits by it).
-COARSE_KEYS = ("period", "form", *(d.column for d in FILTER_DIMENSIONS if d.coarse))  # what most selections need
 _OWN = "coalesce(i.provider_id = $own, TRUE) AS own"
 CELLS = {  # query name: (file in keurmerk/warehouse/sql/, its {cell})
     **CUBE_QUERIES,
@@ -254,17 +263,15 @@ class Cube:
 
     @classmethod
     def from_frames(cls, invitations: pl.DataFrame, answers: pl.DataFrame) -> Cube:
-        def split(frame: pl.DataFrame) -> dict[int, pl.DataFrame]:
-            return {p: part for (p,), part in frame.partition_by("period", as_dict=True).items()}
-
-        coarse = answers.group_by(*dict.fromkeys((*COARSE_KEYS, *ANSWER_KEYS))).agg(pl.col("n").sum())
-        return cls(split(invitations), split(answers), split(coarse))
+        return cls(**cube_parts(invitations, answers))
 
     @classmethod
     def load(cls, con: duckdb.DuckDBPyConnection, filters: Filters | None = None) -> Cube:
         """The cube over ``filters`` (default: everything; read from the stored cube when it is fresh)."""
         filters = filters or Filters()
         if filters == Filters() and _stored_cube_is_fresh(con):
+            if (parts := stored_cube_parts(con)) is not None:  # as a kernel holds it, stored at publication
+                return cls(**parts)
             return cls.from_frames(*(polars_frame(con.sql(f"SELECT * FROM {t}")) for t in _CUBE_TABLES.values()))
         if filters.provider is not None and filters == Filters(provider=filters.provider):  # its own cells
             own = provider_cells(con, filters, names=("cube_invitations", "cube_answers"))

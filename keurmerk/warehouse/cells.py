@@ -12,11 +12,13 @@ Each table is one ``CREATE TABLE … AS`` that DuckDB spills to disk beyond the 
 
 from __future__ import annotations
 
+import io
 import re
 from functools import cache
 from importlib.resources import files
 
 import duckdb
+import polars as pl
 
 from keurmerk.filters import FILTER_DIMENSIONS
 
@@ -26,19 +28,26 @@ __all__ = [
     "CUBE_QUERIES",
     "SPLITS",
     "cell",
+    "ANSWER_KEYS",
+    "COARSE_KEYS",
     "CUBE_TABLES",
+    "FRAMES_TABLE",
     "PROVIDER",
     "PROVIDER_TABLES",
     "STAMP",
     "STAMP_TABLE",
     "cell_sql",
     "per_provider_sql",
+    "cube_parts",
     "store_cells",
+    "stored_cube_parts",
 ]
 
 # The cell of the stored cubes: every dimension a filter can select on (keurmerk.filters.FILTER_DIMENSIONS);
 # invitations are counted per answering mode too (fig. 1 splits by it).
 CUBE_KEYS = ("period", "form", *(d.column for d in FILTER_DIMENSIONS))
+COARSE_KEYS = ("period", "form", *(d.column for d in FILTER_DIMENSIONS if d.coarse))  # what most selections need
+ANSWER_KEYS = ("form", "service", "question_id", "value", "tenths")  # an answer cell beyond its invitation's
 SPLITS = ("mode",)
 
 
@@ -62,6 +71,7 @@ CUBE_QUERIES = {  # query name: (file in sql/, its {cell})
     "texts": ("texts", CUBE_CELL),
 }
 STAMP_TABLE = "metrics_cube_stamp"
+FRAMES_TABLE = "metrics_cube_frames"  # the benchmark cube as a kernel holds it (stored_cube_parts)
 STAMP = """
 SELECT (SELECT count(*) FROM invitations) AS invitations, (SELECT coalesce(max(load_id), 0) FROM invitations) AS
        invitation_load, (SELECT count(*) FROM answers) AS answers, (SELECT coalesce(max(load_id), 0) FROM answers)
@@ -100,3 +110,33 @@ def store_cells(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * EXCLUDE (n, provider_id), "
                     f"CAST(sum(n) AS BIGINT) AS n FROM {source} GROUP BY ALL")  # count(*)'s type
     con.execute(f"CREATE OR REPLACE TABLE {STAMP_TABLE} AS " + STAMP)
+    parts = cube_parts(*(pl.DataFrame(con.sql(f"SELECT * FROM {table}")) for table in CUBE_TABLES.values()))
+    con.execute(f"CREATE OR REPLACE TABLE {FRAMES_TABLE} (part VARCHAR, period INTEGER, ipc BLOB)")
+    for part, frames in parts.items():
+        for period, frame in frames.items():
+            ipc = io.BytesIO()
+            frame.write_ipc(ipc, compression="lz4")
+            con.execute(f"INSERT INTO {FRAMES_TABLE} VALUES (?, ?, ?)", (part, period, ipc.getvalue()))
+
+
+def cube_parts(invitations: pl.DataFrame, answers: pl.DataFrame) -> dict[str, dict[int, pl.DataFrame]]:
+    """The benchmark cube as a dashboard kernel holds it (``keurmerk.metrics.Cube``): split by period, so that a
+    period filter only touches its own parts, and the answers also summed over the dimensions not in
+    COARSE_KEYS, which most selections do not filter on."""
+
+    def split(frame: pl.DataFrame) -> dict[int, pl.DataFrame]:
+        return {p: part for (p,), part in frame.partition_by("period", as_dict=True).items()}
+
+    coarse = answers.group_by(*dict.fromkeys((*COARSE_KEYS, *ANSWER_KEYS))).agg(pl.col("n").sum())
+    return {"invitations": split(invitations), "answers": split(answers), "answers_coarse": split(coarse)}
+
+
+def stored_cube_parts(con: duckdb.DuckDBPyConnection) -> dict[str, dict[int, pl.DataFrame]] | None:
+    """The cube's parts as :func:`store_cells` keeps them (Arrow IPC per part and period): a kernel reads them as
+    they are instead of splitting and summing the cube tables again. None in a warehouse published before."""
+    if not con.sql("SELECT 1 FROM duckdb_tables() WHERE table_name = $t", params={"t": FRAMES_TABLE}).fetchall():
+        return None
+    parts: dict[str, dict[int, pl.DataFrame]] = {"invitations": {}, "answers": {}, "answers_coarse": {}}
+    for part, period, ipc in con.sql(f"SELECT part, period, ipc FROM {FRAMES_TABLE} ORDER BY part, period").fetchall():
+        parts[part][period] = pl.read_ipc(io.BytesIO(ipc))
+    return parts
