@@ -103,12 +103,12 @@ def settle(pid: int, kernels: int | None, timeout: float = 600) -> None:
     deadline = time.monotonic() + timeout
     last, since = None, time.monotonic()
     while time.monotonic() < deadline:
-        children = descendants(pid)
+        children = descendants(pid)  # the kernels, and the fork server they are forked from
         ticks = {}
         for c in children:
             with contextlib.suppress(psutil.Error):
                 ticks[c] = sum(psutil.Process(c).cpu_times()[:2])
-        if (kernels is not None and len(children) != kernels) or ticks != last:
+        if (kernels is not None and len(kernel_pids(pid)) != kernels) or ticks != last:
             last, since = ticks, time.monotonic()
         elif time.monotonic() - since > 2:
             return
@@ -261,7 +261,7 @@ def run(
         if links:
             with ThreadPoolExecutor(len(links)) as pool_threads:
                 results = list(pool_threads.map(one, links))
-        kernels_after = len(descendants(process.pid))
+        kernels_after = len(kernel_pids(process.pid))
         times = [t for t, outcome in results if outcome == "ok"]
         failed = sum(1 for _, outcome in results if outcome not in ("ok", "hung"))
         hung = sum(1 for _, outcome in results if outcome == "hung")
@@ -273,11 +273,11 @@ def run(
         stop.set()
         sampler.join()
         cpu_spent = sum(cpu - cpu_before.get(p, 0.0) for p, cpu in cpu_seen.items())  # visits + the pool's refill
-        before = set(descendants(process.pid))
+        before = set(kernel_pids(process.pid))
         direct = public_load([launch.url + paths[i % len(paths)] for i in range(public)])
         with nginx_in_front(work, launch.port, site.parent) as proxied_url:
             proxied = public_load([proxied_url + paths[i % len(paths)] for i in range(public)])
-        new_kernels = len(set(descendants(process.pid)) - before)
+        new_kernels = len(set(kernel_pids(process.pid)) - before)
     served = direct
     return {
         "scale": scale,
@@ -335,7 +335,7 @@ def visit_cost(scale: str, cold: int, timeout: float) -> list[dict]:
                     "wall_s": took,
                     "voila_cpu": cpu_seconds(process.pid) - server,
                     "kernel_cpu": sum(cpu_seconds(k) - before.get(k, 0.0) for k in after),
-                    "new_kernels": len(set(after) - set(before)),
+                    "new_kernels": len(set(kernel_pids(process.pid)) - set(before)),
                 }
             )
             print(rows[-1], flush=True)
