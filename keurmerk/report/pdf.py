@@ -188,10 +188,9 @@ class PdfPrinter:
         page = self._shell()
         self._printed += 1
         try:
-            page.evaluate(_SWAP, list(split))
-            page.wait_for_function(_READY)
-            page.evaluate("document.documentElement.style.removeProperty('display')")
-            pdf = self._print_pages(page)
+            # one call swaps the document in, draws the charts, shows the page, measures and fills the contents
+            pages = page.evaluate(_swap_and_measure(), [*split, self.timeout_ms])
+            pdf = self._print_pages(page, pages)
             if self._printed % self.collect_every == 0:
                 self._devtools.send("HeapProfiler.collectGarbage")
             return pdf
@@ -204,19 +203,18 @@ class PdfPrinter:
         try:
             page.set_content(html, wait_until="load")
             page.wait_for_function(_READY)
-            return self._print_pages(page)
+            return self._print_pages(page, page.evaluate(_measure()))
         finally:
             context.close()
 
-    def _print_pages(self, page) -> bytes:
-        # The contents' numbers measured on the page as laid out for print, then one tagged print with them;
+    def _print_pages(self, page, pages: dict[str, int]) -> bytes:
+        # One tagged print with the contents' numbers measured (and filled in) on the page as laid out for print;
         # its named destinations say where the headings really landed (again only if they differ).
         layout = {"format": "A4", "print_background": True, "prefer_css_page_size": True}
-        page.evaluate(_CHARTS_AS_IMAGES)
-        pages = page.evaluate(_MEASURE) or {}
         pdf = b""
         for attempt in range(4):  # once, unless a heading landed off its measured page
-            page.evaluate(_FILL_TOC, pages)
+            if attempt:
+                page.evaluate(_FILL_TOC, pages)
             pdf = page.pdf(**layout, outline=True, tagged=True)
             self.passes += 1
             printed = named_destinations(pdf)
@@ -388,6 +386,41 @@ _SWAP = """([html, draw]) => {
   document.body.replaceWith(document.adoptNode(doc.body));
   new Function("__kmVega", draw)(window.__kmVega);
 }"""
+
+
+def _measure() -> str:
+    """The page drawn and shown: its charts tagged as images, the contents' page numbers measured and filled in;
+    returns them ({} when they cannot be measured). Put together at each call, from the pieces as they are then."""
+    return f"""() => {{
+  ({_CHARTS_AS_IMAGES})();
+  const pages = ({_MEASURE})() || {{}};
+  ({_FILL_TOC})(pages);
+  return pages;
+}}"""
+
+
+def _swap_and_measure() -> str:
+    """``_SWAP``, then, once the report's drawing code says it is ready, the page shown and ``_measure()``: one
+    round trip to the browser instead of one per step."""
+    return f"""async ([html, draw, timeout]) => {{
+  const root = document.documentElement;
+  const ready = new Promise((resolve, reject) => {{
+    const late = setTimeout(() => {{
+      observer.disconnect();
+      reject(new Error(`de figuren waren na ${{timeout}} ms niet getekend`));
+    }}, timeout);
+    const observer = new MutationObserver(() => {{
+      if ({_READY}) {{ observer.disconnect(); clearTimeout(late); resolve(); }}
+    }});
+    observer.observe(root, {{ attributes: true, attributeFilter: ["data-km-ready"] }});
+  }});
+  ({_SWAP})([html, draw]);
+  await ready;
+  root.style.removeProperty("display");
+  return ({_measure()})();
+}}"""
+
+
 _MODULE = re.compile(r'<script type="module">(.*?)</script>', re.S)
 
 
