@@ -324,12 +324,33 @@ _LOAD_RUNTIME = """async (code) => {
     if (name) key = key.split(name).join(TOKEN);
     return [key, values];
   };
-  const plain = (el, spec, opts) => { stats.plain++; return embed(el, spec, opts); };
+  // What only a reader at a screen gets is left out of the printed charts: tooltips, and the description Vega
+  // would otherwise compute for every mark and write into its aria-label (the PDF tags each chart as one image
+  // named by its caption, see _CHARTS_AS_IMAGES). What is drawn stays the same.
+  const forPrint = (vg) => {
+    const visit = (node) => {
+      for (const part of ["marks", "axes", "legends"]) {
+        for (const item of node[part] || []) {
+          item.aria = false;
+          for (const set of Object.values(item.encode || {})) {
+            if (set && typeof set === "object") { delete set.tooltip; delete set.description; }
+          }
+          if (part === "marks") visit(item);
+        }
+      }
+    };
+    visit(vg);
+    return vg;
+  };
+  const plain = (el, spec, opts) => {
+    stats.plain++;
+    return embed(el, spec, opts.patch ? opts : { ...opts, patch: forPrint });
+  };
   async function vegaEmbed(target, spec, opts = {}) {
     // drawn apart from the document and put in at once: a chart drawn in place makes the page lay itself out
     // again while the others draw
     const el = target.cloneNode(false);
-    const result = await draw(el, spec, opts);
+    const result = await draw(el, spec, { ...opts, tooltip: false });
     for (const { name, value } of el.attributes) target.setAttribute(name, value);
     target.replaceChildren(...el.childNodes);
     return result;
@@ -352,6 +373,7 @@ _LOAD_RUNTIME = """async (code) => {
       stats.compiled++;
       let entry = null;
       const patch = (vg) => {  // the compiled spec, before Vega parses it
+        forPrint(vg);
         const slots = [];
         (vg.data || []).forEach((d, to) => { if ("values" in d) slots.push([values.indexOf(d.values), to]); });
         const from = new Set(slots.map(([i]) => i));
