@@ -103,7 +103,9 @@ class PdfPrinter:
 
     The page loads the Vega runtime once; every report then replaces the page's document (head and body) and
     runs the report's own drawing code, so the ~1 MB runtime is not parsed again for every report, and each
-    chart's Vega-Lite is compiled once per shape (see ``_LOAD_RUNTIME``). The page is replaced every ``reuse``
+    chart's Vega-Lite is compiled once per shape, without what only a screen shows (tooltips, a description per
+    mark; see ``_LOAD_RUNTIME``). Swapping, drawing, measuring and filling in the contents is one call to the
+    browser (``_swap_and_measure``), printing another. The page is replaced every ``reuse``
     reports (what a long-lived page may keep). Every ``collect_every`` reports the page's garbage is collected:
     Chromium lets the documents of reports gone pile up to several hundred MB before it does so itself.
     """
