@@ -1,7 +1,7 @@
 """Static reports for every provider: wall time, time per provider and where it goes, HTML and PDF.
 
     .venv/bin/python bench/reports.py [--scale national] [--period 2020] [--workers 2] [--pdf-sample 0]
-                                      [--pdf-compare 12]
+                                      [--pdf-compare 12 --compare-with ../main-export]
 
 Set-up, cached under var/bench-reports/ (minutes the first time): the scale generated (var/bench-reports/<scale>/),
 ingested into var/bench-reports/<scale>.duckdb with its benchmark cube stored (what a publication does).
@@ -20,9 +20,9 @@ Then, in one run:
    report, and the wall time on idle cores expected from all CPU seconds (robust when other work shares the
    machine); then a summary: wall time, per PDF, peak RSS of all the batch's processes together (sampled), workers,
    and the target for 500;
-3b. ``--pdf-compare N`` reports printed the way the printer works now and the way it did before (every mark of
-   every chart tagged in the PDF), alternating report by report (the same load for both): wall and CPU per
-   report, their ratio, file size, and whether both give the same text and pages;
+3b. with ``--compare-with CHECKOUT`` (for example an export of main): ``--pdf-compare N`` reports printed by this
+   checkout's printer and by that checkout's ``keurmerk/report/pdf.py``, alternating report by report (the same
+   load for both): wall and CPU per report, their ratio, file size, and whether both give the same text and pages;
 4. the alternatives the design chose against, measured on one provider: loading one provider's cube per query
    (``CubeSource.load``) instead of one query per chunk, the charts with Altair's own code paths instead of
    :mod:`keurmerk.charts.speed` (same specs; the ratio in one run), and drawing the charts as SVG in Python
@@ -198,13 +198,24 @@ def _kind_table(result: BatchResult) -> Table:
     return table
 
 
-def _pdf_before_and_after(db: Path, period: int, ids: list[str], count: int) -> Table:
-    """The same reports printed the way the printer works now and the way it did before (every mark of every
-    chart tagged in the PDF), alternating report by report in one browser, so that both see the same load: wall
-    and CPU, file size, and whether the PDFs read the same."""
+def _printer_of(checkout: Path):
+    """The ``keurmerk.report.pdf`` module of another checkout (for example one of main), loaded beside this one's:
+    the same HTML printed by its printer."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("keurmerk_other_pdf", checkout / "keurmerk" / "report" / "pdf.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _pdf_compared(db: Path, period: int, ids: list[str], count: int, checkout: Path) -> Table:
+    """The same reports printed by this checkout's printer and by the one of ``checkout``, alternating report by
+    report in one browser, so that both see the same load: wall and CPU (this process and Chromium's), file size,
+    and whether the PDFs read the same (pages, the page of every heading, pdftotext)."""
     from keurmerk.metrics import Cube
     from keurmerk.policy import load_policy
-    from keurmerk.report import chart_specs, pdf, render_html, report_data
+    from keurmerk.report import chart_specs, render_html, report_data
     from keurmerk.report.batch import _descendants_cpu
     from keurmerk.report.loader import ProviderCubes, providers_in_period
     from keurmerk.report.pdf import PdfPrinter, named_destinations, page_count
@@ -218,30 +229,21 @@ def _pdf_before_and_after(db: Path, period: int, ids: list[str], count: int) -> 
     for provider_id in chosen:
         data = report_data(cubes.source(provider_id), known[provider_id], period, load_policy())
         pages.append(render_html(data, chart_specs(data)))
-    charts_as_images = pdf._CHARTS_AS_IMAGES
-
-    def before(printer: PdfPrinter, html: str) -> bytes:
-        pdf._CHARTS_AS_IMAGES = "() => {}"  # the charts as Vega draws them: every mark with its aria-label
-        try:
-            return printer.print(html)
-        finally:
-            pdf._CHARTS_AS_IMAGES = charts_as_images
-
-    spent = {"nu": [0.0, 0.0], "voorheen": [0.0, 0.0]}  # wall, CPU (this process and Chromium's)
-    printed: dict[str, list[bytes]] = {"nu": [], "voorheen": []}
-    with PdfPrinter() as now:  # one browser for both (Playwright's sync API drives one per thread)
-        old = PdfPrinter()
-        old._playwright, old._browser = now._playwright, now._browser
-        now.print(pages[-1]), before(old, pages[-1])  # started and warm
+    spent = {"hier": [0.0, 0.0], "daar": [0.0, 0.0]}  # wall, CPU (this process and Chromium's)
+    printed: dict[str, list[bytes]] = {"hier": [], "daar": []}
+    with PdfPrinter() as here:  # one browser for both (Playwright's sync API drives one per thread)
+        there = _printer_of(checkout).PdfPrinter()
+        there._playwright, there._browser = here._playwright, here._browser
+        here.print(pages[-1]), there.print(pages[-1])  # started and warm
         for html in pages:
-            for label, run in (("nu", lambda h: now.print(h)), ("voorheen", lambda h: before(old, h))):
+            for label, printer in (("daar", there), ("hier", here)):
                 wall, cpu = time.perf_counter(), time.process_time() + (_descendants_cpu() or 0.0)
-                printed[label].append(run(html))
+                printed[label].append(printer.print(html))
                 spent[label][0] += time.perf_counter() - wall
                 spent[label][1] += time.process_time() + (_descendants_cpu() or 0.0) - cpu
-        old._drop_page()
+        there._drop_page()
     same_pages = all(page_count(a) == page_count(b) and named_destinations(a) == named_destinations(b)
-                     for a, b in zip(printed["nu"], printed["voorheen"], strict=True))  # fmt: skip
+                     for a, b in zip(printed["hier"], printed["daar"], strict=True))  # fmt: skip
     same_text = None
     if shutil.which("pdftotext"):
 
@@ -250,16 +252,15 @@ def _pdf_before_and_after(db: Path, period: int, ids: list[str], count: int) -> 
                 ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
             ).stdout.decode()
 
-        same_text = all(text(a) == text(b) for a, b in zip(printed["nu"], printed["voorheen"], strict=True))
-    table = Table(title=f"PDF per rapport, nu en voorheen, om en om op dezelfde {len(pages)} rapporten")
-    for column in ("manier", "wand (ms)", "CPU (ms)", "CPU t.o.v. voorheen", "bestand (kB)"):
-        table.add_column(column, justify="left" if column == "manier" else "right")
-    for label, text_ in (("voorheen", "voorheen: elke markering van elke grafiek getagd (Vega's aria-labels)"),
-                         ("nu", "nu: elke grafiek één getagde figuur met het bijschrift als naam")):  # fmt: skip
+        same_text = all(text(a) == text(b) for a, b in zip(printed["hier"], printed["daar"], strict=True))
+    table = Table(title=f"PDF per rapport, deze checkout en {checkout}, om en om op dezelfde {len(pages)} rapporten")
+    for column in ("printer", "wand (ms)", "CPU (ms)", "CPU t.o.v. de andere", "bestand (kB)"):
+        table.add_column(column, justify="left" if column == "printer" else "right")
+    for label, text_ in (("daar", f"die van {checkout}"), ("hier", "deze checkout")):
         wall, cpu = (1000 * x / len(pages) for x in spent[label])
         size = statistics.mean(len(p) for p in printed[label]) / 1000
         table.add_row(
-            text_, number(wall, 0), number(cpu, 0), f"×{number(spent[label][1] / spent['voorheen'][1], 2)}",
+            text_, number(wall, 0), number(cpu, 0), f"×{number(spent[label][1] / spent['daar'][1], 2)}",
             number(size, 0),
         )  # fmt: skip
     table.add_section()
@@ -385,7 +386,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=len(os.sched_getaffinity(0)))
     parser.add_argument("--pdf-sample", type=int, default=0, help="0: alle aanbieders (standaard)")
     parser.add_argument("--no-pdf", action="store_true")
-    parser.add_argument("--pdf-compare", type=int, default=12, help="rapporten om en om nu/voorheen (0: niet)")
+    parser.add_argument("--pdf-compare", type=int, default=12, help="rapporten om en om met --compare-with (0: niet)")
+    parser.add_argument(
+        "--compare-with", type=Path, default=None, help="een andere checkout (bijvoorbeeld van main): zijn PDF-printer"
+    )
     parser.add_argument("--keep", type=Path, default=None, help="schrijf de rapporten hierheen (anders tijdelijk)")
     args = parser.parse_args()
 
@@ -424,8 +428,9 @@ def main() -> None:
             console.print(_batch_summary(pdf, memory, bool(args.pdf_sample)))
             for failure in pdf.failures[:10]:
                 console.print(f"[red]mislukt[/] {failure.provider_id}: {failure.error}")
-        if args.pdf_compare:
-            console.print(_pdf_before_and_after(db, period, [r.provider_id for r in html.written], args.pdf_compare))
+        if args.pdf_compare and args.compare_with:
+            ids = [r.provider_id for r in html.written]
+            console.print(_pdf_compared(db, period, ids, args.pdf_compare, args.compare_with))
         console.print(_alternatives(db, period, html.written[len(html.written) // 2].provider_id))
     console.print(f"Belasting van de machine na afloop: {number(os.getloadavg()[0], 1)} (andere processen tellen mee)")
 

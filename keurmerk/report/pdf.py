@@ -103,7 +103,9 @@ class PdfPrinter:
 
     The page loads the Vega runtime once; every report then replaces the page's document (head and body) and
     runs the report's own drawing code, so the ~1 MB runtime is not parsed again for every report, and each
-    chart's Vega-Lite is compiled once per shape (see ``_LOAD_RUNTIME``). The page is replaced every ``reuse``
+    chart's Vega-Lite is compiled once per shape, without what only a screen shows (tooltips, a description per
+    mark; see ``_LOAD_RUNTIME``). Swapping, drawing, measuring and filling in the contents is one call to the
+    browser (``_swap_and_measure``), printing another. The page is replaced every ``reuse``
     reports (what a long-lived page may keep). Every ``collect_every`` reports the page's garbage is collected:
     Chromium lets the documents of reports gone pile up to several hundred MB before it does so itself.
     """
@@ -188,10 +190,9 @@ class PdfPrinter:
         page = self._shell()
         self._printed += 1
         try:
-            page.evaluate(_SWAP, list(split))
-            page.wait_for_function(_READY)
-            page.evaluate("document.documentElement.style.removeProperty('display')")
-            pdf = self._print_pages(page)
+            # one call swaps the document in, draws the charts, shows the page, measures and fills the contents
+            pages = page.evaluate(_swap_and_measure(), [*split, self.timeout_ms])
+            pdf = self._print_pages(page, pages)
             if self._printed % self.collect_every == 0:
                 self._devtools.send("HeapProfiler.collectGarbage")
             return pdf
@@ -204,19 +205,18 @@ class PdfPrinter:
         try:
             page.set_content(html, wait_until="load")
             page.wait_for_function(_READY)
-            return self._print_pages(page)
+            return self._print_pages(page, page.evaluate(_measure()))
         finally:
             context.close()
 
-    def _print_pages(self, page) -> bytes:
-        # The contents' numbers measured on the page as laid out for print, then one tagged print with them;
+    def _print_pages(self, page, pages: dict[str, int]) -> bytes:
+        # One tagged print with the contents' numbers measured (and filled in) on the page as laid out for print;
         # its named destinations say where the headings really landed (again only if they differ).
         layout = {"format": "A4", "print_background": True, "prefer_css_page_size": True}
-        page.evaluate(_CHARTS_AS_IMAGES)
-        pages = page.evaluate(_MEASURE) or {}
         pdf = b""
         for attempt in range(4):  # once, unless a heading landed off its measured page
-            page.evaluate(_FILL_TOC, pages)
+            if attempt:
+                page.evaluate(_FILL_TOC, pages)
             pdf = page.pdf(**layout, outline=True, tagged=True)
             self.passes += 1
             printed = named_destinations(pdf)
@@ -326,12 +326,33 @@ _LOAD_RUNTIME = """async (code) => {
     if (name) key = key.split(name).join(TOKEN);
     return [key, values];
   };
-  const plain = (el, spec, opts) => { stats.plain++; return embed(el, spec, opts); };
+  // What only a reader at a screen gets is left out of the printed charts: tooltips, and the description Vega
+  // would otherwise compute for every mark and write into its aria-label (the PDF tags each chart as one image
+  // named by its caption, see _CHARTS_AS_IMAGES). What is drawn stays the same.
+  const forPrint = (vg) => {
+    const visit = (node) => {
+      for (const part of ["marks", "axes", "legends"]) {
+        for (const item of node[part] || []) {
+          item.aria = false;
+          for (const set of Object.values(item.encode || {})) {
+            if (set && typeof set === "object") { delete set.tooltip; delete set.description; }
+          }
+          if (part === "marks") visit(item);
+        }
+      }
+    };
+    visit(vg);
+    return vg;
+  };
+  const plain = (el, spec, opts) => {
+    stats.plain++;
+    return embed(el, spec, opts.patch ? opts : { ...opts, patch: forPrint });
+  };
   async function vegaEmbed(target, spec, opts = {}) {
     // drawn apart from the document and put in at once: a chart drawn in place makes the page lay itself out
     // again while the others draw
     const el = target.cloneNode(false);
-    const result = await draw(el, spec, opts);
+    const result = await draw(el, spec, { ...opts, tooltip: false });
     for (const { name, value } of el.attributes) target.setAttribute(name, value);
     target.replaceChildren(...el.childNodes);
     return result;
@@ -354,6 +375,7 @@ _LOAD_RUNTIME = """async (code) => {
       stats.compiled++;
       let entry = null;
       const patch = (vg) => {  // the compiled spec, before Vega parses it
+        forPrint(vg);
         const slots = [];
         (vg.data || []).forEach((d, to) => { if ("values" in d) slots.push([values.indexOf(d.values), to]); });
         const from = new Set(slots.map(([i]) => i));
@@ -388,6 +410,41 @@ _SWAP = """([html, draw]) => {
   document.body.replaceWith(document.adoptNode(doc.body));
   new Function("__kmVega", draw)(window.__kmVega);
 }"""
+
+
+def _measure() -> str:
+    """The page drawn and shown: its charts tagged as images, the contents' page numbers measured and filled in;
+    returns them ({} when they cannot be measured). Put together at each call, from the pieces as they are then."""
+    return f"""() => {{
+  ({_CHARTS_AS_IMAGES})();
+  const pages = ({_MEASURE})() || {{}};
+  ({_FILL_TOC})(pages);
+  return pages;
+}}"""
+
+
+def _swap_and_measure() -> str:
+    """``_SWAP``, then, once the report's drawing code says it is ready, the page shown and ``_measure()``: one
+    round trip to the browser instead of one per step."""
+    return f"""async ([html, draw, timeout]) => {{
+  const root = document.documentElement;
+  const ready = new Promise((resolve, reject) => {{
+    const late = setTimeout(() => {{
+      observer.disconnect();
+      reject(new Error(`de figuren waren na ${{timeout}} ms niet getekend`));
+    }}, timeout);
+    const observer = new MutationObserver(() => {{
+      if ({_READY}) {{ observer.disconnect(); clearTimeout(late); resolve(); }}
+    }});
+    observer.observe(root, {{ attributes: true, attributeFilter: ["data-km-ready"] }});
+  }});
+  ({_SWAP})([html, draw]);
+  await ready;
+  root.style.removeProperty("display");
+  return ({_measure()})();
+}}"""
+
+
 _MODULE = re.compile(r'<script type="module">(.*?)</script>', re.S)
 
 
