@@ -16,7 +16,8 @@ it does anything of its own: most of the CPU a pre-heated kernel costs, paid aga
   opens itself. The child starts its own session, takes the environment and working directory of the request,
   and runs ipykernel.
 - The server ends with Voilà (parent-death signal) and takes its kernels with it; a kernel ends when the
-  server is gone (ipykernel's parent poller).
+  server is gone (ipykernel's parent poller), as it ended with Voilà before. The server only accepts and forks,
+  so it holds little memory of its own: the last process the out-of-memory killer would pick.
 """
 
 from __future__ import annotations
@@ -173,6 +174,9 @@ def serve(socket_path: str) -> None:
         for pid in children:
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGTERM)
+        with contextlib.suppress(OSError):
+            os.unlink(socket_path)
+            os.rmdir(os.path.dirname(socket_path))  # the private folder the provisioner made for it
         os._exit(0)
 
     signal.signal(signal.SIGTERM, end)

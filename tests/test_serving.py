@@ -292,12 +292,14 @@ def test_kernels_are_forked_from_a_prepared_process(tiny_db: Path, tmp_path: Pat
         forked.wait_for_pool()
         fork_server = {psutil.Process(pid).ppid() for pid in kernels.values()}
         assert len(fork_server) == 1 and fork_server != {forked.process.pid}
-        assert "kernel_fork.py" in " ".join(psutil.Process(fork_server.pop()).cmdline())
+        command = psutil.Process(fork_server.pop()).cmdline()
+        assert command[-2].endswith("kernel_fork.py") and Path(command[-1]).is_socket()
         status, _, page = get(forked.link())
         assert status == 200 and "application/vnd.jupyter.widget-view+json" in page and "toegang" not in page
         everything = [forked.process.pid, *descendants(forked.process.pid)]
     time.sleep(1)
     assert not [pid for pid in everything if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
+    assert not Path(command[-1]).parent.exists()  # its private folder with the socket
     with serving(tiny_db, tmp_path / "started", max_kernels=3, extra=("--KeurmerkVoila.fork_kernels=False",)) as plain:
         kernels = plain.wait_for_kernels(1)
         assert {psutil.Process(pid).ppid() for pid in kernels.values()} == {plain.process.pid}
