@@ -344,11 +344,7 @@ class ProviderDashboard:
         waiting = [key for key in self.sections if key not in self.opened]
 
         def next_chapter() -> None:
-            while waiting:
-                key = waiting.pop(0)
-                if key not in self.opened:
-                    self.open_section(key)
-                    break
+            self.open_section(waiting.pop(0))  # nothing to do for a chapter opened by its tab meanwhile
             if waiting:
                 loop.call_soon(next_chapter)
 
@@ -358,7 +354,8 @@ class ProviderDashboard:
             for key in waiting:
                 self.open_section(key)
         else:
-            loop.call_later(OPEN_LATER_DELAY_S, next_chapter)
+            if waiting:
+                loop.call_later(OPEN_LATER_DELAY_S, next_chapter)
 
     def _tab_opened(self, change: dict) -> None:
         # the index comes from the browser, but ipywidgets' Tab only accepts one of its own children (or None):
