@@ -47,8 +47,8 @@ PERIOD_PARAMETER = "periode"  # optional first period shown: "2021" or "2019-202
 KERNEL_DUCKDB_MEMORY = "64MB"  # per dashboard kernel (see ProviderApp.prepare)
 FIRST_SCREEN = ("samenvatting",)  # the first tab: built, charts included, with the page; the others when opened
 CHARTS_IN_VIEW = 4  # a chapter opened later builds its first charts at once (two rows of its grid): on screen
-# the other chapters are built this long after the page and its tiles are out, in the background: the browser
-# draws the first screen meanwhile (see ProviderDashboard.open_later)
+# the other chapters are built this long after the page is out, in the background: the browser draws the first
+# screen meanwhile (see ProviderDashboard.open_later)
 OPEN_LATER_DELAY_S = 0.5
 
 
@@ -539,6 +539,6 @@ class ProviderApp:
         controls.choose(dashboard.provinces, params.get("provincies"))
         dashboard.refresh(tiles_later=True)
         reactions.add_to_provider_page(dashboard, access, self.con)  # hoor en wederhoor: a tab of its own
-        after_cell(dashboard.open_later)  # after the tiles (also after the cell): the pause counts from there
+        dashboard.open_later()
         self.title = f"{dashboard.provider_name} — Uw resultaten — Blik op Werk Keurmerk"
         return dashboard.widget
