@@ -160,6 +160,32 @@ def test_the_kernel_learns_which_charts_are_in_the_viewport(page) -> None:
     page.evaluate(f"[{shown}, {below}].forEach((i) => {{ window.kmCharts[i].el.style.display = 'none'; }})")
 
 
+@pytest.mark.browser
+def test_a_chart_in_a_hidden_tab_is_drawn_at_the_width_of_the_charts_on_screen(page) -> None:
+    """A chapter built in the background: its charts are drawn while their tab is hidden, at the width the charts
+    on screen have, so that opening the tab shows them as they are (no new embed, no new width)."""
+    shown = page.evaluate("(spec) => window.kmChart(spec)", FIRST)
+    _wait_rendered(page, shown, 1)
+    hidden = page.evaluate("""(spec) => {
+      const tab = window.kmHiddenTab = document.createElement("div");
+      tab.style.display = "none";  // as Lumino hides a tab that is not shown
+      document.body.append(tab);
+      const i = window.kmChart(spec);
+      tab.append(window.kmCharts[i].el);
+      return i;
+    }""", NEW_ROWS)
+    _wait_rendered(page, hidden, 1)  # drawn while hidden: the page is idle
+    assert page.evaluate(f"window.kmCharts[{hidden}].el.clientWidth") == 0
+    page.evaluate("window.kmHiddenTab.style.display = ''")  # the tab is opened
+    page.wait_for_timeout(1500)  # idle moments: a chart drawn at another width would be embedded again by now
+    assert _counts(page, hidden) == ("1", "1")
+    assert page.evaluate(f"window.kmCharts[{hidden}].el.dataset.resizeCount") is None
+    fresh = page.evaluate("(spec) => window.kmChart(spec)", NEW_ROWS)
+    _wait_rendered(page, fresh, 1)
+    assert _picture(page, hidden) == _picture(page, fresh)
+    page.evaluate(f"[{shown}, {hidden}, {fresh}].forEach((i) => {{ window.kmCharts[i].el.style.display = 'none'; }})")
+
+
 # --- the report's figures: a filter change of the same figure is new data for the view that is there -----------
 # One figure of each chart kind of the Cliënten tab, for Partner in Werk in two selections (other n, other rows):
 # two periods, or all diensten against one (fig 3.1: fewer rows, so another height); fig 3.3 has a promotor

@@ -13,7 +13,7 @@ from keurmerk.access import QUERY_PARAMETER, make_token
 from keurmerk.catalog import catalog
 from keurmerk.charts import ChartWidget
 from keurmerk.dashboard import Debouncer, ProviderApp
-from keurmerk.dashboard.provider import CHARTS_IN_VIEW, FIRST_SCREEN
+from keurmerk.dashboard.provider import CHARTS_IN_VIEW, FIRST_SCREEN, OPEN_LATER_DELAY_S
 from keurmerk.metrics import registry
 from keurmerk.synth import XSS_PROBE, XSS_PROVIDER
 
@@ -196,6 +196,41 @@ def test_a_filter_change_sends_the_charts_in_view_and_the_status_line_before_the
     assert {("spec", f) for f in in_view} <= set(sent[:status])
     assert ("later", below.figure.id) in sent[status:] and ("spec", below.figure.id) not in sent
     assert ("tiles", "") in sent[status:]
+
+
+def test_the_other_chapters_are_built_in_the_background_once_the_page_is_out(app: ProviderApp) -> None:
+    """A click on a tab only shows a chapter that is there: the kernel builds the chapters not opened yet once the
+    page is out (on its event loop, after a pause for the first screen), and a filter change still reaches them."""
+    import asyncio
+
+    from keurmerk.access import verify
+
+    dashboard = app.dashboard(verify(_params("P0000")[QUERY_PARAMETER]), "P0000")
+    dashboard.period.value = (2021, 2021)
+    dashboard.refresh()
+    later = [key for key in dashboard.sections if key not in FIRST_SCREEN]
+    built_by_click = later[-1]
+
+    async def visit() -> None:
+        dashboard.open_later()
+        await asyncio.sleep(0)
+        assert dashboard.opened == set(FIRST_SCREEN)  # not while the browser draws the first screen
+        dashboard.tabs.selected_index = list(dashboard.sections).index(built_by_click)  # a click meanwhile
+        section = dashboard.sections[built_by_click].children
+        await asyncio.sleep(OPEN_LATER_DELAY_S + 0.5)
+        assert dashboard.sections[built_by_click].children == section  # not built again
+
+    asyncio.run(visit())
+    assert dashboard.opened >= set(later)
+    assert "wordt geladen" not in _texts(dashboard.widget)
+    shown = [m.id for m in registry() if m.figure.section != "inburgering" or dashboard.options.has_inburgering]
+    assert sorted(dashboard.views) == sorted(shown)
+    # the chapter's first screen is there with its numbers before its tab is opened
+    chart = dashboard.views["fig_3_1"].chart
+    assert "Totaal (n = 18)" in json.dumps(chart.spec, ensure_ascii=False)
+    dashboard.services.value = (8,)  # the widget's observer recomputes at once outside an event loop
+    _browser_asks(chart)  # a hidden tab's chart: the browser asks for it while the page is idle
+    assert "Totaal (n = 15)" in json.dumps(chart.spec, ensure_ascii=False)
 
 
 def test_widgets_offer_only_the_providers_own_choices(app: ProviderApp) -> None:

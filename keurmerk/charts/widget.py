@@ -72,7 +72,6 @@ class ChartWidget(anywidget.AnyWidget):
     ) -> None:
         options = _default_embed_options() if embed_options is None else embed_options
         super().__init__(embed_options=options, **kwargs)
-        self._chart: alt.TopLevelMixin | dict[str, Any] | None = None
         self._build: Callable[[], alt.TopLevelMixin | dict[str, Any] | None] | None = None
         self._asked = False  # the browser has asked for a deferred spec: later charts go out at once
         self._runtime_sent = False
@@ -81,14 +80,15 @@ class ChartWidget(anywidget.AnyWidget):
             self.chart = chart
 
     @property
-    def chart(self) -> alt.TopLevelMixin | dict[str, Any] | None:
-        """The chart last assigned (as given)."""
-        return self._chart
+    def chart(self) -> dict[str, Any] | None:
+        """The chart last assigned, as the Vega-Lite spec it was drawn from (None before the first). The chart
+        object itself is not kept: its Altair objects would stay in the kernel's memory for every chart of a page."""
+        return self.spec or None
 
     @chart.setter
     def chart(self, chart: alt.TopLevelMixin | dict[str, Any]) -> None:
         spec = named_data(to_spec(chart))
-        self._chart, self._build = chart, None
+        self._build = None
         self.spec = spec
 
     def defer(self, build: Callable[[], alt.TopLevelMixin | dict[str, Any] | None], *, until_asked: bool = False) -> None:

@@ -6,8 +6,10 @@ signed link and builds the dashboard for that provider only. The provider id com
 never from a widget (the browser can write widget state).
 
 The report's chapters are tabs, in the report's order, under one set of filters. Only the first chapter is built
-with the page; a chapter's widgets are made when its tab is first opened (the page reaches the visitor with ~50
-widget models instead of ~170, and the browser draws 3 charts instead of 31 before the first screen is complete).
+with the page (the page reaches the visitor with ~50 widget models instead of ~170, and the browser draws 3 charts
+instead of 31 before the first screen is complete). The other chapters are built in the background once the page
+is out (``open_later``), and the browser draws their charts while it is idle: opening a tab then only shows it. A
+tab opened before that builds its chapter at once.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ PERIOD_PARAMETER = "periode"  # optional first period shown: "2021" or "2019-202
 KERNEL_DUCKDB_MEMORY = "64MB"  # per dashboard kernel (see ProviderApp.prepare)
 FIRST_SCREEN = ("samenvatting",)  # the first tab: built, charts included, with the page; the others when opened
 CHARTS_IN_VIEW = 4  # a chapter opened later builds its first charts at once (two rows of its grid): on screen
+# the other chapters are built this long after the page is out, in the background: the browser draws the first
+# screen meanwhile (see ProviderDashboard.open_later)
+OPEN_LATER_DELAY_S = 0.5
 
 
 @dataclass(frozen=True)
@@ -331,6 +336,27 @@ class ProviderDashboard:
             for figure_id in self._collapse():
                 self._show(figure_id)
 
+    def open_later(self) -> None:
+        """Build the chapters not opened yet in the background, one per turn of the kernel's event loop, once the
+        page is out: a click on a tab then only shows what is there (the browser draws a hidden chapter's charts
+        while it is idle). A click or a filter change is handled between two chapters; a chapter opened by its
+        tab meanwhile is not built again. Without a running loop (a script, a test), at once."""
+        waiting = [key for key in self.sections if key not in self.opened]
+
+        def next_chapter() -> None:
+            self.open_section(waiting.pop(0))  # nothing to do for a chapter opened by its tab meanwhile
+            if waiting:
+                loop.call_soon(next_chapter)
+
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            for key in waiting:
+                self.open_section(key)
+        else:
+            if waiting:
+                loop.call_later(OPEN_LATER_DELAY_S, next_chapter)
+
     def _tab_opened(self, change: dict) -> None:
         # the index comes from the browser, but ipywidgets' Tab only accepts one of its own children (or None):
         # it can only pick one of this provider's own chapters
@@ -513,5 +539,6 @@ class ProviderApp:
         controls.choose(dashboard.provinces, params.get("provincies"))
         dashboard.refresh(tiles_later=True)
         reactions.add_to_provider_page(dashboard, access, self.con)  # hoor en wederhoor: a tab of its own
+        dashboard.open_later()
         self.title = f"{dashboard.provider_name} — Uw resultaten — Blik op Werk Keurmerk"
         return dashboard.widget

@@ -100,14 +100,21 @@ function releaseNext() {
 const COMPOSED = ["hconcat", "vconcat", "concat", "facet", "repeat"];
 const MIN_FIT = 50; // narrower than this the container is hidden or not laid out yet: nothing to fit
 const RESIZE_STEP = 2; // changes below this are rounding (and a scrollbar coming and going): no loop
+// A chart in a hidden tab (a chapter built in the background) has no width of its own: it is drawn at the width
+// of the last chart fitted on screen, as a dashboard's cards share one width, so that it is ready when its tab
+// is opened (shown at another width, its view takes that width: refit).
+let screenWidth = 0;
 // The figure's caption becomes the chart's description, which Vega writes as the SVG's aria-label.
 function fitted(spec, el) {
   const caption = el.closest(".km-figure")?.querySelector(".km-caption")?.textContent?.trim();
   if (caption && !spec.description) spec = { ...spec, description: caption };
-  if (COMPOSED.some((key) => key in spec) || el.clientWidth < MIN_FIT) return spec;
+  const own = Math.floor(el.clientWidth);
+  if (own >= MIN_FIT) screenWidth = own;
+  const width = own >= MIN_FIT ? own : screenWidth;
+  if (COMPOSED.some((key) => key in spec) || width < MIN_FIT) return spec;
   // the width in pixels, not "container": the view is drawn in a node that joins the page only when ready
-  const fit = { ...spec, width: Math.floor(el.clientWidth), autosize: { type: "fit-x", contains: "padding" } };
-  if (isNarrow(el.clientWidth)) {
+  const fit = { ...spec, width, autosize: { type: "fit-x", contains: "padding" } };
+  if (isNarrow(width)) {
     // a phone: legend entries one below the other, and no label wider than the room right of where the legend
     // starts (the plot's left edge; the y axis' labels take the room left of it), for the legends that are
     // not drawn in HTML (htmlLegends)
