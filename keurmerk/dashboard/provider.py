@@ -47,9 +47,9 @@ PERIOD_PARAMETER = "periode"  # optional first period shown: "2021" or "2019-202
 KERNEL_DUCKDB_MEMORY = "64MB"  # per dashboard kernel (see ProviderApp.prepare)
 FIRST_SCREEN = ("samenvatting",)  # the first tab: built, charts included, with the page; the others when opened
 CHARTS_IN_VIEW = 4  # a chapter opened later builds its first charts at once (two rows of its grid): on screen
-# the other chapters are built this long after the page is out, in the background: the browser draws the first
-# screen meanwhile (see ProviderDashboard.open_later)
-OPEN_LATER_DELAY_S = 0.5
+# the other chapters are built this long after the browser has drawn the first screen, in the background (see
+# ProviderDashboard.open_later)
+OPEN_LATER_DELAY_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -338,9 +338,12 @@ class ProviderDashboard:
 
     def open_later(self) -> None:
         """Build the chapters not opened yet in the background, one per turn of the kernel's event loop, once the
-        page is out: a click on a tab then only shows what is there (the browser draws a hidden chapter's charts
-        while it is idle). A click or a filter change is handled between two chapters; a chapter opened by its
-        tab meanwhile is not built again. Without a running loop (a script, a test), at once."""
+        browser has drawn the page: a click on a tab then only shows what is there (the browser draws a hidden
+        chapter's charts while it is idle). The browser says the page is drawn when a chart of the first screen
+        comes into view (``ChartWidget.in_view``); a widget made while it still sets up the page's widgets could
+        leave the page without its dashboard. A click or a filter change is handled between two chapters; a
+        chapter opened by its tab meanwhile is not built again. Without a running loop (a script, a test), at
+        once."""
         waiting = [key for key in self.sections if key not in self.opened]
 
         def next_chapter() -> None:
@@ -353,9 +356,19 @@ class ProviderDashboard:
         except RuntimeError:
             for key in waiting:
                 self.open_section(key)
-        else:
-            if waiting:
-                loop.call_later(OPEN_LATER_DELAY_S, next_chapter)
+            return
+        first_screen = [view.chart for view in self.views.values()
+                        if view.chart is not None and view.figure.section in FIRST_SCREEN]
+
+        def drawn(change: dict) -> None:
+            if change["new"]:
+                for chart in first_screen:  # once
+                    chart.unobserve(drawn, names="in_view")
+                if waiting:
+                    loop.call_later(OPEN_LATER_DELAY_S, next_chapter)
+
+        for chart in first_screen:
+            chart.observe(drawn, names="in_view")
 
     def _tab_opened(self, change: dict) -> None:
         # the index comes from the browser, but ipywidgets' Tab only accepts one of its own children (or None):
