@@ -7,7 +7,8 @@ What it changes in :class:`voila.app.Voila`, and why:
   (:mod:`keurmerk.site`) without any kernel; the notebook listing (``/voila/tree``) and the contents API are not
   routed at all; every unknown URL and every error page is Dutch (templates ``404.html`` / ``error.html`` of the
   ``keurmerk`` template), never a traceback.
-- **Compression and caching.** Tornado's ``compress_response`` gzips pages and JSON; static files are gzipped
+- **Compression and caching.** Tornado's ``compress_response`` gzips pages and JSON, and the kernels'
+  WebSockets are compressed (permessage-deflate); static files are gzipped
   once per file version and kept in memory (:class:`PreCompressed`); static files of Voilà whose name carries a
   content hash may be cached for a year, the rest revalidates by ETag.
 - **A kernel budget** (``KeurmerkVoila.max_kernels``): the pool and the visitors' kernels together never exceed
@@ -502,6 +503,9 @@ class KeurmerkVoila(Voila):
             "keurmerk_app": self,
             "keurmerk_pages": pages,
             "compress_response": True,
+            # permessage-deflate on the kernels' WebSockets: the widgets' state is JSON (every chapter's charts
+            # go to the page in the background)
+            "websocket_compression_options": {},
             "default_handler_class": NotFoundHandler,
         }
 

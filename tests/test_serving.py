@@ -210,6 +210,29 @@ def test_static_files_are_gzipped_once_per_version(server: Server) -> None:
     assert gzip.decompress(body) == before
 
 
+def test_the_kernels_websocket_is_compressed(server: Server) -> None:
+    """The widgets' state goes over the kernel's WebSocket as JSON: permessage-deflate is offered and taken."""
+    import asyncio
+
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    server.wait_for_pool()
+    _, headers, page = get(server.link())
+    cookie = headers.get("Set-Cookie", "").split(";", 1)[0]
+    url = server.url(f"api/kernels/{kernel_id_of(page)}/channels").replace("http://", "ws://")
+
+    async def handshake() -> str:
+        request = HTTPRequest(url, headers={"Cookie": cookie} if cookie else {})
+        connection = await websocket_connect(request, compression_options={})
+        try:
+            return connection.headers.get("Sec-WebSocket-Extensions", "")
+        finally:
+            connection.close()
+
+    assert "permessage-deflate" in asyncio.run(handshake())
+
+
 def test_voila_scripts_come_from_the_head_and_exist(server: Server) -> None:
     """preload.html.j2 names Voilà's chunks by file (bench/first_screen.py --record): after an upgrade of Voilà
     or a widget extension, a file no longer there fails here (record the list again)."""
