@@ -49,6 +49,7 @@ __all__ = ["ForkedProvisioner", "PRELOAD"]
 PRELOAD = ("ipykernel.kernelapp", "duckdb", "altair", "ipywidgets", "anywidget", "vl_convert", "babel.numbers")
 NUMBER_LOCALE = "nl_NL"  # keurmerk.formatting.LOCALE: its number symbols are read once, here, for every kernel
 STARTUP_TIMEOUT_S = 60.0
+ORPHAN_CHECK_S = 5.0  # how often the fork server, while idle, checks that Voilà still runs
 PR_SET_PDEATHSIG = 1
 
 
@@ -192,8 +193,16 @@ def serve(socket_path: str) -> None:
     listener.bind(socket_path + ".new")
     os.replace(socket_path + ".new", socket_path)  # the provisioner waits for this name: ready
     listener.listen(64)
+    listener.settimeout(ORPHAN_CHECK_S)
+    parent = os.getppid()
     while True:
-        connection, _ = listener.accept()
+        try:
+            connection, _ = listener.accept()
+        except TimeoutError:
+            if os.getppid() != parent:  # Voilà is gone, whatever the parent-death signal did
+                end()
+            continue
+        connection.setblocking(True)
         with connection:
             try:
                 request = json.loads(_read_line(connection))
