@@ -7,9 +7,9 @@ never from a widget (the browser can write widget state).
 
 The report's chapters are tabs, in the report's order, under one set of filters. Only the first chapter is built
 with the page (the page reaches the visitor with ~50 widget models instead of ~170, and the browser draws 3 charts
-instead of 31 before the first screen is complete). The other chapters are built in the background once the page
-is out (``open_later``), and the browser draws their charts while it is idle: opening a tab then only shows it. A
-tab opened before that builds its chapter at once.
+instead of 31 before the first screen is complete). The other chapters are built in the background once the
+browser has drawn the first screen (``open_later``), and it draws their charts while it is idle: opening a tab then
+only shows it. A tab opened before that builds its chapter at once.
 """
 
 from __future__ import annotations
