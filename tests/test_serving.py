@@ -220,7 +220,8 @@ def test_the_kernels_websocket_is_compressed(server: Server) -> None:
     server.wait_for_pool()
     _, headers, page = get(server.link())
     cookie = headers.get("Set-Cookie", "").split(";", 1)[0]
-    url = server.url(f"api/kernels/{kernel_id_of(page)}/channels").replace("http://", "ws://")
+    kernel = kernel_id_of(page)
+    url = server.url(f"api/kernels/{kernel}/channels").replace("http://", "ws://")
 
     async def handshake() -> str:
         request = HTTPRequest(url, headers={"Cookie": cookie} if cookie else {})
@@ -231,6 +232,11 @@ def test_the_kernels_websocket_is_compressed(server: Server) -> None:
             connection.close()
 
     assert "permessage-deflate" in asyncio.run(handshake())
+    # the page is closed: its kernel goes, as with the template's closing beacon (the budget is small here)
+    shutdown = urllib.request.Request(server.url(f"voila/api/shutdown/{kernel}"), data=b"_xsrf=test", method="POST",
+                                      headers={"Cookie": "_xsrf=test"})
+    with urllib.request.urlopen(shutdown, timeout=60) as response:
+        assert response.status == 204
 
 
 def test_voila_scripts_come_from_the_head_and_exist(server: Server) -> None:
