@@ -9,8 +9,8 @@ it does anything of its own: most of the CPU a pre-heated kernel costs, paid aga
   <connection file>`` command it asks the fork server for a kernel; the kernel manager then talks to that
   process as to any other (the connection file, signals to its process group, polling its pid). Any other
   command is started as jupyter_client always does.
-- The fork server (``python -m keurmerk.kernel_fork SOCKET``, started by the first launch, one per Voilà
-  process) imports :data:`PRELOAD`, freezes the garbage collector's view of those objects (so that the children
+- The fork server (``python keurmerk/kernel_fork.py SOCKET``: this file as a script, so that the keurmerk
+  package, and polars with it, is not imported; started by the first launch, one per Voilà process) imports :data:`PRELOAD`, freezes the garbage collector's view of those objects (so that the children
   share their memory pages instead of copying them) and then forks on each request on its Unix socket. It runs
   no thread and opens no database before it forks (neither survives a fork): everything a kernel reads, it
   opens itself. The child starts its own session, takes the environment and working directory of the request,
@@ -72,7 +72,7 @@ class ForkedProcess:
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
-        return self.poll() if self.poll() is not None else 0
+        return self.poll() or 0  # jupyter_client waits by polling first; an exit status is not ours to read
 
     def send_signal(self, signum: int) -> None:
         if self.poll() is None:
@@ -103,8 +103,7 @@ class ForkServer:
         self.directory = Path(tempfile.mkdtemp(prefix="keurmerk-fork-"))  # 0700: only this user may connect
         self.socket_path = self.directory / "fork.sock"
         self.process = subprocess.Popen(
-            # this file as a script: ``-m keurmerk.kernel_fork`` would import the keurmerk package, and polars
-            [sys.executable, __file__, str(self.socket_path)],
+            [sys.executable, __file__, str(self.socket_path)],  # as a script: see the module docstring
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )

@@ -258,7 +258,7 @@ def stop(process: subprocess.Popen, timeout: float = 20.0) -> None:
 
     Kernels run in sessions of their own (jupyter_client), so they are found below Voilà beforehand.
     """
-    kernels = descendants(process.pid)
+    below = descendants(process.pid)  # kernels, and the fork server they were forked from
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
@@ -267,7 +267,7 @@ def stop(process: subprocess.Popen, timeout: float = 20.0) -> None:
             process.kill()
             process.wait()
     deadline = time.monotonic() + 10
-    for pid in kernels:
+    for pid in below:
         while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
             time.sleep(0.1)
         with contextlib.suppress(ProcessLookupError, PermissionError):

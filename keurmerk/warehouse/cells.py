@@ -7,7 +7,8 @@ made by ``keurmerk.filters.Filters.to_sql`` (placeholders only). ``keurmerk.metr
 At publication (:func:`store_cells`, called by ``keurmerk.ingest`` inside ``keurmerk.warehouse.writer``) the
 warehouse stores every provider's own cells and free texts, sorted by provider, and the benchmark cube (the
 provider cells summed), so that a dashboard kernel reads a few thousand rows instead of joining every answer.
-Each table is one ``CREATE TABLE … AS`` that DuckDB spills to disk beyond the writer's memory limit.
+Each table is one ``CREATE TABLE … AS`` that DuckDB spills to disk beyond the writer's memory limit. The
+benchmark cube is also stored as a kernel holds it (:func:`cube_parts`, read back by :func:`stored_cube_parts`).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import duckdb
 import polars as pl
 
 from keurmerk.filters import FILTER_DIMENSIONS
+from keurmerk.warehouse import polars_frame
 
 __all__ = [
     "CUBE_CELL",
@@ -30,6 +32,7 @@ __all__ = [
     "cell",
     "ANSWER_KEYS",
     "COARSE_KEYS",
+    "CUBE_PARTS",
     "CUBE_TABLES",
     "FRAMES_TABLE",
     "PROVIDER",
@@ -72,6 +75,7 @@ CUBE_QUERIES = {  # query name: (file in sql/, its {cell})
 }
 STAMP_TABLE = "metrics_cube_stamp"
 FRAMES_TABLE = "metrics_cube_frames"  # the benchmark cube as a kernel holds it (stored_cube_parts)
+CUBE_PARTS = ("invitations", "answers", "answers_coarse")  # the fields of keurmerk.metrics.Cube
 STAMP = """
 SELECT (SELECT count(*) FROM invitations) AS invitations, (SELECT coalesce(max(load_id), 0) FROM invitations) AS
        invitation_load, (SELECT count(*) FROM answers) AS answers, (SELECT coalesce(max(load_id), 0) FROM answers)
@@ -110,7 +114,7 @@ def store_cells(con: duckdb.DuckDBPyConnection) -> None:
         con.execute(f"CREATE OR REPLACE TABLE {table} AS SELECT * EXCLUDE (n, provider_id), "
                     f"CAST(sum(n) AS BIGINT) AS n FROM {source} GROUP BY ALL")  # count(*)'s type
     con.execute(f"CREATE OR REPLACE TABLE {STAMP_TABLE} AS " + STAMP)
-    parts = cube_parts(*(pl.DataFrame(con.sql(f"SELECT * FROM {table}")) for table in CUBE_TABLES.values()))
+    parts = cube_parts(*(polars_frame(con.sql(f"SELECT * FROM {table}")) for table in CUBE_TABLES.values()))
     con.execute(f"CREATE OR REPLACE TABLE {FRAMES_TABLE} (part VARCHAR, period INTEGER, ipc BLOB)")
     for part, frames in parts.items():
         for period, frame in frames.items():
@@ -128,15 +132,17 @@ def cube_parts(invitations: pl.DataFrame, answers: pl.DataFrame) -> dict[str, di
         return {p: part for (p,), part in frame.partition_by("period", as_dict=True).items()}
 
     coarse = answers.group_by(*dict.fromkeys((*COARSE_KEYS, *ANSWER_KEYS))).agg(pl.col("n").sum())
-    return {"invitations": split(invitations), "answers": split(answers), "answers_coarse": split(coarse)}
+    return dict(zip(CUBE_PARTS, map(split, (invitations, answers, coarse)), strict=True))
 
 
 def stored_cube_parts(con: duckdb.DuckDBPyConnection) -> dict[str, dict[int, pl.DataFrame]] | None:
     """The cube's parts as :func:`store_cells` keeps them (Arrow IPC per part and period): a kernel reads them as
     they are instead of splitting and summing the cube tables again. None in a warehouse published before."""
-    if not con.sql("SELECT 1 FROM duckdb_tables() WHERE table_name = $t", params={"t": FRAMES_TABLE}).fetchall():
+    try:
+        rows = con.sql(f"SELECT part, period, ipc FROM {FRAMES_TABLE} ORDER BY part, period").fetchall()
+    except duckdb.CatalogException:
         return None
-    parts: dict[str, dict[int, pl.DataFrame]] = {"invitations": {}, "answers": {}, "answers_coarse": {}}
-    for part, period, ipc in con.sql(f"SELECT part, period, ipc FROM {FRAMES_TABLE} ORDER BY part, period").fetchall():
+    parts: dict[str, dict[int, pl.DataFrame]] = {part: {} for part in CUBE_PARTS}
+    for part, period, ipc in rows:
         parts[part][period] = pl.read_ipc(io.BytesIO(ipc))
     return parts
