@@ -87,3 +87,31 @@ def test_the_cube_as_kept_in_memory_is_stored_at_publication(tmp_path: Path) -> 
     with open_readonly(db) as con:
         assert stored_cube_parts(con) is not None and not _stored_cube_is_fresh(con)
         assert _undeliverable(Cube.load(con)) == _undeliverable(computed) + 1
+
+
+def test_a_kernel_reads_the_fine_answer_cells_only_when_a_selection_needs_them(tmp_path: Path) -> None:
+    """The benchmark's answers per province and questionnaire stay packed (their stored IPC bytes) while the
+    selections use the coarse cells; a province filter reads the chosen period's part only, and the figures are
+    those of the cube computed from the warehouse."""
+    from keurmerk.warehouse.cells import PackedFrames
+
+    db = write_sample_warehouse(tmp_path / "sample.duckdb")
+    with open_readonly(db) as con:
+        computed = Cube.load(con)
+    with writer(db) as con:
+        store_cube(con)
+    with open_readonly(db) as con:
+        stored = Cube.load(con)
+        packed = stored.answers
+        assert isinstance(packed, PackedFrames) and set(packed) == set(computed.answers)
+        for filters in (PIW, PIW.replace(services=(8,))):
+            frames = compute_all(CubeSource.load(con, "P0000", stored), filters)
+            assert packed.unpacked == frozenset(), filters  # the coarse cells sufficed
+            expected = compute_all(CubeSource.load(con, "P0000", computed), filters)
+            assert all(frame.equals(expected[fid]) for fid, frame in frames.items())
+        by_province = PIW.replace(provinces=("PV27",))
+        frames = compute_all(CubeSource.load(con, "P0000", stored), by_province)
+        assert packed.unpacked == frozenset({2021})
+        expected = compute_all(CubeSource.load(con, "P0000", computed), by_province)
+        assert all(frame.equals(expected[fid]) for fid, frame in frames.items())
+        assert _same(dict(packed.items()), computed.answers)

@@ -17,7 +17,7 @@ free-text answers; it never holds another provider's rows or words.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -257,9 +257,9 @@ class Cube:
     provider's own cube.
     """
 
-    invitations: dict[int, pl.DataFrame]
-    answers: dict[int, pl.DataFrame]
-    answers_coarse: dict[int, pl.DataFrame]  # summed over the dimensions not in COARSE_KEYS: most filters need none
+    invitations: Mapping[int, pl.DataFrame]
+    answers: Mapping[int, pl.DataFrame]  # a kernel's benchmark keeps it packed until used (cells.PackedFrames)
+    answers_coarse: Mapping[int, pl.DataFrame]  # summed over the dimensions not in COARSE_KEYS: most filters need none
 
     @classmethod
     def from_frames(cls, invitations: pl.DataFrame, answers: pl.DataFrame) -> Cube:
@@ -285,8 +285,8 @@ class Cube:
         first, last = filters.periods or (-(10**9), 10**9)
         rest = filters.replace(provider=None, period=None).to_polars()
 
-        def take(parts: dict[int, pl.DataFrame], empty: pl.DataFrame) -> pl.DataFrame:
-            chosen = [frame for period, frame in parts.items() if first <= period <= last]
+        def take(parts: Mapping[int, pl.DataFrame], empty: pl.DataFrame) -> pl.DataFrame:
+            chosen = [parts[period] for period in parts if first <= period <= last]  # only these are read
             return pl.concat(chosen).filter(rest) if chosen else empty
 
         answers = self.answers if filters.active() - set(COARSE_KEYS) else self.answers_coarse

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import re
+from collections.abc import Iterator, Mapping
 from functools import cache
 from importlib.resources import files
 
@@ -35,6 +36,7 @@ __all__ = [
     "CUBE_PARTS",
     "CUBE_TABLES",
     "FRAMES_TABLE",
+    "PackedFrames",
     "PROVIDER",
     "PROVIDER_TABLES",
     "STAMP",
@@ -135,14 +137,48 @@ def cube_parts(invitations: pl.DataFrame, answers: pl.DataFrame) -> dict[str, di
     return dict(zip(CUBE_PARTS, map(split, (invitations, answers, coarse)), strict=True))
 
 
-def stored_cube_parts(con: duckdb.DuckDBPyConnection) -> dict[str, dict[int, pl.DataFrame]] | None:
+class PackedFrames(Mapping[int, pl.DataFrame]):
+    """Frames per period kept as their stored Arrow IPC bytes (lz4) and read on first use, each period once.
+
+    The benchmark's fine answer cells are needed only when a selection filters on a dimension outside
+    COARSE_KEYS (a province, a questionnaire), which most visits never do; packed they take a small part of the
+    memory of the frames. Asking for the keys reads nothing."""
+
+    def __init__(self, packed: Mapping[int, bytes]):
+        self._packed = dict(packed)
+        self._frames: dict[int, pl.DataFrame] = {}
+
+    def __getitem__(self, period: int) -> pl.DataFrame:
+        if period not in self._frames:
+            self._frames[period] = pl.read_ipc(io.BytesIO(self._packed[period]))
+        return self._frames[period]
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._packed)
+
+    def __len__(self) -> int:
+        return len(self._packed)
+
+    @property
+    def unpacked(self) -> frozenset[int]:
+        """The periods read so far."""
+        return frozenset(self._frames)
+
+
+PACKED_PARTS = ("answers",)  # the cube parts a kernel keeps packed until a selection needs them
+
+
+def stored_cube_parts(con: duckdb.DuckDBPyConnection) -> dict[str, Mapping[int, pl.DataFrame]] | None:
     """The cube's parts as :func:`store_cells` keeps them (Arrow IPC per part and period): a kernel reads them as
-    they are instead of splitting and summing the cube tables again. None in a warehouse published before."""
+    they are instead of splitting and summing the cube tables again; the parts in PACKED_PARTS stay packed until
+    used. None in a warehouse published before."""
     try:
         rows = con.sql(f"SELECT part, period, ipc FROM {FRAMES_TABLE} ORDER BY part, period").fetchall()
     except duckdb.CatalogException:
         return None
-    parts: dict[str, dict[int, pl.DataFrame]] = {part: {} for part in CUBE_PARTS}
+    stored: dict[str, dict[int, bytes]] = {part: {} for part in CUBE_PARTS}
     for part, period, ipc in rows:
-        parts[part][period] = pl.read_ipc(io.BytesIO(ipc))
-    return parts
+        stored[part][period] = ipc
+    return {part: PackedFrames(frames) if part in PACKED_PARTS
+            else {period: pl.read_ipc(io.BytesIO(ipc)) for period, ipc in frames.items()}
+            for part, frames in stored.items()}
