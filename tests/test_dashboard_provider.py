@@ -385,3 +385,31 @@ def test_samenvatting_shows_the_seed_front_page_in_its_order(app: ProviderApp) -
     assert "✓ Respectvolle houding" in text[staff:pie]
     assert [item in text[organisation:] for item in ("Snelheid van kennismaking", "De eerste kennismaking")] == [True] * 2
     assert dashboard.frames["front_pie"]["item"].unique().to_list() == ["Respectvolle houding"]
+
+
+def test_a_prepared_kernel_hands_back_what_duckdb_cached_while_preparing(tmp_path: Path) -> None:
+    """Reading the stored cube leaves its blocks in DuckDB's cache; a pool kernel waits for its visitor without
+    them, on the same open connection and with the kernel's memory limit back."""
+    import duckdb
+
+    db = tmp_path / "blocks.duckdb"
+    with duckdb.connect(str(db)) as con:
+        con.execute("CREATE TABLE blocks AS SELECT range AS i, range::VARCHAR AS s FROM range(2000000)")
+    con = duckdb.connect(str(db), read_only=True)
+
+    def cached() -> int:
+        return con.execute("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()[0]
+
+    def limit() -> str:
+        return con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+
+    app = ProviderApp(con, benchmark=None, policy=None)
+    app.drop_cache()
+    kernel_limit = limit()
+    con.execute("SELECT sum(i), max(s) FROM blocks").fetchall()  # blocks read, as the stored cube's are
+    before = cached()
+    app.drop_cache()
+    assert before > 8 * 2**20 and cached() <= 2**20  # ≥ 8 MB cached, at most a block or so left
+    assert limit() == kernel_limit
+    assert con.execute("SELECT count(*) FROM blocks").fetchone()[0] == 2000000  # the same snapshot still reads
+    app.close()

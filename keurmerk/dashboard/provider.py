@@ -496,7 +496,18 @@ class ProviderApp:
         app = cls(con, Cube.load(con), load_policy())  # as stored at publication (keurmerk.metrics.store_cube)
         if warm_up:
             app.warm_up()
+        app.drop_cache()
         return app
+
+    def drop_cache(self) -> None:
+        """Hand back the blocks DuckDB cached while the kernel was prepared (the stored cube's, mostly): lowering
+        the memory limit evicts them. The connection stays open on the snapshot the kernel was prepared on; the
+        visitor's own cells are a few blocks read then."""
+        try:
+            self.con.execute("SET memory_limit = '1MB'")
+        except duckdb.OutOfMemoryException:
+            pass  # blocks still held by a query: they stay cached
+        self.con.execute(f"SET memory_limit = '{KERNEL_DUCKDB_MEMORY}'")
 
     def warm_up(self) -> None:
         """Compute every figure once for a provider without rows (the benchmark's side in full, the provider's
