@@ -66,7 +66,9 @@ def page() -> Iterator[object]:
     with chromium() as browser:
         context = browser.new_context(viewport={"width": 900, "height": 2000})
         page = context.new_page()
-        page.set_content("<!DOCTYPE html><html><head></head><body></body></html>")
+        # SVGs as blocks: inline, each sits on a text line whose fractional height puts the next chart on another
+        # sub-pixel offset, and a chart compared with one drawn elsewhere differs in its anti-aliased edges
+        page.set_content("<!DOCTYPE html><html><head><style>svg { display: block; }</style></head><body></body></html>")
         page.evaluate(_HARNESS, [runtime_code(), ESM, ChartWidget().embed_options])
         yield page
         context.close()
