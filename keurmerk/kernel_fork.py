@@ -41,12 +41,17 @@ from typing import Any, ClassVar
 import setproctitle
 from jupyter_client.provisioning import LocalProvisioner
 
-__all__ = ["ForkedProvisioner", "PRELOAD"]
+__all__ = ["BLOCKED", "ForkedProvisioner", "PRELOAD", "preload"]
 
 # What every dashboard kernel imports and that starts no thread. Not polars (nor keurmerk, which imports it):
 # importing polars starts its allocator's and its out-of-core memory manager's threads, and a forked child would
 # inherit their locks but not the threads.
-PRELOAD = ("ipykernel.kernelapp", "duckdb", "altair", "ipywidgets", "anywidget", "vl_convert", "babel.numbers")
+PRELOAD = ("ipykernel.kernelapp", "ipykernel.debugger", "duckdb", "altair", "ipywidgets", "anywidget", "vl_convert",
+           "babel.numbers")
+# Dashboard kernels have no debugger: nobody debugs a visitor's page, and importing debugpy was a third of a
+# kernel's start in ipykernel. With it blocked, ipykernel.debugger finds it unavailable, the kernel says so in
+# its kernel_info and answers no debug request.
+BLOCKED = ("debugpy",)
 NUMBER_LOCALE = "nl_NL"  # keurmerk.formatting.LOCALE: its number symbols are read once, here, for every kernel
 STARTUP_TIMEOUT_S = 60.0
 ORPHAN_CHECK_S = 5.0  # how often the fork server, while idle, checks that Voilà still runs
@@ -181,9 +186,7 @@ def serve(socket_path: str) -> None:
 
     signal.signal(signal.SIGTERM, end)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel itself; no zombies
-    for name in PRELOAD:
-        importlib.import_module(name)
-    importlib.import_module("babel").Locale.parse(NUMBER_LOCALE).number_symbols  # noqa: B018 - loads the data
+    preload()
     if threading.active_count() != 1 or len(os.listdir("/proc/self/task")) != 1:
         raise SystemExit("keurmerk.kernel_fork: threads after the imports; forking would be unsafe")
     gc.collect()
@@ -216,6 +219,15 @@ def serve(socket_path: str) -> None:
             children.add(pid)
             children.intersection_update(p for p in children if _start_time(p) is not None)
             connection.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+
+
+def preload() -> None:
+    """What every kernel forked from this process starts with: PRELOAD imported, BLOCKED made unimportable."""
+    for name in BLOCKED:
+        sys.modules[name] = None  # type: ignore[assignment]  # an import of it raises ImportError
+    for name in PRELOAD:
+        importlib.import_module(name)
+    importlib.import_module("babel").Locale.parse(NUMBER_LOCALE).number_symbols  # noqa: B018 - loads the data
 
 
 def _read_line(connection: socket.socket) -> bytes:

@@ -38,3 +38,25 @@ def test_the_fork_server_reads_the_locale_the_numbers_are_formatted_in() -> None
     from keurmerk.kernel_fork import NUMBER_LOCALE
 
     assert NUMBER_LOCALE == LOCALE
+
+
+def test_forked_kernels_start_without_a_debugger() -> None:
+    """The fork server's kernels have no debugpy: ipykernel finds no debugger to offer (kernel_info says so, debug
+    requests get no answer), and no kernel pays for importing it."""
+    script = """
+import importlib, sys
+from keurmerk.kernel_fork import BLOCKED, PRELOAD, preload
+assert all(importlib.util.find_spec(name) is not None for name in BLOCKED)  # installed: blocked, not missing
+preload()
+try:
+    import debugpy
+except ImportError:
+    blocked = True
+else:
+    blocked = False
+from ipykernel import debugger
+print(blocked, debugger._is_debugpy_available, "ipykernel.debugger" in PRELOAD)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "False", "True"]
