@@ -32,7 +32,8 @@ What the command sets, and why:
 - ``--KeurmerkVoila.max_kernels``: the kernel budget, pool included (:func:`default_max_kernels`).
 - ``--KernelManager.transport=ipc``, ``autorestart=False``: kernel channels over Unix sockets in Voilà's private
   connection directory; a crashed kernel is not restarted (its page is gone; the visitor is told to reload).
-- ``KEURMERK_DB``: the warehouse snapshot the kernels read (``database_path()`` inside a dashboard).
+- ``KEURMERK_DB``: the warehouse snapshot the kernels read (``database_path()`` inside a dashboard);
+  ``KERNEL_ENV``: one polars thread per kernel.
 
 Pattern for dashboard notebooks (pre-heated kernels run the cells *before* the request exists)::
 
@@ -141,6 +142,13 @@ def default_pool_size(max_kernels: int, cores: int | None = None) -> int:
     return max(1, min(max_kernels // 3, ARRIVALS_PER_CORE * cores))
 
 
+# For every dashboard kernel, unless the environment says otherwise. One polars thread: a kernel serves one visitor
+# and computes on small frames, where polars' thread pool costs more CPU than it saves time (bench/staff.py, and
+# compute_all for a provider page: less CPU and less wall time on one thread); the machine's cores serve the
+# other visitors' kernels.
+KERNEL_ENV = {"POLARS_MAX_THREADS": "1"}
+
+
 def voila_command(
     db_path: Path,
     port: int = 8866,
@@ -178,6 +186,7 @@ def voila_command(
     env[CHART_MODULE_ENV] = "template"  # keurmerk.charts.widget: the chart module comes from the template
     env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATE_ROOT), env.get("JUPYTER_PATH", "")) if p)
     env.setdefault("PYTHONUNBUFFERED", "1")
+    env.update({k: v for k, v in KERNEL_ENV.items() if k not in env})
     argv = (
         sys.executable,
         "-m",

@@ -323,6 +323,11 @@ def test_kernels_are_forked_from_a_prepared_process(tiny_db: Path, tmp_path: Pat
         assert len(fork_server) == 1 and fork_server != {forked.process.pid}
         command = psutil.Process(fork_server.pop()).cmdline()
         assert command[-2].endswith("kernel_fork.py") and Path(command[-1]).is_socket()
+        # a prepared kernel computes on one polars thread (keurmerk.serve.KERNEL_ENV), whatever the cores
+        for pid in kernels.values():
+            tasks = Path(f"/proc/{pid}/task")
+            threads = [(tasks / task / "comm").read_text().strip() for task in os.listdir(tasks)]
+            assert [name for name in threads if re.fullmatch(r"polars-\d+", name)] == ["polars-0"], threads
         status, _, page = get(forked.link())
         assert status == 200 and "application/vnd.jupyter.widget-view+json" in page and "toegang" not in page
         everything = [forked.process.pid, *descendants(forked.process.pid)]

@@ -15,6 +15,7 @@ only shows it. A tab opened before that builds its chapter at once.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 import traceback
 from collections.abc import Callable, Mapping
@@ -503,10 +504,8 @@ class ProviderApp:
         """Hand back the blocks DuckDB cached while the kernel was prepared (the stored cube's, mostly): lowering
         the memory limit evicts them. The connection stays open on the snapshot the kernel was prepared on; the
         visitor's own cells are a few blocks read then."""
-        try:
+        with contextlib.suppress(duckdb.OutOfMemoryException):  # blocks still held by a query stay cached
             self.con.execute("SET memory_limit = '1MB'")
-        except duckdb.OutOfMemoryException:
-            pass  # blocks still held by a query: they stay cached
         self.con.execute(f"SET memory_limit = '{KERNEL_DUCKDB_MEMORY}'")
 
     def warm_up(self) -> None:
