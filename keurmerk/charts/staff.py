@@ -69,7 +69,7 @@ class Reference:
     kind: str = "norm"  # norm | norm_service | bench | limit
 
 
-_REFERENCE_STYLE = {
+REFERENCE_STYLE = {
     "norm": (NORM_COLOUR, []),
     "norm_service": (NORM_COLOUR, [6, 3]),
     "bench": (INK, [5, 3]),
@@ -92,7 +92,7 @@ def _fmt(field: str, fmt: str) -> str:
     return f"isValid(datum['{field}']) ? format(datum['{field}'], '{fmt}') : '–'"
 
 
-def _format_value(value: float, percent: bool) -> str:
+def format_value(value: float, percent: bool) -> str:
     return f"{number(value)}%" if percent else number(value)
 
 
@@ -137,7 +137,7 @@ def provider_distribution(
                 "x0": r["bin_start"] / (100 if percent else 1),
                 "x1": r["bin_end"] / (100 if percent else 1),
                 "providers": r["providers"],
-                "range": f"{_format_value(r['bin_start'], percent)} – {_format_value(r['bin_end'], percent)}",
+                "range": f"{format_value(r['bin_start'], percent)} – {format_value(r['bin_end'], percent)}",
                 "examples": names,
             }
         )
@@ -170,12 +170,12 @@ def provider_distribution(
     layers: list[alt.Chart] = [bars]
     if references:
         refs = [
-            {"x": ref.value / scale, "label": f"{ref.label}: {_format_value(ref.value, percent)}", "kind": ref.kind}
+            {"x": ref.value / scale, "label": f"{ref.label}: {format_value(ref.value, percent)}", "kind": ref.kind}
             for ref in references
         ]
         domain_labels = [r["label"] for r in refs]
-        colours = [_REFERENCE_STYLE[r["kind"]][0] for r in refs]
-        dashes = [_REFERENCE_STYLE[r["kind"]][1] for r in refs]
+        colours = [REFERENCE_STYLE[r["kind"]][0] for r in refs]
+        dashes = [REFERENCE_STYLE[r["kind"]][1] for r in refs]
         layers.append(
             alt.Chart(alt.Data(values=refs))
             .mark_rule(strokeWidth=2)

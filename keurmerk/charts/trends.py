@@ -13,14 +13,14 @@ import altair as alt
 import polars as pl
 
 from keurmerk.charts.staff import (
-    _REFERENCE_STYLE,
     N_TITLE,
     NATIONAL,
     PERIOD_TITLE,
     PROVIDERS,
+    REFERENCE_STYLE,
     SERVICE_TITLE,
     Reference,
-    _format_value,
+    format_value,
     message,
 )
 from keurmerk.charts.theme import BENCHMARK_COLOUR, MUTED, PROVIDER_COLOUR
@@ -76,12 +76,12 @@ def trend_panels(
                 .encode(x=x, y=y, tooltip=tooltip))
     layers = [all_line, own_line]
     for ref in references:
-        colour, dash = _REFERENCE_STYLE[ref.kind]
+        colour, dash = REFERENCE_STYLE[ref.kind]
         # a rule with only a datum has no description of its own: Vega would then leave its mark group a
         # graphics-symbol without a name (axe: svg-img-alt); the description names the line for screen readers
         layers.append(alt.Chart().mark_rule(color=colour, strokeDash=dash, strokeWidth=1.2)
                       .encode(y=alt.datum(ref.value / scale),
-                              description=alt.value(f"{ref.label}: {_format_value(ref.value, percent)}")))
+                              description=alt.value(f"{ref.label}: {format_value(ref.value, percent)}")))
     panel = alt.layer(*layers).properties(width=150, height=80)
     chart = alt.FacetChart(
         data=alt.Data(values=rows),
