@@ -210,9 +210,11 @@ def _printer_of(checkout: Path):
 
 
 def _pdf_compared(db: Path, period: int, ids: list[str], count: int, checkout: Path) -> Table:
-    """The same reports printed by this checkout's printer and by the one of ``checkout``, alternating report by
-    report in one browser, so that both see the same load: wall and CPU (this process and Chromium's), file size,
-    and whether the PDFs read the same (pages, the page of every heading, pdftotext)."""
+    """The same reports printed by this checkout's printer and by the one of ``checkout``, each in its own browser
+    started with its own flags (``ARGS`` of its module), alternating report by report, so that both see the same
+    load: wall and CPU (this process and Chromium's), file size, and whether the PDFs read the same (pages, the
+    page of every heading, pdftotext)."""
+    from keurmerk import chromium
     from keurmerk.metrics import Cube
     from keurmerk.policy import load_policy
     from keurmerk.report import chart_specs, render_html, report_data
@@ -231,9 +233,13 @@ def _pdf_compared(db: Path, period: int, ids: list[str], count: int, checkout: P
         pages.append(render_html(data, chart_specs(data)))
     spent = {"hier": [0.0, 0.0], "daar": [0.0, 0.0]}  # wall, CPU (this process and Chromium's)
     printed: dict[str, list[bytes]] = {"hier": [], "daar": []}
-    with PdfPrinter() as here:  # one browser for both (Playwright's sync API drives one per thread)
-        there = _printer_of(checkout).PdfPrinter()
-        there._playwright, there._browser = here._playwright, here._browser
+    with PdfPrinter() as here:  # one Playwright for both (its sync API drives one per thread), a browser each
+        other = _printer_of(checkout)
+        there = other.PdfPrinter()
+        there._playwright = here._playwright
+        there._browser = here._playwright.chromium.launch(
+            executable_path=chromium.executable(), args=getattr(other, "ARGS", chromium.ARGS)
+        )
         here.print(pages[-1]), there.print(pages[-1])  # started and warm
         for html in pages:
             for label, printer in (("daar", there), ("hier", here)):
@@ -242,6 +248,7 @@ def _pdf_compared(db: Path, period: int, ids: list[str], count: int, checkout: P
                 spent[label][0] += time.perf_counter() - wall
                 spent[label][1] += time.process_time() + (_descendants_cpu() or 0.0) - cpu
         there._drop_page()
+        there._browser.close()
     same_pages = all(page_count(a) == page_count(b) and named_destinations(a) == named_destinations(b)
                      for a, b in zip(printed["hier"], printed["daar"], strict=True))  # fmt: skip
     same_text = None

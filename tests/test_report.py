@@ -432,6 +432,40 @@ def test_one_printer_prints_many_reports_as_each_would_alone(tiny_db: Path, monk
     _contents_match_headings(corrected)
 
 
+@pytest.mark.browser
+@pytest.mark.slow
+def test_printed_report_is_hidden_until_the_next(tiny_db: Path) -> None:
+    """Once printed, a report's document is hidden: Chromium would otherwise lay it out and paint it again at the
+    window's size before the next report replaces it. The next report, and a second print of the same one (the
+    contents corrected), are shown and printed whole."""
+    from keurmerk.metrics import Cube
+    from keurmerk.policy import load_policy
+    from keurmerk.report import chart_specs, render_html, report_data
+    from keurmerk.report.loader import ProviderCubes, providers_in_period
+    from keurmerk.report.pdf import PdfPrinter
+    from keurmerk.warehouse import open_readonly
+
+    with open_readonly(tiny_db) as con:
+        providers = providers_in_period(con, 2021)[:2]
+        cubes = ProviderCubes.load(con, 2021, [p.provider_id for p in providers], Cube.load(con))
+    pages = []
+    for provider in providers:
+        data = report_data(cubes.source(provider.provider_id), provider, 2021, load_policy(), DAY)
+        pages.append(render_html(data, chart_specs(data)))
+    shown = "getComputedStyle(document.documentElement).display"
+    with PdfPrinter() as printer:
+        texts = []
+        for html in pages:
+            pdf = printer.print(html)
+            assert printer._shell().evaluate(shown) == "none"
+            texts.append(_pdf_text(pdf))
+        again = printer._print_pages(printer._shell(), {"ch-3": 99})  # a wrong number: printed a second time
+        assert printer._shell().evaluate(shown) == "none"
+    assert all("Inhoudsopgave" in text and "3 Onderzoek onder cliënten" in text for text in texts)
+    assert _pdf_text(again) == texts[-1]
+    _contents_match_headings(again)
+
+
 _MEASURED_PAGE = """<!DOCTYPE html><html lang="nl"><head><meta charset="utf-8"><style>
 @page { size: A4; margin: 20mm 15mm 25mm 15mm; }
 body { font: 11pt sans-serif; } section { break-before: page; } .keep { break-inside: avoid; height: 70mm; }
