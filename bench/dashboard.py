@@ -112,6 +112,7 @@ MILESTONES = {  # on the way to the first render: what the page clock records
     "dashboard": "dashboard in de pagina",
     "first": "eerste grafiek getekend",
     "screen": "eerste scherm compleet (elke grafiek in beeld getekend)",
+    "live": "eerste scherm live (widgets, elke grafiek in beeld getekend: interactief)",
 }
 # The floor: what Voilà itself costs with our template and a pre-heated kernel, for a page with one widget.
 FLOOR_CELLS = (
@@ -131,10 +132,13 @@ PAGE_CLOCK = """
   const statusText = () => { const el = document.querySelector('[data-km=status]'); return el ? el.textContent : null; };
   const figText = () => [...document.querySelectorAll('.km-fig_3_1 .keurmerk-chart svg text')]
     .map(t => t.textContent).join('|');
-  const km = window.__km = { loaded: null, dashboard: null, first: null, screen: null, drawn: null, watch: null };
-  // the first screen is complete when every chart box inside the viewport holds its drawing
-  const screenDone = () => {
-    const inView = [...document.querySelectorAll('.km-figure')].filter((el) => {
+  const km = window.__km = { loaded: null, dashboard: null, first: null, screen: null, live: null, drawn: null,
+                             watch: null };
+  // the first screen is complete when every chart box inside the viewport holds its drawing: the live widgets'
+  // (document) or the snapshot's drawn before them (a closed shadow root: static/first_screen.js hands it over)
+  const snapshot = () => window.__kmFirstScreen && window.__kmFirstScreen.root;
+  const screenDone = (root) => {
+    const inView = [...root.querySelectorAll('.km-figure')].filter((el) => {
       const r = el.getBoundingClientRect();  // the figure's box: its caption has a height before the chart does
       return r.bottom > 0 && r.top < innerHeight && r.height > 0 && el.querySelector('.keurmerk-chart');
     });
@@ -162,8 +166,13 @@ PAGE_CLOCK = """
     if (km.drawn === null) {
       if (km.dashboard === null && document.querySelector('.km-dashboard')) km.dashboard = now();
       const charts = document.querySelectorAll('.km-figure .keurmerk-chart svg').length;
-      if (km.first === null && charts > 0) km.first = now();
-      if (km.screen === null && km.first !== null && screenDone()) km.screen = now();
+      const shot = snapshot();
+      if (km.first === null && (charts > 0 || (shot && shot.querySelector('.km-figure .keurmerk-chart svg')))) {
+        km.first = now();
+      }
+      const live = km.first !== null && screenDone(document);
+      if (km.screen === null && km.first !== null && (live || (shot && screenDone(shot)))) km.screen = now();
+      if (km.live === null && live) km.live = now();
       if (charts >= expected) km.drawn = now();
     }
     const w = km.watch;
@@ -174,7 +183,11 @@ PAGE_CLOCK = """
       if (w.figAt === null && f && f !== w.fig) w.figAt = now();
     }
   };
-  new MutationObserver(check).observe(document, { childList: true, subtree: true, characterData: true });
+  const observer = new MutationObserver(check);
+  observer.observe(document, { childList: true, subtree: true, characterData: true });
+  document.addEventListener('keurmerk-first-screen', () => {
+    observer.observe(snapshot(), { childList: true, subtree: true, characterData: true });
+  });
 })();
 """
 

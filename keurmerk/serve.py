@@ -367,7 +367,8 @@ def show(page, title: str | None = None) -> None:
 
     A refusal (``html.refusal``) is shown as plain HTML, not as a widget, with the marker that tells the server to
     end this kernel as soon as the page is out: a refused link keeps no kernel. ``title`` becomes the browser
-    tab's title.
+    tab's title. A page with ``first_screen`` set (the provider dashboard) is shown first as a static snapshot of
+    its widgets, which the ``keurmerk`` template draws before Voilà's front end is ready.
     """
     from IPython.display import HTML, Javascript, display
 
@@ -378,6 +379,11 @@ def show(page, title: str | None = None) -> None:
         display(HTML(f'{value}<span hidden data-km="{RELEASE_MARKER}"></span>'))
         page.close()
         return
+    if getattr(page, "first_screen", False):
+        # drawn by the page before Voilà's front end has the live widgets (keurmerk.dashboard.first_screen)
+        from keurmerk.dashboard.first_screen import snapshot_bundle
+
+        display(snapshot_bundle(page), raw=True)
     display(page)
     if title:
         display(Javascript(f"document.title = {json.dumps(title)};"))
