@@ -7,8 +7,8 @@
 // scripts would inject later: static/widgets.css) in a closed shadow root: nothing in the document matches it,
 // so the page's scripts, its tests and screen readers' later view see only the live widgets; it is inert
 // (clicks pass through). Its charts are drawn by the chart widget's own front end (chart_widget.js) from the
-// specs the widgets hold. Once the live dashboard appears it is laid out under the snapshot, which covers it until
-// every live chart in the viewport is drawn; then the snapshot goes, with nothing moving.
+// specs the widgets hold. Once the live dashboard appears it is laid out, hidden, in the snapshot's place until
+// every live chart in the viewport is drawn; then the snapshot goes and the live page shows, with nothing moving.
 //
 // For bench/dashboard.py: window.__kmFirstScreen = { root, drawn, live } (the shadow root; when its charts in
 // view were drawn and when the live widgets replaced it, performance.timeOrigin-based ms), and the event
@@ -92,8 +92,15 @@ export async function show(box, chart) {
   host.className = "km-first-screen-host";
   host.inert = true;
   const root = host.attachShadow({ mode: "closed" });
-  root.adoptedStyleSheets = sheets();
   root.append(template.content.cloneNode(true));
+  // the snapshot's own styles (dashboard.css, chart_widget.css) after the page's, as the live page injects them
+  const own = [...root.querySelectorAll("style")].map((style) => {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(style.textContent);
+    style.remove();
+    return sheet;
+  });
+  root.adoptedStyleSheets = [...sheets(), ...own];
   box.append(host);
   const state = { root, drawn: null, live: null };
   Object.defineProperty(window, "__kmFirstScreen", { value: state, configurable: true });
@@ -105,16 +112,20 @@ export async function show(box, chart) {
   }
   whenTrue(() => inViewDrawn(root), root).then(() => { state.drawn = now(); });
 
-  // the live dashboard: laid out under the snapshot (same place, same size) until its charts in view are drawn
+  // the live dashboard: laid out hidden in the snapshot's place until its charts in view are drawn, then shown
+  // there as the snapshot goes (nothing moves: a newly visible box is no layout shift)
   await whenTrue(() => document.querySelector(".km-dashboard"), document.body);
-  const child = box.closest(".jp-OutputArea-child") || box;
-  const area = child.parentElement;
-  const top = child.offsetTop;
-  area.style.position = "relative";
-  Object.assign(child.style, { position: "absolute", top: `${top}px`, left: "0", right: "0", zIndex: "1",
-    background: "var(--jp-layout-color0, #fff)" });
+  const mine = box.closest(".jp-OutputArea-child") || box;
+  const theirs = document.querySelector(".km-dashboard").closest(".jp-OutputArea-child");
+  const area = mine.parentElement;
+  if (theirs && theirs.parentElement === area) {
+    area.style.position = "relative";
+    Object.assign(theirs.style, { position: "absolute", top: `${mine.offsetTop}px`, left: "0", right: "0",
+      visibility: "hidden" });
+  }
   await whenTrue(() => inViewDrawn(document), document.body, LIVE_TIMEOUT_MS);
-  child.remove();
+  mine.remove();
+  if (theirs) Object.assign(theirs.style, { position: "", top: "", left: "", right: "", visibility: "" });
   area.style.position = "";
   state.live = now();
 }
