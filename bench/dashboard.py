@@ -21,7 +21,9 @@ Then, in one run, one Chromium (Playwright; every page in a fresh browser contex
 2. pre-heated: ``--pool_size=N`` (``voila_command`` as is); each page is opened once the pool is full and its
    kernels idle (their notebook waits in ``query_params()``). Voilà refills the pool ``fill_delay`` (5 s in
    ``voila_command``) after a request, as in production. Also timed: page fully streamed (the notebook ran), the
-   dashboard in the page, the first chart drawn, the first screen complete;
+   dashboard in the page, the first chart drawn, the first screen complete (drawn: the snapshot the page
+   streams, ``keurmerk.dashboard.first_screen``, or the live widgets, whichever is first) and the first screen
+   live (the widgets' own charts in view drawn: interactive);
 3. on each pre-heated page: the Cliënten tab clicked, timed until all its charts are drawn (a chapter is built
    when its tab is first opened); then ``--changes`` filter changes (one dienst in ``.km-filter-services
    select``), timed in the browser from the ``change`` event until the status line (``[data-km=status]``) and
@@ -43,8 +45,9 @@ Then, in one run, one Chromium (Playwright; every page in a fresh browser contex
    no kernel process of the run is left. ``--cull`` (default 600 s, as ``keurmerk serve``) must stay longer
    than a page takes to load: Voilà culls a kernel whose page has not connected yet.
 
-First render = navigation issued → every chart of the page's first tab (Samenvatting) drawn (``.km-figure
-.keurmerk-chart svg``, as the browser tests wait for it), recorded in the page by a MutationObserver. Charts
+First render = navigation issued → every chart of the page's first tab (Samenvatting) drawn by the live widgets
+(``.km-figure .keurmerk-chart svg``, as the browser tests wait for it), recorded in the page by a
+MutationObserver (which also watches the snapshot's shadow root, handed over by ``static/first_screen.js``). Charts
 outside the viewport draw when the page is idle (``chart_widget.js``), so the table also gives the first screen:
 every figure inside the 1250×1400 viewport drawn. Prints one table with the targets of
 DESIGN §6 (≤ 2 s first render with pre-started kernels, ≤ 400 MB per kernel) and saves a screenshot of the first

@@ -55,12 +55,15 @@ function sheets() {
   return copies;
 }
 
-function inViewDrawn(root) {
-  const figures = [...root.querySelectorAll(".km-figure")].filter((el) => {
+// Every figure of the first tab is there and each one inside the viewport has its chart drawn (on a phone the
+// viewport may hold none: then the figures being there is enough).
+function inViewDrawn(root, figures) {
+  const all = [...root.querySelectorAll(".km-tabs .km-figure")];
+  if (all.length < figures) return false;
+  return all.filter((el) => {
     const r = el.getBoundingClientRect();
     return r.bottom > 0 && r.top < innerHeight && r.height > 0 && el.querySelector(".keurmerk-chart");
-  });
-  return figures.length > 0 && figures.every((el) => el.querySelector(".keurmerk-chart svg, .keurmerk-chart-error"));
+  }).every((el) => el.querySelector(".keurmerk-chart svg, .keurmerk-chart-error"));
 }
 
 function whenTrue(test, root, timeout) {
@@ -93,7 +96,9 @@ export async function show(box, chart) {
   host.inert = true;
   const root = host.attachShadow({ mode: "closed" });
   root.append(template.content.cloneNode(true));
-  // the snapshot's own styles (dashboard.css, chart_widget.css) after the page's, as the live page injects them
+  // the snapshot's own styles (dashboard.css, chart_widget.css) after the page's, as the live page injects them;
+  // in the document too, as the live page has them there: they lay out the page around it (a phone's margins)
+  for (const style of root.querySelectorAll("style")) document.head.append(style.cloneNode(true));
   const own = [...root.querySelectorAll("style")].map((style) => {
     const sheet = new CSSStyleSheet();
     sheet.replaceSync(style.textContent);
@@ -110,7 +115,8 @@ export async function show(box, chart) {
     const model = staticModel(specs[Number(el.dataset.kmChart)]);
     chart.default.render({ model, el });
   }
-  whenTrue(() => inViewDrawn(root), root).then(() => { state.drawn = now(); });
+  const figures = root.querySelectorAll(".km-tabs .km-figure").length;
+  whenTrue(() => inViewDrawn(root, figures), root).then(() => { state.drawn = now(); });
 
   // the live dashboard: laid out hidden in the snapshot's place until its charts in view are drawn, then shown
   // there as the snapshot goes (nothing moves: a newly visible box is no layout shift)
@@ -123,7 +129,7 @@ export async function show(box, chart) {
     Object.assign(theirs.style, { position: "absolute", top: `${mine.offsetTop}px`, left: "0", right: "0",
       visibility: "hidden" });
   }
-  await whenTrue(() => inViewDrawn(document), document.body, LIVE_TIMEOUT_MS);
+  await whenTrue(() => inViewDrawn(document, figures), document.body, LIVE_TIMEOUT_MS);
   mine.remove();
   if (theirs) Object.assign(theirs.style, { position: "", top: "", left: "", right: "", visibility: "" });
   area.style.position = "";
