@@ -478,8 +478,10 @@ class Browser:
             visit.milestones_ms = {k: clock[k] - visit.issued for k in MILESTONES if clock.get(k) is not None}
             if count_bytes:
                 await page.wait_for_timeout(1000)  # trailing requests and widget messages
-                visit.http_bytes = sum(received.values())
-                for request_id, size in received.items():
+                # a copy: CDP events (a late script, a revalidation) may still arrive while the bodies are read
+                arrived = dict(received)
+                visit.http_bytes = sum(arrived.values())
+                for request_id, size in arrived.items():
                     try:
                         body = await cdp.send("Network.getResponseBody", {"requestId": request_id})
                     except Exception:  # no body (redirect, 204): count as is
