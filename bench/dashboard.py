@@ -21,7 +21,9 @@ Then, in one run, one Chromium (Playwright; every page in a fresh browser contex
 2. pre-heated: ``--pool_size=N`` (``voila_command`` as is); each page is opened once the pool is full and its
    kernels idle (their notebook waits in ``query_params()``). Voilà refills the pool ``fill_delay`` (5 s in
    ``voila_command``) after a request, as in production. Also timed: page fully streamed (the notebook ran), the
-   dashboard in the page, the first chart drawn, the first screen complete;
+   dashboard in the page, the first chart drawn, the first screen complete (drawn: the snapshot the page
+   streams, ``keurmerk.dashboard.first_screen``, or the live widgets, whichever is first) and the first screen
+   live (the widgets' own charts in view drawn: interactive);
 3. on each pre-heated page: the Cliënten tab clicked, timed until all its charts are drawn (a chapter is built
    when its tab is first opened); then ``--changes`` filter changes (one dienst in ``.km-filter-services
    select``), timed in the browser from the ``change`` event until the status line (``[data-km=status]``) and
@@ -43,8 +45,9 @@ Then, in one run, one Chromium (Playwright; every page in a fresh browser contex
    no kernel process of the run is left. ``--cull`` (default 600 s, as ``keurmerk serve``) must stay longer
    than a page takes to load: Voilà culls a kernel whose page has not connected yet.
 
-First render = navigation issued → every chart of the page's first tab (Samenvatting) drawn (``.km-figure
-.keurmerk-chart svg``, as the browser tests wait for it), recorded in the page by a MutationObserver. Charts
+First render = navigation issued → every chart of the page's first tab (Samenvatting) drawn by the live widgets
+(``.km-figure .keurmerk-chart svg``, as the browser tests wait for it), recorded in the page by a
+MutationObserver (which also watches the snapshot's shadow root, handed over by ``static/first_screen.js``). Charts
 outside the viewport draw when the page is idle (``chart_widget.js``), so the table also gives the first screen:
 every figure inside the 1250×1400 viewport drawn. Prints one table with the targets of
 DESIGN §6 (≤ 2 s first render with pre-started kernels, ≤ 400 MB per kernel) and saves a screenshot of the first
@@ -112,6 +115,7 @@ MILESTONES = {  # on the way to the first render: what the page clock records
     "dashboard": "dashboard in de pagina",
     "first": "eerste grafiek getekend",
     "screen": "eerste scherm compleet (elke grafiek in beeld getekend)",
+    "live": "eerste scherm live (widgets, elke grafiek in beeld getekend: interactief)",
 }
 # The floor: what Voilà itself costs with our template and a pre-heated kernel, for a page with one widget.
 FLOOR_CELLS = (
@@ -131,10 +135,13 @@ PAGE_CLOCK = """
   const statusText = () => { const el = document.querySelector('[data-km=status]'); return el ? el.textContent : null; };
   const figText = () => [...document.querySelectorAll('.km-fig_3_1 .keurmerk-chart svg text')]
     .map(t => t.textContent).join('|');
-  const km = window.__km = { loaded: null, dashboard: null, first: null, screen: null, drawn: null, watch: null };
-  // the first screen is complete when every chart box inside the viewport holds its drawing
-  const screenDone = () => {
-    const inView = [...document.querySelectorAll('.km-figure')].filter((el) => {
+  const km = window.__km = { loaded: null, dashboard: null, first: null, screen: null, live: null, drawn: null,
+                             watch: null };
+  // the first screen is complete when every chart box inside the viewport holds its drawing: the live widgets'
+  // (document) or the snapshot's drawn before them (a closed shadow root: static/first_screen.js hands it over)
+  const snapshot = () => window.__kmFirstScreen && window.__kmFirstScreen.root;
+  const screenDone = (root) => {
+    const inView = [...root.querySelectorAll('.km-figure')].filter((el) => {
       const r = el.getBoundingClientRect();  // the figure's box: its caption has a height before the chart does
       return r.bottom > 0 && r.top < innerHeight && r.height > 0 && el.querySelector('.keurmerk-chart');
     });
@@ -162,8 +169,13 @@ PAGE_CLOCK = """
     if (km.drawn === null) {
       if (km.dashboard === null && document.querySelector('.km-dashboard')) km.dashboard = now();
       const charts = document.querySelectorAll('.km-figure .keurmerk-chart svg').length;
-      if (km.first === null && charts > 0) km.first = now();
-      if (km.screen === null && km.first !== null && screenDone()) km.screen = now();
+      const shot = snapshot();
+      if (km.first === null && (charts > 0 || (shot && shot.querySelector('.km-figure .keurmerk-chart svg')))) {
+        km.first = now();
+      }
+      const live = km.first !== null && screenDone(document);
+      if (km.screen === null && km.first !== null && (live || (shot && screenDone(shot)))) km.screen = now();
+      if (km.live === null && live) km.live = now();
       if (charts >= expected) km.drawn = now();
     }
     const w = km.watch;
@@ -174,7 +186,11 @@ PAGE_CLOCK = """
       if (w.figAt === null && f && f !== w.fig) w.figAt = now();
     }
   };
-  new MutationObserver(check).observe(document, { childList: true, subtree: true, characterData: true });
+  const observer = new MutationObserver(check);
+  observer.observe(document, { childList: true, subtree: true, characterData: true });
+  document.addEventListener('keurmerk-first-screen', () => {
+    observer.observe(snapshot(), { childList: true, subtree: true, characterData: true });
+  });
 })();
 """
 
@@ -462,8 +478,10 @@ class Browser:
             visit.milestones_ms = {k: clock[k] - visit.issued for k in MILESTONES if clock.get(k) is not None}
             if count_bytes:
                 await page.wait_for_timeout(1000)  # trailing requests and widget messages
-                visit.http_bytes = sum(received.values())
-                for request_id, size in received.items():
+                # a copy: CDP events (a late script, a revalidation) may still arrive while the bodies are read
+                arrived = dict(received)
+                visit.http_bytes = sum(arrived.values())
+                for request_id, size in arrived.items():
                     try:
                         body = await cdp.send("Network.getResponseBody", {"requestId": request_id})
                     except Exception:  # no body (redirect, 204): count as is

@@ -109,7 +109,7 @@ async def visit(chromium_context, url: str, charts: int, trace: Path | None) -> 
 
     out = {
         "urls": [(r["url"], ms(r["start"])) for r in requests.values() if r["url"].startswith("http")],
-        "milestones": {k: clock[k] - issued for k in ("loaded", "dashboard", "first", "screen", "drawn")
+        "milestones": {k: clock[k] - issued for k in ("loaded", "dashboard", "first", "screen", "live", "drawn")
                        if clock.get(k)},
         "requests": [
             (short(r["url"]), r.get("status"), r.get("wire", 0), r.get("decoded", 0), ms(r["start"]),

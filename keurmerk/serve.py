@@ -57,6 +57,7 @@ import socket
 import subprocess
 import sys
 import time
+import traceback
 import webbrowser
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -376,7 +377,8 @@ def show(page, title: str | None = None) -> None:
 
     A refusal (``html.refusal``) is shown as plain HTML, not as a widget, with the marker that tells the server to
     end this kernel as soon as the page is out: a refused link keeps no kernel. ``title`` becomes the browser
-    tab's title.
+    tab's title. A page with ``first_screen`` set (the provider dashboard) is shown first as a static snapshot of
+    its widgets, which the ``keurmerk`` template draws before Voilà's front end is ready.
     """
     from IPython.display import HTML, Javascript, display
 
@@ -387,6 +389,16 @@ def show(page, title: str | None = None) -> None:
         display(HTML(f'{value}<span hidden data-km="{RELEASE_MARKER}"></span>'))
         page.close()
         return
+    if getattr(page, "first_screen", False):
+        # drawn by the page before Voilà's front end has the live widgets (keurmerk.dashboard.first_screen)
+        from keurmerk.dashboard.first_screen import snapshot_bundle
+
+        try:
+            bundle = snapshot_bundle(page)
+        except Exception:  # noqa: BLE001 - the snapshot only hastens the page: without it, the live widgets
+            traceback.print_exc()  # draw it as before (the kernel's log says why)
+        else:
+            display(bundle, raw=True)
     display(page)
     if title:
         display(Javascript(f"document.title = {json.dumps(title)};"))

@@ -198,3 +198,46 @@ def test_closing_the_tab_shuts_its_kernel_down(voila: VoilaLaunch, browser) -> N
         time.sleep(0.5)
     assert _kernel_status(voila, kernel_id) == 404
     context.close()
+
+
+# the first screen's figures, header, status line and tabs: texts and chart texts (each figure by its km-<id>)
+FIRST_SCREEN_TEXTS = """root => {
+  const text = (sel) => [...root.querySelectorAll(sel)].map((e) => e.textContent.trim());
+  const figures = {};
+  for (const figure of root.querySelectorAll('.km-section-samenvatting .km-figure')) {
+    const id = [...figure.classList].find((c) => c.startsWith('km-') && c !== 'km-figure');
+    figures[id] = { caption: [...figure.querySelectorAll('.km-caption')].map((e) => e.textContent.trim()),
+                    chart: [...figure.querySelectorAll('.keurmerk-chart svg text')].map((t) => t.textContent) };
+  }
+  const tops = ['.km-page h1', '.km-filterbar', '.km-actions'].map((sel) => root.querySelector(sel))
+    .map((e) => Math.round(e.getBoundingClientRect().top));
+  return { tops, h1: text('.km-page h1'), status: text('[data-km=status]'), tabs: text('.lm-TabBar-tab'),
+           period: [...root.querySelectorAll('.km-filter-period select')].map((s) => s.selectedOptions[0].text),
+           figures };
+}"""
+
+
+def test_first_screen_is_drawn_from_the_page_then_the_live_widgets_take_its_place(voila: VoilaLaunch, browser) -> None:
+    """The page draws its first screen from the streamed HTML (static/first_screen.js) before Voilà's widgets
+    exist; the live widgets then replace it, showing the same: header, period, status line, tabs and every chart
+    of the first tab with the same texts (numbers), at the same place (``tops``: what lies above the year over
+    year tiles, which are filled in the background and may have grown meanwhile)."""
+    context = browser.new_context(viewport={"width": 1250, "height": 1400}, locale="nl-NL")
+    log = PageLog(context)
+    page = context.new_page()
+    log.attach(page)
+    page.goto(_url(voila, _token("P0000"), periode="2021"), wait_until="commit", timeout=90_000)
+    page.wait_for_function("window.__kmFirstScreen && window.__kmFirstScreen.drawn", timeout=90_000)
+    snapshot = page.evaluate(f"({FIRST_SCREEN_TEXTS})(window.__kmFirstScreen.root)")
+    # invisible to the page's selectors (a closed shadow root), inert: the live widgets are the page
+    assert page.locator(".km-first-screen-host .km-figure").count() == 0
+    page.wait_for_function("window.__kmFirstScreen.live", timeout=90_000)
+    assert page.evaluate("document.querySelector('.km-first-screen-host')") is None
+    live = page.evaluate(f"({FIRST_SCREEN_TEXTS})(document)")
+    assert snapshot["figures"] and all(f["chart"] for f in snapshot["figures"].values()), snapshot
+    assert snapshot == live
+    assert page.locator(".km-dashboard").is_visible()
+    clock = page.evaluate("[window.__kmFirstScreen.drawn, window.__kmFirstScreen.live]")
+    assert clock[0] <= clock[1]
+    assert not log.errors, log.errors
+    context.close()

@@ -413,3 +413,36 @@ def test_a_prepared_kernel_hands_back_what_duckdb_cached_while_preparing(tmp_pat
     assert limit() == kernel_limit
     assert con.execute("SELECT count(*) FROM blocks").fetchone()[0] == 2000000  # the same snapshot still reads
     app.close()
+
+
+def test_the_first_screen_snapshot_holds_the_widgets_as_they_are(app: ProviderApp) -> None:
+    """The HTML streamed before Voilà's front end runs (keurmerk.dashboard.first_screen) is the page's widgets as
+    the kernel holds them: the same texts, the filters as set, the tab titles, and every drawn chart's spec."""
+    import re
+    from html import unescape
+
+    from keurmerk.dashboard.first_screen import MIME, snapshot_bundle
+
+    page = app.open(_params("P0000", periode="2021"))
+    assert page.first_screen  # keurmerk.serve.show streams the snapshot of this page
+    html = snapshot_bundle(page)[MIME]
+    body, specs = re.fullmatch(
+        r'<template data-km="first-screen">(.*)</template><script type="application/json" '
+        r'data-km="first-screen-specs">(.*)</script>', html, re.S).groups()
+    assert "</script" not in specs
+    tabs = _tabs(page)
+    first = tabs.children[0]
+    charts = [w for w in first.children for w in getattr(w, "children", ()) if isinstance(w, ChartWidget) and w.spec]
+    assert charts, "the first tab draws its charts with the page"
+    assert [s["spec"] for s in json.loads(specs.replace("<\\/", "</"))] == [c.spec for c in charts]
+    assert body.count("data-km-chart=") == len(charts)
+    # every HTML widget's text, the period as chosen, the tab titles: as the live widgets show them
+    for part in re.findall(r"<h1>(.*?)</h1>|data-km=\"status\">(.*?)</span>", _texts(page)):
+        assert any(p and p in body for p in part), part
+    assert "<option selected>2021</option>" in body
+    for title in tabs.titles:
+        assert f'<div class="lm-TabBar-tabLabel">{title}</div>' in unescape(body)
+    figures = [w for w in first.children if "km-figure" in w._dom_classes]
+    assert len(re.findall(r'class="[^"]*\bkm-figure\b', body)) == len(figures) > 0
+    # a refusal is no dashboard: nothing to snapshot
+    assert not getattr(app.open({}), "first_screen", False)

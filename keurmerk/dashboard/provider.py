@@ -443,6 +443,7 @@ class ProviderDashboard:
         page = widgets.VBox([controls.PageStyle(), header, filters, widgets.HBox([self.status, self.progress]),
                              actions, self.tiles, self.tabs, footer])
         page.add_class("km-dashboard")
+        page.first_screen = True  # keurmerk.serve.show streams a snapshot of it first (dashboard.first_screen)
         return page
 
 

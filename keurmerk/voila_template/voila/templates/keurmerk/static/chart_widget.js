@@ -277,7 +277,8 @@ function render({ model, el }) {
 
   // Resolves when this chart should draw: at once on screen, else when it comes into view or the page is idle.
   function turn() {
-    if (onScreen) return Promise.resolve();
+    // `draw_at_once`: a first screen drawn before the page's widgets exist (first_screen.js) waits for nothing
+    if (onScreen || model.get("draw_at_once")) return Promise.resolve();
     return new Promise((resolve) => {
       const release = () => {
         if (wake === release) wake = null;

@@ -1,0 +1,137 @@
+// keurmerk: the provider page's first screen, drawn from the HTML the kernel streamed with the page
+// (keurmerk/dashboard/first_screen.py) before Voilà's front end has run, then replaced by the live widgets.
+// Imported from the page's head (index.html.j2) with chart_widget.js and the Vega runtime, so that the snapshot
+// is drawn as soon as it is parsed, before the parser reaches Voilà's own scripts.
+//
+// The snapshot is the widgets' own HTML (same classes, the page's stylesheets plus the widget styles Voilà's
+// scripts would inject later: static/widgets.css) in a closed shadow root: nothing in the document matches it,
+// so the page's scripts, its tests and screen readers' later view see only the live widgets; it is inert
+// (clicks pass through). Its charts are drawn by the chart widget's own front end (chart_widget.js) from the
+// specs the widgets hold. Once the live dashboard appears it is laid out, hidden, in the snapshot's place until
+// every live chart in the viewport is drawn; then the snapshot goes and the live page shows, with nothing moving.
+//
+// For bench/dashboard.py: window.__kmFirstScreen = { root, drawn, live } (the shadow root; when its charts in
+// view were drawn and when the live widgets replaced it, performance.timeOrigin-based ms), and the event
+// "keurmerk-first-screen" on the document once the root is there.
+
+const LIVE_TIMEOUT_MS = 20000; // the live page is shown after this even if a chart in view never draws
+
+const now = () => performance.timeOrigin + performance.now();
+
+// a model for chart_widget.js's render(): the state the kernel wrote, nothing sent back
+function staticModel({ spec, embed_options }) {
+  const values = { spec, embed_options, pending: 0, in_view: false, _dom_classes: [], draw_at_once: true };
+  return {
+    get: (name) => values[name],
+    set: (name, value) => { values[name] = value; },
+    save_changes() {},
+    on() {},
+    off() {},
+    send() {},
+  };
+}
+
+// Voilà shows its cells (#rendered_cells) once its scripts have run (its theme plugin): the snapshot is the only
+// output shown on this page, and its charts are fitted to their card's width, so the cells are shown now.
+function showCells() {
+  const cells = document.getElementById("rendered_cells");
+  if (cells) cells.style.display = "";
+  const spinner = document.getElementById("loading");
+  if (spinner) spinner.style.display = "none";
+}
+
+// the page's stylesheets (widgets.css included: what Voilà's scripts inject later) for the shadow root, at once
+function sheets() {
+  const copies = [];
+  for (const sheet of document.styleSheets) {
+    try {
+      const copy = new CSSStyleSheet({ media: sheet.media.mediaText });
+      copy.replaceSync(Array.from(sheet.cssRules, (rule) => rule.cssText).join("\n"));
+      copies.push(copy);
+    } catch {
+      // a sheet still loading or from elsewhere: not needed by the widgets
+    }
+  }
+  return copies;
+}
+
+// Every figure of the first tab is there and each one inside the viewport has its chart drawn (on a phone the
+// viewport may hold none: then the figures being there is enough).
+function inViewDrawn(root, figures) {
+  const all = [...root.querySelectorAll(".km-tabs .km-figure")];
+  if (all.length < figures) return false;
+  return all.filter((el) => {
+    const r = el.getBoundingClientRect();
+    return r.bottom > 0 && r.top < innerHeight && r.height > 0 && el.querySelector(".keurmerk-chart");
+  }).every((el) => el.querySelector(".keurmerk-chart svg, .keurmerk-chart-error"));
+}
+
+function whenTrue(test, root, timeout) {
+  return new Promise((resolve) => {
+    let frame = 0;
+    const done = () => {
+      observer.disconnect();
+      clearTimeout(timer);
+      resolve();
+    };
+    const observer = new MutationObserver(() => {
+      if (frame) return;
+      frame = requestAnimationFrame(() => {
+        frame = 0;
+        if (test()) done();
+      });
+    });
+    const timer = timeout ? setTimeout(done, timeout) : 0;
+    observer.observe(root, { childList: true, subtree: true });
+    if (test()) done();
+  });
+}
+
+// Called by the template's script right after the snapshot (with chart_widget.js's module): draws it at once.
+export async function show(box, chart) {
+  const template = box.querySelector('template[data-km="first-screen"]');
+  const specs = JSON.parse(box.querySelector('script[data-km="first-screen-specs"]').textContent);
+  const host = document.createElement("div");
+  host.className = "km-first-screen-host";
+  host.inert = true;
+  const root = host.attachShadow({ mode: "closed" });
+  root.append(template.content.cloneNode(true));
+  // the snapshot's own styles (dashboard.css, chart_widget.css) after the page's, as the live page injects them;
+  // in the document too, as the live page has them there: they lay out the page around it (a phone's margins)
+  for (const style of root.querySelectorAll("style")) document.head.append(style.cloneNode(true));
+  const own = [...root.querySelectorAll("style")].map((style) => {
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(style.textContent);
+    style.remove();
+    return sheet;
+  });
+  root.adoptedStyleSheets = [...sheets(), ...own];
+  box.append(host);
+  const state = { root, drawn: null, live: null };
+  Object.defineProperty(window, "__kmFirstScreen", { value: state, configurable: true });
+  document.dispatchEvent(new CustomEvent("keurmerk-first-screen"));
+  showCells();
+  for (const el of root.querySelectorAll("[data-km-chart]")) {
+    const model = staticModel(specs[Number(el.dataset.kmChart)]);
+    chart.default.render({ model, el });
+  }
+  const figures = root.querySelectorAll(".km-tabs .km-figure").length;
+  whenTrue(() => inViewDrawn(root, figures), root).then(() => { state.drawn = now(); });
+
+  // the live dashboard: laid out hidden in the snapshot's place until its charts in view are drawn, then shown
+  // there as the snapshot goes (nothing moves: a newly visible box is no layout shift)
+  await whenTrue(() => document.querySelector(".km-dashboard"), document.body);
+  const mine = box.closest(".jp-OutputArea-child") || box;
+  const theirs = document.querySelector(".km-dashboard").closest(".jp-OutputArea-child");
+  const area = mine.parentElement;
+  if (theirs && theirs.parentElement === area) {
+    area.style.position = "relative";
+    Object.assign(theirs.style, { position: "absolute", top: `${mine.offsetTop}px`, left: "0", right: "0",
+      visibility: "hidden" });
+  }
+  await whenTrue(() => inViewDrawn(document, figures), document.body, LIVE_TIMEOUT_MS);
+  mine.remove();
+  if (theirs) Object.assign(theirs.style, { position: "", top: "", left: "", right: "", visibility: "" });
+  area.style.position = "";
+  state.live = now();
+}
