@@ -9,7 +9,7 @@ it does anything of its own: most of the CPU a pre-heated kernel costs, paid aga
   <connection file>`` command it asks the fork server for a kernel; the kernel manager then talks to that
   process as to any other (the connection file, signals to its process group, polling its pid). Any other
   command is started as jupyter_client always does.
-- The fork server (``python keurmerk/kernel_fork.py SOCKET``: this file as a script, so that the keurmerk
+- The fork server (``python keurmerk/kernel_fork.py SOCKET VOILA_PID``: this file as a script, so that the keurmerk
   package, and polars with it, is not imported; started by the first launch, one per Voilà process) imports :data:`PRELOAD`, freezes the garbage collector's view of those objects (so that the children
   share their memory pages instead of copying them) and then forks on each request on its Unix socket. It runs
   no thread and opens no database before it forks (neither survives a fork): everything a kernel reads, it
@@ -108,7 +108,7 @@ class ForkServer:
         self.directory = Path(tempfile.mkdtemp(prefix="keurmerk-fork-"))  # 0700: only this user may connect
         self.socket_path = self.directory / "fork.sock"
         self.process = subprocess.Popen(
-            [sys.executable, __file__, str(self.socket_path)],  # as a script: see the module docstring
+            [sys.executable, __file__, str(self.socket_path), str(os.getpid())],  # a script: see the docstring
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
@@ -169,9 +169,10 @@ def _is_ipykernel(cmd: list[str]) -> bool:
 # --- the fork server (its own process) ------------------------------------------------------------------------
 
 
-def serve(socket_path: str) -> None:
+def serve(socket_path: str, parent: int) -> None:
+    """Serve forks on ``socket_path`` for as long as the process ``parent`` (Voilà, which started us) runs."""
     del sys.path[0]  # this file's folder (keurmerk/): its modules are not top-level ones
-    with contextlib.suppress(OSError):  # end with the process that started us (Voilà)
+    with contextlib.suppress(OSError):  # end with the process that started us
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
     children: set[int] = set()
 
@@ -180,11 +181,14 @@ def serve(socket_path: str) -> None:
             with contextlib.suppress(OSError):
                 os.killpg(pid, signal.SIGTERM)
         with contextlib.suppress(OSError):
-            os.unlink(socket_path)
+            os.unlink(socket_path)  # not there yet if it ends while it starts
+        with contextlib.suppress(OSError):
             os.rmdir(os.path.dirname(socket_path))  # the private folder the provisioner made for it
         os._exit(0)
 
     signal.signal(signal.SIGTERM, end)
+    if os.getppid() != parent:  # Voilà ended before the parent-death signal was set: it will not come
+        end()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel itself; no zombies
     preload()
     if threading.active_count() != 1 or len(os.listdir("/proc/self/task")) != 1:
@@ -196,7 +200,6 @@ def serve(socket_path: str) -> None:
     os.replace(socket_path + ".new", socket_path)  # the provisioner waits for this name: ready
     listener.listen(64)
     listener.settimeout(ORPHAN_CHECK_S)
-    parent = os.getppid()
     while True:
         try:
             connection, _ = listener.accept()
@@ -272,4 +275,4 @@ def run_kernel(request: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1])
+    serve(sys.argv[1], int(sys.argv[2]))

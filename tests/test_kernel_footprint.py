@@ -60,3 +60,16 @@ print(blocked, debugger._is_debugpy_available, "ipykernel.debugger" in PRELOAD)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["True", "False", "True"]
+
+
+def test_a_fork_server_whose_voila_is_already_gone_ends_at_once(tmp_path: Path) -> None:
+    """Voilà ending while its fork server still starts (before the parent-death signal is set) leaves no fork
+    server behind: it checks that its parent is still the Voilà that started it, and ends with its folder."""
+    from keurmerk import kernel_fork
+
+    folder = tmp_path / "fork"
+    folder.mkdir(mode=0o700)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    started = subprocess.Popen([sys.executable, kernel_fork.__file__, str(folder / "fork.sock"), gone.stdout.strip()])
+    assert started.wait(timeout=60) == 0
+    assert not folder.exists()

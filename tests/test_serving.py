@@ -330,7 +330,8 @@ def test_kernels_are_forked_from_a_prepared_process(tiny_db: Path, tmp_path: Pat
         fork_server = {psutil.Process(pid).ppid() for pid in kernels.values()}
         assert len(fork_server) == 1 and fork_server != {forked.process.pid}
         command = psutil.Process(fork_server.pop()).cmdline()
-        assert command[-2].endswith("kernel_fork.py") and Path(command[-1]).is_socket()
+        assert command[-3].endswith("kernel_fork.py") and Path(command[-2]).is_socket()
+        assert command[-1] == str(forked.process.pid)  # it ends when Voilà does
         # a prepared kernel computes on one polars thread (keurmerk.serve.KERNEL_ENV), whatever the cores
         for pid in kernels.values():
             tasks = Path(f"/proc/{pid}/task")
@@ -341,7 +342,7 @@ def test_kernels_are_forked_from_a_prepared_process(tiny_db: Path, tmp_path: Pat
         everything = [forked.process.pid, *descendants(forked.process.pid)]
     time.sleep(1)
     assert not [pid for pid in everything if psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie"]
-    assert not Path(command[-1]).parent.exists()  # its private folder with the socket
+    assert not Path(command[-2]).parent.exists()  # its private folder with the socket
     with serving(tiny_db, tmp_path / "started", max_kernels=3, extra=("--KeurmerkVoila.fork_kernels=False",)) as plain:
         kernels = plain.wait_for_kernels(1)
         assert {psutil.Process(pid).ppid() for pid in kernels.values()} == {plain.process.pid}
