@@ -358,21 +358,10 @@ def test_one_printer_prints_many_reports_as_each_would_alone(tiny_db: Path, monk
     the accessibility attributes, which the printer leaves out: the PDF tags each chart as one image), every PDF
     the one it prints, with the right numbers in its contents; a wrong measurement is found out in the PDF and
     corrected by a second print."""
-    from keurmerk.metrics import Cube
-    from keurmerk.policy import load_policy
-    from keurmerk.report import chart_specs, render_html, report_data
     from keurmerk.report import pdf as pdf_module
-    from keurmerk.report.loader import ProviderCubes, providers_in_period
     from keurmerk.report.pdf import PdfPrinter
-    from keurmerk.warehouse import open_readonly
 
-    with open_readonly(tiny_db) as con:
-        providers = providers_in_period(con, 2021)[:3]
-        cubes = ProviderCubes.load(con, 2021, [p.provider_id for p in providers], Cube.load(con))
-    pages = []
-    for provider in providers:
-        data = report_data(cubes.source(provider.provider_id), provider, 2021, load_policy(), DAY)
-        pages.append(render_html(data, chart_specs(data)))
+    pages = _report_pages(tiny_db, 3)
     charts = (
         "() => Array.from(document.querySelectorAll('[data-km-chart]'), (el) => [el.dataset.kmChart, el.innerHTML])"
     )
@@ -438,20 +427,9 @@ def test_printed_report_is_hidden_until_the_next(tiny_db: Path) -> None:
     """Once printed, a report's document is hidden: Chromium would otherwise lay it out and paint it again at the
     window's size before the next report replaces it. The next report, and a second print of the same one (the
     contents corrected), are shown and printed whole."""
-    from keurmerk.metrics import Cube
-    from keurmerk.policy import load_policy
-    from keurmerk.report import chart_specs, render_html, report_data
-    from keurmerk.report.loader import ProviderCubes, providers_in_period
     from keurmerk.report.pdf import PdfPrinter
-    from keurmerk.warehouse import open_readonly
 
-    with open_readonly(tiny_db) as con:
-        providers = providers_in_period(con, 2021)[:2]
-        cubes = ProviderCubes.load(con, 2021, [p.provider_id for p in providers], Cube.load(con))
-    pages = []
-    for provider in providers:
-        data = report_data(cubes.source(provider.provider_id), provider, 2021, load_policy(), DAY)
-        pages.append(render_html(data, chart_specs(data)))
+    pages = _report_pages(tiny_db, 2)
     shown = "getComputedStyle(document.documentElement).display"
     with PdfPrinter() as printer:
         texts = []
@@ -541,3 +519,19 @@ def test_front_page_lists_and_the_rules_as_the_seed_words_them(piw: str) -> None
     assert "ongeacht of het om een 1 gaat of om een 5" in piw
     assert piw.count(escape(texts.significance_note(), quote=False)) == 1
     assert escape(texts.small_group_rule(load_policy())) in piw
+
+
+def _report_pages(db: Path, count: int) -> list[str]:
+    """The HTML reports of the first ``count`` providers of 2021, as the PDF batch renders them."""
+    from keurmerk.metrics import Cube
+    from keurmerk.policy import load_policy
+    from keurmerk.report import chart_specs, render_html, report_data
+    from keurmerk.report.loader import ProviderCubes, providers_in_period
+    from keurmerk.warehouse import open_readonly
+
+    with open_readonly(db) as con:
+        providers = providers_in_period(con, 2021)[:count]
+        cubes = ProviderCubes.load(con, 2021, [p.provider_id for p in providers], Cube.load(con))
+        sources = [cubes.source(p.provider_id) for p in providers]
+    return [render_html(data, chart_specs(data)) for data in (
+        report_data(source, p, 2021, load_policy(), DAY) for source, p in zip(sources, providers, strict=True))]
