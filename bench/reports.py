@@ -211,9 +211,9 @@ def _printer_of(checkout: Path):
 
 def _pdf_compared(db: Path, period: int, ids: list[str], count: int, checkout: Path) -> Table:
     """The same reports printed by this checkout's printer and by the one of ``checkout``, each in its own browser
-    started with its own flags (``ARGS`` of its module), alternating report by report, so that both see the same
-    load: wall and CPU (this process and Chromium's), file size, and whether the PDFs read the same (pages, the
-    page of every heading, pdftotext)."""
+    started with its own flags (``ARGS`` of its module, if it has them, else ``keurmerk.chromium.ARGS``),
+    alternating report by report, so that both see the same load: wall and CPU (this process and Chromium's), file
+    size, and whether the PDFs read the same (pages, the page of every heading, pdftotext)."""
     from keurmerk import chromium
     from keurmerk.metrics import Cube
     from keurmerk.policy import load_policy

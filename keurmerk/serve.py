@@ -187,7 +187,8 @@ def voila_command(
     env[CHART_MODULE_ENV] = "template"  # keurmerk.charts.widget: the chart module comes from the template
     env["JUPYTER_PATH"] = os.pathsep.join(p for p in (str(TEMPLATE_ROOT), env.get("JUPYTER_PATH", "")) if p)
     env.setdefault("PYTHONUNBUFFERED", "1")
-    env.update({k: v for k, v in KERNEL_ENV.items() if k not in env})
+    for name, value in KERNEL_ENV.items():
+        env.setdefault(name, value)
     argv = (
         sys.executable,
         "-m",

@@ -18,18 +18,16 @@ from __future__ import annotations
 import json
 from functools import cache
 from html import escape
-from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 
 from keurmerk.charts.widget import ChartWidget
+from keurmerk.dashboard.controls import PageStyle
 
 __all__ = ["MIME", "snapshot", "snapshot_bundle"]
 
 MIME = "application/vnd.keurmerk.first-screen+html"
-_DASHBOARD_CSS = Path(__file__).resolve().parent / "static" / "dashboard.css"
-_CHART_CSS = Path(__file__).resolve().parents[1] / "charts" / "static" / "chart_widget.css"
 # the ipywidgets Layout traits, as the browser's widget manager writes them on the element (name → CSS property)
 _LAYOUT = ("align_content", "align_items", "align_self", "border", "bottom", "display", "flex", "flex_flow",
            "height", "justify_content", "justify_items", "left", "margin", "max_height", "max_width",
@@ -39,8 +37,8 @@ _LAYOUT = ("align_content", "align_items", "align_self", "border", "bottom", "di
 
 @cache
 def _styles() -> str:
-    # the stylesheets the live page gets from its anywidgets (PageStyle, ChartWidget), read once per kernel
-    return _DASHBOARD_CSS.read_text() + "\n" + _CHART_CSS.read_text()
+    # the stylesheets the live page gets from its anywidgets, as they load them (their _css files)
+    return f"{PageStyle._css}\n{ChartWidget._css}"
 
 
 def _style(widget: widgets.Widget) -> str:

@@ -22,9 +22,7 @@ from types import TracebackType
 
 from keurmerk import chromium
 
-__all__ = ["ARGS", "PdfPrinter", "named_destinations", "page_count"]
-
-ARGS = chromium.ARGS  # the printer's browser flags (bench/reports.py starts a compared checkout's with its own)
+__all__ = ["PdfPrinter", "named_destinations", "page_count"]
 
 _READY = "document.documentElement.dataset.kmReady === '1'"
 _FILL_TOC = """(pages) => {
@@ -141,7 +139,7 @@ class PdfPrinter:
 
         self._playwright = sync_playwright().start()
         try:
-            self._browser = self._playwright.chromium.launch(executable_path=chromium.executable(), args=ARGS)
+            self._browser = self._playwright.chromium.launch(executable_path=chromium.executable(), args=chromium.ARGS)
         except Error as error:
             self.close()
             raise RuntimeError(
