@@ -144,6 +144,24 @@ def test_going_back_to_the_previous_shape_updates_the_view_kept_aside(page) -> N
 
 
 @pytest.mark.browser
+def test_a_withdrawn_chart_leaves_its_card_until_its_new_rows_come(page) -> None:
+    """``ChartWidget.defer(..., withdraw=True)`` empties the spec: the numbers drawn go at once (they are not the
+    selection's), and the new spec of the same shape is new rows in the view kept aside, not a new embed."""
+    index = page.evaluate("(spec) => window.kmChart(spec)", FIRST)
+    _wait_rendered(page, index, 1)
+    page.evaluate("([i]) => window.kmCharts[i].model.set('spec', {})", [index])
+    assert page.evaluate(f"window.kmCharts[{index}].el.querySelectorAll('svg').length") == 0
+    page.evaluate("([i, spec]) => window.kmCharts[i].model.set('spec', spec)", [index, NEW_ROWS])
+    _wait_rendered(page, index, 2)
+    assert _counts(page, index) == ("1", "2")  # the view kept aside, new rows
+    assert "Jobcoaching" in _svg(page, index)
+    assert page.evaluate(f"window.kmCharts[{index}].el.querySelectorAll('svg').length") == 1
+    fresh = page.evaluate("(spec) => window.kmChart(spec)", NEW_ROWS)
+    _wait_rendered(page, fresh, 1)
+    assert _picture(page, index) == _picture(page, fresh)
+
+
+@pytest.mark.browser
 def test_the_kernel_learns_which_charts_are_in_the_viewport(page) -> None:
     """A filter change builds the charts in view first (ProviderDashboard._in_view): the browser says which."""
     place = """([spec, top]) => {

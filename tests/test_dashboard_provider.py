@@ -326,6 +326,47 @@ def test_a_filter_choice_redraws_without_the_debounce(app: ProviderApp) -> None:
     assert set(after["service"].drop_nulls()) == {service}
 
 
+def test_figures_hidden_in_a_run_keep_their_chart_and_come_back_without_old_numbers(app: ProviderApp) -> None:
+    """A figure hidden with its run is not redrawn while nobody sees it. Shown again for the numbers it was drawn
+    for (a dienst ticked, then unticked) it is shown as it is, nothing sent; for other numbers its chart is
+    withdrawn (an empty spec: the browser removes the drawing) until the browser asks for the new one, unless it is
+    among the chapter's first charts, which are drawn at once."""
+    from keurmerk.access import verify
+    from keurmerk.dashboard.provider import CHARTS_IN_VIEW
+
+    dashboard = app.dashboard(verify(_params("P0000")[QUERY_PARAMETER]), "P0000")
+    dashboard.period.value = (2021, 2021)
+    dashboard.refresh()
+    dashboard.open_section("clienten")
+    dashboard.tabs.selected_index = list(dashboard.sections).index("clienten")
+    ids = [f for f, view in dashboard.views.items() if view.figure.section == "clienten"]
+    charts = [f for f in ids if dashboard.views[f].chart is not None]
+    for figure_id in charts[CHARTS_IN_VIEW:]:
+        _browser_asks(dashboard.views[figure_id].chart)  # the whole chapter drawn, as the browser does when idle
+    later = [f for f in charts[CHARTS_IN_VIEW:] if f not in ("fig_3_17", "fig_3_18")]  # small at every selection
+    drawn = {f: (dashboard.views[f].chart.spec, dashboard.views[f].chart.pending) for f in later}
+    assert later and all(spec for spec, _ in drawn.values())
+
+    dashboard.services.value = (3,)  # one client: the chapter's figures hidden in one run…
+    assert all(dashboard.views[f].box.layout.display == "none" for f in later)
+    assert {f: (dashboard.views[f].chart.spec, dashboard.views[f].chart.pending) for f in later} == drawn  # …as drawn
+    dashboard.services.value = ()  # back: the same numbers, shown as they were
+    assert all(dashboard.views[f].box.layout.display != "none" for f in later)
+    assert {f: (dashboard.views[f].chart.spec, dashboard.views[f].chart.pending) for f in later} == drawn
+
+    dashboard.services.value = (3,)
+    dashboard.period.value = (2022, 2022)  # other numbers while hidden
+    dashboard.services.value = ()
+    assert all(dashboard.views[f].box.layout.display != "none" for f in later)
+    assert all(dashboard.views[f].chart.spec == {} and dashboard.views[f].chart.pending == drawn[f][1] + 1
+               for f in later)  # withdrawn, asked for when in view
+    first = charts[1:CHARTS_IN_VIEW]  # fig 3.1 is never hidden; the next ones are drawn at once, 2022's numbers
+    assert all(dashboard.views[f].chart.spec and dashboard.views[f].frame is dashboard.frames[f] for f in first)
+    chart = dashboard.views[later[0]].chart
+    _browser_asks(chart)
+    assert chart.spec and chart.spec != drawn[later[0]][0]
+
+
 def test_link_may_name_the_periods_to_show(app: ProviderApp) -> None:
     page = app.open(_params("P0000", periode="2021"))
     _tabs(page).selected_index = 1  # Respons en keurmerk: table 1.1

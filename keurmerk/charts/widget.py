@@ -91,18 +91,22 @@ class ChartWidget(anywidget.AnyWidget):
         self._build = None
         self.spec = spec
 
-    def defer(self, build: Callable[[], alt.TopLevelMixin | dict[str, Any] | None], *, until_asked: bool = False) -> None:
+    def defer(self, build: Callable[[], alt.TopLevelMixin | dict[str, Any] | None], *, until_asked: bool = False,
+              withdraw: bool = False) -> None:
         """Build the chart only when the browser asks for it (a chart below the first screen): the page's
         first widget state stays small and the kernel answers the visitor sooner. Once the browser has asked,
         later charts are built at once (a filter change redraws a page that is already there), unless
         ``until_asked``: then this one waits for the browser to ask again, which it does when the chart is in
-        view or the page is idle (a filter change redraws what is on screen first)."""
+        view or the page is idle (a filter change redraws what is on screen first). ``withdraw``: the chart
+        drawn so far goes meanwhile (its numbers are not the selection's, and it is about to be shown again)."""
         if self._asked and not until_asked:
             chart = build()
             if chart is not None:
                 self.chart = chart
             return
         self._build = build
+        if withdraw:
+            self.spec = {}
         self.pending += 1
 
     def _send_deferred(self) -> None:

@@ -160,7 +160,7 @@ class ProviderDashboard:
         return self.frames
 
     def _redraw(self, filters: Filters, shown_again: list[str], tiles_later: bool) -> None:
-        in_view = self._in_view(shown_again)
+        in_view = self._in_view()
         self.progress.max, self.progress.value = len(in_view) + 1, 0
         self.progress.layout.visibility = "visible"
         # the charts in view first, each to the browser as it is set (the browser draws it while the kernel makes
@@ -179,7 +179,9 @@ class ProviderDashboard:
         self.status.value = controls.selection_status(self.frames["table_1_1"])
         flush_messages()
         for figure_id, view in self.views.items():
-            if figure_id not in in_view:
+            # a figure under a notice or hidden with its run keeps what it drew: nobody sees it, and a selection
+            # that shows it again is often the one it was drawn for (a dienst ticked, then unticked)
+            if figure_id not in in_view and view.collapsed is None:
                 self._draw(view, self.frames[figure_id], wait=True, texts=figure_id in shown_again)
                 if figure_id in shown_again:
                     self._show(figure_id)
@@ -187,17 +189,16 @@ class ProviderDashboard:
             self.tiles.value = yoy.tiles_pending()
         in_background(partial(self._fill_tiles, filters))
 
-    def _in_view(self, shown_again: list[str]) -> list[str]:
+    def _in_view(self) -> list[str]:
         """The charts of the tab shown that are on screen, in page order: those the browser says it shows
         (``ChartWidget.in_view``), and the tab's first screen (all of the front page; the first CHARTS_IN_VIEW
-        of another chapter), as a chart just shown again after a notice has not been seen on screen yet. A chart
-        under a notice, or hidden with its run, is not in view."""
+        of another chapter), where a chart just shown again after a notice may be (the browser has not seen it
+        on screen). A chart under a notice, or hidden with its run, is not in view; one shown again further down
+        is withdrawn until the browser asks for it (``_draw``)."""
         shown = self._shown_section()
         charts = [f for f, view in self.views.items()
                   if view.figure.section == shown and view.chart is not None and view.collapsed is None]
-        # a figure shown again was hidden, so the browser cannot know it is in view: drawn at once, it never shows
-        # its old numbers
-        first = {*(charts if shown in FIRST_SCREEN else charts[:CHARTS_IN_VIEW]), *shown_again}
+        first = set(charts if shown in FIRST_SCREEN else charts[:CHARTS_IN_VIEW])
         return [f for f in charts if f in first or self.views[f].chart.in_view]
 
     def _fill_tiles(self, filters: Filters) -> None:
@@ -243,7 +244,8 @@ class ProviderDashboard:
         if view.chart is not None and not (at_once or view.eager and not wait):
             # built when the browser asks: the page reaches the visitor sooner, and a filter change redraws
             # what is in view first; the chart's table ("Toon als tabel", most of the text's cost) comes with it
-            view.chart.defer(partial(self._build_deferred, view, frame), until_asked=wait)
+            # a chart shown again (texts) is withdrawn meanwhile: it never shows the numbers it had before its notice
+            view.chart.defer(partial(self._build_deferred, view, frame), until_asked=wait, withdraw=texts)
             if view.collapsed is None:
                 view.extra.value = self._extra(view, frame, table=False)
             return

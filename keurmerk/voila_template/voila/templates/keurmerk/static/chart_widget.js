@@ -350,7 +350,18 @@ function render({ model, el }) {
 
   async function draw() {
     const spec = model.get("spec");
-    if (!spec || Object.keys(spec).length === 0) return ask(); // deferred: nothing to draw yet
+    if (!spec || Object.keys(spec).length === 0) {
+      // deferred: nothing to draw yet; a chart withdrawn (ChartWidget.defer) leaves the card until its new spec
+      // comes, kept aside for it
+      if (current) {
+        generation += 1;
+        spare?.result.finalize();
+        spare = current;
+        current = null;
+        spare.node.remove();
+      }
+      return ask();
+    }
     const mine = ++generation;
     try {
       const [{ vegaEmbed }] = await Promise.all([loadRuntime(model), turn()]);
@@ -362,9 +373,11 @@ function render({ model, el }) {
         if (mine === generation) drawn(started, "data");
         return;
       }
-      if (current && spare && !forcing && spare.updatable && spare.shape.text === shape.text) {
+      if (spare && !forcing && spare.updatable && spare.shape.text === shape.text) {
+        const shown = current;
         [current, spare] = [spare, current];
-        spare.node.replaceWith(current.node);
+        if (shown) shown.node.replaceWith(current.node);
+        else el.replaceChildren(current.node);
         await update(spec, shape);
         if (mine === generation) drawn(started, "data");
         refit(); // the card may have changed while this view was kept aside

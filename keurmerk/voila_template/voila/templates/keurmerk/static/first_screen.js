@@ -87,6 +87,27 @@ function whenTrue(test, root, timeout) {
   });
 }
 
+// Resolves once `test()` holds, checked each time a chart under `target` is drawn (the chart widget's
+// "keurmerk-chart-rendered") and every half second (a chart that failed says nothing): not at every change of
+// the page, as whenTrue does, since the test measures boxes and so lays the page out.
+function whenDrawn(test, target, timeout) {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (test()) done();
+    };
+    const done = () => {
+      target.removeEventListener("keurmerk-chart-rendered", check);
+      clearInterval(poll);
+      clearTimeout(timer);
+      resolve();
+    };
+    target.addEventListener("keurmerk-chart-rendered", check);
+    const poll = setInterval(check, 500);
+    const timer = timeout ? setTimeout(done, timeout) : 0;
+    check();
+  });
+}
+
 // Called by the template's script right after the snapshot (with chart_widget.js's module): draws it at once.
 export async function show(box, chart) {
   const template = box.querySelector('template[data-km="first-screen"]');
@@ -116,7 +137,7 @@ export async function show(box, chart) {
     chart.default.render({ model, el });
   }
   const figures = root.querySelectorAll(".km-tabs .km-figure").length;
-  whenTrue(() => inViewDrawn(root, figures), root).then(() => { state.drawn = now(); });
+  whenDrawn(() => inViewDrawn(root, figures), root).then(() => { state.drawn = now(); });
 
   // the live dashboard: laid out hidden in the snapshot's place until its charts in view are drawn, then shown
   // there as the snapshot goes (nothing moves: a newly visible box is no layout shift)
@@ -129,7 +150,7 @@ export async function show(box, chart) {
     Object.assign(theirs.style, { position: "absolute", top: `${mine.offsetTop}px`, left: "0", right: "0",
       visibility: "hidden" });
   }
-  await whenTrue(() => inViewDrawn(document, figures), document.body, LIVE_TIMEOUT_MS);
+  await whenDrawn(() => inViewDrawn(document, figures), document, LIVE_TIMEOUT_MS);
   mine.remove();
   if (theirs) Object.assign(theirs.style, { position: "", top: "", left: "", right: "", visibility: "" });
   area.style.position = "";
