@@ -108,6 +108,61 @@ function whenDrawn(test, target, timeout) {
   });
 }
 
+// The browser compiles Vega's code the first time it runs: the first screen's charts drawn cold take about twice
+// as long as drawn again. While the page waits for the kernel's snapshot, one small chart of each kind the first
+// screen shows (bars with a rule and labels, a tick over a scale with a big number, an arc, a map) is drawn out
+// of sight by the same chart widget and thrown away.
+const XY = { x: { field: "v", type: "quantitative" }, y: { field: "k", type: "nominal" } };
+const WARM_UP = [
+  { data: { values: [{ k: "a", v: 3 }, { k: "b", v: 5 }] }, layer: [
+    { mark: "bar", encoding: XY },
+    { mark: "rule", encoding: { x: XY.x } },
+    { mark: { type: "text", align: "left", dx: 3 }, encoding: { ...XY, text: { field: "v" } } },
+  ] },
+  { data: { values: [{ v: 7.5 }] }, vconcat: [
+    { mark: "tick", encoding: { x: XY.x } },
+    { mark: { type: "text", fontSize: 44 }, encoding: { text: { field: "v", format: ".1f" } } },
+  ] },
+  { data: { values: [{ k: "a", v: 3 }, { k: "b", v: 5 }] }, mark: "arc",
+    encoding: { theta: { field: "v", type: "quantitative" }, color: { field: "k", type: "nominal" } } },
+  { data: { values: [{ type: "Feature", properties: { v: 1 },
+                       geometry: { type: "Polygon", coordinates: [[[4, 52], [5, 52], [5, 53], [4, 52]]] } }] },
+    projection: { type: "mercator" }, mark: "geoshape",
+    encoding: { color: { field: "properties.v", type: "quantitative" } } },
+];
+const WARM_UP_OPTIONS = { renderer: "svg", actions: false, tooltip: false };
+const WARM_UP_TIMEOUT_MS = 5000;
+
+// Called by the template's script as soon as the chart widget's module is there (before the page's body).
+// window.__kmWarmUp = { drawn, done }: the charts drawn, and when the warm-up ended (null: skipped or running).
+export async function warmUp(chart) {
+  const state = { drawn: 0, done: null };
+  window.__kmWarmUp = state;
+  await window.__keurmerkVegaRuntime;
+  while (!document.body) await new Promise((resolve) => setTimeout(resolve, 10)); // the page's body is parsed
+  if (window.__kmFirstScreen) return; // the snapshot came first: it warms Vega itself
+  const host = document.createElement("div");
+  host.setAttribute("aria-hidden", "true");
+  Object.assign(host.style, { position: "absolute", left: "-10000px", top: "0", width: "480px" });
+  document.body.append(host);
+  const drawn = WARM_UP.map((spec) => {
+    const el = document.createElement("div");
+    host.append(el);
+    const done = new Promise((resolve) => {
+      el.addEventListener("keurmerk-chart-rendered", () => {
+        state.drawn += 1;
+        resolve();
+      }, { once: true });
+      setTimeout(resolve, WARM_UP_TIMEOUT_MS);
+    });
+    const cleanup = chart.default.render({ model: staticModel({ spec, embed_options: WARM_UP_OPTIONS }), el });
+    return done.then(() => cleanup?.());
+  });
+  await Promise.all(drawn);
+  host.remove();
+  state.done = now();
+}
+
 // Called by the template's script right after the snapshot (with chart_widget.js's module): draws it at once.
 export async function show(box, chart) {
   const template = box.querySelector('template[data-km="first-screen"]');
