@@ -40,26 +40,21 @@ function showCells() {
   if (spinner) spinner.style.display = "none";
 }
 
-// the page's stylesheets (widgets.css included: what Voilà's scripts inject later) for the shadow root, at once
+// the page's stylesheets (widgets.css included: what Voilà's scripts inject later) for the shadow root, at once:
+// the same <link> and <style> elements again, which the browser does not parse a second time (it shares a sheet
+// between elements of the same text or URL)
 function sheets() {
-  const copies = [];
-  for (const sheet of document.styleSheets) {
-    try {
-      const copy = new CSSStyleSheet({ media: sheet.media.mediaText });
-      copy.replaceSync(Array.from(sheet.cssRules, (rule) => rule.cssText).join("\n"));
-      copies.push(copy);
-    } catch {
-      // a sheet still loading or from elsewhere: not needed by the widgets
-    }
-  }
-  return copies;
+  return Array.from(document.querySelectorAll('link[rel="stylesheet"], style'), (node) => node.cloneNode(true));
 }
 
-// Every figure of the first tab is there and each one inside the viewport has its chart drawn (on a phone the
+// Every figure of the first tab is there with its chart's element (`charts` of them: the live widgets make
+// theirs a moment after their figures), and each one inside the viewport has its chart drawn (on a phone the
 // viewport may hold none: then the figures being there is enough).
-function inViewDrawn(root, figures) {
+function inViewDrawn(root, figures, charts) {
   const all = [...root.querySelectorAll(".km-tabs .km-figure")];
-  if (all.length < figures) return false;
+  if (all.length < figures || root.querySelectorAll(".km-tabs .km-figure .keurmerk-chart").length < charts) {
+    return false;
+  }
   return all.filter((el) => {
     const r = el.getBoundingClientRect();
     return r.bottom > 0 && r.top < innerHeight && r.height > 0 && el.querySelector(".keurmerk-chart");
@@ -171,17 +166,11 @@ export async function show(box, chart) {
   host.className = "km-first-screen-host";
   host.inert = true;
   const root = host.attachShadow({ mode: "closed" });
-  root.append(template.content.cloneNode(true));
-  // the snapshot's own styles (dashboard.css, chart_widget.css) after the page's, as the live page injects them;
-  // in the document too, as the live page has them there: they lay out the page around it (a phone's margins)
-  for (const style of root.querySelectorAll("style")) document.head.append(style.cloneNode(true));
-  const own = [...root.querySelectorAll("style")].map((style) => {
-    const sheet = new CSSStyleSheet();
-    sheet.replaceSync(style.textContent);
-    style.remove();
-    return sheet;
-  });
-  root.adoptedStyleSheets = [...sheets(), ...own];
+  // the page's stylesheets, then the snapshot's own (dashboard.css, chart_widget.css: its first child), as the
+  // live page injects them; those in the document too, as the live page has them there: they lay out the page
+  // around it (a phone's margins)
+  root.append(...sheets(), template.content.cloneNode(true));
+  for (const style of template.content.querySelectorAll("style")) document.head.append(style.cloneNode(true));
   box.append(host);
   const state = { root, drawn: null, live: null };
   Object.defineProperty(window, "__kmFirstScreen", { value: state, configurable: true });
@@ -192,7 +181,8 @@ export async function show(box, chart) {
     chart.default.render({ model, el });
   }
   const figures = root.querySelectorAll(".km-tabs .km-figure").length;
-  whenDrawn(() => inViewDrawn(root, figures), root).then(() => { state.drawn = now(); });
+  const charts = root.querySelectorAll(".km-tabs .km-figure [data-km-chart]").length;
+  whenDrawn(() => inViewDrawn(root, figures, charts), root).then(() => { state.drawn = now(); });
 
   // the live dashboard: laid out hidden in the snapshot's place until its charts in view are drawn, then shown
   // there as the snapshot goes (nothing moves: a newly visible box is no layout shift)
@@ -205,7 +195,7 @@ export async function show(box, chart) {
     Object.assign(theirs.style, { position: "absolute", top: `${mine.offsetTop}px`, left: "0", right: "0",
       visibility: "hidden" });
   }
-  await whenDrawn(() => inViewDrawn(document, figures), document, LIVE_TIMEOUT_MS);
+  await whenDrawn(() => inViewDrawn(document, figures, charts), document, LIVE_TIMEOUT_MS);
   mine.remove();
   if (theirs) Object.assign(theirs.style, { position: "", top: "", left: "", right: "", visibility: "" });
   area.style.position = "";
