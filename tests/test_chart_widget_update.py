@@ -334,38 +334,37 @@ def test_a_filter_change_of_a_front_page_chart_is_new_values_in_the_view(page, f
 
 
 @pytest.mark.browser
-def test_the_first_screen_warms_vega_with_one_chart_of_each_kind_out_of_sight() -> None:
+def test_the_first_screen_warms_vega_with_one_chart_of_each_kind_out_of_sight(page) -> None:
     """static/first_screen.js ``warmUp``: while the page waits for the kernel's snapshot, one small chart of each
     kind the first screen draws is drawn by the chart widget out of sight, then removed; nothing is logged."""
     first_screen = (MODULE_PATH.parent / "first_screen.js").read_text(encoding="utf-8")
-    with chromium() as browser:
-        context = browser.new_context()
-        page = context.new_page()
-        errors: list[str] = []
-        page.on("pageerror", lambda error: errors.append(str(error)))
-        page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-        page.set_content("<!DOCTYPE html><html><body></body></html>")
-        kinds = page.evaluate(
-            """async ([runtime, esm, firstScreen]) => {
-              const blob = (code) => URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
-              window.__keurmerkVegaRuntime = import(blob(runtime));
-              const chart = await import(blob(esm)), module = await import(blob(firstScreen));
-              const seen = new Set();
-              new MutationObserver((records) => {
-                for (const r of records) for (const n of r.addedNodes) {
-                  if (n.nodeType === 1) for (const g of n.querySelectorAll?.("g.role-mark") || []) {
-                    seen.add([...g.classList].find((c) => c.startsWith("mark-")));
-                  }
-                }
-              }).observe(document.body, { childList: true, subtree: true });
-              await module.warmUp(chart);
-              return [...seen].sort();
-            }""",
-            [runtime_code(), ESM, first_screen],
-        )
-        state = page.evaluate("window.__kmWarmUp")
-        assert state["drawn"] == 4 and state["done"] is not None
-        assert {"mark-rect", "mark-rule", "mark-text", "mark-arc", "mark-shape"} <= set(kinds), kinds
-        assert page.evaluate("document.body.children.length") == 0  # out of sight, then gone
-        assert not errors, errors
-        context.close()
+    context = page.context.browser.new_context()  # a page of its own, in the harness's browser
+    own = context.new_page()
+    errors: list[str] = []
+    own.on("pageerror", lambda error: errors.append(str(error)))
+    own.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    own.set_content("<!DOCTYPE html><html><body></body></html>")
+    kinds = own.evaluate(
+        """async ([runtime, esm, firstScreen]) => {
+          const blob = (code) => URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
+          window.__keurmerkVegaRuntime = import(blob(runtime));
+          const chart = await import(blob(esm)), module = await import(blob(firstScreen));
+          const seen = new Set();
+          new MutationObserver((records) => {
+            for (const r of records) for (const n of r.addedNodes) {
+              if (n.nodeType === 1) for (const g of n.querySelectorAll?.("g.role-mark") || []) {
+                seen.add([...g.classList].find((c) => c.startsWith("mark-")));
+              }
+            }
+          }).observe(document.body, { childList: true, subtree: true });
+          await module.warmUp(chart);
+          return [...seen].sort();
+        }""",
+        [runtime_code(), ESM, first_screen],
+    )
+    state = own.evaluate("window.__kmWarmUp")
+    assert state["drawn"] == 4 and state["done"] is not None
+    assert {"mark-rect", "mark-rule", "mark-text", "mark-arc", "mark-shape"} <= set(kinds), kinds
+    assert own.evaluate("document.body.children.length") == 0  # out of sight, then gone
+    assert not errors, errors
+    context.close()
