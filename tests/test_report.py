@@ -421,13 +421,29 @@ def test_one_printer_prints_many_reports_as_each_would_alone(tiny_db: Path, monk
     _contents_match_headings(corrected)
 
 
+def _page_contents(pdf: bytes) -> list[bytes]:
+    """Each page's content stream, inflated, in page order (Chromium writes one per page)."""
+    import zlib
+
+    from keurmerk.report.pdf import _objects, _pages
+
+    objects, streams = _objects(pdf), []
+    for number in _pages(objects):
+        ref = re.search(rb"/Contents\s+(\d+) 0 R", objects[number]).group(1)
+        head = re.search(rb"(?:^|[\r\n])" + ref + rb" 0 obj\s*<<(.*?)>>\s*stream\r?\n", pdf, re.S)
+        length = int(re.search(rb"/Length (\d+)", head.group(1)).group(1))
+        streams.append(zlib.decompress(pdf[head.end() : head.end() + length]))
+    return streams
+
+
 @pytest.mark.browser
 @pytest.mark.slow
-def test_printed_report_is_hidden_until_the_next(tiny_db: Path) -> None:
-    """Once printed, a report's document is hidden: Chromium would otherwise lay it out and paint it again at the
-    window's size before the next report replaces it. The next report, and a second print of the same one (the
-    contents corrected), are shown and printed whole."""
-    from keurmerk.report.pdf import PdfPrinter
+def test_report_is_shown_only_to_be_measured_and_printed(tiny_db: Path) -> None:
+    """Between measuring and printing, and once printed, a report's document is hidden: Chromium would otherwise
+    lay it out and paint it at the window's size, and the print would reuse that paint (the contents' dotted
+    leaders drawn again, clipped away, on every page). While measured, the charts' contents are not laid out. The
+    print shows it whole; so does a second print of the same report (the contents corrected)."""
+    from keurmerk.report.pdf import PdfPrinter, _split, _swap_and_measure
 
     pages = _report_pages(tiny_db, 2)
     shown = "getComputedStyle(document.documentElement).display"
@@ -437,10 +453,19 @@ def test_printed_report_is_hidden_until_the_next(tiny_db: Path) -> None:
             pdf = printer.print(html)
             assert printer._shell().evaluate(shown) == "none"
             texts.append(_pdf_text(pdf))
-        again = printer._print_pages(printer._shell(), {"ch-3": 99})  # a wrong number: printed a second time
-        assert printer._shell().evaluate(shown) == "none"
+            # the leaders (1 x 1 squares) are drawn on the contents' page alone
+            squares = [len(re.findall(rb"\n\S+ \S+ 1 1 re\nf", page)) for page in _page_contents(pdf)]
+            contents = named_destinations(pdf)["ch-1"] - 1  # the page before chapter 1
+            assert squares[contents - 1] > 100 and sum(squares) == squares[contents - 1], squares
+        page = printer._shell()
+        measured = page.evaluate(_swap_and_measure(), [*_split(pages[0]), 60_000])
+        assert measured and page.evaluate(shown) == "none"
+        assert page.evaluate("document.documentElement.dataset.kmMeasuring") == ""
+        again = printer._print_pages(page, {"ch-3": 99})  # a wrong number: printed a second time
+        assert page.evaluate(shown) == "none"
+        assert page.evaluate("document.documentElement.dataset.kmMeasuring") is None
     assert all("Inhoudsopgave" in text and "3 Onderzoek onder cliënten" in text for text in texts)
-    assert _pdf_text(again) == texts[-1]
+    assert _pdf_text(again) == texts[0]  # the charts' contents too (their labels)
     _contents_match_headings(again)
 
 

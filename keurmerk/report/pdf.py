@@ -105,7 +105,8 @@ class PdfPrinter:
     runs the report's own drawing code, so the ~1 MB runtime is not parsed again for every report, and each
     chart's Vega-Lite is compiled once per shape, without what only a screen shows (tooltips, a description per
     mark; see ``_LOAD_RUNTIME``). Swapping, drawing, measuring and filling in the contents is one call to the
-    browser (``_swap_and_measure``), printing another. Once printed, the document is hidden (``_HIDE_AFTER_PRINT``).
+    browser (``_swap_and_measure``), printing another. The document is shown only while it is measured (without
+    what the charts draw inside their boxes) and printed (``_PRINT_EVENTS``).
     The page is replaced every ``reuse`` reports (what a long-lived page may keep). Every ``collect_every`` reports
     the page's garbage is collected: Chromium lets the documents of reports gone pile up to several hundred MB
     before it does so itself (left to V8, one national batch peaked at 4,1 GB instead of 2,6 for a few percent
@@ -181,7 +182,7 @@ class PdfPrinter:
         self._context, self._page = self._new_page()
         self._page.set_content(_SHELL, wait_until="load")
         self._page.evaluate(_LOAD_RUNTIME, runtime_code())
-        self._page.evaluate(_HIDE_AFTER_PRINT)
+        self._page.evaluate(_PRINT_EVENTS)
         self._devtools = self._context.new_cdp_session(self._page)
         return self._page
 
@@ -304,11 +305,23 @@ _MEASURE = """() => {
   forced.forEach((style, el) => restore(el, style));
   return pages;
 }"""
-# Once printed, a report's document is not shown again: Chromium would otherwise lay it out and paint it once more
-# at the window's size (printing lays it out at the page's) before the next report replaces it.
-_HIDE_AFTER_PRINT = """() => addEventListener("afterprint", () => {
-  document.documentElement.style.display = "none";
-})"""
+# The document is shown only while it is measured and printed: between the two (and once printed) Chromium would
+# otherwise lay it out and paint it at the window's size, and the print would reuse that paint, drawing the
+# contents' dotted leaders once more on every page, outside the page's clip (a third of the PDF and of its
+# writing). Printing shows it (beforeprint), and whatever was measured is undone by then. While measuring, what
+# the charts draw is not laid out (data-km-measuring): an svg's box is set by its own width and height, and the
+# print lays out and styles the document anew anyway.
+_PRINT_EVENTS = """() => {
+  const measuring = new CSSStyleSheet();
+  measuring.replaceSync("html[data-km-measuring] [data-km-chart] svg > * { display: none !important; }");
+  document.adoptedStyleSheets = [...document.adoptedStyleSheets, measuring];
+  const root = document.documentElement;
+  addEventListener("beforeprint", () => {
+    delete root.dataset.kmMeasuring;
+    root.style.removeProperty("display");
+  });
+  addEventListener("afterprint", () => { root.style.display = "none"; });
+}"""
 _SHOW = """() => document.documentElement.style.removeProperty("display")"""
 _SHELL = '<!DOCTYPE html>\n<html lang="nl"><head><meta charset="utf-8"></head><body></body></html>'
 # The runtime, loaded once per page, with a vegaEmbed that compiles each chart's Vega-Lite to Vega once per
@@ -434,8 +447,9 @@ def _measure() -> str:
 
 
 def _swap_and_measure() -> str:
-    """``_SWAP``, then, once the report's drawing code says it is ready, the page shown and ``_measure()``: one
-    round trip to the browser instead of one per step."""
+    """``_SWAP``, then, once the report's drawing code says it is ready, the page shown (the charts' contents not
+    laid out) and ``_measure()``, then hidden until it is printed: one round trip to the browser instead of one per
+    step."""
     return f"""async ([html, draw, timeout]) => {{
   const root = document.documentElement;
   const ready = new Promise((resolve, reject) => {{
@@ -450,8 +464,11 @@ def _swap_and_measure() -> str:
   }});
   ({_SWAP})([html, draw]);
   await ready;
+  root.dataset.kmMeasuring = "";
   root.style.removeProperty("display");
-  return ({_measure()})();
+  const pages = ({_measure()})();
+  root.style.display = "none";  // until the print shows it (_PRINT_EVENTS)
+  return pages;
 }}"""
 
 
