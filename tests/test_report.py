@@ -471,6 +471,19 @@ def test_a_shape_that_compiles_otherwise_is_drawn_the_usual_way(tiny_db: Path) -
     assert how == ["compiled", "checked", "plain"]  # the check found another spec: drawn the usual way since
 
 
+@pytest.mark.browser
+def test_printer_pages_collect_their_garbage_on_their_own_thread() -> None:
+    """The printer's pages run V8 without garbage collection helper threads: a batch runs one worker per core."""
+    import psutil
+
+    from keurmerk.report.pdf import PdfPrinter
+
+    with PdfPrinter() as printer:
+        printer._shell()
+        renderers = [p.cmdline() for p in psutil.Process().children(recursive=True) if "--type=renderer" in p.cmdline()]
+    assert renderers and all("--js-flags=--single-threaded-gc" in line for line in renderers)
+
+
 def _page_contents(pdf: bytes) -> list[bytes]:
     """Each page's content stream, inflated, in page order (Chromium writes one per page)."""
     import zlib
@@ -565,6 +578,44 @@ def test_contents_numbers_are_measured_as_printed(wide: int) -> None:
     if wide:  # printed shrunk: the wide row is on one page
         assert "kolom nummer 0" in text
     assert "Blok 7.3" in text
+
+
+@pytest.mark.browser
+def test_pdf_objects_are_found_through_the_cross_reference_table(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PDF's objects are found through its cross-reference table, as scanning the whole file finds them; a table
+    that does not point at its objects is not used."""
+    from keurmerk.report import pdf as pdf_module
+    from keurmerk.report.pdf import PdfPrinter
+
+    links = "".join(f'<p><a href="#s{i}">Deel {i}</a></p>' for i in range(4))
+    sections = "".join(f'<section style="break-before: page"><h2 id="s{i}">Deel {i}</h2></section>' for i in range(4))
+    with PdfPrinter() as printer:
+        context, page = printer._new_page()
+        page.set_content(f"<!DOCTYPE html><html><body>{links}{sections}</body></html>")
+        pdf = page.pdf(format="A4", tagged=True, outline=True)
+        context.close()
+    assert pdf_module._offsets(pdf) is not None
+    found = pdf_module._objects(pdf)
+    assert named_destinations(pdf) == {"s0": 2, "s1": 3, "s2": 4, "s3": 5} and page_count(pdf) == 5
+    table = int(re.search(rb"startxref\s+(\d+)", pdf).group(1))
+    moved = pdf.replace(b"startxref\n%d" % table, b"startxref\n%d" % (table - 1))
+    assert moved != pdf and pdf_module._offsets(moved) is None and pdf_module._objects(moved) == found
+    monkeypatch.setattr(pdf_module, "_offsets", lambda pdf: None)  # scanned
+    assert pdf_module._objects(pdf) == found
+
+
+def test_report_page_splits_into_document_and_drawing_code(piw: str) -> None:
+    """The printer takes a report's module script (the runtime, then the drawing code) out of the page; a page with
+    another module script is printed as it is."""
+    from keurmerk.report.document import _runtime_module
+    from keurmerk.report.pdf import _split
+
+    document, drawing = _split(piw)
+    assert '<script type="module">' not in document and _runtime_module() not in document
+    assert document.endswith("</body></html>\n") and 'id="km-charts"' in document
+    assert drawing.lstrip().startswith("const kmCharts") and "kmReady" in drawing and "</script" not in drawing
+    assert _split(piw.replace("</body>", '<script type="module">1</script></body>')) is None
+    assert _split(piw.replace('<script type="module">', '<script type="module">//', 1)) is None
 
 
 def test_contact_chapter_follows_the_policy(tiny_db: Path, tmp_path: Path) -> None:

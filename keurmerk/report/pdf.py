@@ -22,7 +22,11 @@ from types import TracebackType
 
 from keurmerk import chromium
 
-__all__ = ["PdfPrinter", "named_destinations", "page_count"]
+__all__ = ["ARGS", "PdfPrinter", "named_destinations", "page_count"]
+
+# The printer's browser: keurmerk.chromium's flags, and V8 collecting garbage on the page's own thread. A batch
+# runs one worker, with its browser, per core: helper threads only take time from the other worker.
+ARGS = [*chromium.ARGS, "--js-flags=--single-threaded-gc"]
 
 _READY = "document.documentElement.dataset.kmReady === '1'"
 _FILL_TOC = """(pages) => {
@@ -38,14 +42,44 @@ _OBJECT = re.compile(rb"(?:^|[\r\n])(\d+) 0 obj\b")
 _REF = rb"(\d+) 0 R"
 
 
+def _offsets(pdf: bytes) -> dict[int, int] | None:
+    """Object number → offset of its text after ``N 0 obj``, from the cross-reference table (Skia writes a plain
+    one); None when there is none or it does not point at the objects it names."""
+    at = pdf.rfind(b"startxref")
+    found = re.match(rb"startxref\s+(\d+)", pdf[at : at + 40]) if at >= 0 else None
+    table = int(found.group(1)) if found else -1
+    end = pdf.find(b"trailer", table)
+    if table < 0 or not pdf.startswith(b"xref", table) or end < 0:
+        return None
+    words, offsets, i = pdf[table + 4 : end].split(), {}, 0
+    try:
+        while i < len(words):
+            first, count = int(words[i]), int(words[i + 1])
+            entries, i = words[i + 2 : i + 2 + 3 * count], i + 2 + 3 * count
+            for k in range(count):
+                if entries[3 * k + 2] == b"n":
+                    offsets[first + k] = int(entries[3 * k])
+    except (IndexError, ValueError):
+        return None
+    for number, offset in offsets.items():
+        head = f"{number} 0 obj".encode()
+        if not pdf.startswith(head, offset):
+            return None
+        offsets[number] = offset + len(head)
+    return offsets
+
+
 def _objects(pdf: bytes) -> dict[int, bytes]:
-    """Object number → its text up to ``endobj``, for objects that hold no stream."""
+    """Object number → its text up to ``endobj``, for objects that hold no stream. Found through the
+    cross-reference table (else by scanning the file: the bytes of streams make that the slow way)."""
+    offsets = _offsets(pdf)
+    found = offsets.items() if offsets is not None else ((int(m.group(1)), m.end()) for m in _OBJECT.finditer(pdf))
     objects = {}
-    for match in _OBJECT.finditer(pdf):
-        end = pdf.find(b"endobj", match.end())
-        body = pdf[match.end() : end if end >= 0 else len(pdf)]
-        if b"stream" not in body:
-            objects[int(match.group(1))] = body
+    for number, start in found:
+        end = pdf.find(b"endobj", start)
+        end = end if end >= 0 else len(pdf)
+        if pdf.find(b"stream", start, end) < 0:
+            objects[number] = pdf[start:end]
     return objects
 
 
@@ -140,7 +174,7 @@ class PdfPrinter:
 
         self._playwright = sync_playwright().start()
         try:
-            self._browser = self._playwright.chromium.launch(executable_path=chromium.executable(), args=chromium.ARGS)
+            self._browser = self._playwright.chromium.launch(executable_path=chromium.executable(), args=ARGS)
         except Error as error:
             self.close()
             raise RuntimeError(
@@ -607,7 +641,7 @@ def _swap_and_measure() -> str:
 }}"""
 
 
-_MODULE = re.compile(r'<script type="module">(.*?)</script>', re.S)
+_MODULE = '<script type="module">'
 
 
 def _split(html: str) -> tuple[str, str] | None:
@@ -618,8 +652,10 @@ def _split(html: str) -> tuple[str, str] | None:
     except ImportError:  # the page is made another way now: print it as it is
         return None
     runtime = _runtime_module()
-    scripts = list(_MODULE.finditer(html))
-    if len(scripts) != 1 or not scripts[0].group(1).startswith(runtime):
+    start = html.find(_MODULE)
+    code = start + len(_MODULE)
+    # the runtime holds no "</script": the module's code ends at the first one after it
+    end = html.find("</script>", code + len(runtime)) if start >= 0 and html.startswith(runtime, code) else -1
+    if end < 0 or html.find(_MODULE, code) >= 0:
         return None
-    script = scripts[0]
-    return html[: script.start()] + html[script.end() :], script.group(1)[len(runtime) :]
+    return html[:start] + html[end + len("</script>") :], html[code + len(runtime) : end]
