@@ -23,6 +23,10 @@ Then, in one run:
 3b. with ``--compare-with CHECKOUT`` (for example an export of main): ``--pdf-compare N`` reports printed by this
    checkout's printer and by that checkout's ``keurmerk/report/pdf.py``, alternating report by report (the same
    load for both): wall and CPU per report, their ratio, file size, and whether both give the same text and pages;
+3c. ``--pdf-profile N`` (and nothing else): where a PDF's CPU goes, step by step (drawing, measuring, the print
+   and, for comparison, the print without tags and outline, garbage collection) and process by process (Python,
+   Playwright's driver, Chromium's browser, the renderer's main thread and its other threads, the print compositor
+   Chromium starts for every print, GPU), for N reports printed as ``PdfPrinter.print`` prints them;
 4. the alternatives the design chose against, measured on one provider: loading one provider's cube per query
    (``CubeSource.load``) instead of one query per chunk, the charts with Altair's own code paths instead of
    :mod:`keurmerk.charts.speed` (same specs; the ratio in one run), and drawing the charts as SVG in Python
@@ -280,6 +284,139 @@ def _pdf_compared(db: Path, period: int, ids: list[str], count: int, checkout: P
     return table
 
 
+def _process_kind(process) -> str | None:
+    """What a process below this one is, from its command line (None: gone)."""
+    import psutil
+
+    try:
+        line = process.cmdline()
+    except psutil.Error:
+        return None
+    kind = next((a.split("=", 1)[1] for a in line if a.startswith("--type=")), None)
+    if line and "node" in Path(line[0]).name:
+        return "Playwright"
+    if kind is None:
+        return "browser"
+    if kind == "utility":
+        return next((a.rsplit(".", 1)[-1] for a in line if a.startswith("--utility-sub-type=")), "utility")
+    return {"zygote": "zygote (printcompositor)", "gpu-process": "gpu"}.get(kind, kind)
+
+
+def _cpu_by_kind() -> dict[str, float]:
+    """CPU seconds so far of this process and of each kind of process below it; a renderer's main thread apart
+    from its other threads (V8's compilers and garbage collection helpers, raster, compositor). A process that
+    ended counts in its parent's children_* times: the print compositor, started for every print, in the zygote's."""
+    import psutil
+
+    me = psutil.Process()
+    found = {"Python": sum(me.cpu_times()[:2])}
+    for process in me.children(recursive=True):
+        kind = _process_kind(process)
+        try:
+            times = process.cpu_times()
+            threads = process.threads() if kind == "renderer" else []
+        except psutil.Error:
+            continue
+        if kind is None:
+            continue
+        if kind == "renderer":
+            main = sum(t.user_time + t.system_time for t in threads if t.id == process.pid)
+            found["renderer: hoofdthread"] = found.get("renderer: hoofdthread", 0.0) + main
+            found["renderer: andere threads"] = (
+                found.get("renderer: andere threads", 0.0) + times.user + times.system - main
+            )
+            continue
+        found[kind] = found.get(kind, 0.0) + times.user + times.system + times.children_user + times.children_system
+    return found
+
+
+def _pdf_profile(db: Path, period: int, ids: list[str], count: int) -> Table:
+    """Where one report's PDF costs CPU, step by step, in each kind of process: ``count`` reports printed by one
+    printer as ``PdfPrinter.print`` does (after two to warm up), each step its own call to the browser and followed
+    by a pause in which the browser finishes what the step left (its CPU counts with the step): drawing (the
+    document swapped in, the charts drawn), measuring the contents' page numbers, the print (tagged, with outline)
+    and, for comparison only, the same document printed again without tags and outline (alternately before and
+    after the real one), and the page's garbage collection (every ``collect_every`` reports, per report)."""
+    from keurmerk.metrics import Cube
+    from keurmerk.policy import load_policy
+    from keurmerk.report import chart_specs, render_html, report_data
+    from keurmerk.report import pdf as pdf_module
+    from keurmerk.report.loader import ProviderCubes, providers_in_period
+    from keurmerk.warehouse import open_readonly
+
+    chosen = ids[:: max(1, len(ids) // (count + 2))][: count + 2]
+    with open_readonly(db) as con:
+        known = {p.provider_id: p for p in providers_in_period(con, period)}
+        cubes = ProviderCubes.load(con, period, chosen, Cube.load(con))
+    pages = []
+    for provider_id in chosen:
+        data = report_data(cubes.source(provider_id), known[provider_id], period, load_policy())
+        pages.append(render_html(data, chart_specs(data)))
+    steps = ["tekenen (document erin, grafieken)", "paginanummers meten", "printen (tagged, outline)",
+             "ter vergelijking: printen zonder tags en outline", "garbage collection (per rapport)"]  # fmt: skip
+    spent: dict[str, dict[str, float]] = {step: {} for step in steps}
+    layout = {"format": "A4", "print_background": True, "prefer_css_page_size": True}
+    settle = 0.15
+
+    def step(name: str, call):
+        before = _cpu_by_kind()
+        result = call()
+        time.sleep(settle)
+        for kind, seconds in _cpu_by_kind().items():
+            spent[name][kind] = spent[name].get(kind, 0.0) + seconds - before.get(kind, 0.0)
+        return result
+
+    with pdf_module.PdfPrinter() as printer:
+        for html in pages[-2:]:
+            printer.print(html)
+        page = printer._shell()
+        idle = _cpu_by_kind()
+        time.sleep(1.0)
+        idle = {kind: seconds - idle.get(kind, 0.0) for kind, seconds in _cpu_by_kind().items()}
+        for index, html in enumerate(pages[:count]):
+            printer._printed += 1
+            step(steps[0], lambda html=html: page.evaluate(pdf_module._draw(), [*pdf_module._split(html), 120_000]))
+            measured = step(steps[1], lambda: page.evaluate(pdf_module._measure_shown()))
+            prints = [(steps[2], lambda measured=measured: printer._print_pages(page, measured)),
+                      (steps[3], lambda: page.pdf(**layout, outline=False, tagged=False))]  # fmt: skip
+            for name, call in prints if index % 2 == 0 else prints[::-1]:
+                step(name, call)
+            if printer._printed % printer.collect_every == 0:
+                step(steps[4], lambda: printer._devtools.send("HeapProfiler.collectGarbage"))
+    kinds = sorted({kind for seconds in spent.values() for kind in seconds},
+                   key=lambda kind: -sum(seconds.get(kind, 0.0) for seconds in spent.values()))  # fmt: skip
+    table = Table(title=f"PDF: CPU per rapport (ms) per stap en per proces, {count} rapporten ({settle} s pauze na "
+                        f"elke stap, meegeteld; stil gebruiken alle processen samen {number(1000 * sum(idle.values()), 0)} ms/s)")  # fmt: skip
+    table.add_column("proces")
+    for header in (
+        "tekenen",
+        "meten",
+        "printen (tags, outline)",
+        "samen, met gc",
+        "ter vergelijking: printen zonder tags/outline",
+    ):
+        table.add_column(header, justify="right")
+    columns = [steps[0], steps[1], steps[2]]
+    totals = [0.0] * 5
+    for kind in kinds:
+        row = [spent[name].get(kind, 0.0) for name in columns]
+        row += [sum(row) + spent[steps[4]].get(kind, 0.0), spent[steps[3]].get(kind, 0.0)]
+        totals = [a + b for a, b in zip(totals, row, strict=True)]
+        table.add_row(kind, *(number(1000 * x / count, 0) for x in row))
+    table.add_section()
+    table.add_row("[bold]samen[/]", *(f"[bold]{number(1000 * x / count, 0)}[/]" for x in totals))
+    gc = sum(spent[steps[4]].values())
+    table.add_row(
+        "waarvan garbage collection (elke " + str(printer.collect_every) + " rapporten)",
+        "",
+        "",
+        "",
+        number(1000 * gc / count, 0),
+        "",
+    )
+    return table
+
+
 def _pdf_summary(result: BatchResult) -> str:
     """Pages per PDF (range over all of them) and how often a report was printed more than once."""
     from keurmerk.report.pdf import page_count
@@ -398,6 +535,9 @@ def main() -> None:
         "--compare-with", type=Path, default=None, help="een andere checkout (bijvoorbeeld van main): zijn PDF-printer"
     )
     parser.add_argument("--keep", type=Path, default=None, help="schrijf de rapporten hierheen (anders tijdelijk)")
+    parser.add_argument(
+        "--pdf-profile", type=int, default=0, help="alleen: waar de CPU van N PDF's heen gaat, per stap en proces"
+    )
     args = parser.parse_args()
 
     db = warehouse(args.scale)
@@ -414,6 +554,13 @@ def main() -> None:
         f"Schaal {args.scale}, periode {period}: {integer(providers)} aanbieders; {args.workers} workers; "
         f"{os.cpu_count()} cores; belasting vooraf {number(load, 1)}"
     )
+    if args.pdf_profile:
+        from keurmerk.report.loader import providers_in_period
+
+        with open_readonly(db) as con:
+            ids = [p.provider_id for p in providers_in_period(con, period)]
+        console.print(_pdf_profile(db, period, ids, args.pdf_profile))
+        return
     with tempfile.TemporaryDirectory(dir=VAR) as tmp:
         out = args.keep or Path(tmp)
         html, _ = _run(db, period, out / "html", "html", args.workers, label="HTML")

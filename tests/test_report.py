@@ -450,8 +450,9 @@ def test_a_shape_that_compiles_otherwise_is_drawn_the_usual_way(tiny_db: Path) -
         charts = charts_json(html)
         figure = next(iter(charts["specs"]))
         charts["specs"][figure] = layered(first, second)
-        block = f'<script type="application/json" id="km-charts">{_json_for_script(charts)}</script>'
-        pages.append(re.sub(r'<script type="application/json" id="km-charts">.*?</script>', lambda _: block, html, flags=re.S))
+        block = re.search(r'<script type="application/json" id="km-charts">.*?</script>', html, re.S)
+        new = f'<script type="application/json" id="km-charts">{_json_for_script(charts)}</script>'
+        pages.append(html[: block.start()] + new + html[block.end() :])
     chart = f"() => document.querySelector('[data-km-chart=\"{figure}\"] > svg').outerHTML"
     bare = re.compile(r' (?:aria-[a-z]+|role)="[^"]*"|(clip|gradient)[_-]?\d+')
     with PdfPrinter() as printer:

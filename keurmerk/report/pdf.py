@@ -615,10 +615,9 @@ def _measure() -> str:
 }}"""
 
 
-def _swap_and_measure() -> str:
-    """``_SWAP``, then, once the report's drawing code says it is ready, the page shown (the charts' contents not
-    laid out) and ``_measure()``, then hidden until it is printed: one round trip to the browser instead of one per
-    step."""
+def _draw() -> str:
+    """``_SWAP``, resolved once the report's drawing code says it is ready (its charts drawn); the document stays
+    hidden."""
     return f"""async ([html, draw, timeout]) => {{
   const root = document.documentElement;
   const ready = new Promise((resolve, reject) => {{
@@ -633,11 +632,27 @@ def _swap_and_measure() -> str:
   }});
   ({_SWAP})([html, draw]);
   await ready;
+}}"""
+
+
+def _measure_shown() -> str:
+    """The drawn document shown (the charts' contents not laid out) for ``_measure()``, then hidden until it is
+    printed (``_PRINT_EVENTS``); returns the contents' page numbers."""
+    return f"""() => {{
+  const root = document.documentElement;
   root.dataset.kmMeasuring = "";
   root.style.removeProperty("display");
   const pages = ({_measure()})();
-  root.style.display = "none";  // until the print shows it (_PRINT_EVENTS)
+  root.style.display = "none";
   return pages;
+}}"""
+
+
+def _swap_and_measure() -> str:
+    """``_draw()``, then ``_measure_shown()``: one round trip to the browser instead of one per step."""
+    return f"""async (args) => {{
+  await ({_draw()})(args);
+  return ({_measure_shown()})();
 }}"""
 
 
