@@ -23,10 +23,11 @@ Then, in one run:
 3b. with ``--compare-with CHECKOUT`` (for example an export of main): ``--pdf-compare N`` reports printed by this
    checkout's printer and by that checkout's ``keurmerk/report/pdf.py``, alternating report by report (the same
    load for both): wall and CPU per report, their ratio, file size, and whether both give the same text and pages;
-3c. ``--pdf-profile N`` (and nothing else): where a PDF's CPU goes, step by step (drawing, measuring, the print
-   and, for comparison, the print without tags and outline, garbage collection) and process by process (Python,
+3c. ``--pdf-profile N`` (and nothing else): where a PDF's CPU goes, step by step (drawing, measuring, the print,
+   garbage collection and, for comparison, the print without tags and outline) and process by process (Python,
    Playwright's driver, Chromium's browser, the renderer's main thread and its other threads, the print compositor
-   Chromium starts for every print, GPU), for N reports printed as ``PdfPrinter.print`` prints them;
+   Chromium starts for every print, GPU), for N reports printed as ``PdfPrinter.print`` prints them; with
+   ``--compare-with``, that checkout's printer too, alternating report by report;
 4. the alternatives the design chose against, measured on one provider: loading one provider's cube per query
    (``CubeSource.load``) instead of one query per chunk, the charts with Altair's own code paths instead of
    :mod:`keurmerk.charts.speed` (same specs; the ratio in one run), and drawing the charts as SVG in Python
@@ -302,15 +303,17 @@ def _process_kind(process) -> str | None:
     return {"zygote": "zygote (printcompositor)", "gpu-process": "gpu"}.get(kind, kind)
 
 
-def _cpu_by_kind() -> dict[str, float]:
-    """CPU seconds so far of this process and of each kind of process below it; a renderer's main thread apart
-    from its other threads (V8's compilers and garbage collection helpers, raster, compositor). A process that
-    ended counts in its parent's children_* times: the print compositor, started for every print, in the zygote's."""
+def _cpu_by_kind(browser) -> dict[str, float]:
+    """CPU seconds so far of this process, Playwright's driver, and each kind of process of one ``browser``'s tree; a
+    renderer's main thread apart from its other threads (V8's compilers and garbage collection helpers, raster,
+    compositor). A process that ended counts in its parent's children_* times: the print compositor, started for
+    every print, in the zygote's."""
     import psutil
 
     me = psutil.Process()
     found = {"Python": sum(me.cpu_times()[:2])}
-    for process in me.children(recursive=True):
+    drivers = [p for p in me.children() if _process_kind(p) == "Playwright"]
+    for process in [*drivers, browser, *browser.children(recursive=True)]:
         kind = _process_kind(process)
         try:
             times = process.cpu_times()
@@ -326,17 +329,32 @@ def _cpu_by_kind() -> dict[str, float]:
                 found.get("renderer: andere threads", 0.0) + times.user + times.system - main
             )
             continue
-        found[kind] = found.get(kind, 0.0) + times.user + times.system + times.children_user + times.children_system
+        own = times.user + times.system + (0.0 if kind == "Playwright" else times.children_user + times.children_system)
+        found[kind] = found.get(kind, 0.0) + own
     return found
 
 
-def _pdf_profile(db: Path, period: int, ids: list[str], count: int) -> Table:
-    """Where one report's PDF costs CPU, step by step, in each kind of process: ``count`` reports printed by one
-    printer as ``PdfPrinter.print`` does (after two to warm up), each step its own call to the browser and followed
-    by a pause in which the browser finishes what the step left (its CPU counts with the step): drawing (the
-    document swapped in, the charts drawn), measuring the contents' page numbers, the print (tagged, with outline)
-    and, for comparison only, the same document printed again without tags and outline (alternately before and
-    after the real one), and the page's garbage collection (every ``collect_every`` reports, per report)."""
+_PROFILE_STEPS = (
+    "tekenen",
+    "meten",
+    "printen (tags, outline)",
+    "garbage collection",
+    "ter vergelijking: printen zonder tags/outline",
+)
+
+
+def _pdf_profile(db: Path, period: int, ids: list[str], count: int, checkout: Path | None = None) -> list[Table]:
+    """Where one report's PDF costs CPU, step by step, in each kind of process: ``count`` reports printed as
+    ``PdfPrinter.print`` prints them (after two to warm up), each step its own call to the browser, followed by a
+    pause in which the browser finishes what the step left (its CPU counts with the step): drawing (the document
+    swapped in, the charts drawn), measuring the contents' page numbers, the print (tagged, with outline), the
+    page's garbage collection (every ``collect_every`` reports; per report), and, for comparison only, the same
+    document printed again without tags and outline (alternately before and after the real print). With
+    ``checkout``, its printer too, in its own browser, alternating report by report; a printer without ``_draw``
+    draws and measures in one step, and one that does not show its document for a print is not printed again."""
+    import psutil
+
+    from keurmerk import chromium
     from keurmerk.metrics import Cube
     from keurmerk.policy import load_policy
     from keurmerk.report import chart_specs, render_html, report_data
@@ -352,69 +370,84 @@ def _pdf_profile(db: Path, period: int, ids: list[str], count: int) -> Table:
     for provider_id in chosen:
         data = report_data(cubes.source(provider_id), known[provider_id], period, load_policy())
         pages.append(render_html(data, chart_specs(data)))
-    steps = ["tekenen (document erin, grafieken)", "paginanummers meten", "printen (tagged, outline)",
-             "ter vergelijking: printen zonder tags en outline", "garbage collection (per rapport)"]  # fmt: skip
-    spent: dict[str, dict[str, float]] = {step: {} for step in steps}
     layout = {"format": "A4", "print_background": True, "prefer_css_page_size": True}
     settle = 0.15
+    here = pdf_module.PdfPrinter()
+    here.start()
+    try:
+        driver = next(p for p in psutil.Process().children() if _process_kind(p) == "Playwright")
+        profiles = [("deze checkout", pdf_module, here, driver.children()[0])]
+        if checkout is not None:
+            other = _printer_of(checkout)
+            there = other.PdfPrinter()
+            there._playwright = here._playwright
+            before = {p.pid for p in driver.children()}
+            there._browser = here._playwright.chromium.launch(
+                executable_path=chromium.executable(), args=getattr(other, "ARGS", chromium.ARGS)
+            )
+            browser = next(p for p in driver.children() if p.pid not in before)
+            profiles.append((f"die van {checkout}", other, there, browser))
+        spent = {label: {step: {} for step in _PROFILE_STEPS} for label, *_ in profiles}
+        idle = {}
+        for label, _, printer, browser in profiles:
+            for html in pages[-2:]:
+                printer.print(html)
+            start = _cpu_by_kind(browser)
+            time.sleep(1.0)
+            idle[label] = sum(_cpu_by_kind(browser).values()) - sum(start.values())
 
-    def step(name: str, call):
-        before = _cpu_by_kind()
-        result = call()
-        time.sleep(settle)
-        for kind, seconds in _cpu_by_kind().items():
-            spent[name][kind] = spent[name].get(kind, 0.0) + seconds - before.get(kind, 0.0)
-        return result
+        def one(label: str, module, printer, browser, html: str, index: int) -> None:
+            def step(name: str, call):
+                before = _cpu_by_kind(browser)
+                result = call()
+                time.sleep(settle)
+                for kind, seconds in _cpu_by_kind(browser).items():
+                    spent[label][name][kind] = spent[label][name].get(kind, 0.0) + seconds - before.get(kind, 0.0)
+                return result
 
-    with pdf_module.PdfPrinter() as printer:
-        for html in pages[-2:]:
-            printer.print(html)
-        page = printer._shell()
-        idle = _cpu_by_kind()
-        time.sleep(1.0)
-        idle = {kind: seconds - idle.get(kind, 0.0) for kind, seconds in _cpu_by_kind().items()}
-        for index, html in enumerate(pages[:count]):
+            page, split = printer._shell(), module._split(html)
             printer._printed += 1
-            step(steps[0], lambda html=html: page.evaluate(pdf_module._draw(), [*pdf_module._split(html), 120_000]))
-            measured = step(steps[1], lambda: page.evaluate(pdf_module._measure_shown()))
-            prints = [(steps[2], lambda measured=measured: printer._print_pages(page, measured)),
-                      (steps[3], lambda: page.pdf(**layout, outline=False, tagged=False))]  # fmt: skip
+            if hasattr(module, "_draw") and hasattr(module, "_measure_shown"):
+                step("tekenen", lambda: page.evaluate(module._draw(), [*split, 120_000]))
+                measured = step("meten", lambda: page.evaluate(module._measure_shown()))
+            else:  # one call draws and measures
+                measured = step("tekenen", lambda: page.evaluate(module._swap_and_measure(), [*split, 120_000]))
+            prints = [("printen (tags, outline)", lambda: printer._print_pages(page, measured))]
+            if hasattr(module, "_PRINT_EVENTS"):  # a print shows the document
+                prints.append((_PROFILE_STEPS[4], lambda: page.pdf(**layout, outline=False, tagged=False)))
             for name, call in prints if index % 2 == 0 else prints[::-1]:
                 step(name, call)
             if printer._printed % printer.collect_every == 0:
-                step(steps[4], lambda: printer._devtools.send("HeapProfiler.collectGarbage"))
-    kinds = sorted({kind for seconds in spent.values() for kind in seconds},
-                   key=lambda kind: -sum(seconds.get(kind, 0.0) for seconds in spent.values()))  # fmt: skip
-    table = Table(title=f"PDF: CPU per rapport (ms) per stap en per proces, {count} rapporten ({settle} s pauze na "
-                        f"elke stap, meegeteld; stil gebruiken alle processen samen {number(1000 * sum(idle.values()), 0)} ms/s)")  # fmt: skip
-    table.add_column("proces")
-    for header in (
-        "tekenen",
-        "meten",
-        "printen (tags, outline)",
-        "samen, met gc",
-        "ter vergelijking: printen zonder tags/outline",
-    ):
-        table.add_column(header, justify="right")
-    columns = [steps[0], steps[1], steps[2]]
-    totals = [0.0] * 5
-    for kind in kinds:
-        row = [spent[name].get(kind, 0.0) for name in columns]
-        row += [sum(row) + spent[steps[4]].get(kind, 0.0), spent[steps[3]].get(kind, 0.0)]
-        totals = [a + b for a, b in zip(totals, row, strict=True)]
-        table.add_row(kind, *(number(1000 * x / count, 0) for x in row))
-    table.add_section()
-    table.add_row("[bold]samen[/]", *(f"[bold]{number(1000 * x / count, 0)}[/]" for x in totals))
-    gc = sum(spent[steps[4]].values())
-    table.add_row(
-        "waarvan garbage collection (elke " + str(printer.collect_every) + " rapporten)",
-        "",
-        "",
-        "",
-        number(1000 * gc / count, 0),
-        "",
-    )
-    return table
+                step("garbage collection", lambda: printer._devtools.send("HeapProfiler.collectGarbage"))
+
+        for index, html in enumerate(pages[:count]):
+            for label, module, printer, browser in profiles if index % 2 == 0 else profiles[::-1]:
+                one(label, module, printer, browser, html, index)
+        if checkout is not None:
+            there._drop_page()
+            there._browser.close()
+    finally:
+        here.close()
+    tables = []
+    for label, *_ in profiles:
+        by_step = spent[label]
+        kinds = sorted({kind for seconds in by_step.values() for kind in seconds},
+                       key=lambda kind: -sum(seconds.get(kind, 0.0) for seconds in by_step.values()))  # fmt: skip
+        table = Table(title=f"PDF, {label}: CPU per rapport (ms) per stap en per proces, {count} rapporten ({settle} s "
+                            f"pauze na elke stap, meegeteld; stil {number(1000 * idle[label], 0)} ms/s)")  # fmt: skip
+        table.add_column("proces")
+        for header in (*_PROFILE_STEPS[:4], "samen", _PROFILE_STEPS[4]):
+            table.add_column(header, justify="right")
+        totals = [0.0] * 6
+        for kind in kinds:
+            row = [by_step[name].get(kind, 0.0) for name in _PROFILE_STEPS[:4]]
+            row += [sum(row), by_step[_PROFILE_STEPS[4]].get(kind, 0.0)]
+            totals = [a + b for a, b in zip(totals, row, strict=True)]
+            table.add_row(kind, *(number(1000 * x / count, 0) for x in row))
+        table.add_section()
+        table.add_row("[bold]samen[/]", *(f"[bold]{number(1000 * x / count, 0)}[/]" for x in totals))
+        tables.append(table)
+    return tables
 
 
 def _pdf_summary(result: BatchResult) -> str:
@@ -559,7 +592,8 @@ def main() -> None:
 
         with open_readonly(db) as con:
             ids = [p.provider_id for p in providers_in_period(con, period)]
-        console.print(_pdf_profile(db, period, ids, args.pdf_profile))
+        for table in _pdf_profile(db, period, ids, args.pdf_profile, args.compare_with):
+            console.print(table)
         return
     with tempfile.TemporaryDirectory(dir=VAR) as tmp:
         out = args.keep or Path(tmp)

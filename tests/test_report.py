@@ -354,10 +354,10 @@ def _contents_match_headings(pdf: bytes) -> None:
 @pytest.mark.slow
 def test_one_printer_prints_many_reports_as_each_would_alone(tiny_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The printer reuses its page (the runtime loaded once, each chart shape compiled and parsed once, checked
-    once, then drawn from what Vega parsed) and measures the contents' page numbers before its one print: every chart is the SVG the page loaded on its own draws (but for
-    the accessibility attributes, which the printer leaves out: the PDF tags each chart as one image), every PDF
-    the one it prints, with the right numbers in its contents; a wrong measurement is found out in the PDF and
-    corrected by a second print."""
+    once, then drawn from what Vega parsed) and measures the contents' page numbers before its one print: every
+    chart is the SVG the page loaded on its own draws (but for the accessibility attributes, which the printer
+    leaves out: the PDF tags each chart as one image), every PDF the one it prints, with the right numbers in its
+    contents; a wrong measurement is found out in the PDF and corrected by a second print."""
     from keurmerk.report import pdf as pdf_module
     from keurmerk.report.pdf import PdfPrinter
 

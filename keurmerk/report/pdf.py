@@ -138,10 +138,10 @@ class PdfPrinter:
     The page loads the Vega runtime once; every report then replaces the page's document (head and body) and
     runs the report's own drawing code, so the ~1 MB runtime is not parsed again for every report, and each
     chart's Vega-Lite is compiled and parsed once per shape (and checked once), without what only a screen shows
-    (tooltips, a description per mark; see ``_LOAD_RUNTIME``). Swapping, drawing, measuring and filling in the contents is one call to the
-    browser (``_swap_and_measure``), printing another. The document is shown only while it is measured (without
-    what the charts draw inside their boxes) and printed (``_PRINT_EVENTS``).
-    The page is replaced every ``reuse`` reports (what a long-lived page may keep). Every ``collect_every`` reports
+    (tooltips, a description per mark; see ``_LOAD_RUNTIME``). Swapping, drawing, measuring and filling in the
+    contents is one call to the browser (``_swap_and_measure``), printing another. The document is shown only
+    while it is measured (without what the charts draw inside their boxes) and printed (``_PRINT_EVENTS``). The
+    page is replaced every ``reuse`` reports (what a long-lived page may keep). Every ``collect_every`` reports
     the page's garbage is collected: Chromium lets the documents of reports gone pile up to several hundred MB
     before it does so itself (left to V8, one national batch peaked at 4,1 GB instead of 2,6 for a few percent
     less CPU: a collection also drops compiled code).
@@ -474,7 +474,8 @@ _LOAD_RUNTIME = """async (code) => {
   const keep = (entry, vg, parsed, name) => {
     if (entry.runtime !== null) {
       const made = parsedTemplate(parsed, vg, entry, name), kept = entry.runtime;
-      entry.runtime = !made ? null : kept === undefined ? made : made.json === kept.json ? { ...kept, checked: true } : null;
+      if (!made || (kept !== undefined && made.json !== kept.json)) entry.runtime = null;
+      else entry.runtime = kept === undefined ? made : { ...kept, checked: true };
     }
     return parsed;
   };
@@ -502,7 +503,8 @@ _LOAD_RUNTIME = """async (code) => {
     if (!base || typeof base.encode !== "function" || kinds.some((k) => typeof base[k] !== "function")) return false;
     const expr = { ...base };
     for (const kind of kinds) expr[kind] = (ctx, e) => shared(ctx, `${kind}:${e.code}`, () => base[kind](null, e));
-    expr.encode = (ctx, e) => shared(ctx, `encode:${e.marktype}:${JSON.stringify(e.channels)}`, () => base.encode(null, e));
+    expr.encode = (ctx, e) =>
+      shared(ctx, `encode:${e.marktype}:${JSON.stringify(e.channels)}`, () => base.encode(null, e));
     return class extends view.constructor {
       constructor(spec, options) {
         const job = pending;
@@ -515,7 +517,13 @@ _LOAD_RUNTIME = """async (code) => {
   const embedded = async (el, spec, opts, job) => {
     if (PrintView) {
       const patch = opts.patch;
-      opts = { ...opts, viewClass: PrintView, patch: (vg) => { const out = patch ? patch(vg) : vg; pending = job || null; return out; } };
+      // every patch sets pending, so that one left by a spec Vega failed to parse is never taken by another view
+      const patched = (vg) => {
+        const out = patch ? patch(vg) : vg;
+        pending = job || null;
+        return out;
+      };
+      opts = { ...opts, viewClass: PrintView, patch: patched };
     }
     const result = await embed(el, spec, opts);
     if (PrintView === null) PrintView = printView(result.view);
@@ -565,7 +573,8 @@ _LOAD_RUNTIME = """async (code) => {
         else shapes.set(key, null);
         return vg;
       };
-      result = await embedded(el, spec, { ...opts, patch }, (parsed) => (entry.checked ? keep(entry, vg, parsed, name) : parsed));
+      const job = (parsed) => (entry.checked ? keep(entry, vg, parsed, name) : parsed);
+      result = await embedded(el, spec, { ...opts, patch }, job);
     } else if (entry.runtime && entry.runtime.checked) {
       stats.reused++;
       tally(el, "runtime");
