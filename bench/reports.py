@@ -23,6 +23,11 @@ Then, in one run:
 3b. with ``--compare-with CHECKOUT`` (for example an export of main): ``--pdf-compare N`` reports printed by this
    checkout's printer and by that checkout's ``keurmerk/report/pdf.py``, alternating report by report (the same
    load for both): wall and CPU per report, their ratio, file size, and whether both give the same text and pages;
+3c. ``--pdf-profile N`` (and nothing else): where a PDF's CPU goes, step by step (drawing, measuring, the print,
+   garbage collection and, for comparison, the print without tags and outline) and process by process (Python,
+   Playwright's driver, Chromium's browser, the renderer's main thread and its other threads, the print compositor
+   Chromium starts for every print, GPU), for N reports printed as ``PdfPrinter.print`` prints them; with
+   ``--compare-with``, that checkout's printer too, alternating report by report;
 4. the alternatives the design chose against, measured on one provider: loading one provider's cube per query
    (``CubeSource.load``) instead of one query per chunk, the charts with Altair's own code paths instead of
    :mod:`keurmerk.charts.speed` (same specs; the ratio in one run), and drawing the charts as SVG in Python
@@ -280,6 +285,171 @@ def _pdf_compared(db: Path, period: int, ids: list[str], count: int, checkout: P
     return table
 
 
+def _process_kind(process) -> str | None:
+    """What a process below this one is, from its command line (None: gone)."""
+    import psutil
+
+    try:
+        line = process.cmdline()
+    except psutil.Error:
+        return None
+    kind = next((a.split("=", 1)[1] for a in line if a.startswith("--type=")), None)
+    if line and "node" in Path(line[0]).name:
+        return "Playwright"
+    if kind is None:
+        return "browser"
+    if kind == "utility":
+        return next((a.rsplit(".", 1)[-1] for a in line if a.startswith("--utility-sub-type=")), "utility")
+    return {"zygote": "zygote (printcompositor)", "gpu-process": "gpu"}.get(kind, kind)
+
+
+def _cpu_by_kind(browser) -> dict[str, float]:
+    """CPU seconds so far of this process, Playwright's driver, and each kind of process of one ``browser``'s tree; a
+    renderer's main thread apart from its other threads (V8's compilers and garbage collection helpers, raster,
+    compositor). A process that ended counts in its parent's children_* times: the print compositor, started for
+    every print, in the zygote's."""
+    import psutil
+
+    me = psutil.Process()
+    found = {"Python": sum(me.cpu_times()[:2])}
+    drivers = [p for p in me.children() if _process_kind(p) == "Playwright"]
+    for process in [*drivers, browser, *browser.children(recursive=True)]:
+        kind = _process_kind(process)
+        try:
+            times = process.cpu_times()
+            threads = process.threads() if kind == "renderer" else []
+        except psutil.Error:
+            continue
+        if kind is None:
+            continue
+        if kind == "renderer":
+            main = sum(t.user_time + t.system_time for t in threads if t.id == process.pid)
+            found["renderer: hoofdthread"] = found.get("renderer: hoofdthread", 0.0) + main
+            found["renderer: andere threads"] = (
+                found.get("renderer: andere threads", 0.0) + times.user + times.system - main
+            )
+            continue
+        own = times.user + times.system + (0.0 if kind == "Playwright" else times.children_user + times.children_system)
+        found[kind] = found.get(kind, 0.0) + own
+    return found
+
+
+_PROFILE_STEPS = (
+    "tekenen",
+    "meten",
+    "printen (tags, outline)",
+    "garbage collection",
+    "ter vergelijking: printen zonder tags/outline",
+)
+
+
+def _pdf_profile(db: Path, period: int, ids: list[str], count: int, checkout: Path | None = None) -> list[Table]:
+    """Where one report's PDF costs CPU, step by step, in each kind of process: ``count`` reports printed as
+    ``PdfPrinter.print`` prints them (after two to warm up), each step its own call to the browser, followed by a
+    pause in which the browser finishes what the step left (its CPU counts with the step): drawing (the document
+    swapped in, the charts drawn), measuring the contents' page numbers, the print (tagged, with outline), the
+    page's garbage collection (every ``collect_every`` reports; per report), and, for comparison only, the same
+    document printed again without tags and outline (alternately before and after the real print). With
+    ``checkout``, its printer too, in its own browser, alternating report by report; a printer without ``_draw``
+    draws and measures in one step, and one that does not show its document for a print is not printed again."""
+    import psutil
+
+    from keurmerk import chromium
+    from keurmerk.metrics import Cube
+    from keurmerk.policy import load_policy
+    from keurmerk.report import chart_specs, render_html, report_data
+    from keurmerk.report import pdf as pdf_module
+    from keurmerk.report.loader import ProviderCubes, providers_in_period
+    from keurmerk.warehouse import open_readonly
+
+    chosen = ids[:: max(1, len(ids) // (count + 2))][: count + 2]
+    with open_readonly(db) as con:
+        known = {p.provider_id: p for p in providers_in_period(con, period)}
+        cubes = ProviderCubes.load(con, period, chosen, Cube.load(con))
+    pages = []
+    for provider_id in chosen:
+        data = report_data(cubes.source(provider_id), known[provider_id], period, load_policy())
+        pages.append(render_html(data, chart_specs(data)))
+    layout = {"format": "A4", "print_background": True, "prefer_css_page_size": True}
+    settle = 0.15
+    here = pdf_module.PdfPrinter()
+    here.start()
+    try:
+        driver = next(p for p in psutil.Process().children() if _process_kind(p) == "Playwright")
+        profiles = [("deze checkout", pdf_module, here, driver.children()[0])]
+        if checkout is not None:
+            other = _printer_of(checkout)
+            there = other.PdfPrinter()
+            there._playwright = here._playwright
+            before = {p.pid for p in driver.children()}
+            there._browser = here._playwright.chromium.launch(
+                executable_path=chromium.executable(), args=getattr(other, "ARGS", chromium.ARGS)
+            )
+            browser = next(p for p in driver.children() if p.pid not in before)
+            profiles.append((f"die van {checkout}", other, there, browser))
+        spent = {label: {step: {} for step in _PROFILE_STEPS} for label, *_ in profiles}
+        idle = {}
+        for label, _, printer, browser in profiles:
+            for html in pages[-2:]:
+                printer.print(html)
+            start = _cpu_by_kind(browser)
+            time.sleep(1.0)
+            idle[label] = sum(_cpu_by_kind(browser).values()) - sum(start.values())
+
+        def one(label: str, module, printer, browser, html: str, index: int) -> None:
+            def step(name: str, call):
+                before = _cpu_by_kind(browser)
+                result = call()
+                time.sleep(settle)
+                for kind, seconds in _cpu_by_kind(browser).items():
+                    spent[label][name][kind] = spent[label][name].get(kind, 0.0) + seconds - before.get(kind, 0.0)
+                return result
+
+            page, split = printer._shell(), module._split(html)
+            printer._printed += 1
+            if hasattr(module, "_draw") and hasattr(module, "_measure_shown"):
+                step("tekenen", lambda: page.evaluate(module._draw(), [*split, 120_000]))
+                measured = step("meten", lambda: page.evaluate(module._measure_shown()))
+            else:  # one call draws and measures
+                measured = step("tekenen", lambda: page.evaluate(module._swap_and_measure(), [*split, 120_000]))
+            prints = [("printen (tags, outline)", lambda: printer._print_pages(page, measured))]
+            if hasattr(module, "_PRINT_EVENTS"):  # a print shows the document
+                prints.append((_PROFILE_STEPS[4], lambda: page.pdf(**layout, outline=False, tagged=False)))
+            for name, call in prints if index % 2 == 0 else prints[::-1]:
+                step(name, call)
+            if printer._printed % printer.collect_every == 0:
+                step("garbage collection", lambda: printer._devtools.send("HeapProfiler.collectGarbage"))
+
+        for index, html in enumerate(pages[:count]):
+            for label, module, printer, browser in profiles if index % 2 == 0 else profiles[::-1]:
+                one(label, module, printer, browser, html, index)
+        if checkout is not None:
+            there._drop_page()
+            there._browser.close()
+    finally:
+        here.close()
+    tables = []
+    for label, *_ in profiles:
+        by_step = spent[label]
+        kinds = sorted({kind for seconds in by_step.values() for kind in seconds},
+                       key=lambda kind: -sum(seconds.get(kind, 0.0) for seconds in by_step.values()))  # fmt: skip
+        table = Table(title=f"PDF, {label}: CPU per rapport (ms) per stap en per proces, {count} rapporten ({settle} s "
+                            f"pauze na elke stap, meegeteld; stil {number(1000 * idle[label], 0)} ms/s)")  # fmt: skip
+        table.add_column("proces")
+        for header in (*_PROFILE_STEPS[:4], "samen", _PROFILE_STEPS[4]):
+            table.add_column(header, justify="right")
+        totals = [0.0] * 6
+        for kind in kinds:
+            row = [by_step[name].get(kind, 0.0) for name in _PROFILE_STEPS[:4]]
+            row += [sum(row), by_step[_PROFILE_STEPS[4]].get(kind, 0.0)]
+            totals = [a + b for a, b in zip(totals, row, strict=True)]
+            table.add_row(kind, *(number(1000 * x / count, 0) for x in row))
+        table.add_section()
+        table.add_row("[bold]samen[/]", *(f"[bold]{number(1000 * x / count, 0)}[/]" for x in totals))
+        tables.append(table)
+    return tables
+
+
 def _pdf_summary(result: BatchResult) -> str:
     """Pages per PDF (range over all of them) and how often a report was printed more than once."""
     from keurmerk.report.pdf import page_count
@@ -398,6 +568,9 @@ def main() -> None:
         "--compare-with", type=Path, default=None, help="een andere checkout (bijvoorbeeld van main): zijn PDF-printer"
     )
     parser.add_argument("--keep", type=Path, default=None, help="schrijf de rapporten hierheen (anders tijdelijk)")
+    parser.add_argument(
+        "--pdf-profile", type=int, default=0, help="alleen: waar de CPU van N PDF's heen gaat, per stap en proces"
+    )
     args = parser.parse_args()
 
     db = warehouse(args.scale)
@@ -414,6 +587,14 @@ def main() -> None:
         f"Schaal {args.scale}, periode {period}: {integer(providers)} aanbieders; {args.workers} workers; "
         f"{os.cpu_count()} cores; belasting vooraf {number(load, 1)}"
     )
+    if args.pdf_profile:
+        from keurmerk.report.loader import providers_in_period
+
+        with open_readonly(db) as con:
+            ids = [p.provider_id for p in providers_in_period(con, period)]
+        for table in _pdf_profile(db, period, ids, args.pdf_profile, args.compare_with):
+            console.print(table)
+        return
     with tempfile.TemporaryDirectory(dir=VAR) as tmp:
         out = args.keep or Path(tmp)
         html, _ = _run(db, period, out / "html", "html", args.workers, label="HTML")

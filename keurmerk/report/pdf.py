@@ -22,7 +22,11 @@ from types import TracebackType
 
 from keurmerk import chromium
 
-__all__ = ["PdfPrinter", "named_destinations", "page_count"]
+__all__ = ["ARGS", "PdfPrinter", "named_destinations", "page_count"]
+
+# The printer's browser: keurmerk.chromium's flags, and V8 collecting garbage on the page's own thread. A batch
+# runs one worker, with its browser, per core: helper threads only take time from the other worker.
+ARGS = [*chromium.ARGS, "--js-flags=--single-threaded-gc"]
 
 _READY = "document.documentElement.dataset.kmReady === '1'"
 _FILL_TOC = """(pages) => {
@@ -38,14 +42,44 @@ _OBJECT = re.compile(rb"(?:^|[\r\n])(\d+) 0 obj\b")
 _REF = rb"(\d+) 0 R"
 
 
+def _offsets(pdf: bytes) -> dict[int, int] | None:
+    """Object number → offset of its text after ``N 0 obj``, from the cross-reference table (Skia writes a plain
+    one); None when there is none or it does not point at the objects it names."""
+    at = pdf.rfind(b"startxref")
+    found = re.match(rb"startxref\s+(\d+)", pdf[at : at + 40]) if at >= 0 else None
+    table = int(found.group(1)) if found else -1
+    end = pdf.find(b"trailer", table)
+    if table < 0 or not pdf.startswith(b"xref", table) or end < 0:
+        return None
+    words, offsets, i = pdf[table + 4 : end].split(), {}, 0
+    try:
+        while i < len(words):
+            first, count = int(words[i]), int(words[i + 1])
+            entries, i = words[i + 2 : i + 2 + 3 * count], i + 2 + 3 * count
+            for k in range(count):
+                if entries[3 * k + 2] == b"n":
+                    offsets[first + k] = int(entries[3 * k])
+    except (IndexError, ValueError):
+        return None
+    for number, offset in offsets.items():
+        head = f"{number} 0 obj".encode()
+        if not pdf.startswith(head, offset):
+            return None
+        offsets[number] = offset + len(head)
+    return offsets
+
+
 def _objects(pdf: bytes) -> dict[int, bytes]:
-    """Object number → its text up to ``endobj``, for objects that hold no stream."""
+    """Object number → its text up to ``endobj``, for objects that hold no stream. Found through the
+    cross-reference table (else by scanning the file: the bytes of streams make that the slow way)."""
+    offsets = _offsets(pdf)
+    found = offsets.items() if offsets is not None else ((int(m.group(1)), m.end()) for m in _OBJECT.finditer(pdf))
     objects = {}
-    for match in _OBJECT.finditer(pdf):
-        end = pdf.find(b"endobj", match.end())
-        body = pdf[match.end() : end if end >= 0 else len(pdf)]
-        if b"stream" not in body:
-            objects[int(match.group(1))] = body
+    for number, start in found:
+        end = pdf.find(b"endobj", start)
+        end = end if end >= 0 else len(pdf)
+        if pdf.find(b"stream", start, end) < 0:
+            objects[number] = pdf[start:end]
     return objects
 
 
@@ -103,10 +137,11 @@ class PdfPrinter:
 
     The page loads the Vega runtime once; every report then replaces the page's document (head and body) and
     runs the report's own drawing code, so the ~1 MB runtime is not parsed again for every report, and each
-    chart's Vega-Lite is compiled once per shape, without what only a screen shows (tooltips, a description per
-    mark; see ``_LOAD_RUNTIME``). Swapping, drawing, measuring and filling in the contents is one call to the
-    browser (``_swap_and_measure``), printing another. Once printed, the document is hidden (``_HIDE_AFTER_PRINT``).
-    The page is replaced every ``reuse`` reports (what a long-lived page may keep). Every ``collect_every`` reports
+    chart's Vega-Lite is compiled and parsed once per shape (and checked once), without what only a screen shows
+    (tooltips, a description per mark; see ``_LOAD_RUNTIME``). Swapping, drawing, measuring and filling in the
+    contents is one call to the browser (``_swap_and_measure``), printing another. The document is shown only
+    while it is measured (without what the charts draw inside their boxes) and printed (``_PRINT_EVENTS``). The
+    page is replaced every ``reuse`` reports (what a long-lived page may keep). Every ``collect_every`` reports
     the page's garbage is collected: Chromium lets the documents of reports gone pile up to several hundred MB
     before it does so itself (left to V8, one national batch peaked at 4,1 GB instead of 2,6 for a few percent
     less CPU: a collection also drops compiled code).
@@ -139,7 +174,7 @@ class PdfPrinter:
 
         self._playwright = sync_playwright().start()
         try:
-            self._browser = self._playwright.chromium.launch(executable_path=chromium.executable(), args=chromium.ARGS)
+            self._browser = self._playwright.chromium.launch(executable_path=chromium.executable(), args=ARGS)
         except Error as error:
             self.close()
             raise RuntimeError(
@@ -181,7 +216,7 @@ class PdfPrinter:
         self._context, self._page = self._new_page()
         self._page.set_content(_SHELL, wait_until="load")
         self._page.evaluate(_LOAD_RUNTIME, runtime_code())
-        self._page.evaluate(_HIDE_AFTER_PRINT)
+        self._page.evaluate(_PRINT_EVENTS)
         self._devtools = self._context.new_cdp_session(self._page)
         return self._page
 
@@ -304,37 +339,64 @@ _MEASURE = """() => {
   forced.forEach((style, el) => restore(el, style));
   return pages;
 }"""
-# Once printed, a report's document is not shown again: Chromium would otherwise lay it out and paint it once more
-# at the window's size (printing lays it out at the page's) before the next report replaces it.
-_HIDE_AFTER_PRINT = """() => addEventListener("afterprint", () => {
-  document.documentElement.style.display = "none";
-})"""
+# The document is shown only while it is measured and printed: between the two (and once printed) Chromium would
+# otherwise lay it out and paint it at the window's size, and the print would reuse that paint, drawing the
+# contents' dotted leaders once more on every page, outside the page's clip (a third of the PDF and of its
+# writing). Printing shows it (beforeprint), and whatever was measured is undone by then. While measuring, what
+# the charts draw is not laid out (data-km-measuring): an svg's box is set by its own width and height, and the
+# print lays out and styles the document anew anyway.
+_PRINT_EVENTS = """() => {
+  const measuring = new CSSStyleSheet();
+  measuring.replaceSync("html[data-km-measuring] [data-km-chart] svg > * { display: none !important; }");
+  document.adoptedStyleSheets = [...document.adoptedStyleSheets, measuring];
+  const root = document.documentElement;
+  addEventListener("beforeprint", () => {
+    delete root.dataset.kmMeasuring;
+    root.style.removeProperty("display");
+  });
+  addEventListener("afterprint", () => { root.style.display = "none"; });
+}"""
 _SHOW = """() => document.documentElement.style.removeProperty("display")"""
 _SHELL = '<!DOCTYPE html>\n<html lang="nl"><head><meta charset="utf-8"></head><body></body></html>'
-# The runtime, loaded once per page, with a vegaEmbed that compiles each chart's Vega-Lite to Vega once per
-# shape: reports share their charts' specs but for the data, the provider's name (the body's data-km-provider)
-# and sizes that follow the data. A spec is keyed by its JSON with its inline data out and the name as a token;
-# a known key is drawn from the compiled Vega spec of the first such chart, with this chart's data and name put
-# back. That is exact while Vega-Lite copies strings and data arrays as they are: a name with quotes or
-# backslashes (escaped differently in expressions) or shorter than 3 characters, and data copied or merged, draw
-# the usual way. The views of a document are finalized when the next report replaces it.
+# The runtime, loaded once per page, with a vegaEmbed that does once per shape what reports share: reports share
+# their charts' specs but for the data, the provider's name (the body's data-km-provider), the values of a few
+# top-level parameters (settings such as a subtitle or the bounds of a scale) and sizes that follow the data. A spec
+# is keyed by its JSON with its inline data and settings out and the name as a token. The first chart of a key is
+# compiled to Vega (and parsed) the usual way and kept as a template; the second is compiled and parsed again,
+# which checks the template against the usual way (else the key is always drawn the usual way); later ones are
+# drawn from what Vega parsed (its runtime spec) with this chart's data, settings and name put back, so that
+# neither Vega-Lite nor Vega's parser runs. That is exact while Vega-Lite and Vega copy strings, data arrays and
+# parameter values as they are: a name with quotes or backslashes (escaped differently in expressions) or shorter
+# than 3 characters, and data copied or merged, draw the usual way. Views also share the functions Vega compiles
+# for their expressions (``printView``). The views of a document are finalized when the next report replaces it.
 _LOAD_RUNTIME = """async (code) => {
   const url = URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
   let runtime;
   try { runtime = await import(url); } finally { URL.revokeObjectURL(url); }
-  const embed = runtime.vegaEmbed, compiled = new Map(), TOKEN = "\u2063km-provider\u2063";
-  const stats = { compiled: 0, reused: 0, plain: 0 }, views = [];
+  const embed = runtime.vegaEmbed, shapes = new Map(), TOKEN = "\u2063km-provider\u2063";
+  const stats = { compiled: 0, checked: 0, reused: 0, runtime: 0, plain: 0, shared: 0 }, views = [];
+  const drawn = {};  // figure → how its chart was drawn, in the report shown
+  const tally = (el, how) => {
+    stats[how]++;
+    if (el.dataset.kmChart) drawn[el.dataset.kmChart] = how;
+  };
+  const setting = (p) => !!p && typeof p === "object" && typeof p.name === "string" && "value" in p &&
+    Object.keys(p).every((k) => k === "name" || k === "value");
   const split = (spec, name) => {
-    const values = [];
-    let key = JSON.stringify(spec, (k, v) => {
+    const values = [], settings = [], params = Array.isArray(spec.params) ? spec.params : [];
+    let key = JSON.stringify(spec, function (k, v) {
       if (k === "data" && v && typeof v === "object" && Array.isArray(v.values)) {
         values.push(v.values);
         return { ...v, values: values.length - 1 };
       }
+      if (k === "value" && params.includes(this) && setting(this)) {
+        settings.push([this.name, v]);
+        return settings.length - 1;
+      }
       return v;
     });
     if (name) key = key.split(name).join(TOKEN);
-    return [key, values];
+    return [key, values, settings];
   };
   // What only a reader at a screen gets is left out of the printed charts: tooltips, and the description Vega
   // would otherwise compute for every mark and write into its aria-label (the PDF tags each chart as one image
@@ -354,9 +416,122 @@ _LOAD_RUNTIME = """async (code) => {
     visit(vg);
     return vg;
   };
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+  // The compiled Vega spec as a template: the data sets' values and the settings' signal values out, the name as a
+  // token; null when they are not found there as they were given.
+  const template = (vg, values, settings, name) => {
+    const slots = [], signals = [];
+    (vg.data || []).forEach((d, to) => { if ("values" in d) slots.push([values.indexOf(d.values), to]); });
+    const from = new Set(slots.map(([i]) => i));
+    if (from.has(-1) || from.size !== slots.length || slots.length !== values.length) return null;
+    for (const [i, [param, value]] of settings.entries()) {
+      const at = (vg.signals || []).findIndex((s) => s.name === param && same(s.value, value) &&
+        Object.keys(s).every((k) => k === "name" || k === "value"));
+      if (at < 0) return null;
+      signals.push([i, at]);
+    }
+    const held = new Set(signals.map(([, at]) => vg.signals[at]));
+    let json = JSON.stringify(vg, function (k, v) {
+      return (k === "values" && vg.data.includes(this)) || (k === "value" && held.has(this)) ? null : v;
+    });
+    if (name) json = json.split(name).join(TOKEN);
+    return { json, slots, signals, checked: false, runtime: undefined };
+  };
+  const fill = (json, name) => JSON.parse(name ? json.split(TOKEN).join(name) : json);
+  const compiledFrom = (entry, values, settings, name) => {
+    const vg = fill(entry.json, name);
+    for (const [from, to] of entry.slots) vg.data[to].values = values[from];
+    for (const [i, at] of entry.signals) vg.signals[at].value = settings[i][1];
+    return vg;
+  };
+  // What Vega parsed (its runtime spec, plain data) as a template the same way: the data in the collect operators
+  // of the data sets, the settings in their signals' operators; null when they are found anywhere else.
+  const parsedTemplate = (parsed, vg, entry, name) => {
+    if (vg.usermeta !== undefined) return null;  // vegaEmbed reads options from it, in the spec it is given
+    const data = new Map(entry.slots.map(([from, to]) => [vg.data[to].values, from]));
+    const set = new Map(entry.signals.map(([i, at]) => [vg.signals[at].name, i]));
+    const holders = new Set(), slots = [], signals = [];
+    (parsed.operators || []).forEach((op, at) => {
+      if (op && op.value && typeof op.value === "object" && data.has(op.value.$ingest)) {
+        holders.add(op.value);
+        slots.push([at, data.get(op.value.$ingest)]);
+      } else if (op && set.has(op.signal)) {
+        holders.add(op);
+        signals.push([at, set.get(op.signal)]);
+      }
+    });
+    let found = slots.length === data.size && signals.length === set.size;
+    let json = JSON.stringify(parsed, function (k, v) {
+      if (holders.has(this) && (k === "$ingest" || (k === "value" && "signal" in this))) return null;
+      if (Array.isArray(v) && data.has(v)) found = false;
+      return v;
+    });
+    if (!found) return null;
+    if (name) json = json.split(name).join(TOKEN);
+    return { json, slots, signals, checked: false };
+  };
+  // keeps what Vega parsed for a shape (compiled as vg), or checks it against the one kept
+  const keep = (entry, vg, parsed, name) => {
+    if (entry.runtime !== null) {
+      const made = parsedTemplate(parsed, vg, entry, name), kept = entry.runtime;
+      if (!made || (kept !== undefined && made.json !== kept.json)) entry.runtime = null;
+      else entry.runtime = kept === undefined ? made : { ...kept, checked: true };
+    }
+    return parsed;
+  };
+  const parsedFrom = (template, values, settings, name) => {
+    const parsed = fill(template.json, name);
+    for (const [at, from] of template.slots) parsed.operators[at].value.$ingest = values[from];
+    for (const [at, i] of template.signals) parsed.operators[at].value = settings[i][1];
+    return parsed;
+  };
+  // Vega compiles every expression of a view to a function of its own; views here share them (each bound to its
+  // view's own function context, as Vega binds them), so that each is compiled, and optimized, once. PrintView,
+  // the views' class, also gives a view the runtime spec a patch left for it (``pending``: vegaEmbed calls the
+  // patch, parses and makes the view in one go). False when this Vega has no code generator of the known form.
+  const functions = new Map();
+  const shared = (ctx, key, make) => {
+    let fn = functions.get(key);
+    if (fn === undefined) functions.set(key, (fn = make()));
+    else stats.shared++;
+    return ctx && ctx.functions ? fn.bind(ctx.functions) : fn;
+  };
+  let PrintView = null, pending = null;
+  const printView = (view) => {
+    const base = view && view._runtime && view._runtime.expr;
+    const kinds = ["operator", "parameter", "event", "handler"];
+    if (!base || typeof base.encode !== "function" || kinds.some((k) => typeof base[k] !== "function")) return false;
+    const expr = { ...base };
+    for (const kind of kinds) expr[kind] = (ctx, e) => shared(ctx, `${kind}:${e.code}`, () => base[kind](null, e));
+    expr.encode = (ctx, e) =>
+      shared(ctx, `encode:${e.marktype}:${JSON.stringify(e.channels)}`, () => base.encode(null, e));
+    return class extends view.constructor {
+      constructor(spec, options) {
+        const job = pending;
+        pending = null;
+        super(job ? job(spec) : spec, { ...options, expr });
+      }
+    };
+  };
+  // vegaEmbed with the views' class; ``job`` (with that class only) gets the parsed spec and returns the one to use
+  const embedded = async (el, spec, opts, job) => {
+    if (PrintView) {
+      const patch = opts.patch;
+      // every patch sets pending, so that one left by a spec Vega failed to parse is never taken by another view
+      const patched = (vg) => {
+        const out = patch ? patch(vg) : vg;
+        pending = job || null;
+        return out;
+      };
+      opts = { ...opts, viewClass: PrintView, patch: patched };
+    }
+    const result = await embed(el, spec, opts);
+    if (PrintView === null) PrintView = printView(result.view);
+    return result;
+  };
   const plain = (el, spec, opts) => {
-    stats.plain++;
-    return embed(el, spec, opts.patch ? opts : { ...opts, patch: forPrint });
+    tally(el, "plain");
+    return embedded(el, spec, opts.patch ? opts : { ...opts, patch: forPrint });
   };
   async function vegaEmbed(target, spec, opts = {}) {
     // drawn apart from the document and put in at once: a chart drawn in place makes the page lay itself out
@@ -371,40 +546,56 @@ _LOAD_RUNTIME = """async (code) => {
     const name = document.body.dataset.kmProvider || "";
     if (!spec || typeof spec !== "object" || "datasets" in spec || opts.mode || opts.patch || opts.config ||
         name.length < 3 || /["'\\\\\\u0000-\\u001f\\u2063]/.test(name)) return plain(el, spec, opts);
-    const [key, values] = split(spec, name);
-    const known = compiled.get(key);
+    const [key, values, settings] = split(spec, name);
+    const entry = shapes.get(key);
     let result;
-    if (known === null) {
+    if (entry === null) {
       result = await plain(el, spec, opts);
-    } else if (known !== undefined) {
-      stats.reused++;
-      const vg = JSON.parse(name ? known.template.split(TOKEN).join(name) : known.template);
-      for (const [from, to] of known.slots) vg.data[to].values = values[from];
-      result = await embed(el, vg, { ...opts, mode: "vega" });
-    } else {
-      stats.compiled++;
-      let entry = null;
-      const patch = (vg) => {  // the compiled spec, before Vega parses it
-        forPrint(vg);
-        const slots = [];
-        (vg.data || []).forEach((d, to) => { if ("values" in d) slots.push([values.indexOf(d.values), to]); });
-        const from = new Set(slots.map(([i]) => i));
-        if (!from.has(-1) && from.size === slots.length && slots.length === values.length) {
-          let template = JSON.stringify(vg, function (k, v) { return k === "values" && vg.data.includes(this) ? [] : v; });
-          if (name) template = template.split(name).join(TOKEN);
-          entry = { template, slots };
-        }
+    } else if (entry === undefined) {
+      tally(el, "compiled");
+      let vg = null;
+      const patch = (compiled) => {  // the compiled spec, before Vega parses it
+        vg = forPrint(compiled);
+        shapes.set(key, template(vg, values, settings, name));
         return vg;
       };
-      result = await embed(el, spec, { ...opts, patch });
-      compiled.set(key, entry);
+      result = await embedded(el, spec, { ...opts, patch }, (parsed) => {
+        const made = shapes.get(key);
+        return made ? keep(made, vg, parsed, name) : parsed;
+      });
+      if (!shapes.has(key)) shapes.set(key, null);
+    } else if (!entry.checked) {
+      tally(el, "checked");
+      let vg = null;
+      const patch = (compiled) => {
+        vg = forPrint(compiled);
+        if (same(vg, compiledFrom(entry, values, settings, name))) entry.checked = true;
+        else shapes.set(key, null);
+        return vg;
+      };
+      const job = (parsed) => (entry.checked ? keep(entry, vg, parsed, name) : parsed);
+      result = await embedded(el, spec, { ...opts, patch }, job);
+    } else if (entry.runtime && entry.runtime.checked) {
+      stats.reused++;
+      tally(el, "runtime");
+      const parsed = parsedFrom(entry.runtime, values, settings, name);
+      result = await embedded(el, {}, { ...opts, mode: "vega" }, () => parsed);
+    } else {
+      tally(el, "reused");
+      const vg = compiledFrom(entry, values, settings, name);
+      const job = entry.runtime === null ? undefined : (parsed) => keep(entry, vg, parsed, name);
+      result = await embedded(el, vg, { ...opts, mode: "vega" }, job);
     }
     views.push(result);
     return result;
   }
   window.__kmVega = { ...runtime, vegaEmbed };
   window.__kmVegaStats = stats;
-  window.__kmFinalize = () => { for (const view of views.splice(0)) view.finalize(); };
+  window.__kmVegaDrawn = drawn;
+  window.__kmFinalize = () => {
+    for (const view of views.splice(0)) view.finalize();
+    for (const figure of Object.keys(drawn)) delete drawn[figure];
+  };
 }"""
 # The report's document (without its module script) in place of the one shown, then its drawing code with the
 # runtime already loaded. The CSP meta is left out: it would only block what this printer does itself. The page
@@ -433,9 +624,9 @@ def _measure() -> str:
 }}"""
 
 
-def _swap_and_measure() -> str:
-    """``_SWAP``, then, once the report's drawing code says it is ready, the page shown and ``_measure()``: one
-    round trip to the browser instead of one per step."""
+def _draw() -> str:
+    """``_SWAP``, resolved once the report's drawing code says it is ready (its charts drawn); the document stays
+    hidden."""
     return f"""async ([html, draw, timeout]) => {{
   const root = document.documentElement;
   const ready = new Promise((resolve, reject) => {{
@@ -450,12 +641,31 @@ def _swap_and_measure() -> str:
   }});
   ({_SWAP})([html, draw]);
   await ready;
-  root.style.removeProperty("display");
-  return ({_measure()})();
 }}"""
 
 
-_MODULE = re.compile(r'<script type="module">(.*?)</script>', re.S)
+def _measure_shown() -> str:
+    """The drawn document shown (the charts' contents not laid out) for ``_measure()``, then hidden until it is
+    printed (``_PRINT_EVENTS``); returns the contents' page numbers."""
+    return f"""() => {{
+  const root = document.documentElement;
+  root.dataset.kmMeasuring = "";
+  root.style.removeProperty("display");
+  const pages = ({_measure()})();
+  root.style.display = "none";
+  return pages;
+}}"""
+
+
+def _swap_and_measure() -> str:
+    """``_draw()``, then ``_measure_shown()``: one round trip to the browser instead of one per step."""
+    return f"""async (args) => {{
+  await ({_draw()})(args);
+  return ({_measure_shown()})();
+}}"""
+
+
+_MODULE = '<script type="module">'
 
 
 def _split(html: str) -> tuple[str, str] | None:
@@ -466,8 +676,10 @@ def _split(html: str) -> tuple[str, str] | None:
     except ImportError:  # the page is made another way now: print it as it is
         return None
     runtime = _runtime_module()
-    scripts = list(_MODULE.finditer(html))
-    if len(scripts) != 1 or not scripts[0].group(1).startswith(runtime):
+    start = html.find(_MODULE)
+    code = start + len(_MODULE)
+    # the runtime holds no "</script": the module's code ends at the first one after it
+    end = html.find("</script>", code + len(runtime)) if start >= 0 and html.startswith(runtime, code) else -1
+    if end < 0 or html.find(_MODULE, code) >= 0:
         return None
-    script = scripts[0]
-    return html[: script.start()] + html[script.end() :], script.group(1)[len(runtime) :]
+    return html[:start] + html[end + len("</script>") :], html[code + len(runtime) : end]
