@@ -143,6 +143,38 @@ def test_filter_change_recomputes_with_other_numbers(app: ProviderApp) -> None:
     assert "Totaal (n = 15)" in json.dumps(chart.spec, ensure_ascii=False)
 
 
+def test_a_selection_shown_before_is_not_computed_again(app: ProviderApp, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A dienst ticked and unticked again shows the figures computed for that selection before, the same numbers
+    as computed anew; only the last SELECTIONS_KEPT selections are kept."""
+    from keurmerk.access import verify
+    from keurmerk.dashboard import provider
+    from keurmerk.metrics import compute_all
+
+    computed: list[tuple[int, ...]] = []
+
+    def counted(source, filters, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        if kwargs.get("figure_ids") is None:  # not the year over year tiles'
+            computed.append(filters.services)
+        return compute_all(source, filters, *args, **kwargs)
+
+    monkeypatch.setattr(provider, "compute_all", counted)
+    monkeypatch.setattr(provider, "SELECTIONS_KEPT", 2)
+    dashboard = app.dashboard(verify(_params("P0000")[QUERY_PARAMETER]), "P0000")
+    dashboard.period.value = (2021, 2021)
+    everything = dashboard.refresh()
+    dashboard.services.value = (8,)
+    dashboard.services.value = ()  # back: as shown before, not computed again
+    assert computed == [(), (8,)]
+    assert dashboard.frames is everything
+    fresh = compute_all(dashboard.source, dashboard.filters(), app.policy, suppress=True)
+    assert fresh.keys() == everything.keys() and all(fresh[f].equals(everything[f]) for f in fresh)
+    dashboard.services.value = (3,)  # a third selection: the one used longest ago, (8,), goes
+    dashboard.services.value = (8,)
+    assert computed == [(), (8,), (3,), (8,)]
+    total = lambda f: f.filter(f["service"].is_null())["n"].item()  # noqa: E731
+    assert total(dashboard.frames["fig_3_1"]) == 15  # as test_filter_change_recomputes_with_other_numbers
+
+
 def test_a_filter_change_redraws_the_charts_on_screen_first(app: ProviderApp) -> None:
     from keurmerk.access import verify
 

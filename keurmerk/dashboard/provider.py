@@ -51,6 +51,8 @@ CHARTS_IN_VIEW = 4  # a chapter opened later builds its first charts at once (tw
 # the other chapters are built this long after the browser has drawn the first screen, in the background (see
 # ProviderDashboard.open_later)
 OPEN_LATER_DELAY_S = 0.2
+SELECTIONS_KEPT = 16  # the figures of the last selections a page showed, kept (ProviderDashboard.refresh)
+YEAR_SELECTIONS_KEPT = 64  # the year over year tiles' selections, one per period (ProviderDashboard._frames_of)
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,9 @@ class ProviderDashboard:
         self.services, self.provinces, self.questionnaire = (
             self.pickers[f] for f in ("services", "provinces", "questionnaire"))
         self.tiles = self._html()  # year over year (keurmerk.dashboard.yoy)
+        # the figures of the last selections: a dienst ticked and unticked again, or two selections compared,
+        # shows at once what was computed before (a selection's frames are a few tens of kB)
+        self._selections: dict[Filters, dict[str, pl.DataFrame]] = {}
         self._year_frames: dict[Filters, dict[str, pl.DataFrame]] = {}
         self.status = widgets.HTML(value="", layout=widgets.Layout(min_height="20px"))
         self.progress = widgets.IntProgress(min=0, max=1, layout=widgets.Layout(width="300px", visibility="hidden"))
@@ -148,7 +153,8 @@ class ProviderDashboard:
         they say they are on their way (a new page)."""
         self.status.value = '<span class="km-status">Bezig met bijwerken…</span>'
         filters = self.filters()
-        self.frames = compute_all(self.source, filters, self.policy, suppress=True)
+        self.frames = _kept(self._selections, filters, SELECTIONS_KEPT,
+                            lambda: compute_all(self.source, filters, self.policy, suppress=True))
         # which figures a run of withheld figures hides decides which charts are in view: the layout goes first
         shown_again = self._collapse()
         try:
@@ -210,12 +216,8 @@ class ProviderDashboard:
 
     def _frames_of(self, filters: Filters) -> dict[str, pl.DataFrame]:
         """The year-over-year tiles' figures for one selection, kept: each period is asked again at every change."""
-        if filters not in self._year_frames:
-            if len(self._year_frames) > 64:  # a long session: keep memory bounded
-                self._year_frames.clear()
-            self._year_frames[filters] = compute_all(self.source, filters, self.policy, suppress=True,
-                                                     figure_ids=yoy.FIGURES)
-        return self._year_frames[filters]
+        return _kept(self._year_frames, filters, YEAR_SELECTIONS_KEPT,
+                     lambda: compute_all(self.source, filters, self.policy, suppress=True, figure_ids=yoy.FIGURES))
 
     def open_all(self) -> int:
         """Every chapter built and every chart drawn now (for printing the whole page); returns the charts' count."""
@@ -447,6 +449,19 @@ class ProviderDashboard:
         page.add_class("km-dashboard")
         page.first_screen = True  # keurmerk.serve.show streams a snapshot of it first (dashboard.first_screen)
         return page
+
+
+def _kept(cache: dict[Filters, dict[str, pl.DataFrame]], filters: Filters, limit: int,
+          compute: Callable[[], dict[str, pl.DataFrame]]) -> dict[str, pl.DataFrame]:
+    """``cache[filters]``, computed the first time; the selection used longest ago goes once ``limit`` are kept
+    (a long session's memory stays bounded). The kernel's data do not change while it runs: nothing goes stale."""
+    if filters in cache:
+        cache[filters] = cache.pop(filters)  # the most recent last
+    else:
+        if len(cache) >= limit:
+            del cache[next(iter(cache))]
+        cache[filters] = compute()
+    return cache[filters]
 
 
 def in_background(work: Callable[[], object]) -> None:
