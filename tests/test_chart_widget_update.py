@@ -334,6 +334,39 @@ def test_a_filter_change_of_a_front_page_chart_is_new_values_in_the_view(page, f
 
 
 @pytest.mark.browser
+def test_the_first_screen_checks_its_charts_once_a_frame(page) -> None:
+    """static/first_screen.js ``whenDrawn``: charts drawn in one frame are checked once, at that frame (the check
+    measures boxes: a layout of its own per chart would hold up the next chart's drawing); it resolves once the
+    check holds."""
+    first_screen = (MODULE_PATH.parent / "first_screen.js").read_text(encoding="utf-8")
+    context = page.context.browser.new_context()
+    own = context.new_page()
+    own.set_content("<!DOCTYPE html><html><body><div id='charts'></div></body></html>")
+    calls = own.evaluate(
+        """async (firstScreen) => {
+          const module = await import(URL.createObjectURL(new Blob([firstScreen], { type: "text/javascript" })));
+          const target = document.getElementById("charts"), frame = () => new Promise(requestAnimationFrame);
+          const drawn = () => target.dispatchEvent(new CustomEvent("keurmerk-chart-rendered", { bubbles: true }));
+          let calls = 0, ready = false, resolved = false;
+          const done = module.whenDrawn(() => { calls += 1; return ready; }, target, 0).then(() => { resolved = true; });
+          const counted = [calls];  // checked once at once
+          for (let i = 0; i < 4; i++) drawn();  // four charts drawn in one frame
+          counted.push(calls);
+          await frame(); await frame();
+          counted.push(calls, resolved);
+          ready = true;
+          drawn();
+          await Promise.race([done, new Promise((r) => setTimeout(r, 2000))]);
+          counted.push(resolved);
+          return counted;
+        }""",
+        first_screen,
+    )
+    context.close()
+    assert calls == [1, 1, 2, False, True], calls
+
+
+@pytest.mark.browser
 def test_the_first_screen_warms_vega_with_one_chart_of_each_kind_out_of_sight(page) -> None:
     """static/first_screen.js ``warmUp``: while the page waits for the kernel's snapshot, one small chart of each
     kind the first screen draws is drawn by the chart widget out of sight, then removed; nothing is logged."""

@@ -82,21 +82,28 @@ function whenTrue(test, root, timeout) {
   });
 }
 
-// Resolves once `test()` holds, checked each time a chart under `target` is drawn (the chart widget's
-// "keurmerk-chart-rendered") and every half second (a chart that failed says nothing): not at every change of
-// the page, as whenTrue does, since the test measures boxes and so lays the page out.
-function whenDrawn(test, target, timeout) {
+// Resolves once `test()` holds, checked at the next frame after a chart under `target` is drawn (the chart
+// widget's "keurmerk-chart-rendered") and every half second (a chart that failed says nothing): not at every
+// change of the page, as whenTrue does, since the test measures boxes and so lays the page out. In the frame the
+// page is laid out anyway: charts drawn in one frame are checked once, and none waits for a layout of its own.
+export function whenDrawn(test, target, timeout) {
   return new Promise((resolve) => {
+    let frame = 0;
     const check = () => {
+      frame = 0;
       if (test()) done();
     };
+    const drawn = () => {
+      if (!frame) frame = requestAnimationFrame(check);
+    };
     const done = () => {
-      target.removeEventListener("keurmerk-chart-rendered", check);
+      target.removeEventListener("keurmerk-chart-rendered", drawn);
+      cancelAnimationFrame(frame);
       clearInterval(poll);
       clearTimeout(timer);
       resolve();
     };
-    target.addEventListener("keurmerk-chart-rendered", check);
+    target.addEventListener("keurmerk-chart-rendered", drawn);
     const poll = setInterval(check, 500);
     const timer = timeout ? setTimeout(done, timeout) : 0;
     check();
