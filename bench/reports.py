@@ -214,18 +214,12 @@ def _printer_of(checkout: Path):
     return module
 
 
-def _pdf_compared(db: Path, period: int, ids: list[str], count: int, checkout: Path) -> Table:
-    """The same reports printed by this checkout's printer and by the one of ``checkout``, each in its own browser
-    started with its own flags (``ARGS`` of its module, if it has them, else ``keurmerk.chromium.ARGS``),
-    alternating report by report, so that both see the same load: wall and CPU (this process and Chromium's), file
-    size, and whether the PDFs read the same (pages, the page of every heading, pdftotext)."""
-    from keurmerk import chromium
+def _report_pages(db: Path, period: int, ids: list[str], count: int) -> list[str]:
+    """The HTML reports of ``count`` providers spread over ``ids``, as the batch makes them."""
     from keurmerk.metrics import Cube
     from keurmerk.policy import load_policy
     from keurmerk.report import chart_specs, render_html, report_data
-    from keurmerk.report.batch import _descendants_cpu
     from keurmerk.report.loader import ProviderCubes, providers_in_period
-    from keurmerk.report.pdf import PdfPrinter, named_destinations, page_count
     from keurmerk.warehouse import open_readonly
 
     chosen = ids[:: max(1, len(ids) // count)][:count]
@@ -236,6 +230,19 @@ def _pdf_compared(db: Path, period: int, ids: list[str], count: int, checkout: P
     for provider_id in chosen:
         data = report_data(cubes.source(provider_id), known[provider_id], period, load_policy())
         pages.append(render_html(data, chart_specs(data)))
+    return pages
+
+
+def _pdf_compared(db: Path, period: int, ids: list[str], count: int, checkout: Path) -> Table:
+    """The same reports printed by this checkout's printer and by the one of ``checkout``, each in its own browser
+    started with its own flags (``ARGS`` of its module, if it has them, else ``keurmerk.chromium.ARGS``),
+    alternating report by report, so that both see the same load: wall and CPU (this process and Chromium's), file
+    size, and whether the PDFs read the same (pages, the page of every heading, pdftotext)."""
+    from keurmerk import chromium
+    from keurmerk.report.batch import _descendants_cpu
+    from keurmerk.report.pdf import PdfPrinter, named_destinations, page_count
+
+    pages = _report_pages(db, period, ids, count)
     spent = {"hier": [0.0, 0.0], "daar": [0.0, 0.0]}  # wall, CPU (this process and Chromium's)
     printed: dict[str, list[bytes]] = {"hier": [], "daar": []}
     with PdfPrinter() as here:  # one Playwright for both (its sync API drives one per thread), a browser each
@@ -355,21 +362,9 @@ def _pdf_profile(db: Path, period: int, ids: list[str], count: int, checkout: Pa
     import psutil
 
     from keurmerk import chromium
-    from keurmerk.metrics import Cube
-    from keurmerk.policy import load_policy
-    from keurmerk.report import chart_specs, render_html, report_data
     from keurmerk.report import pdf as pdf_module
-    from keurmerk.report.loader import ProviderCubes, providers_in_period
-    from keurmerk.warehouse import open_readonly
 
-    chosen = ids[:: max(1, len(ids) // (count + 2))][: count + 2]
-    with open_readonly(db) as con:
-        known = {p.provider_id: p for p in providers_in_period(con, period)}
-        cubes = ProviderCubes.load(con, period, chosen, Cube.load(con))
-    pages = []
-    for provider_id in chosen:
-        data = report_data(cubes.source(provider_id), known[provider_id], period, load_policy())
-        pages.append(render_html(data, chart_specs(data)))
+    pages = _report_pages(db, period, ids, count + 2)
     layout = {"format": "A4", "print_background": True, "prefer_css_page_size": True}
     settle = 0.15
     here = pdf_module.PdfPrinter()
