@@ -348,6 +348,18 @@ function render({ model, el }) {
     }
   }
 
+  // The view shown goes aside, where a later spec of its shape takes it back (the one aside before is let go).
+  function setAside() {
+    spare?.result.finalize();
+    spare = current;
+  }
+
+  function letGo() {
+    current?.result.finalize();
+    spare?.result.finalize();
+    current = spare = null;
+  }
+
   async function draw() {
     const spec = model.get("spec");
     if (!spec || Object.keys(spec).length === 0) {
@@ -355,8 +367,7 @@ function render({ model, el }) {
       // comes, kept aside for it
       if (current) {
         generation += 1;
-        spare?.result.finalize();
-        spare = current;
+        setAside();
         current = null;
         spare.node.remove();
       }
@@ -374,9 +385,8 @@ function render({ model, el }) {
         return;
       }
       if (spare && !forcing && spare.updatable && spare.shape.text === shape.text) {
-        const shown = current;
         [current, spare] = [spare, current];
-        if (shown) shown.node.replaceWith(current.node);
+        if (spare) spare.node.replaceWith(current.node);
         else el.replaceChildren(current.node);
         await update(spec, shape);
         if (mine === generation) drawn(started, "data");
@@ -404,8 +414,7 @@ function render({ model, el }) {
       }
       // Swap only when the new view is ready: no flicker, no layout jump while redrawing.
       if (current) {
-        spare?.result.finalize();
-        spare = current;
+        setAside();
         current.node.replaceWith(node);
       } else {
         el.replaceChildren(node);
@@ -423,9 +432,7 @@ function render({ model, el }) {
       message.className = "keurmerk-chart-error";
       message.textContent = "Deze grafiek kon niet worden getoond.";
       el.replaceChildren(message);
-      current?.result.finalize();
-      spare?.result.finalize();
-      current = spare = null;
+      letGo();
     }
   }
 
@@ -445,9 +452,7 @@ function render({ model, el }) {
     model.off("change:embed_options", draw);
     model.off("change:pending", ask);
     model.off("change:_dom_classes", syncClasses);
-    current?.result.finalize();
-    spare?.result.finalize();
-    current = spare = null;
+    letGo();
   };
 }
 
