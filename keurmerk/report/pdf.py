@@ -254,8 +254,7 @@ class PdfPrinter:
         pdf = b""
         for attempt in range(4):  # once, unless a heading landed off its measured page
             if attempt:
-                page.evaluate(_FILL_TOC, pages)
-                page.evaluate(_SHOW)
+                page.evaluate(_FILL_TOC, pages)  # the print shows the document again (beforeprint)
             pdf = page.pdf(**layout, outline=True, tagged=True)
             self.passes += 1
             printed = named_destinations(pdf)
@@ -356,7 +355,6 @@ _PRINT_EVENTS = """() => {
   });
   addEventListener("afterprint", () => { root.style.display = "none"; });
 }"""
-_SHOW = """() => document.documentElement.style.removeProperty("display")"""
 _SHELL = '<!DOCTYPE html>\n<html lang="nl"><head><meta charset="utf-8"></head><body></body></html>'
 # The runtime, loaded once per page, with a vegaEmbed that does once per shape what reports share: reports share
 # their charts' specs but for the data, the provider's name (the body's data-km-provider), the values of a few
