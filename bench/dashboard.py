@@ -85,6 +85,7 @@ from keurmerk.access import link_url, make_token
 from keurmerk.catalog import catalog
 from keurmerk.chromium import ARGS as CHROMIUM_ARGS
 from keurmerk.chromium import DEBIAN_CHROMIUM
+from keurmerk.dashboard.first_screen import KeptScreens
 from keurmerk.dashboard.provider import FIRST_SCREEN
 from keurmerk.formatting import integer, number
 from keurmerk.metrics import registry
@@ -118,6 +119,11 @@ MILESTONES = {  # on the way to the first render: what the page clock records
     "screen": "eerste scherm compleet (elke grafiek in beeld getekend)",
     "live": "eerste scherm live (widgets, elke grafiek in beeld getekend: interactief)",
 }
+SCREEN_ORIGINS = {  # where a visit's first screen came from (keurmerk.dashboard.first_screen)
+    "made": "gemaakt door de kernel van de pagina (eerste bezoek na publicatie)",
+    "kept": "bewaard van het bezoek ervoor (zelfde aanbieder en selectie)",
+}
+TARGET_FIRST_SCREEN_S = 1.0  # issue 15
 # The floor: what Voilà itself costs with our template and a pre-heated kernel, for a page with one widget.
 # Voilà's own wait for the request (what keurmerk.serve.query_params calls), without importing keurmerk (and polars).
 FLOOR_CELLS = (
@@ -239,6 +245,11 @@ def providers(db: Path, count: int) -> list[Provider]:
         return found
     finally:
         con.close()
+
+
+def forget_first_screens(db: Path) -> None:
+    """Remove the first screens kept beside ``db`` by earlier visits (KeptScreens): the next one makes its own."""
+    shutil.rmtree(KeptScreens.root_beside(db), ignore_errors=True)
 
 
 def free_port() -> int:
@@ -572,6 +583,8 @@ class Results:
     floor_ms: list[float] = field(default_factory=list)  # Voilà's floor: a page with one widget, pre-heated
     warm_ms: list[float] = field(default_factory=list)
     warm_milestones: dict[str, list[float]] = field(default_factory=dict)
+    # the first screen complete, by where it came from: made by the page's kernel, or kept from the visit before
+    screen_by_origin: dict[str, list[float]] = field(default_factory=dict)
     chapter_screen_ms: list[float] = field(default_factory=list)  # a chapter's tab clicked → its charts in view
     chapter_ms: list[float] = field(default_factory=list)  # a chapter's tab clicked → all its charts drawn
     change_ms: list[float] = field(default_factory=list)
@@ -654,6 +667,7 @@ async def run(args: argparse.Namespace, db: Path, everyone: list[Provider], work
             with log.open("w") as out, running(cold, log=out, timeout=120) as process:
                 voila = psutil.Process(process.pid)
                 for i in range(0 if args.pre_heated_only else args.repeat):
+                    forget_first_screens(db)  # cold: nothing of a visit before
                     context, page, visit = await browser.open(url(cold, main), main, timeout)
                     if visit.failure:
                         raise SystemExit(f"koude weergave mislukt: {visit.failure} (zie {log})")
@@ -714,6 +728,9 @@ async def run(args: argparse.Namespace, db: Path, everyone: list[Provider], work
             for i in range(args.repeat):
                 if i:
                     pool = await wait_for_pool(voila, args.pool, log, timeout, served)
+                origin = "kept" if i % 2 else "made"  # every other visit: the first screen of the visit before
+                if origin == "made":
+                    forget_first_screens(db)
                 before = {k.pid: cpu_s(k) for k in pool} | {"voila": server_cpu_s(voila), "chromium": chromium_cpu_s()}
                 context, page, visit = await browser.open(url(launch, main), main, timeout, count_bytes=True)
                 results.cpu.setdefault("voila", []).append(server_cpu_s(voila) - before["voila"])
@@ -726,6 +743,8 @@ async def run(args: argparse.Namespace, db: Path, everyone: list[Provider], work
                 results.warm_ms.append(visit.render_ms)
                 for key, value in visit.milestones_ms.items():
                     results.warm_milestones.setdefault(key, []).append(value)
+                if "screen" in visit.milestones_ms:
+                    results.screen_by_origin.setdefault(origin, []).append(visit.milestones_ms["screen"])
                 results.http_kb.append(visit.http_bytes / 1000)
                 results.http_gzip_kb.append(visit.http_gzip_bytes / 1000)
                 results.ws_kb.append(visit.ws_bytes / 1000)
@@ -840,6 +859,11 @@ def print_table(args: argparse.Namespace, results: Results, rows: int, provider:
     row(f"Eerste weergave, voorverwarmd (pool {args.pool}), s", results.warm_ms, seconds, target_s, warm_ok)
     for key, label in MILESTONES.items():
         row(f"  waarvan tot {label}, s", results.warm_milestones.get(key, []), seconds)
+        if key == "screen":
+            for origin, how in SCREEN_ORIGINS.items():
+                values = results.screen_by_origin.get(origin, [])
+                row(f"    {how}, s", values, seconds, "≤ 1,0 s (mediaan)",
+                    bool(values) and statistics.median(values) <= TARGET_FIRST_SCREEN_S * 1000)
     row("Voilà-vloer: pagina met één widget, voorverwarmd (zelfde template), s", results.floor_ms, seconds)
     row(f"Tab {catalog().sections[CHAPTER]} openen → grafieken in beeld getekend, ms", results.chapter_screen_ms, whole)
     row(f"  … → alle {provider.chapter_charts} grafieken getekend, ms", results.chapter_ms, whole)

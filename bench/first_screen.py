@@ -182,14 +182,17 @@ def record(urls: list[tuple[str, float]]) -> None:
         "    head so that they arrive while the kernel runs. Webpack's chunks of Voilà itself (N.voila.js) only",
         "    register their modules: they run (async) as they arrive, and voila.js finds them installed. voila.js",
         "    and the widget extensions are preloaded only: they run where Voilà puts them. Written by",
-        "    bench/first_screen.py --record (Voilà " + version("voila") + "). -#}",
+        "    bench/first_screen.py --record (Voilà " + version("voila") + ").",
+        "    A macro, imported at the top of index.html.j2: compiled when the page starts rendering (in the pool),",
+        "    not when the page's end is reached after the visitor's request. -#}",
+        "{%- macro scripts(base_url) %}",
     ]
     for path in paths:
         if re.fullmatch(r"voila/static/\d+\.voila\.js", path):
-            lines.append(f'<script async src="{{{{ resources.base_url }}}}{path}"></script>')
+            lines.append(f'<script async src="{{{{ base_url }}}}{path}"></script>')
         else:
-            lines.append(f'<link rel="preload" as="script" href="{{{{ resources.base_url }}}}{path}">')
-    PRELOADS.write_text("\n".join(lines) + "\n")
+            lines.append(f'<link rel="preload" as="script" href="{{{{ base_url }}}}{path}">')
+    PRELOADS.write_text("\n".join([*lines, "{%- endmacro %}"]) + "\n")
     print(f"{len(paths)} scripts -> {PRELOADS}")
 
 

@@ -22,7 +22,11 @@ from keurmerk.serve import query_params, show
 app = ProviderApp.prepare()
 
 # %%
-# Blocks until the visitor's request arrives; the signed link decides what this page may show.
+# Blocks until the visitor's request arrives; the signed link decides what this page may show. A first screen
+# kept from an earlier visit is shown at once: Voilà sends a cell's output when the cell ends.
 params = query_params()
+app.first_screen(params)
+
+# %%
 show(app.open(params), app.title)  # a refusal is shown without a widget: the kernel ends
 app.close()  # the page's data is in memory now

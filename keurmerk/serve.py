@@ -57,7 +57,6 @@ import socket
 import subprocess
 import sys
 import time
-import traceback
 import webbrowser
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -378,8 +377,8 @@ def show(page, title: str | None = None) -> None:
 
     A refusal (``html.refusal``) is shown as plain HTML, not as a widget, with the marker that tells the server to
     end this kernel as soon as the page is out: a refused link keeps no kernel. ``title`` becomes the browser
-    tab's title. A page with ``first_screen`` set (the provider dashboard) is shown first as a static snapshot of
-    its widgets, which the ``keurmerk`` template draws before Voilà's front end is ready.
+    tab's title. A page's ``first_screen`` (the provider dashboard's: a static snapshot of its widgets, HTML) is
+    shown first; the ``keurmerk`` template draws it before Voilà's front end is ready.
     """
     from IPython.display import HTML, Javascript, display
 
@@ -390,16 +389,11 @@ def show(page, title: str | None = None) -> None:
         display(HTML(f'{value}<span hidden data-km="{RELEASE_MARKER}"></span>'))
         page.close()
         return
-    if getattr(page, "first_screen", False):
+    if first_screen := getattr(page, "first_screen", None):
         # drawn by the page before Voilà's front end has the live widgets (keurmerk.dashboard.first_screen)
-        from keurmerk.dashboard.first_screen import snapshot_bundle
+        from keurmerk.dashboard.first_screen import bundle
 
-        try:
-            bundle = snapshot_bundle(page)
-        except Exception:  # noqa: BLE001 - the snapshot only hastens the page: without it, the live widgets
-            traceback.print_exc()  # draw it as before (the kernel's log says why)
-        else:
-            display(bundle, raw=True)
+        display(bundle(first_screen), raw=True)
     display(page)
     if title:
         display(Javascript(f"document.title = {json.dumps(title)};"))

@@ -51,6 +51,8 @@ from voila.tornado.contentshandler import VoilaContentsHandler
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
+from keurmerk.warehouse import snapshot_stamp
+
 __all__ = ["RELEASE_MARKER", "KeurmerkVoila", "main"]
 
 RELEASE_MARKER = "keurmerk-release-kernel"  # in a page's output: the page needs its kernel no longer
@@ -61,17 +63,6 @@ PAGES = Path(__file__).resolve().parent / "voila_template" / "voila" / "template
 ERROR_TEMPLATES = ("404.html", "error.html", "_page.html")
 LISTING = re.compile(r"/zoeken/periode-\d+-[0-9a-f]{12}\.json$")  # keurmerk.site: a period's listing
 HASHED = re.compile(r"[.-][0-9a-f]{12,}\.(js|css|woff2?|svg|png)$")  # webpack chunks: the name is the version
-
-
-def snapshot_stamp(path: str | os.PathLike | None) -> tuple[int, int, int] | None:
-    """What identifies a published snapshot: a publication swaps in a new file (new inode) with os.replace."""
-    if not path:
-        return None
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 # --- the kernel manager -------------------------------------------------------------------------------------

@@ -217,17 +217,39 @@ FIRST_SCREEN_TEXTS = """root => {
 }"""
 
 
-def test_first_screen_is_drawn_from_the_page_then_the_live_widgets_take_its_place(voila: VoilaLaunch, browser) -> None:
+def _cells(html: str) -> tuple[int, int]:
+    """In which of the served page's cells the first screen and the live page's widget are."""
+    cells = html.split('class="jp-Cell ')
+    return (next(i for i, cell in enumerate(cells) if 'data-km="first-screen"' in cell),
+            next(i for i, cell in enumerate(cells) if "application/vnd.jupyter.widget-view+json" in cell))
+
+
+@pytest.mark.parametrize("kept", [False, True], ids=["made", "kept-from-a-visit-before"])
+def test_first_screen_is_drawn_from_the_page_then_the_live_widgets_take_its_place(
+    voila: VoilaLaunch, browser, tiny_db: Path, kept: bool
+) -> None:
     """The page draws its first screen from the streamed HTML (static/first_screen.js) before Voilà's widgets
     exist; the live widgets then replace it, showing the same: header, period, status line, tabs and every chart
     of the first tab with the same texts (numbers), at the same place (``tops``: what lies above the year over
-    year tiles, which are filled in the background and may have grown meanwhile)."""
+    year tiles, which are filled in the background and may have grown meanwhile). Made by the page's own cell, or
+    kept from a visit before (keurmerk.dashboard.first_screen.KeptScreens) and streamed in a cell before it."""
+    import shutil
+
+    from keurmerk.dashboard.first_screen import KeptScreens
+
+    url = _url(voila, _token("P0000"), periode="2021")
+    shutil.rmtree(KeptScreens.root_beside(tiny_db), ignore_errors=True)  # none kept by other tests
+    if kept:
+        context, _, _ = _open(browser, url, expect_figures=1)  # the visit before, which keeps its first screen
+        context.close()
     context = browser.new_context(viewport={"width": 1250, "height": 1400}, locale="nl-NL")
     log = PageLog(context)
     page = context.new_page()
     log.attach(page)
-    page.goto(_url(voila, _token("P0000"), periode="2021"), wait_until="commit", timeout=90_000)
+    response = page.goto(url, wait_until="commit", timeout=90_000)
     page.wait_for_function("window.__kmFirstScreen && window.__kmFirstScreen.drawn", timeout=90_000)
+    snapshot_cell, live_cell = _cells(response.text())
+    assert (snapshot_cell < live_cell) if kept else (snapshot_cell == live_cell)
     snapshot = page.evaluate(f"({FIRST_SCREEN_TEXTS})(window.__kmFirstScreen.root)")
     # invisible to the page's selectors (a closed shadow root), inert: the live widgets are the page
     assert page.locator(".km-first-screen-host .km-figure").count() == 0

@@ -497,8 +497,8 @@ def test_the_first_screen_snapshot_holds_the_widgets_as_they_are(app: ProviderAp
     from keurmerk.dashboard.first_screen import MIME, snapshot_bundle
 
     page = app.open(_params("P0000", periode="2021"))
-    assert page.first_screen  # keurmerk.serve.show streams the snapshot of this page
     html = snapshot_bundle(page)[MIME]
+    assert page.first_screen == html  # keurmerk.serve.show streams the snapshot of this page
     body, specs = re.fullmatch(
         r'<template data-km="first-screen">(.*)</template><script type="application/json" '
         r'data-km="first-screen-specs">(.*)</script>', html, re.S).groups()
@@ -518,4 +518,75 @@ def test_the_first_screen_snapshot_holds_the_widgets_as_they_are(app: ProviderAp
     figures = [w for w in first.children if "km-figure" in w._dom_classes]
     assert len(re.findall(r'class="[^"]*\bkm-figure\b', body)) == len(figures) > 0
     # a refusal is no dashboard: nothing to snapshot
-    assert not getattr(app.open({}), "first_screen", False)
+    assert not getattr(app.open({}), "first_screen", None)
+
+
+def test_a_first_screen_is_kept_for_the_next_visit_of_the_same_link(
+    tiny_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The next visit with the same provider and selection gets the first screen an earlier visit made, before
+    the page is built (``ProviderApp.first_screen``, a cell of its own); the page then streams no snapshot of its
+    own. Any other provider, selection, a refused link or a new publication gets none; kept files are private."""
+    import os
+    import shutil
+    import stat
+
+    import IPython.display
+
+    from keurmerk.dashboard.first_screen import MIME, KeptScreens, snapshot
+
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(tiny_db, db)
+    shown: list[dict] = []
+    monkeypatch.setattr(IPython.display, "display", lambda bundle, raw=False: shown.append(bundle))
+    link = _params("P0000", periode="2021")
+
+    def visit(params: dict[str, str]) -> tuple[list[dict], widgets.Widget]:
+        shown.clear()
+        app = ProviderApp.prepare(db, warm_up=False)
+        app.first_screen(params)
+        before = list(shown)
+        page = app.open(params)
+        app.close()
+        return before, page
+
+    before, first = visit(link)
+    assert before == [] and isinstance(first.first_screen, str)  # the first visit streams its own snapshot
+    folder = KeptScreens.root_beside(db)
+    assert folder == tmp_path / "warehouse.first-screens"
+    kept = [p for p in folder.rglob("*") if p.is_file()]
+    assert len(kept) == 1 and kept[0].read_text(encoding="utf-8") == first.first_screen
+    assert stat.S_IMODE(kept[0].stat().st_mode) == 0o600
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (folder, kept[0].parent)} == {0o700}
+
+    before, second = visit(_params("P0000", periode="2021"))  # another link of the same provider, same selection
+    assert before == [{MIME: first.first_screen, "text/plain": ""}]
+    assert second.first_screen is None  # shown already: not streamed twice
+    assert snapshot(second) == first.first_screen  # what the live page shows
+
+    for other in (_params("P0000", periode="2022"), _params("P0001", periode="2021"), {}, _params(None, role="staff")):
+        assert visit(other)[0] == [], other
+
+    # a publication swaps in a new file: the screens kept for the old one are not shown, and go
+    os.replace(shutil.copy(db, tmp_path / "new.duckdb"), db)
+    before, third = visit(link)
+    assert before == [] and isinstance(third.first_screen, str)
+    assert kept[0].parent.exists() is False and len([p for p in folder.rglob("*") if p.is_file()]) == 1
+
+
+def test_kept_first_screens_are_bounded_and_each_publication_starts_afresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from keurmerk.dashboard import first_screen
+
+    monkeypatch.setattr(first_screen, "KEPT_SCREENS_MAX", 2)
+    warehouse = tmp_path / "w.duckdb"
+    published = first_screen.KeptScreens.beside(warehouse, (1, 2, 3))
+    for i in range(3):
+        published.put({"provider": i}, f"<p>{i}</p>")
+    assert [published.get({"provider": i}) for i in range(3)] == ["<p>0</p>", "<p>1</p>", None]
+    republished = first_screen.KeptScreens.beside(warehouse, (1, 2, 4))  # another inode, mtime or size
+    assert republished.get({"provider": 0}) is None
+    republished.put({"provider": 0}, "<p>new</p>")
+    assert republished.get({"provider": 0}) == "<p>new</p>" and published.get({"provider": 0}) is None
+    assert [p.name for p in first_screen.KeptScreens.root_beside(warehouse).iterdir()] == [republished.folder.name]

@@ -11,13 +11,23 @@ twice: the HTML is read from the widgets' state.
 
 Only the widget classes the first screen uses are written; any other widget becomes an empty box (its place is
 kept by the live page, not by the snapshot).
+
+:class:`KeptScreens` keeps each snapshot on disk, for the link's provider and selection: the next visit with that
+selection gets it in a cell of its own, streamed as soon as the link is checked, before the kernel builds the page.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
 from functools import cache
 from html import escape
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
@@ -25,7 +35,7 @@ import ipywidgets as widgets
 from keurmerk.charts.widget import ChartWidget
 from keurmerk.dashboard.controls import PageStyle
 
-__all__ = ["MIME", "snapshot", "snapshot_bundle"]
+__all__ = ["MIME", "KeptScreens", "bundle", "snapshot", "snapshot_bundle"]
 
 MIME = "application/vnd.keurmerk.first-screen+html"
 # the ipywidgets Layout traits, as the browser's widget manager writes them on the element (name → CSS property)
@@ -137,7 +147,87 @@ def snapshot(page: widgets.Widget) -> str:
             f'<script type="application/json" data-km="first-screen-specs">{specs}</script>')
 
 
-def snapshot_bundle(page: widgets.Widget) -> dict[str, str]:
-    """A display bundle for ``IPython.display.display(..., raw=True)``: the snapshot for the ``keurmerk``
+def bundle(html: str) -> dict[str, str]:
+    """A display bundle for ``IPython.display.display(..., raw=True)``: the snapshot ``html`` for the ``keurmerk``
     template, nothing elsewhere (JupyterLab shows the empty text)."""
-    return {MIME: snapshot(page), "text/plain": ""}
+    return {MIME: html, "text/plain": ""}
+
+
+def snapshot_bundle(page: widgets.Widget) -> dict[str, str]:
+    """:func:`bundle` of the page's snapshot."""
+    return bundle(snapshot(page))
+
+
+KEPT_SCREENS_MAX = 5000  # first screens kept per publication: ~0,1 MB each at national scale
+
+
+@cache
+def _code_version() -> str:
+    # what wrote a snapshot: the package's files as installed (a deployment changes them)
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*")):
+        if path.suffix in {".py", ".js", ".css", ".toml", ".json"} and "__pycache__" not in path.parts:
+            stat = path.stat()
+            digest.update(f"{path.relative_to(package)}:{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+class KeptScreens:
+    """The first screens of provider pages opened before, kept on disk so that the next visit with the same
+    link's selection is streamed at once, before the kernel builds the page (``ProviderApp.first_screen``).
+
+    A first screen is a function of the published warehouse, the policy, the code and the link's provider and
+    selection: one folder per warehouse publication and code version holds one file per provider and selection,
+    named by a digest of them. A publication or a deployment starts afresh (other folders are removed when a new
+    one is made), so a kept screen is never stale. Only what the page shows its provider after the link was
+    checked is kept (aggregates, small groups suppressed), readable by the server's user only. Losing a file
+    costs a visit the time to build its first screen, nothing else: every error here is ignored.
+    """
+
+    def __init__(self, root: Path, version: str):
+        self.root, self.folder = root, root / version
+
+    @classmethod
+    def beside(cls, warehouse: str | Path, stamp: object) -> KeptScreens:
+        """The screens of the warehouse at ``warehouse`` as published (``stamp``: keurmerk.warehouse.snapshot_stamp,
+        taken when the kernel opened it), beside it (:meth:`root_beside`)."""
+        version = hashlib.sha256(f"{stamp}:{_code_version()}".encode()).hexdigest()[:16]
+        return cls(cls.root_beside(warehouse), version)
+
+    @staticmethod
+    def root_beside(warehouse: str | Path) -> Path:
+        """Where the screens of the warehouse at ``warehouse`` are kept: ``<warehouse name>.first-screens``."""
+        warehouse = Path(warehouse)
+        return warehouse.with_name(f"{warehouse.stem}.first-screens")
+
+    def _path(self, key: Mapping[str, object]) -> Path:
+        return self.folder / f"{hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:32]}.html"
+
+    def get(self, key: Mapping[str, object]) -> str | None:
+        """The screen kept for ``key`` (the provider, its selection and the policy), or None."""
+        try:
+            return self._path(key).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def put(self, key: Mapping[str, object], html: str) -> None:
+        """Keep ``html`` for ``key`` (written whole or not at all); drop the folders of other versions. A folder
+        holds at most ``KEPT_SCREENS_MAX`` screens (the disk a publication's screens take stays bounded)."""
+        with contextlib.suppress(OSError):
+            if not self.folder.is_dir():
+                self.root.mkdir(mode=0o700, exist_ok=True)
+                self.folder.mkdir(mode=0o700, exist_ok=True)
+                for other in self.root.iterdir():
+                    if other != self.folder:
+                        shutil.rmtree(other, ignore_errors=True)
+            elif len(os.listdir(self.folder)) >= KEPT_SCREENS_MAX:
+                return
+            fd, tmp = tempfile.mkstemp(dir=self.folder, suffix=".tmp")  # mode 0600
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as out:
+                    out.write(html)
+                os.replace(tmp, self._path(key))
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)

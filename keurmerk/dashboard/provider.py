@@ -35,12 +35,13 @@ from keurmerk.catalog import Figure, catalog
 from keurmerk.charts import ChartWidget, to_spec
 from keurmerk.charts.figures import chart_for
 from keurmerk.dashboard import controls, datatable, downloads, reactions, yoy
+from keurmerk.dashboard.first_screen import KeptScreens, bundle, snapshot
 from keurmerk.filters import Filters
 from keurmerk.metrics import Cube, CubeSource, compute_all, registry, texts, withheld_runs
 from keurmerk.metrics.registry import figure_kind, strengths_figure
 from keurmerk.metrics.source import provider_names
 from keurmerk.policy import Policy, load_policy
-from keurmerk.warehouse import open_readonly
+from keurmerk.warehouse import open_readonly, snapshot_stamp
 
 __all__ = ["ProviderApp", "ProviderDashboard", "FilterOptions"]
 
@@ -447,7 +448,6 @@ class ProviderDashboard:
         page = widgets.VBox([controls.PageStyle(), header, filters, widgets.HBox([self.status, self.progress]),
                              actions, self.tiles, self.tabs, footer])
         page.add_class("km-dashboard")
-        page.first_screen = True  # keurmerk.serve.show streams a snapshot of it first (dashboard.first_screen)
         return page
 
 
@@ -500,19 +500,25 @@ def flush_messages(timeout: float = 0.5) -> None:
 class ProviderApp:
     """One per dashboard kernel: prepared before the visitor arrives, opened for the visitor's link."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, benchmark: Cube, policy: Policy):
-        self.con, self.benchmark, self.policy = con, benchmark, policy
+    def __init__(self, con: duckdb.DuckDBPyConnection, benchmark: Cube, policy: Policy,
+                 screens: KeptScreens | None = None):
+        self.con, self.benchmark, self.policy, self.screens = con, benchmark, policy, screens
         self.title: str | None = None  # the browser tab's title once a link opened a dashboard
+        self.shown_kept_screen = False  # first_screen showed this link's kept first screen
 
     @classmethod
     def prepare(cls, db: str | Path | None = None, warm_up: bool = True) -> ProviderApp:
         from keurmerk.serve import database_path
 
-        con = open_readonly(db or database_path())
+        path = Path(db or database_path())
+        stamp = snapshot_stamp(path)
+        con = open_readonly(path)
         # A kernel asks DuckDB for small aggregates only; without a limit DuckDB keeps every block the
         # provider's cube query scanned (≈ 55 MB of answers at national scale) cached until the kernel ends.
         con.execute(f"SET memory_limit = '{KERNEL_DUCKDB_MEMORY}'")
-        app = cls(con, Cube.load(con), load_policy())  # as stored at publication (keurmerk.metrics.store_cube)
+        # first screens are kept for the publication this connection reads: none if one came in meanwhile
+        screens = KeptScreens.beside(path, stamp) if stamp and stamp == snapshot_stamp(path) else None
+        app = cls(con, Cube.load(con), load_policy(), screens)  # as stored at publication (metrics.store_cube)
         if warm_up:
             app.warm_up()
         app.drop_cache()
@@ -561,17 +567,44 @@ class ProviderApp:
             source, provider_id, name, FilterOptions.for_provider(self.con, provider_id), self.policy
         )
 
-    def open(self, params: Mapping[str, str]) -> widgets.Widget:
-        """The dashboard for the link in ``params`` (the page's query string), or a refusal without data."""
+    def _screen_key(self, provider_id: str, params: Mapping[str, str]) -> dict[str, str]:
+        # everything a provider page's first screen depends on besides the publication and the code (KeptScreens)
+        return {"provider": provider_id, "policy": repr(self.policy),
+                **{name: params.get(name, "") for name in (PERIOD_PARAMETER, "diensten", "provincies")}}
+
+    @staticmethod
+    def _access(params: Mapping[str, str]) -> Access:
+        access = verify(params.get(QUERY_PARAMETER))
+        if not access.provider_id:
+            # the staff page opens a provider through a fresh link for that provider only: a staff token in a
+            # provider URL could be forwarded with another provider's id
+            raise AccessDenied(
+                "Deze link opent geen aanbieder. Kies een aanbieder in de benchmarkverkenner: die opent het "
+                "dashboard met een eigen link."
+            )
+        return access
+
+    def first_screen(self, params: Mapping[str, str]) -> None:
+        """Show the first screen kept for this link's provider and selection (keurmerk.dashboard.first_screen), if
+        a visit made one since the data were published; nothing for any other link. Called in a cell of its own
+        before :meth:`open`: Voilà streams a cell's output when the cell ends, so the page gets it at once."""
+        from IPython.display import display
+
         try:
-            access = verify(params.get(QUERY_PARAMETER))
-            if not access.provider_id:
-                # the staff page opens a provider through a fresh link for that provider only: a staff token in
-                # a provider URL could be forwarded with another provider's id
-                raise AccessDenied(
-                    "Deze link opent geen aanbieder. Kies een aanbieder in de benchmarkverkenner: die opent het "
-                    "dashboard met een eigen link."
-                )
+            access = self._access(params)
+        except AccessDenied:
+            return  # open() shows the refusal
+        if self.screens is not None and (html := self.screens.get(self._screen_key(access.provider_id, params))):
+            display(bundle(html), raw=True)
+            self.shown_kept_screen = True
+
+    def open(self, params: Mapping[str, str]) -> widgets.Widget:
+        """The dashboard for the link in ``params`` (the page's query string), or a refusal without data.
+
+        The page's ``first_screen`` is the snapshot ``keurmerk.serve.show`` streams before it (kept for the next
+        visit), or None when :meth:`first_screen` showed the kept one already."""
+        try:
+            access = self._access(params)
             dashboard = self.dashboard(access, access.provider_id)
         except AccessDenied as denied:
             return widgets.HTML(pieces.refusal(str(denied)))
@@ -582,4 +615,14 @@ class ProviderApp:
         reactions.add_to_provider_page(dashboard, access, self.con)  # hoor en wederhoor: a tab of its own
         dashboard.open_later()
         self.title = f"{dashboard.provider_name} — Uw resultaten — Blik op Werk Keurmerk"
-        return dashboard.widget
+        page = dashboard.widget
+        page.first_screen = None
+        if not self.shown_kept_screen:
+            try:
+                page.first_screen = snapshot(page)
+            except Exception:  # noqa: BLE001 - the snapshot only hastens the page: without it, the live widgets
+                traceback.print_exc()  # draw it as before (the kernel's log says why)
+            else:
+                if self.screens is not None:
+                    self.screens.put(self._screen_key(access.provider_id, params), page.first_screen)
+        return page

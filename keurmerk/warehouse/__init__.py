@@ -29,6 +29,7 @@ from keurmerk.policy import load_policy
 
 __all__ = [
     "open_readonly",
+    "snapshot_stamp",
     "polars_frame",
     "writer",
     "catalog_frames",
@@ -48,6 +49,17 @@ def _sql(name: str) -> str:
 def run_script(con: duckdb.DuckDBPyConnection, name: str, params: dict | None = None) -> None:
     """Run one of the SQL files in ``keurmerk/warehouse/sql``, with bound ``$name`` parameters."""
     con.execute(_sql(name), params or {})
+
+
+def snapshot_stamp(path: str | os.PathLike[str] | None) -> tuple[int, int, int] | None:
+    """What identifies a published snapshot: a publication swaps in a new file (new inode) with os.replace."""
+    if not path:
+        return None
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def open_readonly(path: str | Path) -> duckdb.DuckDBPyConnection:

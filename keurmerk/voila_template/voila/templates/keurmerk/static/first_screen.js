@@ -142,7 +142,8 @@ export async function warmUp(chart) {
   window.__kmWarmUp = state;
   await window.__keurmerkVegaRuntime;
   while (!document.body) await new Promise((resolve) => setTimeout(resolve, 10)); // the page's body is parsed
-  if (window.__kmFirstScreen) return; // the snapshot came first: it warms Vega itself
+  // the snapshot came first (drawn, or streamed and waiting for these modules): it warms Vega itself
+  if (window.__kmFirstScreen || document.querySelector(".km-first-screen")) return;
   const host = document.createElement("div");
   host.setAttribute("aria-hidden", "true");
   Object.assign(host.style, { position: "absolute", left: "-10000px", top: "0", width: "480px" });
@@ -193,18 +194,21 @@ export async function show(box, chart) {
 
   // the live dashboard: laid out hidden in the snapshot's place until its charts in view are drawn, then shown
   // there as the snapshot goes (nothing moves: a newly visible box is no layout shift)
+  // (the same cell's output, or a later cell's when the snapshot was one kept from an earlier visit: the
+  // snapshot's and the live page's outermost boxes below the element that holds both)
   await whenTrue(() => document.querySelector(".km-dashboard"), document.body);
-  const mine = box.closest(".jp-OutputArea-child") || box;
-  const theirs = document.querySelector(".km-dashboard").closest(".jp-OutputArea-child");
+  const live = document.querySelector(".km-dashboard");
+  let mine = box;
+  while (mine.parentElement && !mine.parentElement.contains(live)) mine = mine.parentElement;
   const area = mine.parentElement;
-  if (theirs && theirs.parentElement === area) {
-    area.style.position = "relative";
-    Object.assign(theirs.style, { position: "absolute", top: `${mine.offsetTop}px`, left: "0", right: "0",
-      visibility: "hidden" });
-  }
+  let theirs = live;
+  while (theirs.parentElement && theirs.parentElement !== area) theirs = theirs.parentElement;
+  area.style.position = "relative";
+  Object.assign(theirs.style, { position: "absolute", top: `${mine.offsetTop}px`, left: "0", right: "0",
+    visibility: "hidden" });
   await whenDrawn(() => inViewDrawn(document, figures, charts), document, LIVE_TIMEOUT_MS);
   mine.remove();
-  if (theirs) Object.assign(theirs.style, { position: "", top: "", left: "", right: "", visibility: "" });
+  Object.assign(theirs.style, { position: "", top: "", left: "", right: "", visibility: "" });
   area.style.position = "";
   state.live = now();
 }
