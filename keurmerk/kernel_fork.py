@@ -90,12 +90,18 @@ class ForkedProcess:
         self.send_signal(signal.SIGTERM)
 
 
-def _start_time(pid: int) -> int | None:
+def proc_stat(pid: int | str) -> list[str] | None:
+    """The fields of ``/proc/<pid>/stat`` after the command's name (state, ppid, …, as ``man 5 proc`` numbers
+    them from 3), or None when the process is gone. The name, in parentheses, may itself hold spaces and ")"."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
         return None
-    return None if fields[0] == "Z" else int(fields[19])  # a zombie has ended
+
+
+def _start_time(pid: int) -> int | None:
+    fields = proc_stat(pid)
+    return None if fields is None or fields[0] == "Z" else int(fields[19])  # a zombie has ended
 
 
 class ForkServer:

@@ -287,10 +287,12 @@ def stop(process: subprocess.Popen, timeout: float = 20.0) -> None:
 def descendants(pid: int) -> list[int]:
     """Every process below ``pid`` (Linux /proc; elsewhere none: ipykernel exits when its parent is gone).
     Kernels forked by keurmerk.kernel_fork are children of the fork server, not of Voilà."""
+    from keurmerk.kernel_fork import proc_stat
+
     parents = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, IndexError, ValueError):
-            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+    for process in Path("/proc").glob("[0-9]*"):
+        if (fields := proc_stat(process.name)) is not None:
+            parents[int(process.name)] = int(fields[1])
     found, below = [], [pid]
     while below:
         parent = below.pop()

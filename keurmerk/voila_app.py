@@ -51,6 +51,7 @@ from voila.tornado.contentshandler import VoilaContentsHandler
 from voila.tornado.handler import TornadoVoilaHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
+from keurmerk.kernel_fork import proc_stat
 from keurmerk.warehouse import snapshot_stamp
 
 __all__ = ["RELEASE_MARKER", "KeurmerkVoila", "main"]
@@ -225,13 +226,8 @@ class _Recorder:
 
 
 def _cpu_ticks(pid: int | None) -> int | None:
-    if pid is None:
-        return None
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])  # utime + stime
-    except (OSError, IndexError, ValueError):
-        return None
+    fields = None if pid is None else proc_stat(pid)
+    return None if fields is None else int(fields[11]) + int(fields[12])  # utime + stime
 
 
 # --- handlers -----------------------------------------------------------------------------------------------
