@@ -494,10 +494,10 @@ def test_the_first_screen_snapshot_holds_the_widgets_as_they_are(app: ProviderAp
     import re
     from html import unescape
 
-    from keurmerk.dashboard.first_screen import MIME, snapshot_bundle
+    from keurmerk.dashboard.first_screen import MIME, bundle, snapshot
 
     page = app.open(_params("P0000", periode="2021"))
-    html = snapshot_bundle(page)[MIME]
+    html = bundle(snapshot(page))[MIME]
     assert page.first_screen == html  # keurmerk.serve.show streams the snapshot of this page
     body, specs = re.fullmatch(
         r'<template data-km="first-screen">(.*)</template><script type="application/json" '

@@ -35,7 +35,7 @@ import ipywidgets as widgets
 from keurmerk.charts.widget import ChartWidget
 from keurmerk.dashboard.controls import PageStyle
 
-__all__ = ["MIME", "KeptScreens", "bundle", "snapshot", "snapshot_bundle"]
+__all__ = ["MIME", "KeptScreens", "bundle", "snapshot"]
 
 MIME = "application/vnd.keurmerk.first-screen+html"
 # the ipywidgets Layout traits, as the browser's widget manager writes them on the element (name → CSS property)
@@ -153,11 +153,6 @@ def bundle(html: str) -> dict[str, str]:
     return {MIME: html, "text/plain": ""}
 
 
-def snapshot_bundle(page: widgets.Widget) -> dict[str, str]:
-    """:func:`bundle` of the page's snapshot."""
-    return bundle(snapshot(page))
-
-
 KEPT_SCREENS_MAX = 5000  # first screens kept per publication: ~0,1 MB each at national scale
 
 
@@ -202,7 +197,8 @@ class KeptScreens:
         return warehouse.with_name(f"{warehouse.stem}.first-screens")
 
     def _path(self, key: Mapping[str, object]) -> Path:
-        return self.folder / f"{hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:32]}.html"
+        digest = hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()
+        return self.folder / f"{digest[:32]}.html"
 
     def get(self, key: Mapping[str, object]) -> str | None:
         """The screen kept for ``key`` (the provider, its selection and the policy), or None."""

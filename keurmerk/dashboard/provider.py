@@ -46,6 +46,8 @@ from keurmerk.warehouse import open_readonly, snapshot_stamp
 __all__ = ["ProviderApp", "ProviderDashboard", "FilterOptions"]
 
 PERIOD_PARAMETER = "periode"  # optional first period shown: "2021" or "2019-2021"
+# what a link may choose besides its provider (ProviderApp.open): part of a kept first screen's key
+LINK_SELECTION = (PERIOD_PARAMETER, "diensten", "provincies")
 KERNEL_DUCKDB_MEMORY = "64MB"  # per dashboard kernel (see ProviderApp.prepare)
 FIRST_SCREEN = ("samenvatting",)  # the first tab: built, charts included, with the page; the others when opened
 CHARTS_IN_VIEW = 4  # a chapter opened later builds its first charts at once (two rows of its grid): on screen
@@ -570,7 +572,7 @@ class ProviderApp:
     def _screen_key(self, provider_id: str, params: Mapping[str, str]) -> dict[str, str]:
         # everything a provider page's first screen depends on besides the publication and the code (KeptScreens)
         return {"provider": provider_id, "policy": repr(self.policy),
-                **{name: params.get(name, "") for name in (PERIOD_PARAMETER, "diensten", "provincies")}}
+                **{name: params.get(name, "") for name in LINK_SELECTION}}
 
     @staticmethod
     def _access(params: Mapping[str, str]) -> Access:
