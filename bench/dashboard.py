@@ -602,6 +602,7 @@ class Results:
     cold_kernel_mb: list[float] = field(default_factory=list)
     pool_kernel_mb: list[float] = field(default_factory=list)  # pre-heated kernels waiting in the pool
     cpu: dict[str, list[float]] = field(default_factory=dict)  # CPU seconds per page, by process (CPU_PARTS)
+    open_cpu_by_origin: dict[str, list[float]] = field(default_factory=dict)  # cpu["open"] by SCREEN_ORIGINS
     sessions: int = 0
     sessions_s: float = 0.0
     sessions_done: list[float] = field(default_factory=list)
@@ -737,6 +738,7 @@ async def run(args: argparse.Namespace, db: Path, everyone: list[Provider], work
                 results.cpu.setdefault("chromium", []).append(chromium_cpu_s() - before["chromium"])
                 if (kernel := kernels(voila).get(visit.kernel_id)) is not None and kernel.pid in before:
                     results.cpu.setdefault("open", []).append(cpu_s(kernel) - before[kernel.pid])
+                    results.open_cpu_by_origin.setdefault(origin, []).append(results.cpu["open"][-1])
                 if visit.failure:
                     raise SystemExit(f"voorverwarmde weergave mislukt: {visit.failure} (zie {log})")
                 served.add(visit.kernel_id)
@@ -889,6 +891,9 @@ def print_table(args: argparse.Namespace, results: Results, rows: int, provider:
     row("Kernel-RSS wachtend in de pool, MB", results.pool_kernel_mb, whole, target_mb, under(results.pool_kernel_mb))
     for key, label in CPU_PARTS.items():
         row(f"CPU-s per pagina: {label}", results.cpu.get(key, []), lambda x: number(x, 1))
+        if key == "open":  # a kept first screen comes with the year over year tiles kept: not computed again
+            for origin, values in results.open_cpu_by_origin.items():
+                row(f"  eerste scherm {SCREEN_ORIGINS[origin]}", values, lambda x: number(x, 2))
     median = {key: statistics.median(values) for key, values in results.cpu.items() if values}
     if {"prepare", "open", "voila", "chromium"} <= median.keys():
         server = median["prepare"] + median["open"] + median["voila"]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import ipywidgets as widgets
 import pytest
@@ -16,6 +19,8 @@ from keurmerk.dashboard import Debouncer, ProviderApp
 from keurmerk.dashboard.provider import CHARTS_IN_VIEW, FIRST_SCREEN, OPEN_LATER_DELAY_S
 from keurmerk.metrics import registry
 from keurmerk.synth import XSS_PROBE, XSS_PROVIDER
+
+T = TypeVar("T")
 
 SECRET = "dashboard-test-secret"
 
@@ -44,6 +49,29 @@ def _texts(widget: widgets.Widget) -> str:
     if isinstance(widget, widgets.HTML):
         return widget.value
     return "".join(_texts(child) for child in getattr(widget, "children", ()))
+
+
+def _in_a_kernel(work: Callable[[], T]) -> T:
+    """``work()`` run as a kernel runs a cell: in a running event loop, whose callbacks (a debounced refresh,
+    background work) run once it is done."""
+
+    async def cell() -> T:
+        result = work()
+        await asyncio.sleep(0)
+        return result
+
+    return asyncio.run(cell())
+
+
+def _tiles(page: widgets.Widget) -> widgets.HTML:
+    """The year over year tiles of a provider page."""
+    found = [w for w in _widgets(page) if isinstance(w, widgets.HTML) and "km-tiles" in w.value]
+    assert len(found) == 1
+    return found[0]
+
+
+def _widgets(widget: widgets.Widget) -> list[widgets.Widget]:
+    return [widget, *(w for child in getattr(widget, "children", ()) for w in _widgets(child))]
 
 
 def _tabs(widget: widgets.Widget) -> widgets.Tab | None:
@@ -533,8 +561,10 @@ def test_a_first_screen_is_kept_for_the_next_visit_of_the_same_link(
 
     import IPython.display
 
+    from keurmerk.dashboard import yoy
     from keurmerk.dashboard.first_screen import MIME, KeptScreens, snapshot
 
+    real_year_points = yoy.year_points
     db = tmp_path / "warehouse.duckdb"
     shutil.copy(tiny_db, db)
     shown: list[dict] = []
@@ -554,15 +584,21 @@ def test_a_first_screen_is_kept_for_the_next_visit_of_the_same_link(
     assert before == [] and isinstance(first.first_screen, str)  # the first visit streams its own snapshot
     folder = KeptScreens.root_beside(db)
     assert folder == tmp_path / "warehouse.first-screens"
-    kept = [p for p in folder.rglob("*") if p.is_file()]
-    assert len(kept) == 1 and kept[0].read_text(encoding="utf-8") == first.first_screen
-    assert stat.S_IMODE(kept[0].stat().st_mode) == 0o600
+    kept = sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
+    tiles = _tiles(first).value  # computed at once here (no event loop): in the first screen, and kept beside it
+    assert "km-tiles-pending" not in tiles and tiles in first.first_screen
+    assert [p.read_text(encoding="utf-8") for p in kept] == [tiles, first.first_screen]
+    assert {stat.S_IMODE(p.stat().st_mode) for p in kept} == {0o600}
     assert {stat.S_IMODE(p.stat().st_mode) for p in (folder, kept[0].parent)} == {0o700}
 
-    before, second = visit(_params("P0000", periode="2021"))  # another link of the same provider, same selection
+    computed: list[object] = []  # the year over year points computed (a computation per period)
+    monkeypatch.setattr(yoy, "year_points", lambda *args: computed.append(args) or real_year_points(*args))
+    # another link of the same provider, same selection (in a kernel: its period choice is acted on after open)
+    before, second = _in_a_kernel(lambda: visit(_params("P0000", periode="2021")))
     assert before == [{MIME: first.first_screen, "text/plain": ""}]
     assert second.first_screen is None  # shown already: not streamed twice
     assert snapshot(second) == first.first_screen  # what the live page shows
+    assert computed == [] and _tiles(second).value == tiles  # the kept tiles, not computed again
 
     for other in (_params("P0000", periode="2022"), _params("P0001", periode="2021"), {}, _params(None, role="staff")):
         assert visit(other)[0] == [], other
@@ -571,7 +607,52 @@ def test_a_first_screen_is_kept_for_the_next_visit_of_the_same_link(
     os.replace(shutil.copy(db, tmp_path / "new.duckdb"), db)
     before, third = visit(link)
     assert before == [] and isinstance(third.first_screen, str)
-    assert kept[0].parent.exists() is False and len([p for p in folder.rglob("*") if p.is_file()]) == 1
+    assert kept[0].parent.exists() is False and len([p for p in folder.rglob("*") if p.is_file()]) == 2
+
+
+def test_tiles_computed_after_the_page_are_kept_and_the_first_screen_again_with_them(
+    tiny_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In a kernel the year over year tiles are computed after the page was made (a thread, once the cell is
+    done): the snapshot the page streams says they are on their way. Once they are there, they are kept, and so
+    is the first screen again, now with them: the next visit shows them in its first screen and computes no
+    year over year points."""
+    import shutil
+    import time
+
+    import IPython.display
+
+    from keurmerk.dashboard import yoy
+    from keurmerk.dashboard.first_screen import MIME, KeptScreens, snapshot
+
+    db = tmp_path / "warehouse.duckdb"
+    shutil.copy(tiny_db, db)
+    shown: list[dict] = []
+    monkeypatch.setattr(IPython.display, "display", lambda bundle, raw=False: shown.append(bundle))
+    link = _params("P0000", periode="2021")
+
+    def visit() -> widgets.Widget:
+        app = ProviderApp.prepare(db, warm_up=False)
+        app.first_screen(link)
+        return app.open(link)
+
+    page = _in_a_kernel(visit)
+    assert shown == [] and "km-tiles-pending" in page.first_screen  # streamed before the tiles were there
+    deadline = time.monotonic() + 60
+    while "km-tiles-pending" in _tiles(page).value and time.monotonic() < deadline:
+        time.sleep(0.05)
+    tiles = _tiles(page).value
+    assert "km-tiles-pending" not in tiles
+    time.sleep(0.2)  # the thread keeps them after showing them
+    folder = KeptScreens.root_beside(db)
+    kept = {p.read_text(encoding="utf-8") for p in folder.rglob("*.html")}
+    assert kept == {tiles, snapshot(page)} and tiles in snapshot(page)
+
+    computed: list[object] = []
+    monkeypatch.setattr(yoy, "year_points", lambda *args: computed.append(args))
+    second = _in_a_kernel(visit)
+    assert shown == [{MIME: snapshot(page), "text/plain": ""}]  # the first screen, with the tiles
+    assert computed == [] and _tiles(second).value == tiles
 
 
 def test_kept_first_screens_are_bounded_and_each_publication_starts_afresh(

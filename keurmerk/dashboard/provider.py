@@ -123,6 +123,10 @@ class ProviderDashboard:
         self.services, self.provinces, self.questionnaire = (
             self.pickers[f] for f in ("services", "provinces", "questionnaire"))
         self.tiles = self._html()  # year over year (keurmerk.dashboard.yoy)
+        # tiles known for a selection without computing them (kept by a visit before: ProviderApp), and who is
+        # told the tiles of a selection once they are computed
+        self.kept_tiles: dict[Filters, str] = {}
+        self.on_tiles: Callable[[Filters, str], None] | None = None
         # the figures of the last selections: a dienst ticked and unticked again, or two selections compared,
         # shows at once what was computed before (a selection's frames are a few tens of kB)
         self._selections: dict[Filters, dict[str, pl.DataFrame]] = {}
@@ -194,6 +198,9 @@ class ProviderDashboard:
                 self._draw(view, self.frames[figure_id], wait=True, texts=figure_id in shown_again)
                 if figure_id in shown_again:
                     self._show(figure_id)
+        if (kept := self.kept_tiles.get(filters)) is not None:
+            self.tiles.value = kept
+            return
         if tiles_later:
             self.tiles.value = yoy.tiles_pending()
         in_background(partial(self._fill_tiles, filters))
@@ -216,6 +223,8 @@ class ProviderDashboard:
         tiles = yoy.tiles_html(yoy.year_points(self._frames_of, filters, self.options.periods))
         if filters == self.filters():
             self.tiles.value = tiles
+        if self.on_tiles is not None:
+            self.on_tiles(filters, tiles)
 
     def _frames_of(self, filters: Filters) -> dict[str, pl.DataFrame]:
         """The year-over-year tiles' figures for one selection, kept: each period is asked again at every change."""
@@ -507,6 +516,7 @@ class ProviderApp:
         self.con, self.benchmark, self.policy, self.screens = con, benchmark, policy, screens
         self.title: str | None = None  # the browser tab's title once a link opened a dashboard
         self.shown_kept_screen = False  # first_screen showed this link's kept first screen
+        self.page: widgets.Widget | None = None  # the dashboard open() made, once it is done
 
     @classmethod
     def prepare(cls, db: str | Path | None = None, warm_up: bool = True) -> ProviderApp:
@@ -613,6 +623,8 @@ class ProviderApp:
         dashboard.select_periods(params.get(PERIOD_PARAMETER))
         controls.choose(dashboard.services, params.get("diensten"))  # a staff link keeps the staff page's filters
         controls.choose(dashboard.provinces, params.get("provincies"))
+        key = self._screen_key(access.provider_id, params)
+        self._keep_tiles(dashboard, key)
         dashboard.refresh(tiles_later=True)
         reactions.add_to_provider_page(dashboard, access, self.con)  # hoor en wederhoor: a tab of its own
         dashboard.open_later()
@@ -626,5 +638,30 @@ class ProviderApp:
                 traceback.print_exc()  # draw it as before (the kernel's log says why)
             else:
                 if self.screens is not None:
-                    self.screens.put(self._screen_key(access.provider_id, params), page.first_screen)
+                    self.screens.put(key, page.first_screen)
+        self.page = page
         return page
+
+    def _keep_tiles(self, dashboard: ProviderDashboard, key: dict[str, str]) -> None:
+        """The year over year tiles of the link's selection, a computation per period: those a visit before kept
+        are shown at once; else, once computed, they are kept for the next visit, with the first screen kept
+        again to show them (it was written while they were on their way; filled in, the tabs below them are
+        where the live page has them)."""
+        if self.screens is None:
+            return
+        screens, tiles_key, linked = self.screens, {**key, "part": "tiles"}, dashboard.filters()
+        if (kept := screens.get(tiles_key)) is not None:
+            dashboard.kept_tiles[linked] = kept
+            return
+
+        def keep(filters: Filters, tiles: str) -> None:
+            if filters != linked:
+                return
+            dashboard.on_tiles = None
+            screens.put(tiles_key, tiles)
+            # the front page as this link shows it, once open() is done (tiles computed at once, without an event
+            # loop, are in its own snapshot), and not after the visitor chose another tab or selection
+            if self.page is not None and dashboard.filters() == linked and not dashboard.tabs.selected_index:
+                screens.put(key, snapshot(self.page))
+
+        dashboard.on_tiles = keep
