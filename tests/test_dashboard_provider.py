@@ -21,6 +21,7 @@ from keurmerk.metrics import registry
 from keurmerk.synth import XSS_PROBE, XSS_PROVIDER
 
 T = TypeVar("T")
+PENDING = 'class="km-tiles km-tiles-pending"'  # the year over year tiles on their way (yoy.tiles_pending)
 
 SECRET = "dashboard-test-secret"
 
@@ -586,7 +587,7 @@ def test_a_first_screen_is_kept_for_the_next_visit_of_the_same_link(
     assert folder == tmp_path / "warehouse.first-screens"
     kept = sorted((p for p in folder.rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
     tiles = _tiles(first).value  # computed at once here (no event loop): in the first screen, and kept beside it
-    assert "km-tiles-pending" not in tiles and tiles in first.first_screen
+    assert PENDING not in tiles and tiles in first.first_screen
     assert [p.read_text(encoding="utf-8") for p in kept] == [tiles, first.first_screen]
     assert {stat.S_IMODE(p.stat().st_mode) for p in kept} == {0o600}
     assert {stat.S_IMODE(p.stat().st_mode) for p in (folder, kept[0].parent)} == {0o700}
@@ -637,12 +638,12 @@ def test_tiles_computed_after_the_page_are_kept_and_the_first_screen_again_with_
         return app.open(link)
 
     page = _in_a_kernel(visit)
-    assert shown == [] and "km-tiles-pending" in page.first_screen  # streamed before the tiles were there
+    assert shown == [] and PENDING in page.first_screen  # streamed before the tiles were there
     deadline = time.monotonic() + 60
-    while "km-tiles-pending" in _tiles(page).value and time.monotonic() < deadline:
+    while PENDING in _tiles(page).value and time.monotonic() < deadline:
         time.sleep(0.05)
     tiles = _tiles(page).value
-    assert "km-tiles-pending" not in tiles
+    assert PENDING not in tiles
     time.sleep(0.2)  # the thread keeps them after showing them
     folder = KeptScreens.root_beside(db)
     kept = {p.read_text(encoding="utf-8") for p in folder.rglob("*.html")}
@@ -658,16 +659,25 @@ def test_tiles_computed_after_the_page_are_kept_and_the_first_screen_again_with_
 def test_kept_first_screens_are_bounded_and_each_publication_starts_afresh(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import os
+
     from keurmerk.dashboard import first_screen
+    from keurmerk.warehouse import snapshot_stamp
 
     monkeypatch.setattr(first_screen, "KEPT_SCREENS_MAX", 2)
     warehouse = tmp_path / "w.duckdb"
-    published = first_screen.KeptScreens.beside(warehouse, (1, 2, 3))
+    warehouse.write_bytes(b"published")
+    published = first_screen.KeptScreens.beside(warehouse, snapshot_stamp(warehouse))
     for i in range(3):
         published.put({"provider": i}, f"<p>{i}</p>")
     assert [published.get({"provider": i}) for i in range(3)] == ["<p>0</p>", "<p>1</p>", None]
-    republished = first_screen.KeptScreens.beside(warehouse, (1, 2, 4))  # another inode, mtime or size
+    (tmp_path / "new").write_bytes(b"published again")
+    os.replace(tmp_path / "new", warehouse)  # a publication: another inode, mtime and size
+    republished = first_screen.KeptScreens.beside(warehouse, snapshot_stamp(warehouse))
     assert republished.get({"provider": 0}) is None
     republished.put({"provider": 0}, "<p>new</p>")
     assert republished.get({"provider": 0}) == "<p>new</p>" and published.get({"provider": 0}) is None
     assert [p.name for p in first_screen.KeptScreens.root_beside(warehouse).iterdir()] == [republished.folder.name]
+    # a kernel still on the publication before writes nothing: its folder would take the new one's place
+    published.put({"provider": 2}, "<p>old</p>")
+    assert published.get({"provider": 2}) is None and republished.get({"provider": 0}) == "<p>new</p>"

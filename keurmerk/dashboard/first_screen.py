@@ -34,6 +34,7 @@ import ipywidgets as widgets
 
 from keurmerk.charts.widget import ChartWidget
 from keurmerk.dashboard.controls import PageStyle
+from keurmerk.warehouse import snapshot_stamp
 
 __all__ = ["MIME", "KeptScreens", "bundle", "snapshot"]
 
@@ -180,15 +181,17 @@ class KeptScreens:
     costs a visit the time to build its first screen, nothing else: every error here is ignored.
     """
 
-    def __init__(self, root: Path, version: str):
-        self.root, self.folder = root, root / version
+    def __init__(self, warehouse: Path, stamp: object):
+        self.warehouse, self.stamp = warehouse, stamp
+        version = hashlib.sha256(f"{stamp}:{_code_version()}".encode()).hexdigest()[:16]
+        self.root = self.root_beside(warehouse)
+        self.folder = self.root / version
 
     @classmethod
     def beside(cls, warehouse: str | Path, stamp: object) -> KeptScreens:
         """The screens of the warehouse at ``warehouse`` as published (``stamp``: keurmerk.warehouse.snapshot_stamp,
-        taken when the kernel opened it), beside it (:meth:`root_beside`)."""
-        version = hashlib.sha256(f"{stamp}:{_code_version()}".encode()).hexdigest()[:16]
-        return cls(cls.root_beside(warehouse), version)
+        taken when it was opened), beside it (:meth:`root_beside`)."""
+        return cls(Path(warehouse), stamp)
 
     @staticmethod
     def root_beside(warehouse: str | Path) -> Path:
@@ -209,7 +212,11 @@ class KeptScreens:
 
     def put(self, key: Mapping[str, object], html: str) -> None:
         """Keep ``html`` for ``key`` (written whole or not at all); drop the folders of other versions. A folder
-        holds at most ``KEPT_SCREENS_MAX`` screens (the disk a publication's screens take stays bounded)."""
+        holds at most ``KEPT_SCREENS_MAX`` screens (the disk a publication's screens take stays bounded). Nothing is
+        written once another publication came in (a kernel of the one before: its folder would replace the new
+        one's, with the screens made at publication)."""
+        if snapshot_stamp(self.warehouse) != self.stamp:
+            return
         with contextlib.suppress(OSError):
             if not self.folder.is_dir():
                 self.root.mkdir(mode=0o700, exist_ok=True)
