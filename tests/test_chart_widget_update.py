@@ -370,7 +370,8 @@ def test_the_first_screen_checks_its_charts_once_a_frame(page) -> None:
 def test_the_first_screen_warms_vega_with_one_chart_of_each_kind_out_of_sight(page) -> None:
     """static/first_screen.js ``warmUp``: while the page waits for the kernel's snapshot, one small chart of each
     kind the first screen draws is drawn by the chart widget out of sight, then removed; nothing is logged. Not
-    when the snapshot is in the page already: drawing it warms Vega, and both at once compete."""
+    when the snapshot is in the page already: drawing it warms Vega, and both at once compete; and no more charts
+    once a snapshot came while it ran (one chart at a time: the page's parser goes on in between)."""
     first_screen = (MODULE_PATH.parent / "first_screen.js").read_text(encoding="utf-8")
     context = page.context.browser.new_context()  # a page of its own, in the harness's browser
     own = context.new_page()
@@ -413,5 +414,23 @@ def test_the_first_screen_warms_vega_with_one_chart_of_each_kind_out_of_sight(pa
         [runtime_code(), ESM, first_screen],
     )
     assert skipped == [0, 1]
+    # one streamed while the warm-up runs (the parser goes on between its charts): the rest is not drawn
+    own.set_content("<!DOCTYPE html><html><body></body></html>")
+    stopped = own.evaluate(
+        """async ([runtime, esm, firstScreen]) => {
+          const blob = (code) => URL.createObjectURL(new Blob([code], { type: "text/javascript" }));
+          window.__keurmerkVegaRuntime = import(blob(runtime));
+          const chart = await import(blob(esm)), module = await import(blob(firstScreen));
+          document.addEventListener("keurmerk-chart-rendered", () => {
+            const box = document.createElement("div");
+            box.className = "km-first-screen";
+            document.body.append(box);
+          }, { once: true });
+          await module.warmUp(chart);
+          return [window.__kmWarmUp.drawn, document.body.children.length];
+        }""",
+        [runtime_code(), ESM, first_screen],
+    )
+    assert stopped == [1, 1]  # the first chart, then the snapshot's box alone
     assert not errors, errors
     context.close()

@@ -143,12 +143,17 @@ export async function warmUp(chart) {
   await window.__keurmerkVegaRuntime;
   while (!document.body) await new Promise((resolve) => setTimeout(resolve, 10)); // the page's body is parsed
   // the snapshot came first (drawn, or streamed and waiting for these modules): it warms Vega itself
-  if (window.__kmFirstScreen || document.querySelector(".km-first-screen")) return;
+  const streamed = () => window.__kmFirstScreen || document.querySelector(".km-first-screen");
   const host = document.createElement("div");
   host.setAttribute("aria-hidden", "true");
   Object.assign(host.style, { position: "absolute", left: "-10000px", top: "0", width: "480px" });
-  document.body.append(host);
-  const drawn = WARM_UP.map((spec) => {
+  // One chart at a time, each after a turn of the event loop: the page's parser goes on in between, so a snapshot
+  // streamed meanwhile (or already there, further down the body) is parsed and drawn at once instead of after
+  // the whole warm-up, and what is left of the warm-up is then not drawn.
+  for (const spec of WARM_UP) {
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    if (streamed()) break;
+    if (!host.isConnected) document.body.append(host);
     const el = document.createElement("div");
     host.append(el);
     const done = new Promise((resolve) => {
@@ -159,11 +164,11 @@ export async function warmUp(chart) {
       setTimeout(resolve, WARM_UP_TIMEOUT_MS);
     });
     const cleanup = chart.default.render({ model: staticModel({ spec, embed_options: WARM_UP_OPTIONS }), el });
-    return done.then(() => cleanup?.());
-  });
-  await Promise.all(drawn);
+    await done;
+    cleanup?.();
+  }
   host.remove();
-  state.done = now();
+  if (state.drawn) state.done = now();
 }
 
 // Called by the template's script right after the snapshot (with chart_widget.js's module): draws it at once.
