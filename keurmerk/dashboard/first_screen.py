@@ -213,8 +213,8 @@ class KeptScreens:
     def put(self, key: Mapping[str, object], html: str) -> None:
         """Keep ``html`` for ``key`` (written whole or not at all); drop the folders of other versions. A folder
         holds at most ``KEPT_SCREENS_MAX`` screens (the disk a publication's screens take stays bounded). Nothing is
-        written once another publication came in (a kernel of the one before: its folder would replace the new
-        one's, with the screens made at publication)."""
+        written once another publication came in: a kernel still on the one before would make its folder again
+        and remove the new one's, with the screens its visits kept."""
         if snapshot_stamp(self.warehouse) != self.stamp:
             return
         with contextlib.suppress(OSError):
