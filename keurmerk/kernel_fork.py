@@ -267,9 +267,16 @@ def run_kernel(request: dict[str, Any]) -> None:
         # the fork server's environment at import)
         argv = [*request["argv"], f"--IPKernelApp.parent_handle={os.getppid()}"]
         sys.argv = [sys.executable, *argv]
+        import ipywidgets
         from ipykernel import kernelapp
 
-        kernelapp.launch_new_instance(argv=argv)
+        app = kernelapp.IPKernelApp.instance()  # what kernelapp.launch_new_instance does, in two steps
+        app.initialize(argv)
+        # ipywidgets registers its comm targets when imported in a kernel; here it was imported before there was
+        # one (PRELOAD). Without "jupyter.widget.control" the page's widget manager cannot ask for every widget's
+        # state in one message: it asks widget by widget, each a message there and back and a busy and an idle.
+        ipywidgets.register_comm_target()
+        app.start()
     except SystemExit as done:
         os._exit(done.code if isinstance(done.code, int) else 0)
     except BaseException:  # noqa: BLE001 - a child must never return into the server's loop

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import struct
 import time
 import urllib.error
 import urllib.request
@@ -175,6 +176,35 @@ def test_bad_links_are_refused_without_data(
     assert "Partner in Werk" not in text and not re.search(r"\d+,\d", text)  # no name, no numbers
     page.screenshot(path=str(ARTIFACTS / f"dashboard_refused_{name}.png"))
     assert log.external() == []
+    context.close()
+
+
+def _widget_method(payload: str | bytes) -> str | None:
+    """The widget method (``content.data.method``) of a message the page sent its kernel: JSON text, or Jupyter's
+    binary v1 WebSocket protocol (a count and offsets, then channel, header, parent header, metadata, content)."""
+    if isinstance(payload, str):
+        content = json.loads(payload).get("content", {})
+    else:
+        count = struct.unpack_from("<Q", payload)[0]
+        offsets = struct.unpack_from(f"<{count}Q", payload, 8)
+        content = json.loads(payload[offsets[4] : offsets[5]]) if count > 5 else {}
+    data = content.get("data") if isinstance(content, dict) else None
+    return data.get("method") if isinstance(data, dict) else None
+
+
+def test_the_page_gets_every_widgets_state_in_one_message(voila: VoilaLaunch, browser) -> None:
+    """The forked kernel answers the widget manager's "request_states" (keurmerk.kernel_fork registers
+    ipywidgets' comm targets, imported before there was a kernel): the page gets every widget's state in one
+    message instead of asking widget by widget, each a message there and back and a busy and an idle."""
+    context = browser.new_context(viewport={"width": 1250, "height": 1400}, locale="nl-NL")
+    page = context.new_page()
+    sent: list[str | None] = []
+    page.on("websocket", lambda ws: ws.on("framesent", lambda payload: sent.append(_widget_method(payload))))
+    page.goto(_url(voila, _token("P0000")), wait_until="commit", timeout=90_000)
+    page.wait_for_selector(".km-dashboard", timeout=90_000)
+    page.wait_for_function(FIGURES_DRAWN, arg=1, timeout=90_000)
+    assert sent.count("request_states") == 1, sent
+    assert "request_state" not in sent, sent
     context.close()
 
 
