@@ -890,14 +890,14 @@ def print_table(args: argparse.Namespace, results: Results, rows: int, provider:
     row("Kernel-RSS na weergave, koud, MB", results.cold_kernel_mb, whole, target_mb, under(results.cold_kernel_mb))
     row("Kernel-RSS wachtend in de pool, MB", results.pool_kernel_mb, whole, target_mb, under(results.pool_kernel_mb))
     for key, label in CPU_PARTS.items():
-        row(f"CPU-s per pagina: {label}", results.cpu.get(key, []), lambda x: number(x, 1))
+        row(f"CPU-s per pagina: {label}", results.cpu.get(key, []), lambda x: number(x, 2))
         if key == "open":  # a kept first screen comes with the year over year tiles kept: not computed again
             for origin, values in results.open_cpu_by_origin.items():
                 row(f"  eerste scherm {SCREEN_ORIGINS[origin]}", values, lambda x: number(x, 2))
     median = {key: statistics.median(values) for key, values in results.cpu.items() if values}
     if {"prepare", "open", "voila", "chromium"} <= median.keys():
         server = median["prepare"] + median["open"] + median["voila"]
-        single("  per bezoek op de server (voorbereiden + openen + Voilà), CPU-s", number(server, 1))
+        single("  per bezoek op de server (voorbereiden + openen + Voilà), CPU-s", number(server, 2))
         if results.sessions:
             # the pool's kernels were prepared before; every other session's kernel is prepared while it waits
             n, cores = results.sessions, os.cpu_count() or 1
