@@ -47,9 +47,7 @@ def _params(provider: str | None, role: str = "provider", days: float = 30, **ex
 
 def _texts(widget: widgets.Widget) -> str:
     """All HTML shown by a widget tree."""
-    if isinstance(widget, widgets.HTML):
-        return widget.value
-    return "".join(_texts(child) for child in getattr(widget, "children", ()))
+    return "".join(w.value for w in _widgets(widget) if isinstance(w, widgets.HTML))
 
 
 def _in_a_kernel(work: Callable[[], T]) -> T:
@@ -72,17 +70,13 @@ def _tiles(page: widgets.Widget) -> widgets.HTML:
 
 
 def _widgets(widget: widgets.Widget) -> list[widgets.Widget]:
+    """A widget tree, in page order (each widget before its children)."""
     return [widget, *(w for child in getattr(widget, "children", ()) for w in _widgets(child))]
 
 
 def _tabs(widget: widgets.Widget) -> widgets.Tab | None:
     """The chapter tabs in a page's widget tree."""
-    if isinstance(widget, widgets.Tab):
-        return widget
-    for child in getattr(widget, "children", ()):
-        if (tabs := _tabs(child)) is not None:
-            return tabs
-    return None
+    return next((w for w in _widgets(widget) if isinstance(w, widgets.Tab)), None)
 
 
 @pytest.mark.parametrize(
