@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import threading
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from functools import partial
 from html import escape
@@ -115,7 +115,12 @@ class ProviderDashboard:
         # per widget otherwise, 220 of the page's 373 widget models, each a message and a model in the browser.
         self._plain, self._html_style = widgets.Layout(), HTMLStyle()
         self._figure_box = widgets.Layout(margin="0 0 12px 0")
-        self._hidden_box = widgets.Layout(display="none")
+        # The figures hidden in a run of withheld figures (_collapse), hidden by a stylesheet per chapter: a filter
+        # change that hides or shows twenty figures is then one message to the browser, not one per figure (the
+        # browser handles each message in a task of its own, and the charts in view wait behind them).
+        self._hidden: set[str] = set()
+        self.hidden_styles: dict[str, widgets.HTML] = {}  # chapter → its <style>, the chapter's first widget
+        self._no_box = widgets.Layout(display="none")
         # readable controls (keurmerk.dashboard.controls): "2021" or "2019–2021", checkboxes saying "Alle diensten"
         self.period = controls.period_picker(options.periods)
         # one control per filter dimension of this page (keurmerk.filters.FILTER_DIMENSIONS)
@@ -162,13 +167,14 @@ class ProviderDashboard:
         filters = self.filters()
         self.frames = _kept(self._selections, filters, SELECTIONS_KEPT,
                             lambda: compute_all(self.source, filters, self.policy, suppress=True))
-        # which figures a run of withheld figures hides decides which charts are in view: the layout goes first
-        shown_again = self._collapse()
+        # which figures a run of withheld figures hides decides which charts are in view: the shown chapter's
+        # layout goes first; the other chapters' after the charts in view (_redraw), since every figure hidden or
+        # shown again is a message of its own, and the browser gets the messages in the order they were sent
+        shown_again = self._collapse({self._shown_section()})
         try:
             self._redraw(filters, shown_again, tiles_later)
         except Exception:  # a figure out of its run is shown even when drawing it failed: else it stays hidden
-            for figure_id in shown_again:
-                self._show(figure_id)
+            self._show(*shown_again)
             raise
         return self.frames
 
@@ -182,22 +188,21 @@ class ProviderDashboard:
         # or the page is idle.
         for figure_id in in_view:
             self._draw(self.views[figure_id], self.frames[figure_id], at_once=True, texts=figure_id in shown_again)
-            if figure_id in shown_again:
-                self._show(figure_id)
             self.progress.value += 1
             flush_messages()  # the browser draws this chart while the kernel builds the next
+        self._show(*(f for f in in_view if f in shown_again))
         self.table.value = datatable.scrollable(pieces.keurmerk_table(self.frames["table_1_1"]), "Tabel 1.1") + (
             pieces.norm_verdict(self.frames["table_1_1"], self.policy))
         self.progress.layout.visibility = "hidden"
         self.status.value = controls.selection_status(self.frames["table_1_1"])
         flush_messages()
+        shown_again += self._collapse(set(self.sections) - {self._shown_section()})
         for figure_id, view in self.views.items():
             # a figure under a notice or hidden with its run keeps what it drew: nobody sees it, and a selection
             # that shows it again is often the one it was drawn for (a dienst ticked, then unticked)
             if figure_id not in in_view and view.collapsed is None:
                 self._draw(view, self.frames[figure_id], wait=True, texts=figure_id in shown_again)
-                if figure_id in shown_again:
-                    self._show(figure_id)
+        self._show(*(f for f in shown_again if f not in in_view))
         if (kept := self.kept_tiles.get(filters)) is not None:
             self.tiles.value = kept
             return
@@ -283,20 +288,23 @@ class ProviderDashboard:
             extra += datatable.data_table(frame, view.figure.caption(self.provider_name))
         return extra
 
-    def _collapse(self) -> list[str]:
+    def _collapse(self, sections: Collection[str | None] | None = None) -> list[str]:
         """A run of withheld figures in a chapter shows one notice that suggests widening the selection (DESIGN
         §5): the run's first figure says it, the others are hidden until the selection shows them again. Returns
         the figures to show again: each is shown by ``_show`` once drawn (``_draw`` writes its texts), so that it
-        does not appear with its old numbers first."""
+        does not appear with its old numbers first. Only the chapters ``sections`` (None: all)."""
         chapters: dict[str, list[str]] = {}
         for figure_id, view in self.views.items():
-            chapters.setdefault(view.figure.section, []).append(figure_id)
+            if sections is None or view.figure.section in sections:
+                chapters.setdefault(view.figure.section, []).append(figure_id)
         runs = [run for ids in chapters.values() for run in withheld_runs(self.frames, ids)]
         state = {run[0]: "head" for run in runs} | {f: "hidden" for run in runs for f in run[1:]}
         notices = {run[0]: texts.widen_selection(self.policy, [_short(self.views[f].figure) for f in run])
                    for run in runs}
         shown_again: list[str] = []
         for figure_id, view in self.views.items():
+            if view.figure.section not in chapters:
+                continue
             wanted = state.get(figure_id)
             if wanted == view.collapsed and wanted != "head":
                 continue
@@ -305,7 +313,10 @@ class ProviderDashboard:
                 shown_again.append(figure_id)
                 continue
             # hidden (a later figure of a run) or the notice (the run's first)
-            view.box.layout = self._hidden_box if wanted == "hidden" else self._figure_box
+            if wanted == "hidden":
+                self._hidden.add(figure_id)
+            else:
+                self._hidden.discard(figure_id)
             if view.chart is not None:
                 # under the notice the chart stays in its box, hidden by a class (dashboard.css): a child taken
                 # out and put back would be a new view in the browser, embedded anew at every such change
@@ -319,16 +330,25 @@ class ProviderDashboard:
                 view.extra.value = f'<div class="km-note" data-km="widen">{escape(notices[figure_id])}</div>'
             elif previous == "head":  # hidden now: no notice of its own (its table comes when shown again)
                 view.extra.value = self._extra(view, self.frames[figure_id], table=False)
+        self._write_hidden()
         return shown_again
 
-    def _show(self, figure_id: str) -> None:
-        """A figure out of its run of withheld figures: shown again, its chart and table back."""
-        view = self.views[figure_id]
-        view.box.layout = self._figure_box
-        if view.chart is not None:
-            view.chart.remove_class(COLLAPSED_CLASS)
-        else:
-            view.box.children = [view.caption, self.table, view.extra]
+    def _show(self, *figure_ids: str) -> None:
+        """Figures out of their run of withheld figures: shown again, their charts and tables back."""
+        for figure_id in figure_ids:
+            view = self.views[figure_id]
+            self._hidden.discard(figure_id)
+            if view.chart is not None:
+                view.chart.remove_class(COLLAPSED_CLASS)
+            else:
+                view.box.children = [view.caption, self.table, view.extra]
+        self._write_hidden()
+
+    def _write_hidden(self) -> None:
+        for key, style in self.hidden_styles.items():
+            rules = ",".join(f".km-figure.km-{figure_id}" for figure_id in sorted(self._hidden)
+                             if self.views[figure_id].figure.section == key)
+            style.value = f"<style>{rules} {{ display: none !important; }}</style>" if rules else ""
 
     # --- chapters -----------------------------------------------------------------------------------------
     def open_section(self, key: str) -> None:
@@ -348,10 +368,10 @@ class ProviderDashboard:
                 self._draw(view, self.frames[view.figure.id])
         # a grid of cards (static/dashboard.css), set before the cards arrive: charts take their card's width
         self.sections[key].add_class("km-chapter")
-        self.sections[key].children = [heading, *(view.box for view in views)]
+        self.hidden_styles[key] = widgets.HTML(layout=self._no_box, style=self._html_style)
+        self.sections[key].children = [self.hidden_styles[key], heading, *(view.box for view in views)]
         if self.frames:
-            for figure_id in self._collapse():
-                self._show(figure_id)
+            self._show(*self._collapse())
 
     def open_later(self) -> None:
         """Build the chapters not opened yet in the background, one per turn of the kernel's event loop, once the
