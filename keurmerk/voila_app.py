@@ -8,7 +8,8 @@ What it changes in :class:`voila.app.Voila`, and why:
   routed at all; every unknown URL and every error page is Dutch (templates ``404.html`` / ``error.html`` of the
   ``keurmerk`` template), never a traceback.
 - **Compression and caching.** Tornado's ``compress_response`` gzips pages and JSON, and the kernels'
-  WebSockets are compressed (permessage-deflate); static files are gzipped
+  WebSockets are compressed (permessage-deflate) and written without Nagle's delay (:class:`KernelSocket`);
+  static files are gzipped
   once per file version and kept in memory (:class:`PreCompressed`); static files of Voilà whose name carries a
   content hash may be cached for a year, the rest revalidates by ETag.
 - **A kernel budget** (``KeurmerkVoila.max_kernels``): the pool and the visitors' kernels together never exceed
@@ -49,6 +50,7 @@ from voila.app import Voila
 from voila.static_file_handler import MultiStaticFileHandler, TemplateStaticFileHandler
 from voila.tornado.contentshandler import VoilaContentsHandler
 from voila.tornado.handler import TornadoVoilaHandler
+from voila.tornado.kernel_websocket_handler import VoilaKernelWebsocketHandler
 from voila.tornado.treehandler import TornadoVoilaTreeHandler
 
 from keurmerk.kernel_fork import proc_stat
@@ -450,6 +452,15 @@ class _ErrorPages(jinja2.BaseLoader):
 # --- the application ------------------------------------------------------------------------------------------
 
 
+class KernelSocket(VoilaKernelWebsocketHandler):
+    """A page's WebSocket to its kernel, without Nagle's algorithm: a filter change is dozens of small widget
+    messages, and each one written while the one before was not yet acknowledged would otherwise wait for it."""
+
+    async def open(self, kernel_id):
+        self.set_nodelay(True)
+        return await super().open(kernel_id)
+
+
 class KeurmerkVoila(Voila):
     max_kernels = Integer(0, config=True, help="Most kernels at once, the pool included (0: no limit).")
     site_dir = Unicode("", config=True, help="The static public search (keurmerk.site), served at /zoeken/.")
@@ -501,6 +512,7 @@ class KeurmerkVoila(Voila):
             MultiStaticFileHandler: CachedStaticHandler,
             TemplateStaticFileHandler: CachedTemplateStaticHandler,
             TornadoVoilaHandler: PageHandler,
+            VoilaKernelWebsocketHandler: KernelSocket,
         }
         handlers = []
         for spec in super().init_handlers():

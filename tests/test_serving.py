@@ -210,8 +210,27 @@ def test_static_files_are_gzipped_once_per_version(server: Server) -> None:
     assert gzip.decompress(body) == before
 
 
-def test_the_kernels_websocket_is_compressed(server: Server) -> None:
-    """The widgets' state goes over the kernel's WebSocket as JSON: permessage-deflate is offered and taken."""
+def _nodelay_of_peer(pid: int, port: int) -> bool:
+    """TCP_NODELAY on process ``pid``'s end of its TCP connection to local port ``port``, read on a duplicate of
+    that end's file descriptor (pidfd_getfd, Linux 5.6: the tests run as the server's user, or as root)."""
+    import ctypes
+    import socket
+
+    end = next(c for c in psutil.Process(pid).net_connections(kind="tcp") if c.raddr and c.raddr.port == port)
+    pidfd = os.pidfd_open(pid)
+    try:
+        fd = ctypes.CDLL(None, use_errno=True).syscall(438, pidfd, end.fd, 0)  # SYS_pidfd_getfd
+        if fd < 0:
+            raise OSError(ctypes.get_errno(), "pidfd_getfd")
+    finally:
+        os.close(pidfd)
+    with socket.socket(fileno=fd) as duplicate:
+        return bool(duplicate.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+
+
+def test_the_kernels_websocket_is_compressed_and_not_delayed(server: Server) -> None:
+    """The widgets' state goes over the kernel's WebSocket as JSON: permessage-deflate is offered and taken. A
+    filter change is dozens of small messages: the server writes each at once (no Nagle: TCP_NODELAY on its end)."""
     import asyncio
 
     from tornado.httpclient import HTTPRequest
@@ -223,15 +242,18 @@ def test_the_kernels_websocket_is_compressed(server: Server) -> None:
     kernel = kernel_id_of(page)
     url = server.url(f"api/kernels/{kernel}/channels").replace("http://", "ws://")
 
-    async def handshake() -> str:
+    async def handshake() -> tuple[str, bool]:
         request = HTTPRequest(url, headers={"Cookie": cookie} if cookie else {})
         connection = await websocket_connect(request, compression_options={})
         try:
-            return connection.headers.get("Sec-WebSocket-Extensions", "")
+            port = connection.stream.socket.getsockname()[1]
+            return connection.headers.get("Sec-WebSocket-Extensions", ""), _nodelay_of_peer(server.process.pid, port)
         finally:
             connection.close()
 
-    assert "permessage-deflate" in asyncio.run(handshake())
+    extensions, nodelay = asyncio.run(handshake())
+    assert "permessage-deflate" in extensions
+    assert nodelay
     # the page is closed: its kernel goes, as with the template's closing beacon (the budget is small here)
     shutdown = urllib.request.Request(server.url(f"voila/api/shutdown/{kernel}"), data=b"_xsrf=test", method="POST",
                                       headers={"Cookie": "_xsrf=test"})
