@@ -263,7 +263,7 @@ class PageHandler(DutchPages, TornadoVoilaHandler):
     async def get(self, path=None):
         manager = self._recorder._manager
         await manager.discard_stale(path)
-        if not manager._pools.get(path) and not manager.has_room():
+        if not getattr(manager, "_pools", {}).get(path) and not manager.has_room():
             self.set_header("Retry-After", "10")
             self.set_header("Cache-Control", "no-store")
             return self.page("druk.html", 503)

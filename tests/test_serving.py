@@ -109,6 +109,7 @@ def serving(
     extra: tuple[str, ...] = (),
     notebooks: tuple[str, ...] = ("aanbieder.ipynb",),
     pool_size: int | None = 1,
+    pre_heated: bool = True,
 ) -> Iterator[Server]:
     dashboards = work / "dashboards"
     dashboards.mkdir()
@@ -124,7 +125,11 @@ def serving(
         site_dir=site,
         environ={**os.environ, "KEURMERK_SECRET": SECRET},
     )
-    launch = dataclasses.replace(launch, argv=(*launch.argv, f"--KeurmerkVoila.stall_timeout={STALL_S}", *extra))
+    argv = launch.argv
+    if not pre_heated:  # voila_command always pre-heats: its two flags turned round (as bench/dashboard.py does)
+        argv = tuple("--preheat_kernel=False" if arg.startswith("--preheat_kernel=") else
+                     "--pool_size=0" if arg.startswith("--pool_size=") else arg for arg in argv)
+    launch = dataclasses.replace(launch, argv=(*argv, f"--KeurmerkVoila.stall_timeout={STALL_S}", *extra))
     log = work / "voila.log"
     with log.open("w") as out, running(launch, log=out, timeout=90) as process:
         yield Server(launch, process, log)
@@ -368,6 +373,15 @@ def test_kernels_are_forked_from_a_prepared_process(tiny_db: Path, tmp_path: Pat
     with serving(tiny_db, tmp_path / "started", max_kernels=3, extra=("--KeurmerkVoila.fork_kernels=False",)) as plain:
         kernels = plain.wait_for_kernels(1)
         assert {psutil.Process(pid).ppid() for pid in kernels.values()} == {plain.process.pid}
+
+
+def test_a_page_without_pre_heated_kernels(tiny_db: Path, tmp_path: Path) -> None:
+    """With pre-heating off (a kernel started for each request, as bench/dashboard.py's cold render runs Voilà),
+    a provider page is still served: the kernel budget reads Voilà's pools only where there are any."""
+    with serving(tiny_db, tmp_path, max_kernels=2, pre_heated=False) as cold:
+        assert cold.kernels() == {}  # nothing started before the visitor
+        status, _, page = get(cold.link(), timeout=90)
+        assert status == 200 and "application/vnd.jupyter.widget-view+json" in page
 
 
 def test_budget_busy_page_and_culling(server: Server) -> None:
