@@ -26,11 +26,10 @@ Then, in one run, one Chromium (Playwright; every page in a fresh browser contex
    live (the widgets' own charts in view drawn: interactive);
 3. on each pre-heated page: the Cliënten tab clicked, timed in the page from the pointer pressed on the tab until
    its charts in view are drawn and until all its charts are drawn (chapters are built in the background once
-   the first screen is drawn, or when their tab is opened); then ``--changes`` filter changes (one dienst in ``.km-filter-services
-   select``), timed in the browser from the ``change`` event until the status line (``[data-km=status]``) and
-   the fig 3.1 chart and every chart inside the viewport have been redrawn (a choice is not debounced), how
-   the charts were redrawn (a new embed, or new data in the view that was there), and the kernel's own
-   "bijgewerkt in … ms";
+   the first screen is drawn, or when their tab is opened); then ``--changes`` filter changes (one dienst in
+   ``.km-filter-services select``), timed in the browser from the ``change`` event until the status line
+   (``[data-km=status]``) and the fig 3.1 chart and every chart inside the viewport have been redrawn (a choice
+   is not debounced), and how the charts were redrawn (a new embed, or new data in the view that was there);
 4. per page: HTTP bytes over the wire (CDP ``Network.loadingFinished`` encodedDataLength, headers included), the
    same as a gzip-ing proxy would send them (estimate: every body gzip -6), WebSocket bytes received (widget
    state), the number of HTTP requests, and every URL not aimed at 127.0.0.1 (all pages);
@@ -552,8 +551,8 @@ CHAPTER_CLOCK = """([key, n]) => {
 
 
 async def open_chapter(page, provider: Provider, timeout_s: float) -> tuple[float, float]:
-    """Click the tab of ``CHAPTER``; return the ms until its charts in view are drawn, and until all are (the
-    chapter is built on demand), timed in the page from the pointer pressed on the tab."""
+    """Click the tab of ``CHAPTER``; return the ms until its charts in view are drawn, and until all are, timed in
+    the page from the pointer pressed on the tab (``CHAPTER_CLOCK``)."""
     await page.evaluate(CHAPTER_CLOCK, [CHAPTER, provider.chapter_charts])
     await page.locator(".km-tabs .lm-TabBar-tab", has_text=catalog().sections[CHAPTER]).click()
     clock = await (await page.wait_for_function(
@@ -561,9 +560,9 @@ async def open_chapter(page, provider: Provider, timeout_s: float) -> tuple[floa
     return clock["screen"], clock["all"]
 
 
-async def filter_change(page, option: str, timeout_s: float) -> tuple[float, float | None, dict]:
+async def filter_change(page, option: str, timeout_s: float) -> tuple[float, dict]:
     """Tick or untick one dienst, return (browser ms until the status line, fig 3.1 and every chart in
-    view redrawn, kernel ms, {"embeds": n, "updates": n} of the charts redrawn)."""
+    view redrawn, {"embeds": n, "updates": n} of the charts redrawn)."""
     from playwright.async_api import TimeoutError as PlaywrightTimeout
 
     await page.evaluate("window.__km.arm()")
@@ -584,9 +583,8 @@ async def filter_change(page, option: str, timeout_s: float) -> tuple[float, flo
         )
     watch = await page.evaluate("window.__km.watch")
     done = max(watch["statusAt"], watch["figAt"] or 0, watch["viewAt"] or 0)
-    kernel = re.search(r"bijgewerkt in ([\d.]+) ms", watch["text"] or "")
     how = {"embeds": watch.get("embeds", 0), "updates": watch.get("updates", 0)}
-    return done - watch["t0"], float(kernel.group(1).replace(".", "")) if kernel else None, how
+    return done - watch["t0"], how
 
 
 # --- the run ----------------------------------------------------------------------------------------------------
@@ -603,7 +601,6 @@ class Results:
     chapter_screen_ms: list[float] = field(default_factory=list)  # a chapter's tab clicked → its charts in view
     chapter_ms: list[float] = field(default_factory=list)  # a chapter's tab clicked → all its charts drawn
     change_ms: list[float] = field(default_factory=list)
-    change_kernel_ms: list[float] = field(default_factory=list)
     change_redraws: dict[str, int] = field(default_factory=dict)  # charts redrawn after the changes: embeds/updates
     http_kb: list[float] = field(default_factory=list)
     http_gzip_kb: list[float] = field(default_factory=list)
@@ -777,12 +774,10 @@ async def run(args: argparse.Namespace, db: Path, everyone: list[Provider], work
                 labels = await page.locator(".km-filter-services label").all_text_contents()
                 for k in range(args.changes):
                     option = labels[(k // 2) % len(labels)]  # ticked, then unticked again
-                    browser_ms, kernel_ms, how = await filter_change(page, option, timeout)
+                    browser_ms, how = await filter_change(page, option, timeout)
                     results.change_ms.append(browser_ms)
                     for key, value in how.items():
                         results.change_redraws[key] = results.change_redraws.get(key, 0) + value
-                    if kernel_ms is not None:
-                        results.change_kernel_ms.append(kernel_ms)
                 if (kernel := kernels(voila).get(visit.kernel_id)) is not None:
                     results.kernel_filtered_mb.append(rss_mb(kernel))
                     results.kernel_uss_mb.append(uss_mb(kernel))
