@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import struct
 import time
 import urllib.error
 import urllib.request
@@ -181,13 +180,14 @@ def test_bad_links_are_refused_without_data(
 
 def _widget_method(payload: str | bytes) -> str | None:
     """The widget method (``content.data.method``) of a message the page sent its kernel: JSON text, or Jupyter's
-    binary v1 WebSocket protocol (a count and offsets, then channel, header, parent header, metadata, content)."""
+    binary v1 WebSocket protocol (read by Jupyter Server's own reader: header, parent header, metadata, content)."""
+    from jupyter_server.services.kernels.connection.base import deserialize_msg_from_ws_v1
+
     if isinstance(payload, str):
         content = json.loads(payload).get("content", {})
     else:
-        count = struct.unpack_from("<Q", payload)[0]
-        offsets = struct.unpack_from(f"<{count}Q", payload, 8)
-        content = json.loads(payload[offsets[4] : offsets[5]]) if count > 5 else {}
+        parts = deserialize_msg_from_ws_v1(payload)[1]
+        content = json.loads(parts[3]) if len(parts) > 3 else {}
     data = content.get("data") if isinstance(content, dict) else None
     return data.get("method") if isinstance(data, dict) else None
 
